@@ -1,0 +1,35 @@
+# The two commands of the quick start: `make demo` and `make test`.
+# Each creates .venv when it is missing and installs what it needs into it.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+PYTEST_ARGS ?=
+
+.PHONY: test demo bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+# Marker files record which extras are installed; they are redone when pyproject changes.
+$(VENV)/.installed-test: pyproject.toml | $(PY)
+	$(PIP) install -q -e '.[test,parity]'
+	touch $@
+
+$(VENV)/.installed-demo: pyproject.toml | $(PY)
+	$(PIP) install -q -e '.[demo]'
+	touch $@
+
+test: $(VENV)/.installed-test
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+demo: $(VENV)/.installed-demo
+	$(VENV)/bin/jaxopt-zoo demo --out zoo-out
+
+bench: $(VENV)/.installed-test
+	$(PY) -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) zoo-out .pytest_cache

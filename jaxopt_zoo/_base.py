@@ -1,0 +1,198 @@
+"""The protocol: gradient transformations, chaining, and applying updates.
+
+A gradient transformation is a pair of pure functions::
+
+    state = tx.init(params)
+    updates, state = tx.update(updates, state, params=None, **extra_args)
+
+States are pytrees of arrays (usually NamedTuples), so a transformation runs under
+``jax.jit``, ``pmap`` and sharded ``jit`` and its state can be checkpointed like params.
+``update`` accepts and ignores keyword arguments it does not know; a transformation that
+needs one (for instance the loss ``value=``) declares it keyword-only.
+
+The protocol is the one optax uses, field for field, so a ``jaxopt_zoo`` transformation
+works wherever an optax one does and the other way round.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable, NamedTuple, Protocol, Union
+
+import jax
+import jax.numpy as jnp
+
+from . import _validate
+
+# A pytree of arrays: parameters, gradients, updates.
+Params = Any
+Updates = Any
+OptState = Any
+# A schedule maps the step count (a traced int32 scalar) to a value.
+ScalarOrSchedule = Union[float, jax.Array, Callable[[jax.Array], jax.Array]]
+Schedule = Callable[[jax.Array], jax.Array]
+
+
+class TransformInitFn(Protocol):
+    def __call__(self, params: Params) -> OptState: ...
+
+
+class TransformUpdateFn(Protocol):
+    def __call__(
+        self, updates: Updates, state: OptState, params: Params | None = None, **extra_args: Any
+    ) -> tuple[Updates, OptState]: ...
+
+
+class GradientTransformation(NamedTuple):
+    """A pair of pure functions ``(init, update)``.
+
+    Attributes:
+      init: ``init(params) -> state``.
+      update: ``update(updates, state, params=None, **extra_args) -> (updates, state)``.
+        Unknown keyword arguments are accepted and ignored.
+    """
+
+    init: TransformInitFn
+    update: TransformUpdateFn
+
+
+# Every zoo update accepts extra keyword arguments; the optax name is kept for code that
+# spells it out (``optax.GradientTransformationExtraArgs`` has the same two fields).
+GradientTransformationExtraArgs = GradientTransformation
+
+
+class EmptyState(NamedTuple):
+    """The state of a stateless transformation."""
+
+
+def identity() -> GradientTransformation:
+    """Leave updates unchanged.
+
+    Returns:
+      A stateless ``GradientTransformation``.
+
+    Example:
+      >>> import jaxopt_zoo as zoo
+      >>> tx = zoo.identity()
+    """
+
+    def init_fn(params):
+        del params
+        return EmptyState()
+
+    def update_fn(updates, state, params=None, **extra_args):
+        del params, extra_args
+        return updates, state
+
+    return GradientTransformation(init_fn, update_fn)
+
+
+def set_to_zero() -> GradientTransformation:
+    """Replace every update by zeros (freezes the parameters it is applied to).
+
+    Returns:
+      A stateless ``GradientTransformation``; most useful inside ``multi_transform``.
+    """
+
+    def init_fn(params):
+        del params
+        return EmptyState()
+
+    def update_fn(updates, state, params=None, **extra_args):
+        del params, extra_args
+        return jax.tree.map(jnp.zeros_like, updates), state
+
+    return GradientTransformation(init_fn, update_fn)
+
+
+def _accepted_kwargs(update_fn) -> Callable[[dict], dict]:
+    """A filter that keeps only the keyword arguments ``update_fn`` can take.
+
+    Transformations from other libraries (an optax one without extra-args support) may not
+    accept ``**kwargs``; ``chain`` passes them only the keywords they name.
+    """
+    try:
+        parameters = inspect.signature(update_fn).parameters.values()
+    except (TypeError, ValueError):  # builtins or C callables: pass everything.
+        return lambda kwargs: kwargs
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return lambda kwargs: kwargs
+    names = {
+        p.name
+        for p in parameters
+        if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    } - {"updates", "state", "params"}
+    return lambda kwargs: {k: v for k, v in kwargs.items() if k in names}
+
+
+def chain(*transforms: GradientTransformation) -> GradientTransformation:
+    """Apply transformations one after the other.
+
+    ``chain(a, b)(g) = b(a(g))``; the state is the tuple of the members' states.
+    Members may be zoo or optax transformations; keyword arguments given to ``update``
+    (for instance ``value=``) reach every member that can take them.
+
+    Args:
+      *transforms: the transformations, applied in order.
+
+    Returns:
+      A ``GradientTransformation`` whose state is a tuple with one entry per member.
+
+    Raises:
+      TypeError: if a member is not an ``(init, update)`` pair.
+
+    Example:
+      >>> import jaxopt_zoo as zoo
+      >>> tx = zoo.chain(zoo.clip_by_global_norm(1.0), zoo.scale_by_adam(), zoo.scale(-1e-3))
+    """
+    for i, t in enumerate(transforms):
+        if not (callable(getattr(t, "init", None)) and callable(getattr(t, "update", None))):
+            _validate.fail("chain", f"transforms[{i}]", t, "must be a GradientTransformation")
+    filters = tuple(_accepted_kwargs(t.update) for t in transforms)
+
+    def init_fn(params):
+        return tuple(t.init(params) for t in transforms)
+
+    def update_fn(updates, state, params=None, **extra_args):
+        if len(state) != len(transforms):
+            raise ValueError(
+                f"{_validate.PREFIX}chain: `state` has {len(state)} entries but the chain has "
+                f"{len(transforms)} transformations; was it made by this chain's init?"
+            )
+        new_state = []
+        for t, keep, s in zip(transforms, filters, state):
+            updates, s = t.update(updates, s, params, **keep(extra_args))
+            new_state.append(s)
+        return updates, tuple(new_state)
+
+    return GradientTransformation(init_fn, update_fn)
+
+
+def _is_none(x) -> bool:
+    return x is None
+
+
+def apply_updates(params: Params, updates: Updates) -> Params:
+    """Add updates to params, keeping each parameter's dtype.
+
+    ``None`` leaves (in params or updates) are passed over: the parameter is kept as it is.
+
+    Args:
+      params: the parameters.
+      updates: updates with the structure of ``params`` (``None`` where there is none).
+
+    Returns:
+      ``params + updates`` leaf by leaf, each cast back to its parameter's dtype.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxopt_zoo as zoo
+      >>> zoo.apply_updates({"w": jnp.ones(2)}, {"w": -jnp.ones(2)})["w"]
+      Array([0., 0.], dtype=float32)
+    """
+
+    def add(p, u):
+        if p is None or u is None:
+            return p
+        return jnp.asarray(p + u).astype(jnp.asarray(p).dtype)
+
+    return jax.tree.map(add, params, updates, is_leaf=_is_none)

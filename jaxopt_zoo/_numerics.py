@@ -1,0 +1,147 @@
+"""One home for the arithmetic every optimizer repeats.
+
+Step counters, zero-initialised accumulators, exponential moving averages of moments,
+bias corrections and safe norms are written once here and used by every transform, so a
+fix (or a faster layout) lands everywhere at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from ._tree import is_none, tree_map
+
+# --------------------------------------------------------------------------- counters
+
+COUNT_DTYPE = jnp.int32
+
+
+def zero_count() -> jax.Array:
+    """A fresh step counter: an int32 scalar 0."""
+    return jnp.zeros([], COUNT_DTYPE)
+
+
+def safe_increment(count: jax.Array) -> jax.Array:
+    """``count + 1``, saturating at the dtype's maximum instead of wrapping around."""
+    count = jnp.asarray(count)
+    top = jnp.array(jnp.iinfo(count.dtype).max, count.dtype)
+    return jnp.where(count < top, count + 1, top)
+
+
+# ---------------------------------------------------------------------- accumulators
+
+
+def zeros_like(tree: Any, dtype: Any = None) -> Any:
+    """Zeros shaped like every array leaf of ``tree`` (``dtype`` overrides the leaf's)."""
+    return jax.tree.map(lambda x: jnp.zeros_like(x, dtype=dtype), tree)
+
+
+def full_like(tree: Any, value: Any, dtype: Any = None) -> Any:
+    """``value`` broadcast to every array leaf of ``tree``."""
+    return jax.tree.map(lambda x: jnp.full_like(x, value, dtype=dtype), tree)
+
+
+def cast_tree(tree: Any, dtype: Any) -> Any:
+    """Cast every leaf to ``dtype``; ``dtype=None`` leaves the tree as it is."""
+    if dtype is None:
+        return tree
+    return jax.tree.map(lambda x: jnp.asarray(x).astype(dtype), tree)
+
+
+def canonical_dtype(dtype: Any) -> Any:
+    """``dtype`` as a JAX dtype honouring x64 mode (``None`` stays ``None``)."""
+    if dtype is None:
+        return None
+    return jax.dtypes.canonicalize_dtype(dtype)
+
+
+# ------------------------------------------------------------------------- moments
+
+
+def abs_sq(x: jax.Array) -> jax.Array:
+    """``|x|^2`` as a real array, for real and complex ``x``."""
+    if jnp.iscomplexobj(x):
+        return (x.conj() * x).real
+    return x * x
+
+
+def update_moment(updates: Any, moments: Any, decay: Any, order: int, *, where: str = "update_moment") -> Any:
+    """EMA of the ``order``-th power: ``m <- (1 - decay) * g**order + decay * m``."""
+    return tree_map(
+        lambda g, t: None if g is None else (1 - decay) * (g**order) + decay * t,
+        updates,
+        moments,
+        where=where,
+        names=("updates", "moment"),
+    )
+
+
+def update_moment_per_elem_norm(
+    updates: Any, moments: Any, decay: Any, order: int, *, where: str = "update_moment"
+) -> Any:
+    """EMA of ``|g|**order`` elementwise: ``v <- (1 - decay) * |g|**order + decay * v``.
+
+    For real ``g`` this is ``g**order``; for complex ``g`` it uses ``|g|^2`` so that the
+    second moment is real.
+    """
+
+    def norm_pow(g):
+        if not jnp.iscomplexobj(g):
+            return g**order
+        half = order / 2
+        return abs_sq(g) ** (int(half) if float(half).is_integer() else half)
+
+    return tree_map(
+        lambda g, t: None if g is None else (1 - decay) * norm_pow(g) + decay * t,
+        updates,
+        moments,
+        where=where,
+        names=("updates", "moment"),
+    )
+
+
+def bias_correction(moment: Any, decay: Any, count: jax.Array) -> Any:
+    """Adam's bias correction ``m / (1 - decay**count)``.
+
+    ``count`` is the number of updates so far (>= 1). At the saturated int32 maximum,
+    ``decay**count`` underflows to 0 and the correction is exactly 1, so it stays finite.
+    """
+    correction = 1 - decay**count
+    return jax.tree.map(lambda t: t / correction.astype(t.dtype), moment)
+
+
+# --------------------------------------------------------------------------- norms
+
+
+def global_norm(tree: Any) -> jax.Array:
+    """The L2 norm of all leaves of ``tree`` taken together (``None`` leaves skipped).
+
+    Example:
+      >>> import jax.numpy as jnp, jaxopt_zoo as zoo
+      >>> float(zoo.global_norm({"a": jnp.array([3.0]), "b": jnp.array([4.0])}))
+      5.0
+    """
+    leaves = jax.tree.leaves(tree, is_leaf=is_none)
+    squares = [jnp.sum(abs_sq(x)) for x in leaves if x is not None]
+    if not squares:
+        return jnp.zeros([])
+    return jnp.sqrt(sum(squares))
+
+
+def safe_norm(x: jax.Array, min_norm: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> jax.Array:
+    """``max(norm(x), min_norm)`` with a gradient that is finite at ``x = 0``."""
+    norm = jnp.linalg.norm(x, ord=ord, axis=axis, keepdims=True)
+    x = jnp.where(norm <= min_norm, jnp.ones_like(x), x)
+    norm = jnp.squeeze(norm, axis=axis) if not keepdims else norm
+    masked_norm = jnp.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
+    return jnp.where(norm <= min_norm, min_norm, masked_norm)
+
+
+def safe_root_mean_squares(x: jax.Array, min_rms: Any) -> jax.Array:
+    """``max(rms(x), min_rms)`` with a gradient that is finite at ``x = 0``."""
+    rms = jnp.sqrt(jnp.mean(jnp.square(x)))
+    x = jnp.where(rms <= min_rms, jnp.ones_like(x), x)
+    return jnp.where(rms <= min_rms, min_rms, jnp.sqrt(jnp.mean(jnp.square(x))))

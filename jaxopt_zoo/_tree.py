@@ -1,0 +1,51 @@
+"""Tree helpers: a ``tree_map`` that explains structure mismatches."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import jax
+
+from ._validate import PREFIX
+
+
+def is_none(x: Any) -> bool:
+    return x is None
+
+
+def check_same_structure(where: str, trees: Sequence[Any], names: Sequence[str]) -> None:
+    """Raise a ValueError showing both structures when ``trees`` are not alike.
+
+    ``None`` counts as a leaf, so a frozen (``None``) parameter must be ``None`` in the
+    state too.
+    """
+    first = jax.tree.structure(trees[0], is_leaf=is_none)
+    for name, tree in zip(names[1:], trees[1:]):
+        other = jax.tree.structure(tree, is_leaf=is_none)
+        if other != first:
+            raise ValueError(
+                f"{PREFIX}{where}: the structure of `{names[0]}` does not match the structure "
+                f"of `{name}`; was the state made by init on parameters like these?\n"
+                f"  {names[0]}: {first}\n  {name}: {other}"
+            )
+
+
+def tree_map(
+    f: Callable[..., Any],
+    tree: Any,
+    *rest: Any,
+    where: str = "tree_map",
+    names: Sequence[str] | None = None,
+) -> Any:
+    """``jax.tree.map`` with ``None`` as a leaf and a readable error on mismatch.
+
+    Args:
+      f: the function applied leaf by leaf (it receives ``None`` where a tree has one).
+      tree, *rest: trees of the same structure.
+      where: the public function name used in the error message.
+      names: a name for each tree in the error message.
+    """
+    if rest:
+        names = tuple(names or ("updates",) + tuple(f"tree{i + 1}" for i in range(len(rest))))
+        check_same_structure(where, (tree,) + rest, names)
+    return jax.tree.map(f, tree, *rest, is_leaf=is_none)

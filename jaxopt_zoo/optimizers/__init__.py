@@ -1,0 +1,1 @@
+"""Optimizer families: one file each. Import them from ``jaxopt_zoo``."""

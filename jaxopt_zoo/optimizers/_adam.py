@@ -1,0 +1,306 @@
+r"""Adam and its direct variants: AdamW, AMSGrad, NAdam (and NAdamW).
+
+Adam keeps exponential moving averages of the gradient and of its square and divides
+one by the root of the other, each corrected for its zero initialisation:
+
+.. math::
+
+   m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t, \qquad
+   v_t = \beta_2 v_{t-1} + (1-\beta_2) g_t^2,
+
+   \hat m_t = m_t / (1-\beta_1^t), \qquad \hat v_t = v_t / (1-\beta_2^t), \qquad
+   u_t = -\eta_t\, \hat m_t / (\sqrt{\hat v_t + \epsilon_{root}} + \epsilon).
+
+* AMSGrad divides by the running maximum of :math:`\hat v_t` instead.
+* NAdam (``nesterov=True``) uses
+  :math:`\hat m_t = \beta_1 m_t/(1-\beta_1^{t+1}) + (1-\beta_1) g_t/(1-\beta_1^t)`.
+* AdamW adds ``weight_decay * params`` after the scaling and before the learning rate.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from .. import _numerics, _validate
+from .._base import GradientTransformation, ScalarOrSchedule, chain
+from .._tree import tree_map
+from ..transforms._scaling import scale_by_learning_rate
+from ..transforms._weight_decay import add_decayed_weights
+
+
+class ScaleByAdamState(NamedTuple):
+    """State of ``scale_by_adam``."""
+
+    count: jax.Array  # int32 scalar: number of updates made
+    mu: Any  # first moment, like params (dtype ``mu_dtype``)
+    nu: Any  # second moment, like params (dtype ``nu_dtype``)
+
+
+class ScaleByAmsgradState(NamedTuple):
+    """State of ``scale_by_adam(amsgrad=True)``."""
+
+    count: jax.Array
+    mu: Any
+    nu: Any
+    nu_max: Any  # running maximum of the bias-corrected second moment
+
+
+def _check_adam_args(fn: str, b1: Any, b2: Any, eps: Any, eps_root: Any) -> None:
+    _validate.check_decay(fn, "b1", b1)
+    _validate.check_decay(fn, "b2", b2)
+    _validate.check_nonnegative(fn, "eps", eps)
+    _validate.check_nonnegative(fn, "eps_root", eps_root)
+
+
+def scale_by_adam(
+    b1: Any = 0.9,
+    b2: Any = 0.999,
+    eps: Any = 1e-8,
+    eps_root: Any = 0.0,
+    mu_dtype: Any = None,
+    *,
+    nesterov: bool = False,
+    amsgrad: bool = False,
+    nu_dtype: Any = None,
+) -> GradientTransformation:
+    r"""Rescale updates by Adam's bias-corrected moment ratio (see module docstring).
+
+    ``u_t = \hat m_t / (\sqrt{\hat v_t + eps_root} + eps)``, with ``\hat v_t`` replaced by its
+    running maximum when ``amsgrad`` and the Nesterov form of ``\hat m_t`` when ``nesterov``.
+
+    Args:
+      b1: decay of the first moment, in [0, 1).
+      b2: decay of the second moment, in [0, 1).
+      eps: added to the root of the second moment, >= 0.
+      eps_root: added inside the root, >= 0 (keeps gradients through the update finite).
+      mu_dtype: dtype of the first moment (``None``: that of the params).
+      nesterov: use Nesterov momentum (NAdam, Dozat 2016).
+      amsgrad: divide by the running maximum of the second moment (Reddi et al. 2018).
+      nu_dtype: dtype of the second moment (``None``: that of the params).
+
+    Returns:
+      A ``GradientTransformation`` with state ``ScaleByAdamState`` (``ScaleByAmsgradState``
+      when ``amsgrad``).
+
+    Raises:
+      ValueError: if a concrete ``b1``/``b2`` is outside [0, 1) or ``eps``/``eps_root`` < 0.
+
+    Example:
+      >>> import jaxopt_zoo as zoo
+      >>> tx = zoo.chain(zoo.scale_by_adam(b2=0.99), zoo.scale(-1e-3))
+
+    References:
+      Kingma & Ba, `Adam: A Method for Stochastic Optimization
+      <https://arxiv.org/abs/1412.6980>`_, 2015.
+    """
+    _check_adam_args("scale_by_adam", b1, b2, eps, eps_root)
+    mu_dtype = _numerics.canonical_dtype(mu_dtype)
+    nu_dtype = _numerics.canonical_dtype(nu_dtype)
+
+    def init_fn(params):
+        count = _numerics.zero_count()
+        mu = _numerics.zeros_like(params, mu_dtype)
+        nu = _numerics.zeros_like(params, nu_dtype)
+        if amsgrad:
+            return ScaleByAmsgradState(count, mu, nu, _numerics.zeros_like(params, nu_dtype))
+        return ScaleByAdamState(count, mu, nu)
+
+    def update_fn(updates, state, params=None, **extra_args):
+        del params, extra_args
+        mu = _numerics.update_moment(updates, state.mu, b1, 1, where="scale_by_adam")
+        nu = _numerics.update_moment_per_elem_norm(updates, state.nu, b2, 2, where="scale_by_adam")
+        count = _numerics.safe_increment(state.count)
+        if nesterov:
+            mu_hat = jax.tree.map(
+                lambda m, g: b1 * m + (1 - b1) * g,
+                _numerics.bias_correction(mu, b1, _numerics.safe_increment(count)),
+                _numerics.bias_correction(updates, b1, count),
+            )
+        else:
+            mu_hat = _numerics.bias_correction(mu, b1, count)
+        nu_hat = _numerics.bias_correction(nu, b2, count)
+        if amsgrad:
+            nu_hat = jax.tree.map(jnp.maximum, state.nu_max, nu_hat)
+        updates = tree_map(
+            lambda m, v: None if m is None else m / (jnp.sqrt(v + eps_root) + eps),
+            mu_hat,
+            nu_hat,
+        )
+        mu = _numerics.cast_tree(mu, mu_dtype)
+        nu = jax.tree.map(lambda new, old: new.astype(old.dtype), nu, state.nu)
+        if amsgrad:
+            nu_max = jax.tree.map(lambda new, old: new.astype(old.dtype), nu_hat, state.nu_max)
+            return updates, ScaleByAmsgradState(count, mu, nu, nu_max)
+        return updates, ScaleByAdamState(count, mu, nu)
+
+    return GradientTransformation(init_fn, update_fn)
+
+
+def adam(
+    learning_rate: ScalarOrSchedule,
+    b1: Any = 0.9,
+    b2: Any = 0.999,
+    eps: Any = 1e-8,
+    eps_root: Any = 0.0,
+    mu_dtype: Any = None,
+    *,
+    nesterov: bool = False,
+    nu_dtype: Any = None,
+) -> GradientTransformation:
+    r"""Adam: ``p <- p - lr_t * \hat m_t / (\sqrt{\hat v_t + eps_root} + eps)``.
+
+    ``chain(scale_by_adam(...), scale_by_learning_rate(learning_rate))``; see the module
+    docstring for the moments.
+
+    Args:
+      learning_rate: a float >= 0 or a schedule.
+      b1, b2, eps, eps_root, mu_dtype, nesterov, nu_dtype: as in ``scale_by_adam``.
+
+    Returns:
+      A ``GradientTransformation``.
+
+    Raises:
+      ValueError: for a negative learning rate or a bad ``scale_by_adam`` argument.
+
+    Example:
+      >>> import jax, jax.numpy as jnp, jaxopt_zoo as zoo
+      >>> params = {"w": jnp.ones(3)}
+      >>> tx = zoo.adam(1e-3)
+      >>> state = tx.init(params)
+      >>> grads = jax.grad(lambda p: jnp.sum(p["w"] ** 2))(params)
+      >>> updates, state = tx.update(grads, state, params)
+      >>> params = zoo.apply_updates(params, updates)
+
+    References:
+      Kingma & Ba, `Adam: A Method for Stochastic Optimization
+      <https://arxiv.org/abs/1412.6980>`_, 2015.
+    """
+    _validate.check_learning_rate("adam", learning_rate)
+    _check_adam_args("adam", b1, b2, eps, eps_root)
+    return chain(
+        scale_by_adam(b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov, nu_dtype=nu_dtype),
+        scale_by_learning_rate(learning_rate),
+    )
+
+
+def adamw(
+    learning_rate: ScalarOrSchedule,
+    b1: Any = 0.9,
+    b2: Any = 0.999,
+    eps: Any = 1e-8,
+    eps_root: Any = 0.0,
+    mu_dtype: Any = None,
+    weight_decay: Any = 1e-4,
+    mask: Any | Callable[[Any], Any] | None = None,
+    *,
+    nesterov: bool = False,
+    nu_dtype: Any = None,
+) -> GradientTransformation:
+    r"""AdamW: Adam with decoupled weight decay.
+
+    ``p <- p - lr_t * (\hat m_t / (\sqrt{\hat v_t + eps_root} + eps) + weight_decay * p)``.
+
+    Args:
+      learning_rate: a float >= 0 or a schedule.
+      b1, b2, eps, eps_root, mu_dtype, nesterov, nu_dtype: as in ``scale_by_adam``.
+      weight_decay: the decoupled decay rate, >= 0 (optax's default 1e-4; torch's is 1e-2).
+      mask: where to apply weight decay, as in ``add_decayed_weights``.
+
+    Returns:
+      A ``GradientTransformation``.
+
+    Raises:
+      ValueError: for a negative learning rate or weight decay, or a bad Adam argument.
+
+    Example:
+      >>> import jaxopt_zoo as zoo
+      >>> tx = zoo.adamw(3e-4, weight_decay=1e-2)
+
+    References:
+      Loshchilov & Hutter, `Decoupled Weight Decay Regularization
+      <https://arxiv.org/abs/1711.05101>`_, 2019.
+    """
+    _validate.check_learning_rate("adamw", learning_rate)
+    _check_adam_args("adamw", b1, b2, eps, eps_root)
+    _validate.check_nonnegative("adamw", "weight_decay", weight_decay)
+    return chain(
+        scale_by_adam(b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov, nu_dtype=nu_dtype),
+        add_decayed_weights(weight_decay, mask),
+        scale_by_learning_rate(learning_rate),
+    )
+
+
+def amsgrad(
+    learning_rate: ScalarOrSchedule,
+    b1: Any = 0.9,
+    b2: Any = 0.999,
+    eps: Any = 1e-8,
+    eps_root: Any = 0.0,
+    mu_dtype: Any = None,
+    *,
+    nu_dtype: Any = None,
+) -> GradientTransformation:
+    r"""AMSGrad: Adam dividing by the running maximum of ``\hat v_t``.
+
+    ``p <- p - lr_t * \hat m_t / (\sqrt{\max_{s \le t} \hat v_s + eps_root} + eps)``.
+
+    Args:
+      learning_rate: a float >= 0 or a schedule.
+      b1, b2, eps, eps_root, mu_dtype, nu_dtype: as in ``scale_by_adam``.
+
+    Returns:
+      A ``GradientTransformation``.
+
+    Example:
+      >>> import jaxopt_zoo as zoo
+      >>> tx = zoo.amsgrad(1e-3)
+
+    References:
+      Reddi, Kale & Kumar, `On the Convergence of Adam and Beyond
+      <https://openreview.net/forum?id=ryQu7f-RZ>`_, 2018.
+    """
+    _validate.check_learning_rate("amsgrad", learning_rate)
+    _check_adam_args("amsgrad", b1, b2, eps, eps_root)
+    return chain(
+        scale_by_adam(b1, b2, eps, eps_root, mu_dtype, amsgrad=True, nu_dtype=nu_dtype),
+        scale_by_learning_rate(learning_rate),
+    )
+
+
+def nadam(
+    learning_rate: ScalarOrSchedule,
+    b1: Any = 0.9,
+    b2: Any = 0.999,
+    eps: Any = 1e-8,
+    eps_root: Any = 0.0,
+    mu_dtype: Any = None,
+    *,
+    nu_dtype: Any = None,
+) -> GradientTransformation:
+    r"""NAdam: Adam with Nesterov momentum (``adam(..., nesterov=True)``).
+
+    ``\hat m_t = \beta_1 m_t/(1-\beta_1^{t+1}) + (1-\beta_1) g_t/(1-\beta_1^t)``, the rest as Adam.
+    This is optax's NAdam; torch's (with its momentum-decay schedule) is
+    ``jaxopt_zoo.torch_compat.NAdam``.
+
+    Args:
+      learning_rate: a float >= 0 or a schedule.
+      b1, b2, eps, eps_root, mu_dtype, nu_dtype: as in ``scale_by_adam``.
+
+    Returns:
+      A ``GradientTransformation``.
+
+    Example:
+      >>> import jaxopt_zoo as zoo
+      >>> tx = zoo.nadam(1e-3)
+
+    References:
+      Dozat, `Incorporating Nesterov Momentum into Adam
+      <https://openreview.net/pdf?id=OM0jvwB8jIp57ZJjtNEZ>`_, 2016.
+    """
+    _validate.check_learning_rate("nadam", learning_rate)
+    _check_adam_args("nadam", b1, b2, eps, eps_root)
+    return adam(learning_rate, b1, b2, eps, eps_root, mu_dtype, nesterov=True, nu_dtype=nu_dtype)

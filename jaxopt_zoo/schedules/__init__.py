@@ -1,0 +1,1 @@
+"""Learning-rate schedules. Import them from ``jaxopt_zoo``."""

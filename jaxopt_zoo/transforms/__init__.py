@@ -1,0 +1,1 @@
+"""Building blocks: one file per concern. Import them from ``jaxopt_zoo``."""
