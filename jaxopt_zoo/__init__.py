@@ -28,6 +28,18 @@ from .transforms._scaling import scale as scale
 from .transforms._scaling import scale_by_learning_rate as scale_by_learning_rate
 from .transforms._scaling import scale_by_schedule as scale_by_schedule
 from .transforms._weight_decay import add_decayed_weights as add_decayed_weights
+from .transforms._clipping import clip as clip
+from .transforms._clipping import clip_by_block_rms as clip_by_block_rms
+from .transforms._clipping import clip_by_global_norm as clip_by_global_norm
+from .transforms._momentum import EmaState as EmaState
+from .transforms._momentum import TraceState as TraceState
+from .transforms._momentum import ema as ema
+from .transforms._momentum import trace as trace
+from .transforms._masking import MaskedNode as MaskedNode
+from .transforms._masking import MaskedState as MaskedState
+from .transforms._masking import masked as masked
+from .transforms._partition import MultiTransformState as MultiTransformState
+from .transforms._partition import multi_transform as multi_transform
 
 # --- optimizers (optimizers/) -----------------------------------------------------------
 from .optimizers._adam import ScaleByAdamState as ScaleByAdamState
@@ -37,6 +49,24 @@ from .optimizers._adam import adamw as adamw
 from .optimizers._adam import amsgrad as amsgrad
 from .optimizers._adam import nadam as nadam
 from .optimizers._adam import scale_by_adam as scale_by_adam
+from .optimizers._sgd import sgd as sgd
+from .optimizers._adagrad import ScaleByRssState as ScaleByRssState
+from .optimizers._adagrad import adagrad as adagrad
+from .optimizers._adagrad import scale_by_rss as scale_by_rss
+from .optimizers._rmsprop import ScaleByRmsState as ScaleByRmsState
+from .optimizers._rmsprop import ScaleByRmsWithCountState as ScaleByRmsWithCountState
+from .optimizers._rmsprop import ScaleByRStdDevState as ScaleByRStdDevState
+from .optimizers._rmsprop import ScaleByRStdDevWithCountState as ScaleByRStdDevWithCountState
+from .optimizers._rmsprop import rmsprop as rmsprop
+from .optimizers._rmsprop import scale_by_rms as scale_by_rms
+from .optimizers._rmsprop import scale_by_stddev as scale_by_stddev
+from .optimizers._adadelta import ScaleByAdaDeltaState as ScaleByAdaDeltaState
+from .optimizers._adadelta import adadelta as adadelta
+from .optimizers._adadelta import scale_by_adadelta as scale_by_adadelta
+from .optimizers._adamax import adamax as adamax
+from .optimizers._adamax import scale_by_adamax as scale_by_adamax
+from .optimizers._radam import radam as radam
+from .optimizers._radam import scale_by_radam as scale_by_radam
 
 # --- schedules (schedules/) -------------------------------------------------------------
 

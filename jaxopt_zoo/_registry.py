@@ -45,6 +45,23 @@ _add(OPTIMIZERS, "nadam", "optax.nadam",
      "Dozat, Incorporating Nesterov Momentum into Adam, 2016, https://openreview.net/pdf?id=OM0jvwB8jIp57ZJjtNEZ",
      learning_rate=1e-2)
 
+_add(OPTIMIZERS, "sgd", "optax.sgd",
+     "Robbins & Monro, A Stochastic Approximation Method, 1951, https://doi.org/10.1214/aoms/1177729586",
+     learning_rate=5e-2, momentum=0.9)
+_add(OPTIMIZERS, "adagrad", "optax.adagrad",
+     "Duchi, Hazan & Singer, Adaptive Subgradient Methods for Online Learning and Stochastic Optimization, 2011, https://jmlr.org/papers/v12/duchi11a.html",
+     learning_rate=1e-1)
+_add(OPTIMIZERS, "rmsprop", "optax.rmsprop",
+     "Tieleman & Hinton, Lecture 6.5 - RMSprop, 2012, https://www.cs.toronto.edu/~tijmen/csc321/slides/lecture_slides_lec6.pdf",
+     learning_rate=3e-3)
+_add(OPTIMIZERS, "adadelta", "optax.adadelta (with the lr given; zoo default lr 1.0)",
+     "Zeiler, ADADELTA: An Adaptive Learning Rate Method, 2012, https://arxiv.org/abs/1212.5701",
+     learning_rate=1.0)
+_add(OPTIMIZERS, "adamax", "optax.adamax", _ADAM + " (section 7.1)", learning_rate=2e-2)
+_add(OPTIMIZERS, "radam", "optax.radam",
+     "Liu et al., On the Variance of the Adaptive Learning Rate and Beyond, 2020, https://arxiv.org/abs/1908.03265",
+     learning_rate=1e-2)
+
 # --- modern optimizers ----------------------------------------------------------------------
 
 # --- schedules ------------------------------------------------------------------------------

@@ -164,3 +164,30 @@ def seeded_rng(request_node_name: str) -> tuple[random.Random, int]:
     seed = int(os.environ.get("ZOO_SEED", zlib.crc32(request_node_name.encode())))
     print(f"hyperparameter seed for {request_node_name}: {seed} (replay with ZOO_SEED={seed})")
     return random.Random(seed), seed
+
+
+def assert_same_as_optax(zoo_tx, optax_tx, dtype: str, steps: int = STEPS, rtol: float | None = None, **kwargs) -> None:
+    """Run a zoo transformation and an optax one side by side from the same start."""
+    import optax
+
+    params = make_params(dtype)
+    got = trajectory(zoo_tx, params, steps, **kwargs)
+    want = trajectory(optax_tx, params, steps, apply=optax.apply_updates, **kwargs)
+    assert_trajectories_close(got, want, dtype, rtol)
+
+
+def cases(fixed: dict, n_random: int = 1) -> list:
+    """Parametrize cases: every fixed (name, kwargs) plus ``n_random`` random draws per name.
+
+    A random case carries ``None`` kwargs; the test draws them with ``seeded_rng`` so the
+    seed is printed and replayable.
+    """
+    out = [(name, h) for name, hs in fixed.items() for h in hs]
+    out += [(name, None) for name in fixed for _ in range(n_random)]
+    return out
+
+
+def case_id(x) -> str:
+    if isinstance(x, dict):
+        return "-".join(f"{k}={v}" for k, v in x.items()) or "defaults"
+    return "random" if x is None else str(x)

@@ -1,0 +1,91 @@
+r"""AdaMax: Adam with the infinity norm in place of the second moment.
+
+.. math::
+
+   m_k = \beta_1 m_{k-1} + (1-\beta_1) g_k, \qquad
+   u_k = \max(|g_k| + \epsilon, \beta_2 u_{k-1}), \qquad
+   p_k = p_{k-1} - \eta_k \frac{m_k / (1-\beta_1^k)}{u_k}.
+
+The infinity moment needs no bias correction. optax adds ``eps`` inside the maximum (as
+here); PyTorch adds it to the scaled previous maximum (``jaxopt_zoo.torch_compat.Adamax``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax.numpy as jnp
+
+from .. import _numerics, _validate
+from .._base import GradientTransformation, ScalarOrSchedule, chain
+from .._tree import tree_map
+from ..transforms._scaling import scale_by_learning_rate
+from ._adam import ScaleByAdamState
+
+
+def _check(fn: str, b1: Any, b2: Any, eps: Any) -> None:
+    _validate.check_decay(fn, "b1", b1)
+    _validate.check_decay(fn, "b2", b2)
+    _validate.check_nonnegative(fn, "eps", eps)
+
+
+def scale_by_adamax(b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-8) -> GradientTransformation:
+    r"""AdaMax's rescaling: ``u <- (m / (1 - b1^k)) / max(|g| + eps, b2 * u)``.
+
+    Args:
+      b1: decay of the first moment, in [0, 1).
+      b2: decay of the infinity moment, in [0, 1).
+      eps: added to ``|g|`` inside the maximum, >= 0.
+
+    Returns:
+      A ``GradientTransformation`` with state ``ScaleByAdamState`` (``nu`` holds the
+      infinity moment).
+
+    Raises:
+      ValueError: for a decay outside [0, 1) or a negative eps.
+
+    References:
+      Kingma & Ba, `Adam: A Method for Stochastic Optimization (section 7.1)
+      <https://arxiv.org/abs/1412.6980>`_, 2015.
+    """
+    _check("scale_by_adamax", b1, b2, eps)
+
+    def init_fn(params):
+        return ScaleByAdamState(_numerics.zero_count(), _numerics.zeros_like(params), _numerics.zeros_like(params))
+
+    def update_fn(updates, state, params=None, **extra_args):
+        del params, extra_args
+        count = _numerics.safe_increment(state.count)
+        mu = _numerics.update_moment(updates, state.mu, b1, 1, where="scale_by_adamax")
+        nu = tree_map(lambda g, u: jnp.maximum(jnp.abs(g) + eps, b2 * u), updates, state.nu,
+                      where="scale_by_adamax", names=("updates", "state.nu"))
+        mu_hat = _numerics.bias_correction(mu, b1, count)
+        return tree_map(lambda m, u: m / u, mu_hat, nu), ScaleByAdamState(count, mu, nu)
+
+    return GradientTransformation(init_fn, update_fn)
+
+
+def adamax(learning_rate: ScalarOrSchedule, b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-8) -> GradientTransformation:
+    r"""AdaMax: ``p <- p - lr * (m / (1 - b1^k)) / max(|g| + eps, b2 * u)``.
+
+    Args:
+      learning_rate: a float >= 0 or a schedule.
+      b1, b2, eps: as in ``scale_by_adamax``.
+
+    Returns:
+      A ``GradientTransformation``.
+
+    Raises:
+      ValueError: for a negative learning rate or a bad argument.
+
+    Example:
+      >>> import jaxopt_zoo as zoo
+      >>> tx = zoo.adamax(2e-3)
+
+    References:
+      Kingma & Ba, `Adam: A Method for Stochastic Optimization (section 7.1)
+      <https://arxiv.org/abs/1412.6980>`_, 2015.
+    """
+    _validate.check_learning_rate("adamax", learning_rate)
+    _check("adamax", b1, b2, eps)
+    return chain(scale_by_adamax(b1, b2, eps), scale_by_learning_rate(learning_rate))

@@ -1,0 +1,130 @@
+r"""RAdam: Adam with the variance of the adaptive step rectified early in training.
+
+With :math:`\rho_\infty = 2/(1-\beta_2) - 1` and
+:math:`\rho_k = \rho_\infty - 2k\beta_2^k/(1-\beta_2^k)`, while :math:`\rho_k` is below
+``threshold`` the step is plain bias-corrected momentum :math:`\hat m_k`; afterwards it is
+
+.. math::
+
+   r_k = \sqrt{\frac{(\rho_k-4)(\rho_k-2)\rho_\infty}{(\rho_\infty-4)(\rho_\infty-2)\rho_k}},
+   \qquad u_k = r_k \frac{\hat m_k}{\sqrt{\hat v_k + \epsilon_{root}} + \epsilon}.
+
+optax's threshold is 5.0 (the paper's is 4; PyTorch's RAdam uses 5).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from .. import _numerics, _validate
+from .._base import GradientTransformation, ScalarOrSchedule, chain
+from .._tree import tree_map
+from ..transforms._scaling import scale_by_learning_rate
+from ._adam import ScaleByAdamState
+
+
+def _check(fn: str, b1: Any, b2: Any, eps: Any, eps_root: Any) -> None:
+    _validate.check_decay(fn, "b1", b1)
+    _validate.check_decay(fn, "b2", b2)
+    _validate.check_nonnegative(fn, "eps", eps)
+    _validate.check_nonnegative(fn, "eps_root", eps_root)
+
+
+def scale_by_radam(
+    b1: Any = 0.9,
+    b2: Any = 0.999,
+    eps: Any = 1e-8,
+    eps_root: Any = 0.0,
+    threshold: Any = 5.0,
+    *,
+    nesterov: bool = False,
+) -> GradientTransformation:
+    r"""RAdam's rescaling (see module docstring).
+
+    Args:
+      b1, b2: moment decays, in [0, 1).
+      eps, eps_root: stabilisers outside / inside the root, >= 0.
+      threshold: the value of :math:`\rho_k` from which the adaptive step is used.
+      nesterov: use the Nesterov form of :math:`\hat m_k` (as ``scale_by_adam``).
+
+    Returns:
+      A ``GradientTransformation`` with state ``ScaleByAdamState``.
+
+    Raises:
+      ValueError: for a decay outside [0, 1) or a negative eps.
+
+    References:
+      Liu et al., `On the Variance of the Adaptive Learning Rate and Beyond
+      <https://arxiv.org/abs/1908.03265>`_, 2020.
+    """
+    _check("scale_by_radam", b1, b2, eps, eps_root)
+    rho_inf = 2.0 / (1.0 - b2) - 1.0
+
+    def init_fn(params):
+        return ScaleByAdamState(_numerics.zero_count(), _numerics.zeros_like(params), _numerics.zeros_like(params))
+
+    def update_fn(updates, state, params=None, **extra_args):
+        del params, extra_args
+        mu = _numerics.update_moment(updates, state.mu, b1, 1, where="scale_by_radam")
+        nu = _numerics.update_moment_per_elem_norm(updates, state.nu, b2, 2, where="scale_by_radam")
+        count = _numerics.safe_increment(state.count)
+        b2_k = b2**count
+        rho = rho_inf - 2 * count * b2_k / (1 - b2_k)
+        if nesterov:
+            mu_hat = jax.tree.map(
+                lambda m, g: b1 * m + (1 - b1) * g,
+                _numerics.bias_correction(mu, b1, _numerics.safe_increment(count)),
+                _numerics.bias_correction(updates, b1, count),
+            )
+        else:
+            mu_hat = _numerics.bias_correction(mu, b1, count)
+        nu_hat = _numerics.bias_correction(nu, b2, count)
+        r = jnp.sqrt((rho - 4.0) * (rho - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho))
+        rectified = tree_map(
+            lambda m, v: r.astype(m.dtype) * m / (jnp.sqrt(v + eps_root) + eps), mu_hat, nu_hat
+        )
+        updates = jax.tree.map(lambda t, f: jnp.where(rho >= threshold, t, f), rectified, mu_hat)
+        return updates, ScaleByAdamState(count, mu, nu)
+
+    return GradientTransformation(init_fn, update_fn)
+
+
+def radam(
+    learning_rate: ScalarOrSchedule,
+    b1: Any = 0.9,
+    b2: Any = 0.999,
+    eps: Any = 1e-8,
+    eps_root: Any = 0.0,
+    threshold: Any = 5.0,
+    *,
+    nesterov: bool = False,
+) -> GradientTransformation:
+    r"""RAdam: ``p <- p - lr * u_k`` with RAdam's rectified step (see module docstring).
+
+    Args:
+      learning_rate: a float >= 0 or a schedule.
+      b1, b2, eps, eps_root, threshold, nesterov: as in ``scale_by_radam``.
+
+    Returns:
+      A ``GradientTransformation``.
+
+    Raises:
+      ValueError: for a negative learning rate or a bad argument.
+
+    Example:
+      >>> import jaxopt_zoo as zoo
+      >>> tx = zoo.radam(1e-3)
+
+    References:
+      Liu et al., `On the Variance of the Adaptive Learning Rate and Beyond
+      <https://arxiv.org/abs/1908.03265>`_, 2020.
+    """
+    _validate.check_learning_rate("radam", learning_rate)
+    _check("radam", b1, b2, eps, eps_root)
+    return chain(
+        scale_by_radam(b1, b2, eps, eps_root, threshold, nesterov=nesterov),
+        scale_by_learning_rate(learning_rate),
+    )

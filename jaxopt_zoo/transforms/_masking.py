@@ -1,0 +1,90 @@
+"""Applying a transformation to a subset of the parameters."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+import jax
+
+from .. import _validate
+from .._base import GradientTransformation, _accepted_kwargs
+
+
+class MaskedState(NamedTuple):
+    """State of ``masked``: the inner state, built on the masked-in leaves only."""
+
+    inner_state: Any
+
+
+class MaskedNode(NamedTuple):
+    """Stands in for a masked-out leaf: an empty pytree node, so the inner transformation
+    neither sees it nor keeps state for it."""
+
+
+def _is_masked_node(x) -> bool:
+    return isinstance(x, MaskedNode)
+
+
+def _mask_is_callable(mask) -> bool:
+    return callable(mask) and not isinstance(mask, (bool, dict, list, tuple))
+
+
+def masked(
+    inner: GradientTransformation, mask: Any | Callable[[Any], Any]
+) -> GradientTransformation:
+    """Apply ``inner`` where ``mask`` is ``True``; elsewhere updates pass through unchanged.
+
+    Args:
+      inner: the transformation to apply to the masked-in leaves.
+      mask: a pytree of booleans with the structure of the params, or a prefix of it (a
+        ``True``/``False`` for a whole subtree), or a callable ``params -> such a tree``.
+
+    Returns:
+      A ``GradientTransformation`` with state ``MaskedState``; the inner state holds
+      nothing for masked-out leaves.
+
+    Raises:
+      ValueError: if the mask's structure is not a prefix of the updates' structure.
+
+    Example:
+      >>> import jaxopt_zoo as zoo
+      >>> mask = {"w": True, "b": False}
+      >>> tx = zoo.masked(zoo.add_decayed_weights(1e-2), mask)
+    """
+    keep_kwargs = _accepted_kwargs(inner.update)
+
+    def mask_for(tree):
+        return mask(tree) if _mask_is_callable(mask) else mask
+
+    def apply_mask(tree, mask_tree):
+        try:
+            return jax.tree.map(lambda m, x: x if m else MaskedNode(), mask_tree, tree)
+        except ValueError as e:
+            raise ValueError(
+                f"{_validate.PREFIX}masked: the mask's structure must be a prefix of the "
+                f"updates' structure.\n  mask: {jax.tree.structure(mask_tree)}\n"
+                f"  updates: {jax.tree.structure(tree)}"
+            ) from e
+
+    def init_fn(params):
+        return MaskedState(inner_state=inner.init(apply_mask(params, mask_for(params))))
+
+    def update_fn(updates, state, params=None, **extra_args):
+        mask_tree = mask_for(updates)
+        inner_updates, inner_state = inner.update(
+            apply_mask(updates, mask_tree),
+            state.inner_state,
+            None if params is None else apply_mask(params, mask_tree),
+            **keep_kwargs(extra_args),
+        )
+        # Put the inner results back where the mask is True, the originals elsewhere.
+        merged = jax.tree.map(
+            lambda m, new, old: new if m else old,
+            mask_tree,
+            inner_updates,
+            updates,
+            is_leaf=_is_masked_node,
+        )
+        return merged, MaskedState(inner_state=inner_state)
+
+    return GradientTransformation(init_fn, update_fn)
