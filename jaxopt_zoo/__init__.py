@@ -69,8 +69,33 @@ from .optimizers._radam import radam as radam
 from .optimizers._radam import scale_by_radam as scale_by_radam
 
 # --- schedules (schedules/) -------------------------------------------------------------
+from .schedules._simple import constant_schedule as constant_schedule
+from .schedules._simple import exponential_decay as exponential_decay
+from .schedules._simple import inverse_time_decay_schedule as inverse_time_decay_schedule
+from .schedules._simple import linear_schedule as linear_schedule
+from .schedules._simple import polynomial_schedule as polynomial_schedule
+from .schedules._join import join_schedules as join_schedules
+from .schedules._join import piecewise_constant_schedule as piecewise_constant_schedule
+from .schedules._join import piecewise_interpolate_schedule as piecewise_interpolate_schedule
+from .schedules._cosine import cosine_decay_schedule as cosine_decay_schedule
+from .schedules._cosine import cosine_warm_restarts_schedule as cosine_warm_restarts_schedule
+from .schedules._cosine import sgdr_schedule as sgdr_schedule
+from .schedules._cosine import warmup_cosine_decay_schedule as warmup_cosine_decay_schedule
+from .schedules._simple import warmup_exponential_decay_schedule as warmup_exponential_decay_schedule
+from .schedules._step import multistep_decay_schedule as multistep_decay_schedule
+from .schedules._step import step_decay_schedule as step_decay_schedule
+from .schedules._step import warmup_linear_decay_schedule as warmup_linear_decay_schedule
+from .schedules._cyclic import CyclicalSchedule as CyclicalSchedule
+from .schedules._cyclic import cyclic_schedule as cyclic_schedule
+from .schedules._cyclic import one_cycle_schedule as one_cycle_schedule
+from .schedules._plot import plot_schedules as plot_schedules
 
 # --- hyperparameters and plateau ---------------------------------------------------------
+from .transforms._inject import InjectHyperparamsState as InjectHyperparamsState
+from .transforms._inject import current_hyperparams as current_hyperparams
+from .transforms._inject import inject_hyperparams as inject_hyperparams
+from .schedules._plateau import ReduceLROnPlateauState as ReduceLROnPlateauState
+from .schedules._plateau import reduce_on_plateau as reduce_on_plateau
 
 # --- reliability (issue: bad input, faults, precision) ------------------------------------
 

@@ -69,9 +69,13 @@ def abs_sq(x: jax.Array) -> jax.Array:
 
 
 def update_moment(updates: Any, moments: Any, decay: Any, order: int, *, where: str = "update_moment") -> Any:
-    """EMA of the ``order``-th power: ``m <- (1 - decay) * g**order + decay * m``."""
+    """EMA of the ``order``-th power: ``m <- (1 - decay) * g**order + decay * m``.
+
+    The result keeps the moment's dtype (a float64 hyperparameter does not promote a
+    float32 state).
+    """
     return tree_map(
-        lambda g, t: None if g is None else (1 - decay) * (g**order) + decay * t,
+        lambda g, t: None if g is None else ((1 - decay) * (g**order) + decay * t).astype(t.dtype),
         updates,
         moments,
         where=where,
@@ -95,7 +99,7 @@ def update_moment_per_elem_norm(
         return abs_sq(g) ** (int(half) if float(half).is_integer() else half)
 
     return tree_map(
-        lambda g, t: None if g is None else (1 - decay) * norm_pow(g) + decay * t,
+        lambda g, t: None if g is None else ((1 - decay) * norm_pow(g) + decay * t).astype(t.dtype),
         updates,
         moments,
         where=where,

@@ -65,3 +65,34 @@ _add(OPTIMIZERS, "radam", "optax.radam",
 # --- modern optimizers ----------------------------------------------------------------------
 
 # --- schedules ------------------------------------------------------------------------------
+_SGDR = "Loshchilov & Hutter, SGDR: Stochastic Gradient Descent with Warm Restarts, 2017, https://arxiv.org/abs/1608.03983"
+_add(SCHEDULES, "constant_schedule", "optax.constant_schedule", "-", value=1e-2)
+_add(SCHEDULES, "linear_schedule", "optax.linear_schedule", "-", init_value=1e-2, end_value=1e-4, transition_steps=1000)
+_add(SCHEDULES, "polynomial_schedule", "optax.polynomial_schedule (finite past the end, unlike optax)", "-",
+     init_value=1e-2, end_value=1e-4, power=2.0, transition_steps=1000)
+_add(SCHEDULES, "exponential_decay", "optax.exponential_decay", "-", init_value=1e-2, transition_steps=100, decay_rate=0.9)
+_add(SCHEDULES, "cosine_decay_schedule", "optax.cosine_decay_schedule", _SGDR, init_value=1e-2, decay_steps=1000)
+_add(SCHEDULES, "warmup_cosine_decay_schedule", "optax.warmup_cosine_decay_schedule",
+     "Goyal et al., Accurate, Large Minibatch SGD: Training ImageNet in 1 Hour, 2017, https://arxiv.org/abs/1706.02677",
+     init_value=0.0, peak_value=1e-2, warmup_steps=100, decay_steps=1000)
+_add(SCHEDULES, "warmup_exponential_decay_schedule", "optax.warmup_exponential_decay_schedule", "-",
+     init_value=0.0, peak_value=1e-2, warmup_steps=100, transition_steps=100, decay_rate=0.9)
+_add(SCHEDULES, "piecewise_constant_schedule", "optax.piecewise_constant_schedule", "-",
+     init_value=1e-2, boundaries_and_scales={500: 0.1, 800: 0.1})
+_add(SCHEDULES, "piecewise_interpolate_schedule", "optax.piecewise_interpolate_schedule", "-",
+     interpolate_type="cosine", init_value=1e-2, boundaries_and_scales={500: 0.1, 800: 0.1})
+_add(SCHEDULES, "sgdr_schedule", "optax.sgdr_schedule", _SGDR,
+     cosine_kwargs=[dict(init_value=0.0, peak_value=1e-2, warmup_steps=50, decay_steps=500)] * 2)
+_add(SCHEDULES, "step_decay_schedule", "torch StepLR", "-", init_value=1e-2, step_size=300, gamma=0.5)
+_add(SCHEDULES, "multistep_decay_schedule", "torch MultiStepLR", "-", init_value=1e-2, milestones=[500, 800], gamma=0.1)
+_add(SCHEDULES, "inverse_time_decay_schedule", "torch LambdaLR(1 / (1 + decay_rate * t))",
+     "Robbins & Monro, A Stochastic Approximation Method, 1951, https://doi.org/10.1214/aoms/1177729586",
+     init_value=1e-2, decay_rate=1e-2)
+_add(SCHEDULES, "cosine_warm_restarts_schedule", "torch CosineAnnealingWarmRestarts", _SGDR, init_value=1e-2, t_0=100, t_mult=2)
+_add(SCHEDULES, "one_cycle_schedule", "torch OneCycleLR (lr and momentum)",
+     "Smith & Topin, Super-Convergence, 2018, https://arxiv.org/abs/1708.07120", max_value=1e-2, total_steps=1000)
+_add(SCHEDULES, "cyclic_schedule", "torch CyclicLR (lr and momentum)",
+     "Smith, Cyclical Learning Rates for Training Neural Networks, 2017, https://arxiv.org/abs/1506.01186",
+     base_value=1e-3, max_value=1e-2, step_size_up=200)
+_add(SCHEDULES, "warmup_linear_decay_schedule", "torch LambdaLR (Hugging Face get_linear_schedule_with_warmup)",
+     "Devlin et al., BERT, 2019, https://arxiv.org/abs/1810.04805", peak_value=1e-2, warmup_steps=100, total_steps=1000)

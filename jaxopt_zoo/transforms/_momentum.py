@@ -64,7 +64,9 @@ def trace(decay: Any, nesterov: bool = False, accumulator_dtype: Any = None) -> 
         step = lambda g, t: None if g is None else g + decay * t  # noqa: E731
         new_trace = tree_map(step, updates, state.trace, where="trace", names=("updates", "state.trace"))
         out = tree_map(step, updates, new_trace) if nesterov else new_trace
-        return out, TraceState(trace=_numerics.cast_tree(new_trace, accumulator_dtype))
+        # The buffer keeps its dtype (a float64 momentum does not promote a float32 state).
+        kept = jax.tree.map(lambda new, old: new.astype(old.dtype), new_trace, state.trace)
+        return out, TraceState(trace=kept)
 
     return GradientTransformation(init_fn, update_fn)
 
