@@ -67,6 +67,20 @@ from .optimizers._adamax import adamax as adamax
 from .optimizers._adamax import scale_by_adamax as scale_by_adamax
 from .optimizers._radam import radam as radam
 from .optimizers._radam import scale_by_radam as scale_by_radam
+# modern
+from .transforms._trust_ratio import scale_by_param_block_rms as scale_by_param_block_rms
+from .transforms._trust_ratio import scale_by_trust_ratio as scale_by_trust_ratio
+from .optimizers._lars import lars as lars
+from .optimizers._lamb import lamb as lamb
+from .optimizers._adabelief import ScaleByBeliefState as ScaleByBeliefState
+from .optimizers._adabelief import adabelief as adabelief
+from .optimizers._adabelief import scale_by_belief as scale_by_belief
+from .optimizers._lion import ScaleByLionState as ScaleByLionState
+from .optimizers._lion import lion as lion
+from .optimizers._lion import scale_by_lion as scale_by_lion
+from .optimizers._adafactor import FactoredState as FactoredState
+from .optimizers._adafactor import adafactor as adafactor
+from .optimizers._adafactor import scale_by_factored_rms as scale_by_factored_rms
 
 # --- schedules (schedules/) -------------------------------------------------------------
 from .schedules._simple import constant_schedule as constant_schedule

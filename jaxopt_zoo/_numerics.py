@@ -51,6 +51,15 @@ def cast_tree(tree: Any, dtype: Any) -> Any:
     return jax.tree.map(lambda x: jnp.asarray(x).astype(dtype), tree)
 
 
+def keep_dtype(new: Any, old: Any) -> Any:
+    """``new`` cast leaf by leaf to the dtypes of ``old``: how a state entry is stored.
+
+    A float64 hyperparameter (say a schedule under x64) must not promote a float32 state:
+    the next step would see a different state type (and a ``scan`` would refuse it).
+    """
+    return jax.tree.map(lambda n, o: None if n is None else jnp.asarray(n).astype(o.dtype), new, old, is_leaf=is_none)
+
+
 def canonical_dtype(dtype: Any) -> Any:
     """``dtype`` as a JAX dtype honouring x64 mode (``None`` stays ``None``)."""
     if dtype is None:
@@ -71,11 +80,10 @@ def abs_sq(x: jax.Array) -> jax.Array:
 def update_moment(updates: Any, moments: Any, decay: Any, order: int, *, where: str = "update_moment") -> Any:
     """EMA of the ``order``-th power: ``m <- (1 - decay) * g**order + decay * m``.
 
-    The result keeps the moment's dtype (a float64 hyperparameter does not promote a
-    float32 state).
+    The result is computed in the promoted dtype; store it with ``keep_dtype``.
     """
     return tree_map(
-        lambda g, t: None if g is None else ((1 - decay) * (g**order) + decay * t).astype(t.dtype),
+        lambda g, t: None if g is None else (1 - decay) * (g**order) + decay * t,
         updates,
         moments,
         where=where,
@@ -99,7 +107,7 @@ def update_moment_per_elem_norm(
         return abs_sq(g) ** (int(half) if float(half).is_integer() else half)
 
     return tree_map(
-        lambda g, t: None if g is None else ((1 - decay) * norm_pow(g) + decay * t).astype(t.dtype),
+        lambda g, t: None if g is None else (1 - decay) * norm_pow(g) + decay * t,
         updates,
         moments,
         where=where,

@@ -63,6 +63,21 @@ _add(OPTIMIZERS, "radam", "optax.radam",
      learning_rate=1e-2)
 
 # --- modern optimizers ----------------------------------------------------------------------
+_add(OPTIMIZERS, "lars", "optax.lars",
+     "You, Gitman & Ginsburg, Large Batch Training of Convolutional Networks, 2017, https://arxiv.org/abs/1708.03888",
+     learning_rate=1.0, trust_coefficient=0.02)
+_add(OPTIMIZERS, "lamb", "optax.lamb",
+     "You et al., Large Batch Optimization for Deep Learning: Training BERT in 76 minutes, 2020, https://arxiv.org/abs/1904.00962",
+     learning_rate=1e-2)
+_add(OPTIMIZERS, "adabelief", "optax.adabelief",
+     "Zhuang et al., AdaBelief Optimizer: Adapting Stepsizes by the Belief in Observed Gradients, 2020, https://arxiv.org/abs/2010.07468",
+     learning_rate=1e-2)
+_add(OPTIMIZERS, "lion", "optax.lion",
+     "Chen et al., Symbolic Discovery of Optimization Algorithms, 2023, https://arxiv.org/abs/2302.06675",
+     learning_rate=3e-3, weight_decay=1e-2)
+_add(OPTIMIZERS, "adafactor", "optax.adafactor",
+     "Shazeer & Stern, Adafactor: Adaptive Learning Rates with Sublinear Memory Cost, 2018, https://arxiv.org/abs/1804.04235",
+     learning_rate=1e-2, min_dim_size_to_factor=2)
 
 # --- schedules ------------------------------------------------------------------------------
 _SGDR = "Loshchilov & Hutter, SGDR: Stochastic Gradient Descent with Warm Restarts, 2017, https://arxiv.org/abs/1608.03983"

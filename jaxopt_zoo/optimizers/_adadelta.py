@@ -67,7 +67,7 @@ def scale_by_adadelta(rho: Any = 0.9, eps: Any = 1e-6) -> GradientTransformation
             names=("updates", "state.e_g", "state.e_x"),
         )
         e_x = _numerics.update_moment(updates, state.e_x, rho, 2, where="scale_by_adadelta")
-        return updates, ScaleByAdaDeltaState(e_g=e_g, e_x=e_x)
+        return updates, ScaleByAdaDeltaState(_numerics.keep_dtype(e_g, state.e_g), _numerics.keep_dtype(e_x, state.e_x))
 
     return GradientTransformation(init_fn, update_fn)
 

@@ -129,11 +129,9 @@ def scale_by_adam(
             mu_hat,
             nu_hat,
         )
-        mu = _numerics.cast_tree(mu, mu_dtype)
-        nu = jax.tree.map(lambda new, old: new.astype(old.dtype), nu, state.nu)
+        mu, nu = _numerics.keep_dtype(mu, state.mu), _numerics.keep_dtype(nu, state.nu)
         if amsgrad:
-            nu_max = jax.tree.map(lambda new, old: new.astype(old.dtype), nu_hat, state.nu_max)
-            return updates, ScaleByAmsgradState(count, mu, nu, nu_max)
+            return updates, ScaleByAmsgradState(count, mu, nu, _numerics.keep_dtype(nu_hat, state.nu_max))
         return updates, ScaleByAdamState(count, mu, nu)
 
     return GradientTransformation(init_fn, update_fn)

@@ -60,7 +60,8 @@ def scale_by_adamax(b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-8) -> Gradient
         nu = tree_map(lambda g, u: jnp.maximum(jnp.abs(g) + eps, b2 * u), updates, state.nu,
                       where="scale_by_adamax", names=("updates", "state.nu"))
         mu_hat = _numerics.bias_correction(mu, b1, count)
-        return tree_map(lambda m, u: m / u, mu_hat, nu), ScaleByAdamState(count, mu, nu)
+        new_state = ScaleByAdamState(count, _numerics.keep_dtype(mu, state.mu), _numerics.keep_dtype(nu, state.nu))
+        return tree_map(lambda m, u: m / u, mu_hat, nu), new_state
 
     return GradientTransformation(init_fn, update_fn)
 

@@ -87,7 +87,7 @@ def scale_by_radam(
             lambda m, v: r.astype(m.dtype) * m / (jnp.sqrt(v + eps_root) + eps), mu_hat, nu_hat
         )
         updates = jax.tree.map(lambda t, f: jnp.where(rho >= threshold, t, f), rectified, mu_hat)
-        return updates, ScaleByAdamState(count, mu, nu)
+        return updates, ScaleByAdamState(count, _numerics.keep_dtype(mu, state.mu), _numerics.keep_dtype(nu, state.nu))
 
     return GradientTransformation(init_fn, update_fn)
 

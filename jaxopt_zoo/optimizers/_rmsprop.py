@@ -111,6 +111,7 @@ def scale_by_rms(
         else:
             nu_hat = nu
         updates = tree_map(lambda g, v: inv_root(v) * g, updates, nu_hat)
+        nu = _numerics.keep_dtype(nu, state.nu)
         if bias_correction:
             return updates, ScaleByRmsWithCountState(count=count, nu=nu)
         return updates, ScaleByRmsState(nu=nu)
@@ -164,6 +165,7 @@ def scale_by_stddev(
         updates = tree_map(
             lambda g, m, v: inv_root(v - _numerics.abs_sq(m)) * g, updates, mu_hat, nu_hat
         )
+        mu, nu = _numerics.keep_dtype(mu, state.mu), _numerics.keep_dtype(nu, state.nu)
         if bias_correction:
             return updates, ScaleByRStdDevWithCountState(count=count, mu=mu, nu=nu)
         return updates, ScaleByRStdDevState(mu=mu, nu=nu)

@@ -65,8 +65,7 @@ def trace(decay: Any, nesterov: bool = False, accumulator_dtype: Any = None) -> 
         new_trace = tree_map(step, updates, state.trace, where="trace", names=("updates", "state.trace"))
         out = tree_map(step, updates, new_trace) if nesterov else new_trace
         # The buffer keeps its dtype (a float64 momentum does not promote a float32 state).
-        kept = jax.tree.map(lambda new, old: new.astype(old.dtype), new_trace, state.trace)
-        return out, TraceState(trace=kept)
+        return out, TraceState(trace=_numerics.keep_dtype(new_trace, state.trace))
 
     return GradientTransformation(init_fn, update_fn)
 
@@ -100,6 +99,6 @@ def ema(decay: Any, debias: bool = True, accumulator_dtype: Any = None) -> Gradi
         new_ema = _numerics.update_moment(updates, state.ema, decay, 1, where="ema")
         count = _numerics.safe_increment(state.count)
         out = _numerics.bias_correction(new_ema, decay, count) if debias else new_ema
-        return out, EmaState(count=count, ema=_numerics.cast_tree(new_ema, accumulator_dtype))
+        return out, EmaState(count=count, ema=_numerics.keep_dtype(new_ema, state.ema))
 
     return GradientTransformation(init_fn, update_fn)
