@@ -81,6 +81,19 @@ from .optimizers._lion import scale_by_lion as scale_by_lion
 from .optimizers._adafactor import FactoredState as FactoredState
 from .optimizers._adafactor import adafactor as adafactor
 from .optimizers._adafactor import scale_by_factored_rms as scale_by_factored_rms
+from .optimizers._madgrad import MadgradState as MadgradState
+from .optimizers._madgrad import madgrad as madgrad
+from .optimizers._madgrad import scale_by_madgrad as scale_by_madgrad
+# wrappers and schedule-free
+from .optimizers._lookahead import LookaheadState as LookaheadState
+from .optimizers._lookahead import centralize_gradients as centralize_gradients
+from .optimizers._lookahead import lookahead as lookahead
+from .optimizers._lookahead import ranger as ranger
+from .optimizers._sam import SAMState as SAMState
+from .optimizers._sam import normalize as normalize
+from .optimizers._sam import sam as sam
+from .transforms._monitor import MonitorState as MonitorState
+from .transforms._monitor import monitor as monitor
 
 # --- schedules (schedules/) -------------------------------------------------------------
 from .schedules._simple import constant_schedule as constant_schedule

@@ -78,6 +78,12 @@ _add(OPTIMIZERS, "lion", "optax.lion",
 _add(OPTIMIZERS, "adafactor", "optax.adafactor",
      "Shazeer & Stern, Adafactor: Adaptive Learning Rates with Sublinear Memory Cost, 2018, https://arxiv.org/abs/1804.04235",
      learning_rate=1e-2, min_dim_size_to_factor=2)
+_add(OPTIMIZERS, "madgrad", "optax.contrib.madgrad",
+     "Defazio & Jelassi, Adaptivity without Compromise (MADGRAD), 2021, https://arxiv.org/abs/2101.11075",
+     learning_rate=1e-2)
+_add(OPTIMIZERS, "ranger", "lookahead(radam, sync_period=6, alpha=0.5) == optax.lookahead(optax.radam)",
+     "Wright, Ranger, 2019; Zhang et al., Lookahead Optimizer: k steps forward, 1 step back, 2019, https://arxiv.org/abs/1907.08610",
+     learning_rate=1e-2)
 
 # --- schedules ------------------------------------------------------------------------------
 _SGDR = "Loshchilov & Hutter, SGDR: Stochastic Gradient Descent with Warm Restarts, 2017, https://arxiv.org/abs/1608.03983"
