@@ -92,6 +92,10 @@ from .optimizers._lookahead import ranger as ranger
 from .optimizers._sam import SAMState as SAMState
 from .optimizers._sam import normalize as normalize
 from .optimizers._sam import sam as sam
+from .optimizers._schedule_free import ScheduleFreeState as ScheduleFreeState
+from .optimizers._schedule_free import schedule_free_adamw as schedule_free_adamw
+from .optimizers._schedule_free import schedule_free_eval_params as schedule_free_eval_params
+from .optimizers._schedule_free import schedule_free_sgd as schedule_free_sgd
 from .transforms._monitor import MonitorState as MonitorState
 from .transforms._monitor import monitor as monitor
 

@@ -1,0 +1,205 @@
+r"""Schedule-free SGD and AdamW: no learning-rate schedule, an online average instead.
+
+Three sequences (Defazio et al., 2024): the base iterate :math:`z`, its weighted average
+:math:`x` (what to *evaluate*) and the interpolation :math:`y` where gradients are taken
+(what to *train*: these are the ``params``). With warmup factor
+:math:`s_k = \min(1, (k+1)/W)`, :math:`\gamma_k = \eta\, s_k`,
+:math:`w_k = (k+1)^r\, (\max_{j \le k}\gamma_j)^{P}` and :math:`c_k = w_k / \sum_{j\le k} w_j`:
+
+.. math::
+
+   z_{k+1} = z_k - \gamma_k\, d_k, \qquad
+   x_{k+1} = (1 - c_k)\, x_k + c_k z_{k+1}, \qquad
+   y_{k+1} = \beta_1 x_{k+1} + (1 - \beta_1) z_{k+1},
+
+where SGD's direction is :math:`d_k = g_k + \lambda y_k` and AdamW's is
+:math:`g_k / (\sqrt{v_k/(1-\beta_2^{k+1})} + \epsilon)` with
+:math:`v_k = \beta_2 v_{k-1} + (1-\beta_2) g_k^2`, after a decoupled decay
+:math:`z \leftarrow z - \gamma_k \lambda y_k` (or :math:`\lambda z_k` with ``decay_at_z``).
+This is the ``schedulefree`` package's reference algorithm (``SGDScheduleFreeReference``,
+``AdamWScheduleFreeReference``), warmup included: optax.contrib's schedule-free is one step
+off in its warmup.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from .. import _numerics, _validate
+from .._base import GradientTransformation, ScalarOrSchedule
+from .._tree import tree_map
+
+
+class ScheduleFreeState(NamedTuple):
+    """State of the schedule-free optimizers."""
+
+    count: jax.Array  # int32: k
+    z: Any  # the base iterate
+    x: Any  # the average: the parameters to evaluate
+    nu: Any  # AdamW's second moment (empty tuple for SGD)
+    lr_max: jax.Array  # max of the warmed-up learning rates so far
+    weight_sum: jax.Array  # sum of the averaging weights
+
+
+def _check(fn: str, learning_rate, warmup_steps, r, weight_lr_power, weight_decay) -> None:
+    _validate.check_learning_rate(fn, learning_rate)
+    _validate.check_int(fn, "warmup_steps", warmup_steps, lo=0)
+    _validate.check_nonnegative(fn, "r", r)
+    _validate.check_nonnegative(fn, "weight_lr_power", weight_lr_power)
+    _validate.check_nonnegative(fn, "weight_decay", weight_decay)
+
+
+def _schedule_free(fn: str, learning_rate, beta1, warmup_steps, r, weight_lr_power, direction, with_nu: bool):
+    """The shared averaging machinery; ``direction(g, y, z, nu, lr, k) -> (z_new, nu_new)``."""
+
+    def init_fn(params):
+        scalar = jnp.zeros([], jnp.result_type(float))
+        copy = jax.tree.map(lambda p: p, params)
+        nu = _numerics.zeros_like(params) if with_nu else ()
+        return ScheduleFreeState(_numerics.zero_count(), copy, jax.tree.map(lambda p: p, params), nu, scalar, scalar)
+
+    def update_fn(updates, state, params=None, **extra_args):
+        del extra_args
+        if params is None:
+            raise ValueError(f"{_validate.PREFIX}{fn}: update needs `params` (the current y).")
+        k = state.count
+        kf = k.astype(state.lr_max.dtype)
+        base_lr = learning_rate(k) if callable(learning_rate) else learning_rate
+        warm = 1.0 if warmup_steps == 0 else jnp.where(k < warmup_steps, (kf + 1) / warmup_steps, 1.0)
+        lr = base_lr * warm
+        lr_max = jnp.maximum(lr, state.lr_max)
+        weight = (kf + 1) ** r * lr_max**weight_lr_power
+        weight_sum = state.weight_sum + weight
+        ckp1 = jnp.where(weight_sum > 0, weight / jnp.where(weight_sum > 0, weight_sum, 1.0), 0.0)
+        z, nu = direction(updates, params, state.z, state.nu, lr, k)
+        x = tree_map(lambda xi, zi: (xi * (1 - ckp1) + zi * ckp1).astype(xi.dtype), state.x, z,
+                     where=fn, names=("state.x", "z"))
+        y = jax.tree.map(lambda xi, zi: (xi * beta1 + zi * (1 - beta1)).astype(xi.dtype), x, z)
+        new_updates = jax.tree.map(lambda yn, p: yn - p, y, params)
+        new_state = ScheduleFreeState(_numerics.safe_increment(k), z, x, nu, lr_max.astype(state.lr_max.dtype),
+                                      weight_sum.astype(state.weight_sum.dtype))
+        return new_updates, new_state
+
+    return GradientTransformation(init_fn, update_fn)
+
+
+def schedule_free_sgd(
+    learning_rate: ScalarOrSchedule = 1.0,
+    momentum: Any = 0.9,
+    weight_decay: Any = 0.0,
+    warmup_steps: int = 0,
+    r: Any = 0.0,
+    weight_lr_power: Any = 2.0,
+) -> GradientTransformation:
+    r"""Schedule-free SGD (see module docstring); ``momentum`` is the interpolation :math:`\beta_1`.
+
+    Args:
+      learning_rate: a float >= 0 (or a schedule, multiplied by the warmup).
+      momentum: :math:`\beta_1`, in (0, 1).
+      weight_decay: L2 decay added to the gradient at ``y``, >= 0.
+      warmup_steps: linear warmup length, >= 0.
+      r: the polynomial weighting power, >= 0.
+      weight_lr_power: the learning-rate weighting power, >= 0.
+
+    Returns:
+      A ``GradientTransformation`` with state ``ScheduleFreeState``; its update needs
+      ``params``. Evaluate ``schedule_free_eval_params(state, params)``.
+
+    Raises:
+      ValueError: for a bad argument.
+
+    Example:
+      >>> import jaxopt_zoo as zoo
+      >>> tx = zoo.schedule_free_sgd(1.0, warmup_steps=100)
+
+    References:
+      Defazio et al., `The Road Less Scheduled <https://arxiv.org/abs/2405.15682>`_, 2024.
+    """
+    _check("schedule_free_sgd", learning_rate, warmup_steps, r, weight_lr_power, weight_decay)
+    _validate.check_range("schedule_free_sgd", "momentum", momentum, 0.0, 1.0, lo_open=True, hi_open=True)
+
+    def direction(g, y, z, nu, lr, k):
+        del k
+        z = jax.tree.map(lambda zi, gi, yi: (zi - lr * (gi + weight_decay * yi)).astype(zi.dtype), z, g, y)
+        return z, nu
+
+    return _schedule_free("schedule_free_sgd", learning_rate, momentum, warmup_steps, r, weight_lr_power, direction, False)
+
+
+def schedule_free_adamw(
+    learning_rate: ScalarOrSchedule = 0.0025,
+    b1: Any = 0.9,
+    b2: Any = 0.999,
+    eps: Any = 1e-8,
+    weight_decay: Any = 0.0,
+    warmup_steps: int = 0,
+    r: Any = 0.0,
+    weight_lr_power: Any = 2.0,
+    decay_at_z: bool = False,
+) -> GradientTransformation:
+    r"""Schedule-free AdamW (see module docstring).
+
+    Args:
+      learning_rate: a float >= 0 (or a schedule, multiplied by the warmup).
+      b1: the interpolation :math:`\beta_1`, in [0, 1).
+      b2: the second-moment decay, in [0, 1).
+      eps: added to the root, >= 0.
+      weight_decay: decoupled decay, >= 0.
+      warmup_steps: linear warmup length, >= 0.
+      r, weight_lr_power: the averaging weights' powers, >= 0.
+      decay_at_z: decay ``z`` by itself instead of by ``y``.
+
+    Returns:
+      A ``GradientTransformation`` with state ``ScheduleFreeState``; its update needs
+      ``params``. Evaluate ``schedule_free_eval_params(state, params)``.
+
+    Raises:
+      ValueError: for a bad argument.
+
+    Example:
+      >>> import jaxopt_zoo as zoo
+      >>> tx = zoo.schedule_free_adamw(2.5e-3, warmup_steps=100, weight_decay=1e-4)
+
+    References:
+      Defazio et al., `The Road Less Scheduled <https://arxiv.org/abs/2405.15682>`_, 2024.
+    """
+    _check("schedule_free_adamw", learning_rate, warmup_steps, r, weight_lr_power, weight_decay)
+    _validate.check_decay("schedule_free_adamw", "b1", b1)
+    _validate.check_decay("schedule_free_adamw", "b2", b2)
+    _validate.check_nonnegative("schedule_free_adamw", "eps", eps)
+
+    def direction(g, y, z, nu, lr, k):
+        correction = 1 - b2 ** (k + 1).astype(jnp.result_type(float))
+        decay_point = z if decay_at_z else y
+        z = jax.tree.map(lambda zi, di: (zi - lr * weight_decay * di).astype(zi.dtype), z, decay_point)
+        nu = jax.tree.map(lambda v, gi: (v * b2 + (1 - b2) * gi * gi).astype(v.dtype), nu, g)
+        z = jax.tree.map(lambda zi, gi, v: (zi + (-lr) * (gi / (jnp.sqrt(v / correction) + eps))).astype(zi.dtype), z, g, nu)
+        return z, nu
+
+    return _schedule_free("schedule_free_adamw", learning_rate, b1, warmup_steps, r, weight_lr_power, direction, True)
+
+
+def schedule_free_eval_params(state: Any, params: Any) -> Any:
+    """The parameters to evaluate: the average ``x`` kept by a schedule-free state.
+
+    Finds the ``ScheduleFreeState`` anywhere in ``state`` (inside a chain, a mask, ...).
+
+    Args:
+      state: the optimizer state.
+      params: the current (training) parameters, returned unchanged if the state has no
+        schedule-free part.
+
+    Returns:
+      The parameters to evaluate the model at (like the ``schedulefree`` package's
+      ``optimizer.eval()``).
+
+    Example:
+      >>> # eval_params = zoo.schedule_free_eval_params(state, params); model.apply(eval_params, x)
+    """
+    found = []
+    jax.tree.map(lambda s: found.append(s), state, is_leaf=lambda s: isinstance(s, ScheduleFreeState))
+    found = [s for s in found if isinstance(s, ScheduleFreeState)]
+    return found[0].x if found else params
