@@ -81,6 +81,8 @@ from .optimizers._lion import scale_by_lion as scale_by_lion
 from .optimizers._adafactor import FactoredState as FactoredState
 from .optimizers._adafactor import adafactor as adafactor
 from .optimizers._adafactor import scale_by_factored_rms as scale_by_factored_rms
+from .optimizers._rprop import ScaleByRpropState as ScaleByRpropState
+from .optimizers._rprop import rprop as rprop
 from .optimizers._madgrad import MadgradState as MadgradState
 from .optimizers._madgrad import madgrad as madgrad
 from .optimizers._madgrad import scale_by_madgrad as scale_by_madgrad

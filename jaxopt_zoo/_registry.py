@@ -84,6 +84,9 @@ _add(OPTIMIZERS, "madgrad", "optax.contrib.madgrad",
 _add(OPTIMIZERS, "ranger", "lookahead(radam, sync_period=6, alpha=0.5) == optax.lookahead(optax.radam)",
      "Wright, Ranger, 2019; Zhang et al., Lookahead Optimizer: k steps forward, 1 step back, 2019, https://arxiv.org/abs/1907.08610",
      learning_rate=1e-2)
+_add(OPTIMIZERS, "rprop", "torch.optim.Rprop (optax.rprop lags one step)",
+     "Riedmiller & Braun, A Direct Adaptive Method for Faster Backpropagation Learning: The RPROP Algorithm, 1993, https://doi.org/10.1109/ICNN.1993.298623",
+     learning_rate=1e-2)
 _SF = "Defazio et al., The Road Less Scheduled, 2024, https://arxiv.org/abs/2405.15682"
 _add(OPTIMIZERS, "schedule_free_sgd", "schedulefree.SGDScheduleFreeReference", _SF, learning_rate=0.5, warmup_steps=10)
 _add(OPTIMIZERS, "schedule_free_adamw", "schedulefree.AdamWScheduleFreeReference", _SF, learning_rate=1e-2, warmup_steps=10)
