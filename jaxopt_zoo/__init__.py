@@ -83,6 +83,12 @@ from .optimizers._adafactor import adafactor as adafactor
 from .optimizers._adafactor import scale_by_factored_rms as scale_by_factored_rms
 from .optimizers._rprop import ScaleByRpropState as ScaleByRpropState
 from .optimizers._rprop import rprop as rprop
+from .optimizers._adan import AdanState as AdanState
+from .optimizers._adan import adan as adan
+from .optimizers._padam import PAdamState as PAdamState
+from .optimizers._padam import padam as padam
+from .optimizers._adai import AdaiState as AdaiState
+from .optimizers._adai import adai as adai
 from .optimizers._madgrad import MadgradState as MadgradState
 from .optimizers._madgrad import madgrad as madgrad
 from .optimizers._madgrad import scale_by_madgrad as scale_by_madgrad

@@ -157,3 +157,13 @@ def safe_root_mean_squares(x: jax.Array, min_rms: Any) -> jax.Array:
     rms = jnp.sqrt(jnp.mean(jnp.square(x)))
     x = jnp.where(rms <= min_rms, jnp.ones_like(x), x)
     return jnp.where(rms <= min_rms, min_rms, jnp.sqrt(jnp.mean(jnp.square(x))))
+
+
+def lerp(start: jax.Array, end: jax.Array, weight: Any) -> jax.Array:
+    """``start + weight * (end - start)``, evaluated the way torch's ``lerp`` does.
+
+    torch uses ``end - (end - start) * (1 - weight)`` when ``weight >= 0.5``; matching it
+    keeps torch-referenced optimizers equal to the last bit more often.
+    """
+    w = jnp.asarray(weight)
+    return jnp.where(w < 0.5, start + w * (end - start), end - (end - start) * (1 - w))

@@ -87,6 +87,15 @@ _add(OPTIMIZERS, "ranger", "lookahead(radam, sync_period=6, alpha=0.5) == optax.
 _add(OPTIMIZERS, "rprop", "torch.optim.Rprop (optax.rprop lags one step)",
      "Riedmiller & Braun, A Direct Adaptive Method for Faster Backpropagation Learning: The RPROP Algorithm, 1993, https://doi.org/10.1109/ICNN.1993.298623",
      learning_rate=1e-2)
+_add(OPTIMIZERS, "adan", "pytorch_optimizer.Adan (the paper's algorithm; optax.adan differs)",
+     "Xie et al., Adan: Adaptive Nesterov Momentum Algorithm for Faster Optimizing Deep Models, 2022, https://arxiv.org/abs/2208.06677",
+     learning_rate=1e-2)
+_add(OPTIMIZERS, "padam", "pytorch_optimizer.PAdam",
+     "Chen et al., Closing the Generalization Gap of Adaptive Gradient Methods in Training Deep Neural Networks, 2020, https://arxiv.org/abs/1806.06763",
+     learning_rate=3e-2)
+_add(OPTIMIZERS, "adai", "pytorch_optimizer.Adai",
+     "Xie et al., Adaptive Inertia: Disentangling the Effects of Adaptive Learning Rate and Momentum, 2022, https://arxiv.org/abs/2006.15815",
+     learning_rate=1e-1)
 _SF = "Defazio et al., The Road Less Scheduled, 2024, https://arxiv.org/abs/2405.15682"
 _add(OPTIMIZERS, "schedule_free_sgd", "schedulefree.SGDScheduleFreeReference", _SF, learning_rate=0.5, warmup_steps=10)
 _add(OPTIMIZERS, "schedule_free_adamw", "schedulefree.AdamWScheduleFreeReference", _SF, learning_rate=1e-2, warmup_steps=10)

@@ -22,7 +22,7 @@ NAMES = sorted(_registry.OPTIMIZERS)
 # Rosenbrock at lr 1e-2, and AdaDelta's first steps are ~sqrt(eps) long).
 LEARNING_RATE = {
     "quadratic": {"adadelta": 3.0, "lion": 0.1, "radam": 0.1, "ranger": 0.1, "rmsprop": 0.03, "schedule_free_adamw": 0.1},
-    "rosenbrock": {"radam": 3e-3, "ranger": 3e-3, "schedule_free_sgd": 1e-2, "sgd": 1e-3},
+    "rosenbrock": {"adai": 3e-3, "radam": 3e-3, "ranger": 3e-3, "schedule_free_sgd": 1e-2, "sgd": 1e-3},
 }
 
 
