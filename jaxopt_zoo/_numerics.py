@@ -125,6 +125,21 @@ def bias_correction(moment: Any, decay: Any, count: jax.Array) -> Any:
     return jax.tree.map(lambda t: t / correction.astype(t.dtype), moment)
 
 
+def first_moment_hat(mu: Any, updates: Any, b1: Any, count: jax.Array, nesterov: bool) -> Any:
+    """Adam's bias-corrected first moment, or its Nesterov form (Dozat 2016).
+
+    ``mu / (1 - b1**count)``; with ``nesterov``,
+    ``b1 * mu / (1 - b1**(count+1)) + (1 - b1) * g / (1 - b1**count)``.
+    """
+    if not nesterov:
+        return bias_correction(mu, b1, count)
+    return jax.tree.map(
+        lambda m, g: b1 * m + (1 - b1) * g,
+        bias_correction(mu, b1, safe_increment(count)),
+        bias_correction(updates, b1, count),
+    )
+
+
 # --------------------------------------------------------------------------- norms
 
 

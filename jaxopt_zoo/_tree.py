@@ -13,6 +13,12 @@ def is_none(x: Any) -> bool:
     return x is None
 
 
+def unzip(tree_of_tuples: Any, n: int) -> tuple:
+    """Split a tree whose leaves are n-tuples (a per-leaf function's outputs) into n trees."""
+    is_tuple = lambda x: isinstance(x, tuple)  # noqa: E731
+    return tuple(jax.tree.map(lambda t, i=i: t[i], tree_of_tuples, is_leaf=is_tuple) for i in range(n))
+
+
 def check_same_structure(where: str, trees: Sequence[Any], names: Sequence[str]) -> None:
     """Raise a ValueError showing both structures when ``trees`` are not alike.
 

@@ -59,14 +59,7 @@ def scale_by_belief(b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-16, eps_root: 
         nu = _numerics.update_moment_per_elem_norm(surprise, state.nu, b2, 2, where="scale_by_belief")
         nu = jax.tree.map(lambda v: v + eps_root, nu)
         count = _numerics.safe_increment(state.count)
-        if nesterov:
-            mu_hat = jax.tree.map(
-                lambda m, g: b1 * m + (1 - b1) * g,
-                _numerics.bias_correction(mu, b1, _numerics.safe_increment(count)),
-                _numerics.bias_correction(updates, b1, count),
-            )
-        else:
-            mu_hat = _numerics.bias_correction(mu, b1, count)
+        mu_hat = _numerics.first_moment_hat(mu, updates, b1, count, nesterov)
         nu_hat = _numerics.bias_correction(nu, b2, count)
         updates = tree_map(lambda m, v: None if m is None else m / (jnp.sqrt(v) + eps), mu_hat, nu_hat)
         return updates, ScaleByBeliefState(count, _numerics.keep_dtype(mu, state.mu), _numerics.keep_dtype(nu, state.nu))

@@ -29,6 +29,7 @@ import numpy as np
 
 from .. import _numerics, _validate
 from .._base import GradientTransformation, ScalarOrSchedule, chain
+from .._tree import unzip
 from ..transforms._clipping import clip_by_block_rms
 from ..transforms._momentum import ema
 from ..transforms._scaling import scale, scale_by_learning_rate
@@ -100,9 +101,7 @@ def scale_by_factored_rms(
             d1, d0 = dims
             return (jnp.zeros(np.delete(p.shape, d0), p.dtype), jnp.zeros(np.delete(p.shape, d1), p.dtype), placeholder(p))
 
-        parts = jax.tree.map(leaf_state, params)
-        pick = lambda i: jax.tree.map(lambda t: t[i], parts, is_leaf=lambda x: isinstance(x, tuple))  # noqa: E731
-        return FactoredState(_numerics.zero_count(), pick(0), pick(1), pick(2))
+        return FactoredState(_numerics.zero_count(), *unzip(jax.tree.map(leaf_state, params), 3))
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
@@ -125,9 +124,8 @@ def scale_by_factored_rms(
             u = g * jnp.expand_dims(row_factor, axis=d0) * jnp.expand_dims(col_factor, axis=d1)
             return u, row, col, placeholder(p)
 
-        out = jax.tree.map(leaf, updates, state.v_row, state.v_col, state.v, params)
-        pick = lambda i: jax.tree.map(lambda t: t[i], out, is_leaf=lambda x: isinstance(x, tuple))  # noqa: E731
-        return pick(0), FactoredState(_numerics.safe_increment(state.count), pick(1), pick(2), pick(3))
+        updates, v_row, v_col, v = unzip(jax.tree.map(leaf, updates, state.v_row, state.v_col, state.v, params), 4)
+        return updates, FactoredState(_numerics.safe_increment(state.count), v_row, v_col, v)
 
     return GradientTransformation(init_fn, update_fn)
 

@@ -25,7 +25,7 @@ import jax.numpy as jnp
 
 from .. import _numerics, _validate
 from .._base import GradientTransformation
-from .._tree import tree_map
+from .._tree import tree_map, unzip
 from ._padam import decayed
 
 
@@ -97,8 +97,7 @@ def adai(
         if decay and not stable_weight_decay:
             pairs = tree_map(lambda p, g: decayed(p, g, lr, weight_decay, weight_decouple, fixed_decay),
                              params, updates, where="adai", names=("params", "updates"))
-            new_p = jax.tree.map(lambda t: t[0], pairs, is_leaf=lambda x: isinstance(x, tuple))
-            grads = jax.tree.map(lambda t: t[1], pairs, is_leaf=lambda x: isinstance(x, tuple))
+            new_p, grads = unzip(pairs, 2)
         else:
             new_p, grads = params, updates
         nu = jax.tree.map(lambda v, g: v * b2 + (1.0 - b2) * g * g, state.nu, grads)
@@ -119,8 +118,7 @@ def adai(
             return (p - p0).astype(p0.dtype), m.astype(p0.dtype), prod.astype(p0.dtype)
 
         out = jax.tree.map(leaf, params, new_p, grads, state.mu, nu, state.beta1_prod)
-        pick = lambda i: jax.tree.map(lambda t: t[i], out, is_leaf=lambda x: isinstance(x, tuple))  # noqa: E731
-        nu = _numerics.keep_dtype(nu, state.nu)
-        return pick(0), AdaiState(count, pick(1), nu, pick(2))
+        updates, mu, prod = unzip(out, 3)
+        return updates, AdaiState(count, mu, _numerics.keep_dtype(nu, state.nu), prod)
 
     return GradientTransformation(init_fn, update_fn)

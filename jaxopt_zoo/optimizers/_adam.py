@@ -113,14 +113,7 @@ def scale_by_adam(
         mu = _numerics.update_moment(updates, state.mu, b1, 1, where="scale_by_adam")
         nu = _numerics.update_moment_per_elem_norm(updates, state.nu, b2, 2, where="scale_by_adam")
         count = _numerics.safe_increment(state.count)
-        if nesterov:
-            mu_hat = jax.tree.map(
-                lambda m, g: b1 * m + (1 - b1) * g,
-                _numerics.bias_correction(mu, b1, _numerics.safe_increment(count)),
-                _numerics.bias_correction(updates, b1, count),
-            )
-        else:
-            mu_hat = _numerics.bias_correction(mu, b1, count)
+        mu_hat = _numerics.first_moment_hat(mu, updates, b1, count, nesterov)
         nu_hat = _numerics.bias_correction(nu, b2, count)
         if amsgrad:
             nu_hat = jax.tree.map(jnp.maximum, state.nu_max, nu_hat)

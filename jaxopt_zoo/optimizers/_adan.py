@@ -33,7 +33,7 @@ import jax.numpy as jnp
 
 from .. import _numerics, _validate
 from .._base import GradientTransformation
-from .._tree import tree_map
+from .._tree import tree_map, unzip
 
 
 class AdanState(NamedTuple):
@@ -122,7 +122,7 @@ def adan(
 
         out = tree_map(leaf, updates, params, state.m, state.d, state.n, state.prev_grad, where="adan",
                        names=("updates", "params", "state.m", "state.d", "state.n", "state.prev_grad"))
-        pick = lambda i: jax.tree.map(lambda t: t[i], out, is_leaf=lambda x: isinstance(x, tuple))  # noqa: E731
-        return pick(0), AdanState(count, pick(1), pick(2), pick(3), pick(4), jnp.ones([], bool))
+        updates, m, d, n, prev = unzip(out, 5)
+        return updates, AdanState(count, m, d, n, prev, jnp.ones([], bool))
 
     return GradientTransformation(init_fn, update_fn)

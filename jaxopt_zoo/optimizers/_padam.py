@@ -21,7 +21,7 @@ import jax.numpy as jnp
 
 from .. import _numerics, _validate
 from .._base import GradientTransformation
-from .._tree import tree_map
+from .._tree import tree_map, unzip
 
 
 class PAdamState(NamedTuple):
@@ -102,7 +102,7 @@ def padam(
 
         out = tree_map(leaf, updates, params, state.mu, state.nu, where="padam",
                        names=("updates", "params", "state.mu", "state.nu"))
-        pick = lambda i: jax.tree.map(lambda t: t[i], out, is_leaf=lambda x: isinstance(x, tuple))  # noqa: E731
-        return pick(0), PAdamState(count, pick(1), pick(2))
+        updates, mu, nu = unzip(out, 3)
+        return updates, PAdamState(count, mu, nu)
 
     return GradientTransformation(init_fn, update_fn)

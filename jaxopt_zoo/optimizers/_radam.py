@@ -23,14 +23,7 @@ from .. import _numerics, _validate
 from .._base import GradientTransformation, ScalarOrSchedule, chain
 from .._tree import tree_map
 from ..transforms._scaling import scale_by_learning_rate
-from ._adam import ScaleByAdamState
-
-
-def _check(fn: str, b1: Any, b2: Any, eps: Any, eps_root: Any) -> None:
-    _validate.check_decay(fn, "b1", b1)
-    _validate.check_decay(fn, "b2", b2)
-    _validate.check_nonnegative(fn, "eps", eps)
-    _validate.check_nonnegative(fn, "eps_root", eps_root)
+from ._adam import ScaleByAdamState, _check_adam_args
 
 
 def scale_by_radam(
@@ -60,7 +53,7 @@ def scale_by_radam(
       Liu et al., `On the Variance of the Adaptive Learning Rate and Beyond
       <https://arxiv.org/abs/1908.03265>`_, 2020.
     """
-    _check("scale_by_radam", b1, b2, eps, eps_root)
+    _check_adam_args("scale_by_radam", b1, b2, eps, eps_root)
     rho_inf = 2.0 / (1.0 - b2) - 1.0
 
     def init_fn(params):
@@ -73,14 +66,7 @@ def scale_by_radam(
         count = _numerics.safe_increment(state.count)
         b2_k = b2**count
         rho = rho_inf - 2 * count * b2_k / (1 - b2_k)
-        if nesterov:
-            mu_hat = jax.tree.map(
-                lambda m, g: b1 * m + (1 - b1) * g,
-                _numerics.bias_correction(mu, b1, _numerics.safe_increment(count)),
-                _numerics.bias_correction(updates, b1, count),
-            )
-        else:
-            mu_hat = _numerics.bias_correction(mu, b1, count)
+        mu_hat = _numerics.first_moment_hat(mu, updates, b1, count, nesterov)
         nu_hat = _numerics.bias_correction(nu, b2, count)
         r = jnp.sqrt((rho - 4.0) * (rho - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho))
         rectified = tree_map(
@@ -123,7 +109,7 @@ def radam(
       <https://arxiv.org/abs/1908.03265>`_, 2020.
     """
     _validate.check_learning_rate("radam", learning_rate)
-    _check("radam", b1, b2, eps, eps_root)
+    _check_adam_args("radam", b1, b2, eps, eps_root)
     return chain(
         scale_by_radam(b1, b2, eps, eps_root, threshold, nesterov=nesterov),
         scale_by_learning_rate(learning_rate),

@@ -19,12 +19,11 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-import jax
 import jax.numpy as jnp
 
 from .. import _numerics, _validate
 from .._base import GradientTransformation
-from .._tree import tree_map
+from .._tree import tree_map, unzip
 
 
 class ScaleByRpropState(NamedTuple):
@@ -92,7 +91,7 @@ def rprop(
         del params, extra_args
         out = tree_map(leaf, updates, state.step_sizes, state.prev_updates, where="rprop",
                        names=("updates", "state.step_sizes", "state.prev_updates"))
-        pick = lambda i: jax.tree.map(lambda t: t[i], out, is_leaf=lambda x: isinstance(x, tuple))  # noqa: E731
-        return pick(0), ScaleByRpropState(pick(1), pick(2))
+        updates, steps, prev = unzip(out, 3)
+        return updates, ScaleByRpropState(steps, prev)
 
     return GradientTransformation(init_fn, update_fn)
