@@ -136,6 +136,8 @@ from .transforms._inject import inject_hyperparams as inject_hyperparams
 from .schedules._plateau import ReduceLROnPlateauState as ReduceLROnPlateauState
 from .schedules._plateau import reduce_on_plateau as reduce_on_plateau
 
-# --- reliability (issue: bad input, faults, precision) ------------------------------------
+# --- reliability (faults, accumulation) ---------------------------------------------------
+
+# --- performance (fused / grouped updates) ------------------------------------------------
 
 __version__ = "0.1.0"

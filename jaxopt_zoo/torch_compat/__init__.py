@@ -1,0 +1,14 @@
+"""PyTorch recipes in JAX with the very same numbers.
+
+``jaxopt_zoo.torch_compat`` mirrors ``torch.optim`` and ``torch.optim.lr_scheduler``: the same
+class names, keyword names and defaults, and — tested side by side against torch — the same
+trajectories. Each optimizer returns a ``GradientTransformation``; each scheduler returns a
+schedule ``t -> lr`` to pass as an optimizer's ``lr``.
+
+    from jaxopt_zoo import torch_compat as tc
+    tx = tc.SGD(lr=tc.lr_scheduler.StepLR(0.1, step_size=30, steps_per_epoch=100), momentum=0.9)
+"""
+
+from . import lr_scheduler as lr_scheduler
+
+# --- optimizers (torch.optim look-alikes) -----------------------------------------------
