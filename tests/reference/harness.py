@@ -187,7 +187,13 @@ def cases(fixed: dict, n_random: int = 1) -> list:
     return out
 
 
+def _id_value(v) -> str:
+    """A stable id for a parameter value: functions by name, not by address (xdist needs
+    every worker to collect the same ids)."""
+    return getattr(v, "__name__", None) or str(v) if callable(v) else str(v)
+
+
 def case_id(x) -> str:
     if isinstance(x, dict):
-        return "-".join(f"{k}={v}" for k, v in x.items()) or "defaults"
+        return "-".join(f"{k}={_id_value(v)}" for k, v in x.items()) or "defaults"
     return "random" if x is None else str(x)
