@@ -14,9 +14,10 @@ milestones coincide with the next one's never runs. Member ``i`` then sees local
 step 0 is every member's construction step applied in list order (the order torch users
 build them in). When every member multiplies (StepLR, MultiStepLR, ConstantLR, LinearLR,
 ExponentialLR, PolynomialLR, MultiplicativeLR) the value is the product of their factors;
-otherwise (CosineAnnealingLR's affine recursion, an overwriting LambdaLR or
-CosineAnnealingWarmRestarts) torch's per-step maps are composed and folded over the steps,
-which is *not* the product of the members' closed forms.
+with an overwriting member (LambdaLR, CosineAnnealingWarmRestarts) only the maps of the
+current step from the last such member on matter; otherwise (CosineAnnealingLR's affine
+recursion) torch's per-step maps are composed and folded over the steps. Neither is the
+product of the members' closed forms.
 
 Members must be the look-alikes of torch's chainable schedulers (not CyclicLR, OneCycleLR,
 ReduceLROnPlateau or a nested SequentialLR / ChainedScheduler), share one base lr (in torch
@@ -128,8 +129,10 @@ class ChainedScheduler(TorchLRScheduler):
 
     The values are torch's recursive ones (see the module docstring): with a
     CosineAnnealingLR, LambdaLR or CosineAnnealingWarmRestarts member they are not the
-    product of the members' closed forms, and are folded over the steps
-    (``ceil(t / 256)`` loop iterations of vectorised work per call).
+    product of the members' closed forms. A chain with CosineAnnealingLR and no overwriting
+    member (LambdaLR, CosineAnnealingWarmRestarts) is folded over the steps
+    (``ceil(t / 256)`` loop iterations of vectorised work per call); every other chain is
+    evaluated in closed form.
 
     Args:
       schedulers: the members, ``torch_compat.lr_scheduler`` schedulers sharing one base lr,
@@ -155,24 +158,32 @@ class ChainedScheduler(TorchLRScheduler):
         super().__init__("ChainedScheduler", schedulers[0].lr, steps_per_epoch)
         self.schedulers = schedulers
 
-    def _start(self):
+    def _start(self, members=None):
         v = self.lr
-        for s in self.schedulers:
+        for s in self.schedulers if members is None else members:
             a, b = s._init_map()
             v = a * v + b
         return v
 
-    def _step_map(self, ks):
+    def _step_map(self, ks, members=None):
         a_all, b_all = jnp.ones(ks.shape), jnp.zeros(ks.shape)
-        for s in self.schedulers:
+        for s in self.schedulers if members is None else members:
             a, b = s._step_map(ks)
             a_all, b_all = a * a_all, a * b_all + b
         return a_all, b_all
 
     def _value(self, e):
-        if all(s._chain_kind == "mul" for s in self.schedulers):
+        e = jnp.asarray(e)
+        kinds = [s._chain_kind for s in self.schedulers]
+        if all(k == "mul" for k in kinds):
             value = self._start()
             for s in self.schedulers:
                 value = value * s._factor(e)
             return value
+        if "overwrite" in kinds:
+            # The last overwriting member erases the history at every step: only the maps of
+            # step e from that member on matter (at e = 0: their construction steps).
+            last = self.schedulers[len(kinds) - 1 - kinds[::-1].index("overwrite"):]
+            a, b = self._step_map(jnp.maximum(e, 1), last)
+            return jnp.where(e == 0, self._start(last), b)
         return affine_fold(self._step_map, self._start(), e)

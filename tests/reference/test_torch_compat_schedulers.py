@@ -114,11 +114,10 @@ def random_kwargs(rng, name):
     return dict(schedulers=chosen, milestones=sorted(rng.randint(0, 50) for _ in chosen[1:]))
 
 
-NAMES = sorted({c["name"] for c in FIXED_CASES})
+DRAWS = [(name, draw) for name in PUBLIC for draw in range(6 if name in ("SequentialLR", "ChainedScheduler") else 3)]
 
 
-@pytest.mark.parametrize("name", NAMES)
-@pytest.mark.parametrize("draw", range(3))
+@pytest.mark.parametrize("name, draw", DRAWS, ids=[f"{n}-{d}" for n, d in DRAWS])
 def test_random_arguments_equal_live_torch(name, draw, request):
     if not torch_available():  # random draws need live torch; the fixed cases cover fixtures
         return
