@@ -10,11 +10,13 @@ the scheduler's own step count ``k`` (its ``last_epoch``), never on the lr itsel
 
 — a multiplication (StepLR, ExponentialLR, LinearLR, ...: ``B = 0``), an affine step
 (CosineAnnealingLR's recursion) or an overwrite (LambdaLR, CosineAnnealingWarmRestarts:
-``A = 0``). A lone scheduler is evaluated in closed form. ``ChainedScheduler`` composes the
-maps of its members at each step; where that composition has no closed form, the maps of
-steps ``1..t`` are folded in blocks of ``_BLOCK`` steps (a ``lax.while_loop`` with a
-traced bound, ``ceil(t / _BLOCK)`` iterations of vectorised work), which keeps a call
-cheap: one evaluation per optimizer step.
+``A = 0``). A lone scheduler is evaluated in closed form, except MultiplicativeLR (a product
+of an arbitrary ``lr_lambda``). ``ChainedScheduler`` composes the maps of its members at each
+step. Where no closed form exists, a ``Fold`` evaluates the recursion: at its first call it
+tabulates the lr every 1024 steps up to 2^20 steps (eagerly, once, when the hyperparameters
+are concrete), and each call folds the at most 1024 steps after the nearest entry in blocks
+of 256 (a ``lax.while_loop`` with a traced bound), so one evaluation per optimizer step
+stays cheap however far the run goes.
 
 Each scheduler is a callable object ``t -> lr``; ``steps_per_epoch`` maps optimizer steps to
 scheduler steps: the value at optimizer step ``t`` is torch's lr after
@@ -27,11 +29,15 @@ from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .. import _validate
 from ..schedules._simple import float_step
 
-_BLOCK = 256
+_BLOCK = 256  # steps folded per loop iteration
+_SUPER = 1024  # steps between two table entries of a Fold
+_HORIZON = 2**20  # steps a Fold's table covers
+_CHUNK = 2**16  # steps evaluated at once while building a table
 _PREFIX = "torch_compat.lr_scheduler."
 
 
@@ -73,8 +79,8 @@ def call_user_fn(user_fn: Callable, steps):
     return jax.vmap(lambda k: as_float(user_fn(k)))(steps)
 
 
-def affine_fold(step_map: Callable, v0, t):
-    r"""Apply the maps of steps ``k = 1..t`` to ``v0``: ``v \leftarrow A(k) v + B(k)`` in order.
+def affine_fold(step_map: Callable, v0, t, start=1):
+    r"""Apply the maps of steps ``k = start..t`` to ``v0``: ``v \leftarrow A(k) v + B(k)`` in order.
 
     ``step_map(ks)`` gives ``(A, B)`` for an int32 vector of steps. Steps are taken
     ``_BLOCK`` at a time; within a block the maps are composed pairwise in a balanced tree
@@ -94,8 +100,55 @@ def affine_fold(step_map: Callable, v0, t):
             a, b = a[1::2] * a[0::2], a[1::2] * b[0::2] + b[1::2]
         return a[0] * v + b[0], k0 + _BLOCK
 
-    v, _ = jax.lax.while_loop(lambda c: c[1] <= t, body, (as_float(v0), jnp.asarray(1, jnp.int32)))
+    init = (as_float(v0), jnp.asarray(start, jnp.int32))
+    v, _ = jax.lax.while_loop(lambda c: c[1] <= t, body, init)
     return v
+
+
+class Fold:
+    r"""The recursion :math:`v_t = A(t)\,v_{t-1} + B(t)` from ``v0``, at any (traced) ``t``.
+
+    The first call builds, eagerly and once, a table of :math:`v` at every ``_SUPER`` steps up
+    to ``_HORIZON`` (``_HORIZON / _SUPER`` floats); a call then folds at most ``_SUPER`` steps
+    from the nearest entry (past ``_HORIZON``: from the last one). Without concrete
+    hyperparameters (the maps or ``v0`` traced) there is no table: every call folds from step 1.
+    """
+
+    def __init__(self, step_map: Callable, v0):
+        self.step_map, self.v0 = step_map, v0
+        self._table, self._tried = None, False
+
+    def _build(self):
+        with jax.ensure_compile_time_eval():
+            v = as_float(self.v0)
+            if isinstance(v, jax.core.Tracer):
+                return None
+            v, values = np.asarray(v), []
+            step_map = jax.jit(self.step_map)  # one compile for every chunk
+            chunk = min(_CHUNK, _HORIZON)
+            for first in range(1, _HORIZON + 1, chunk):
+                ks = np.arange(first, first + chunk, dtype=np.int32)
+                a, b = step_map(ks)
+                if isinstance(a, jax.core.Tracer) or isinstance(b, jax.core.Tracer):
+                    return None
+                a = np.broadcast_to(np.asarray(a), ks.shape).reshape(-1, _SUPER)
+                b = np.broadcast_to(np.asarray(b), ks.shape).reshape(-1, _SUPER)
+                while a.shape[1] > 1:
+                    a, b = a[:, 1::2] * a[:, 0::2], a[:, 1::2] * b[:, 0::2] + b[:, 1::2]
+                for a_block, b_block in zip(a[:, 0], b[:, 0]):
+                    values.append(v)
+                    v = a_block * v + b_block
+            values.append(v)
+            return np.asarray(values)
+
+    def __call__(self, t):
+        if not self._tried:
+            self._table, self._tried = self._build(), True
+        if self._table is None:
+            return affine_fold(self.step_map, self.v0, t)
+        t = jnp.asarray(t, jnp.int32)
+        i = jnp.clip(t // _SUPER, 0, self._table.shape[0] - 1)
+        return affine_fold(self.step_map, jnp.asarray(self._table)[i], t, start=i * _SUPER + 1)
 
 
 class TorchLRScheduler:

@@ -34,7 +34,7 @@ import jax.numpy as jnp
 
 from .. import _validate
 from ..schedules._join import _check_increasing
-from ._sched_base import TorchLRScheduler, affine_fold
+from ._sched_base import Fold, TorchLRScheduler
 
 
 def _check_members(fn: str, schedulers: Sequence[Any], lr: Any = None) -> list:
@@ -130,9 +130,9 @@ class ChainedScheduler(TorchLRScheduler):
     The values are torch's recursive ones (see the module docstring): with a
     CosineAnnealingLR, LambdaLR or CosineAnnealingWarmRestarts member they are not the
     product of the members' closed forms. A chain with CosineAnnealingLR and no overwriting
-    member (LambdaLR, CosineAnnealingWarmRestarts) is folded over the steps
-    (``ceil(t / 256)`` loop iterations of vectorised work per call); every other chain is
-    evaluated in closed form.
+    member (LambdaLR, CosineAnnealingWarmRestarts) is a recursion: it is tabulated every 1024
+    steps at the first call (up to 2^20 steps) and each call folds at most 1024 steps; every
+    other chain is evaluated in closed form.
 
     Args:
       schedulers: the members, ``torch_compat.lr_scheduler`` schedulers sharing one base lr,
@@ -157,6 +157,7 @@ class ChainedScheduler(TorchLRScheduler):
         schedulers = _check_members(fn, schedulers)
         super().__init__("ChainedScheduler", schedulers[0].lr, steps_per_epoch)
         self.schedulers = schedulers
+        self._fold = Fold(self._step_map, self._start())
 
     def _start(self, members=None):
         v = self.lr
@@ -186,4 +187,4 @@ class ChainedScheduler(TorchLRScheduler):
             last = self.schedulers[len(kinds) - 1 - kinds[::-1].index("overwrite"):]
             a, b = self._step_map(jnp.maximum(e, 1), last)
             return jnp.where(e == 0, self._start(last), b)
-        return affine_fold(self._step_map, self._start(), e)
+        return self._fold(e)

@@ -26,7 +26,7 @@ from .. import _validate
 from ..schedules._join import _check_increasing
 from ..schedules._simple import float_step, polynomial_schedule
 from ..schedules._step import multistep_decay_schedule, step_decay_schedule
-from ._sched_base import TorchLRScheduler, affine_fold, call_user_fn, check_callable
+from ._sched_base import Fold, TorchLRScheduler, call_user_fn, check_callable
 
 
 class LambdaLR(TorchLRScheduler):
@@ -77,8 +77,9 @@ class LambdaLR(TorchLRScheduler):
 class MultiplicativeLR(TorchLRScheduler):
     r"""torch's MultiplicativeLR: ``lr * prod(lr_lambda(k) for k in 1..e)``.
 
-    The product has no closed form for an arbitrary ``lr_lambda``: it is folded over the
-    steps in blocks (``ceil(e / 256)`` loop iterations of vectorised work per call).
+    The product has no closed form for an arbitrary ``lr_lambda``: it is tabulated every 1024
+    steps at the first call (up to 2^20 steps, ``lr_lambda`` evaluated there once) and each
+    call multiplies at most 1024 factors after the nearest entry.
 
     Args:
       lr: the base learning rate.
@@ -105,6 +106,7 @@ class MultiplicativeLR(TorchLRScheduler):
         super().__init__("MultiplicativeLR", lr, steps_per_epoch)
         check_callable(self._fn, "lr_lambda", lr_lambda)
         self.lr_lambda = lr_lambda
+        self._fold = Fold(self._step_map, 1.0)
 
     def _value(self, e):
         return self.lr * self._factor(e)
@@ -116,7 +118,7 @@ class MultiplicativeLR(TorchLRScheduler):
         return self._step_ratio(ks), jnp.zeros(ks.shape)
 
     def _factor(self, j):
-        return affine_fold(self._step_map, 1.0, j)
+        return self._fold(j)
 
     def _restart_value(self, prev):
         # torch has no closed form here: _update_lr(0) multiplies the current lr by lambda(0).

@@ -152,26 +152,45 @@ def test_python_int_equals_jit_vmap_int32(i):
             np.testing.assert_allclose(float(value), want[key][t], rtol=0, atol=1e-14 * scale[key], err_msg=f"{key} at {t}")
 
 
-def test_fold_crosses_many_blocks():
-    """ChainedScheduler's and MultiplicativeLR's block fold equals a plain Python recursion far out."""
-    chain = L.ChainedScheduler([L.CosineAnnealingLR(0.1, T_max=70, eta_min=1e-3), L.ExponentialLR(0.1, gamma=0.999)])
-    lr, want = 0.1, [0.1]
-    for k in range(1, 2001):
-        if (k - 1 - 70) % 140 == 0:
-            lr = lr + (0.1 - 1e-3) * (1 - math.cos(math.pi / 70)) / 2
+def _python_cosine_chain(n, t_max=70, eta_min=1e-3, gamma=0.999, lr=0.1):
+    """torch's recursion for ChainedScheduler([CosineAnnealingLR, ExponentialLR]), in Python floats."""
+    out = [lr]
+    for k in range(1, n + 1):
+        if (k - 1 - t_max) % (2 * t_max) == 0:
+            lr = lr + (0.1 - eta_min) * (1 - math.cos(math.pi / t_max)) / 2
         else:
-            lr = (1 + math.cos(math.pi * k / 70)) / (1 + math.cos(math.pi * (k - 1) / 70)) * (lr - 1e-3) + 1e-3
-        lr *= 0.999
-        want.append(lr)
-    got = jax.jit(jax.vmap(chain))(jnp.arange(2001, dtype=jnp.int32))
-    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-11, atol=0)
+            lr = (1 + math.cos(math.pi * k / t_max)) / (1 + math.cos(math.pi * (k - 1) / t_max)) * (lr - eta_min) + eta_min
+        lr *= gamma
+        out.append(lr)
+    return np.asarray(out)
+
+
+def _cosine_chain(gamma=0.999):
+    return L.ChainedScheduler([L.CosineAnnealingLR(0.1, T_max=70, eta_min=1e-3), L.ExponentialLR(0.1, gamma=gamma)])
+
+
+@pytest.mark.parametrize("horizon", [2**20, 2048], ids=["table", "past-the-table"])
+def test_fold_far_out_equals_python_recursion(horizon, monkeypatch):
+    """The recursions (ChainedScheduler with a cosine, MultiplicativeLR) far past one table
+    block, with the table and past its end, equal a plain Python recursion."""
+    from jaxopt_zoo.torch_compat import _sched_base
+
+    monkeypatch.setattr(_sched_base, "_HORIZON", horizon)
+    t = jnp.arange(3001, dtype=jnp.int32)
+    np.testing.assert_allclose(np.asarray(jax.jit(jax.vmap(_cosine_chain()))(t)), _python_cosine_chain(3000),
+                               rtol=1e-11, atol=0)
     mult = L.MultiplicativeLR(1.0, LAMBDAS["wave"][1])
-    prod, want = 1.0, [1.0]
-    for k in range(1, 1500):
-        prod *= LAMBDAS["wave"][0](k)
-        want.append(prod)
-    np.testing.assert_allclose(np.asarray(jax.jit(jax.vmap(mult))(jnp.arange(1500, dtype=jnp.int32))), want,
-                               rtol=1e-12, atol=0)
+    want = np.cumprod([1.0] + [LAMBDAS["wave"][0](k) for k in range(1, 3001)])
+    np.testing.assert_allclose(np.asarray(jax.jit(jax.vmap(mult))(t)), want, rtol=1e-12, atol=0)
+    assert mult._fold._table.shape == (horizon // 1024 + 1,)
+
+
+def test_fold_with_traced_hyperparameters_has_no_table():
+    @jax.jit
+    def f(gamma, t):
+        return _cosine_chain(gamma)(t)
+
+    np.testing.assert_allclose(float(f(0.999, 2500)), _python_cosine_chain(2500)[-1], rtol=1e-11)
 
 
 # --- driving an optimizer -------------------------------------------------------------
