@@ -119,7 +119,8 @@ class Fold:
         self._table, self._tried = None, False
 
     def _build(self):
-        with jax.ensure_compile_time_eval():
+        # Eager even inside a trace; overflow to inf (as torch's Python floats do) is no error.
+        with jax.ensure_compile_time_eval(), np.errstate(over="ignore", under="ignore", invalid="ignore"):
             v = as_float(self.v0)
             if isinstance(v, jax.core.Tracer):
                 return None
