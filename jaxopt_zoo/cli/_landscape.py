@@ -43,15 +43,15 @@ class TestFunction(NamedTuple):
 FUNCTIONS = {
     f.name: f for f in (
         TestFunction("ravine", "ravine", "x² + 10y²", lambda x, y: x**2 + 10 * y**2, (10.0, 1.0), (-11.0, 11.0),
-                     (-3.0, 3.0), ((0.0, 0.0),), 0.0, steps=60, sgd_lr=0.09, adaptive_lr=1.0),
+                     (-3.0, 3.0), ((0.0, 0.0),), 0.0, steps=80, sgd_lr=0.06, adaptive_lr=0.5),
         TestFunction("rosenbrock", "Rosenbrock", "(1 − x)² + 100(y − x²)²",
                      lambda x, y: (1 - x) ** 2 + 100 * (y - x**2) ** 2, (-1.5, 2.5), (-2.0, 2.0), (-1.0, 3.5),
-                     ((1.0, 1.0),), 0.0, steps=500, sgd_lr=5e-4, adaptive_lr=0.05),
+                     ((1.0, 1.0),), 0.0, steps=1000, sgd_lr=5e-4, adaptive_lr=0.05),
         TestFunction("saddle", "saddle", "x² − y²", lambda x, y: x**2 - y**2, (1.5, 1e-3), (-2.0, 2.0), (-2.0, 2.0),
                      (), 0.0, steps=60, sgd_lr=0.05, adaptive_lr=0.05, log_contours=False, bounded_below=False),
         TestFunction("beale", "Beale", "(1.5 − x + xy)² + (2.25 − x + xy²)² + (2.625 − x + xy³)²",
                      lambda x, y: (1.5 - x + x * y) ** 2 + (2.25 - x + x * y**2) ** 2 + (2.625 - x + x * y**3) ** 2,
-                     (1.0, 1.5), (-4.5, 4.5), (-4.5, 4.5), ((3.0, 0.5),), 0.0, steps=300, sgd_lr=1e-3,
+                     (1.0, 1.5), (-0.5, 4.0), (-1.5, 2.0), ((3.0, 0.5),), 0.0, steps=300, sgd_lr=1e-3,
                      adaptive_lr=0.05),
     )
 }
@@ -128,8 +128,8 @@ def run(args: argparse.Namespace) -> int:
             paths[label] = path
             values[label] = fn.f(path[:, 0], path[:, 1]) - fn.minimum_value
             end = path[-1]
-            rows.append([fn.name, label, f"({end[0]:.3g}, {end[1]:.3g})",
-                         f"{values[label][-1]:.3g}" if len(path) == steps + 1 else f"left the picture at step {len(path)}"])
+            rows.append([fn.name, label, f"({end[0] + 0:.3g}, {end[1] + 0:.3g})",
+                         f"{values[label][-1]:.3g}" if len(path) == steps + 1 else f"left the plotted area at step {len(path)}"])
         path_file = os.path.join(args.out, f"landscape-{fn.name}.png")
         _plots.landscape_figure(fn, paths, values).savefig(path_file, dpi=100)
         print(f"wrote {path_file}")

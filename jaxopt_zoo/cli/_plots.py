@@ -86,16 +86,15 @@ def landscape_figure(fn: Any, paths: dict[str, np.ndarray], values: dict[str, np
     (x0, x1), (y0, y1) = fn.xlim, fn.ylim
     xs, ys = np.meshgrid(np.linspace(x0, x1, 400), np.linspace(y0, y1, 400))
     zs = np.asarray(fn.numpy(xs, ys))
+    # Light filled contours (darker = higher), log-spaced where the values span decades.
     if fn.log_contours:
         shifted = zs - fn.minimum_value + 1e-3
         levels = np.geomspace(max(shifted.min(), 1e-3), shifted.max(), 25)
-        cs = ax.contourf(xs, ys, shifted, levels=levels, norm=colors.LogNorm(), cmap="Greys_r", alpha=0.55)
-        ax.contour(xs, ys, shifted, levels=levels, colors="k", linewidths=0.3, alpha=0.5)
-        fig.colorbar(cs, ax=ax, label="f - f* (log scale)", shrink=0.85)
+        ax.contourf(xs, ys, shifted, levels=levels, norm=colors.LogNorm(), cmap="Greys", alpha=0.2)
+        ax.contour(xs, ys, shifted, levels=levels, colors="0.6", linewidths=0.5)
     else:
-        cs = ax.contourf(xs, ys, zs, levels=25, cmap="Greys_r", alpha=0.55)
-        ax.contour(xs, ys, zs, levels=25, colors="k", linewidths=0.3, alpha=0.5)
-        fig.colorbar(cs, ax=ax, label="f", shrink=0.85)
+        ax.contourf(xs, ys, zs, levels=25, cmap="Greys", alpha=0.2)
+        ax.contour(xs, ys, zs, levels=25, colors="0.6", linewidths=0.5)
     start = fn.start
     ax.plot(*start, marker="o", color="k", markersize=7, zorder=5, linestyle="none", label="start")
     for mx, my in fn.minima:
@@ -104,7 +103,8 @@ def landscape_figure(fn: Any, paths: dict[str, np.ndarray], values: dict[str, np
             label="minimum" if fn.minima else "")
     for i, (label, path) in enumerate(paths.items()):
         st = style(i)
-        ax.plot(path[:, 0], path[:, 1], linewidth=1.6, marker=".", markersize=3, label=label, zorder=4, **st)
+        dots = dict(marker=".", markersize=4) if len(path) <= 150 else {}
+        ax.plot(path[:, 0], path[:, 1], linewidth=1.5, label=label, zorder=4, alpha=0.9, **dots, **st)
         ax_v.plot(np.arange(len(values[label])), values[label], linewidth=1.6, **st)
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
