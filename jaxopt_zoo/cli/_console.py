@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
-from typing import Iterator, Sequence
+from typing import Sequence
 
 
 def console():
@@ -83,17 +82,10 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]
 
     table = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
     for i, col in enumerate(columns):
-        table.add_column(col, justify=(justify[i] if justify else "left"), overflow="fold")
+        table.add_column(col, justify=(justify[i] if justify else "left"), overflow="fold", no_wrap=(i == 0))
     for row in rows:
         table.add_row(*row)
     console().print(table)
-
-
-@contextlib.contextmanager
-def status(text: str) -> Iterator[None]:
-    """Print ``text`` (one line) while something slow happens."""
-    print(text, flush=True)
-    yield
 
 
 def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

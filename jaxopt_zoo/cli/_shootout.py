@@ -72,8 +72,9 @@ def run(args: argparse.Namespace) -> int:
     specs = [_specs.parse_optimizer(s) for s in optimizers]  # bad specs fail before any training
     data = _data.load(args.dataset)
     try:
+        mesh = _train.make_mesh(args.devices)
         trainer = _train.Trainer(data, hidden=tuple(args.hidden), batch_size=args.batch_size, epochs=args.epochs,
-                                 mesh=_train.make_mesh(args.devices))
+                                 mesh=mesh)
     except ValueError as e:
         raise _specs.SpecError(str(e)) from None
     schedule = _specs.parse_schedule(args.schedule, trainer.total_steps)
@@ -115,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     config = dict(dataset=data.name, description=data.description, model=f"MLP {arch}", epochs=args.epochs,
                   batch_size=args.batch_size, steps=trainer.total_steps, schedule=schedule.label,
                   schedule_member=schedule.member, schedule_kwargs=_jsonable(schedule.kwargs), seeds=seeds,
-                  devices=args.devices, metric=metric)
+                  devices=args.devices, mesh_devices=[str(d) for d in mesh.devices.flat], metric=metric)
     with open(stem + ".json", "w") as f:
         json.dump(dict(config=config, summary=summary, runs=runs), f, indent=1)
     _write_csv(stem, runs, metric)

@@ -109,6 +109,34 @@ def _check_args(spec: str, member: str, factory: Callable, kwargs: dict) -> None
                 f"Its arguments: {', '.join(valid)}.")
 
 
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _check_types(spec: str, member: str, factory: Callable, kwargs: dict) -> None:
+    """Numbers where the factory's default (or a learning rate) is a number, booleans where it is one."""
+    params = inspect.signature(factory).parameters
+    for key, value in kwargs.items():
+        default = params[key].default
+        if key == "learning_rate" or _is_number(default):
+            if not _is_number(value):
+                raise SpecError(f"in {spec!r}: `{key}` of {member} must be a number, got {value!r}.")
+        elif isinstance(default, bool) and not isinstance(value, bool):
+            raise SpecError(f"in {spec!r}: `{key}` of {member} must be True or False, got {value!r}.")
+
+
+def _smoke_test(spec: str, tx) -> None:
+    """Trace one init + update on a small tree (no computation): wrong-typed values fail here."""
+    import jax
+    import jax.numpy as jnp
+
+    tree = {"w": jax.ShapeDtypeStruct((3, 2), jnp.float32), "b": jax.ShapeDtypeStruct((3,), jnp.float32)}
+    try:
+        jax.eval_shape(lambda p: tx.update(p, tx.init(p), p), tree)
+    except Exception as e:  # any failure here is a bad value in the spec
+        raise SpecError(f"in {spec!r}: the optimizer fails on a small problem: {type(e).__name__}: {e}") from None
+
+
 # --- optimizers -----------------------------------------------------------------------------------
 
 def optimizer_names() -> list[str]:
@@ -180,6 +208,7 @@ def parse_optimizer(spec: str) -> OptimizerSpec:
                         f"Known: {', '.join(optimizer_names())}.")
     factory = _registry.factory(member)
     _check_args(spec, member, factory, kwargs)
+    _check_types(spec, member, factory, kwargs)
     inner = adv = None
     given = tuple(kwargs)
     if member in _registry.WRAPPERS:
@@ -199,16 +228,17 @@ def parse_optimizer(spec: str) -> OptimizerSpec:
         kwargs = base
     resolved = OptimizerSpec(label, member, kwargs, inner, adv, given)
     try:
-        resolved.build()
+        tx = resolved.build()
     except (ValueError, TypeError) as e:
         raise SpecError(f"in {spec!r}: {e}") from None
+    _smoke_test(spec, tx)
     return resolved
 
 
 # --- schedules ------------------------------------------------------------------------------------
 
-def _q(total: int, num: int, den: int) -> int:
-    return max(1, total * num // den)
+def _q(total: int, num: int, den: int, least: int = 1) -> int:
+    return max(least, total * num // den)
 
 
 # The arguments a schedule gets before a spec's own, for a run of ``total`` steps: shapes that
@@ -219,14 +249,14 @@ RUN_DEFAULTS: dict[str, Callable[[int], dict]] = {
     "polynomial_schedule": lambda T: dict(init_value=1.0, end_value=0.0, power=2.0, transition_steps=T),
     "exponential_decay": lambda T: dict(init_value=1.0, transition_steps=_q(T, 1, 10), decay_rate=0.7),
     "cosine_decay_schedule": lambda T: dict(init_value=1.0, decay_steps=T),
-    "warmup_cosine_decay_schedule": lambda T: dict(init_value=0.0, peak_value=1.0, warmup_steps=_q(T, 1, 20), decay_steps=T),
+    "warmup_cosine_decay_schedule": lambda T: dict(init_value=0.0, peak_value=1.0, warmup_steps=_q(T, 1, 20), decay_steps=max(2, T)),
     "warmup_exponential_decay_schedule": lambda T: dict(init_value=0.0, peak_value=1.0, warmup_steps=_q(T, 1, 20),
                                                         transition_steps=_q(T, 1, 10), decay_rate=0.7),
     "piecewise_constant_schedule": lambda T: dict(init_value=1.0, boundaries_and_scales={_q(T, 1, 2): 0.1, _q(T, 3, 4): 0.1}),
     "piecewise_interpolate_schedule": lambda T: dict(interpolate_type="cosine", init_value=1.0,
                                                      boundaries_and_scales={_q(T, 1, 2): 0.1, _q(T, 3, 4): 0.1}),
     "sgdr_schedule": lambda T: dict(cosine_kwargs=[dict(init_value=0.0, peak_value=1.0, warmup_steps=_q(T, 1, 40),
-                                                        decay_steps=_q(T, 1, 2))] * 2),
+                                                        decay_steps=_q(T, 1, 2, 2))] * 2),
     "step_decay_schedule": lambda T: dict(init_value=1.0, step_size=_q(T, 1, 3), gamma=0.1),
     "multistep_decay_schedule": lambda T: dict(init_value=1.0, milestones=(_q(T, 1, 2), _q(T, 3, 4)), gamma=0.1),
     "inverse_time_decay_schedule": lambda T: dict(init_value=1.0, decay_rate=10.0 / T),
@@ -289,11 +319,15 @@ def parse_schedule(spec: str, total_steps: int) -> ScheduleSpec:
                         f"Known: {', '.join(schedule_names())}.")
     factory = _registry.factory(member)
     _check_args(spec, member, factory, kwargs)
+    _check_types(spec, member, factory, kwargs)
     defaults = RUN_DEFAULTS[member](total_steps) if member in RUN_DEFAULTS else dict(_registry.SCHEDULES[member].example)
     full = {**defaults, **kwargs}
+    import jax
+    import jax.numpy as jnp
+
     try:
         schedule = factory(**full)
-        float(schedule(0))
+        jax.eval_shape(schedule, jax.ShapeDtypeStruct((), jnp.int32))  # traced on a step: no computation
     except (ValueError, TypeError) as e:
         raise SpecError(f"in {spec!r}: {e}") from None
     return ScheduleSpec(spec.strip(), member, full, schedule)
