@@ -256,7 +256,7 @@ def test_schedules_plots_the_specs(tmp_path, capsys):
     assert "Did you mean: decay_steps" in capsys.readouterr().err
 
 
-def test_demo_runs_the_default_shootout_then_the_landscapes(monkeypatch, tmp_path):
+def test_demo_runs_the_default_landscapes_then_the_shootout(monkeypatch, tmp_path):
     seen = []
     real = _main.main_args
 
@@ -268,8 +268,9 @@ def test_demo_runs_the_default_shootout_then_the_landscapes(monkeypatch, tmp_pat
 
     monkeypatch.setattr(_main, "main_args", record)
     assert main(["demo", "--out", str(tmp_path)]) == 0
-    assert [a.command for a in seen] == ["shootout", "landscape"]
-    assert seen[0].optimizers is None and seen[0].epochs == 30 and seen[0].seeds == 3 and seen[0].dataset == "digits"
+    assert [a.command for a in seen] == ["landscape", "shootout"]
+    assert seen[0].optimizers is None and seen[0].functions == ["ravine", "rosenbrock", "saddle", "beale"]
+    assert seen[1].optimizers is None and seen[1].epochs == 30 and seen[1].seeds == 3 and seen[1].dataset == "digits"
     assert all(a.out == str(tmp_path) for a in seen)
 
 

@@ -22,6 +22,9 @@ class _PlainTask:
     def update(self, completed: int, loss: float) -> None:
         del completed, loss
 
+    def note(self, text: str) -> None:
+        del text
+
     def finish(self, summary: str) -> None:
         print(f"{self.label}: {summary}", flush=True)
 
@@ -34,12 +37,17 @@ class _RichTask:
     def update(self, completed: int, loss: float) -> None:
         self.progress.update(self.id, completed=completed, loss=f"loss {loss:.4g}")
 
+    def note(self, text: str) -> None:
+        self.progress.update(self.id, loss=text)
+
     def finish(self, summary: str) -> None:
         self.progress.update(self.id, completed=self.progress.tasks[self.id].total, loss=summary)
 
 
 class Progress:
     """``with Progress() as p: task = p.task(label, total); task.update(done, loss); task.finish(text)``.
+
+    ``task.note(text)`` shows a status (e.g. "compiling") in place of the loss.
 
     On a terminal each run gets a live rich bar; otherwise (pipes, tests, CI) one line is
     printed per finished run.

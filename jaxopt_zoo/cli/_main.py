@@ -63,8 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("schedules", _schedules, "plot learning-rate schedules", _schedules.__doc__)
     add("list", _list, "the zoo: every optimizer, wrapper, alias and schedule with its reference and paper",
         _list.__doc__)
-    demo = sub.add_parser("demo", help="what `make demo` runs: the default shootout, then the landscapes",
-                          description="The default shootout, then the default landscape pictures.",
+    demo = sub.add_parser("demo", help="what `make demo` runs: the default landscapes, then the default shootout",
+                          description="The default landscape pictures, then the default shootout.",
                           formatter_class=_formatter)
     demo.add_argument("--out", default="zoo-out", help="output folder (default: zoo-out)")
     demo.set_defaults(run=_demo)
@@ -72,9 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    """The landscapes, then the shootout (so that its table is what stays on the screen)."""
     parser = build_parser()
-    code = main_args(parser.parse_args(["shootout", "--out", args.out]))
-    return code or main_args(parser.parse_args(["landscape", "--out", args.out]))
+    code = main_args(parser.parse_args(["landscape", "--out", args.out]))
+    return code or main_args(parser.parse_args(["shootout", "--out", args.out]))
 
 
 def _simulate_devices(n: int) -> None:

@@ -17,14 +17,16 @@ def pyplot():
     return plt
 
 
-# Distinct colours for up to 12 lines; after that they repeat with another line style.
+# Distinct colours for up to 12 lines; after that they repeat with dotted styles.
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
           "#bcbd22", "#7f7f7f", "#000000", "#aec7e8"]
-STYLES = ["-", "--", ":", "-."]
+STYLES = ["-", (0, (4, 2)), ":", "-."]
 
 
 def style(i: int) -> dict:
-    return dict(color=COLORS[i % len(COLORS)], linestyle=STYLES[(i // len(COLORS)) % len(STYLES)])
+    """Line ``i``'s colour and style: every other line dashed, so that curves lying on top of
+    each other (adam and adamw with a small weight decay) both stay visible."""
+    return dict(color=COLORS[i % len(COLORS)], linestyle=STYLES[(i % 2) + 2 * ((i // len(COLORS)) % 2)])
 
 
 def shootout_figure(summary: Sequence[dict], runs: Sequence[dict], config: dict, title: str):

@@ -91,9 +91,10 @@ def run(args: argparse.Namespace) -> int:
         progress.log(setup)
         for spec in specs:
             tx = spec.build(None if spec.schedule_free else multiplier)
+            tasks = [progress.task(f"{spec.label} (seed {seed})", trainer.total_steps) for seed in seeds]
+            tasks[0].note("compiling ...")
             compiled = trainer.compile(tx)
-            for seed in seeds:
-                task = progress.task(f"{spec.label} (seed {seed})", trainer.total_steps)
+            for seed, task in zip(seeds, tasks):
                 result = trainer.run(compiled, seed, lambda e, loss: task.update(e * trainer.batches, loss))
                 task.finish(f"loss {result.train_loss[-1]:.4g}, {metric} {result.test_metric[-1]:.4f}, "
                             f"{result.steps_per_second:,.0f} steps/s")
@@ -122,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     _write_csv(stem, runs, metric)
     with open(stem + ".md", "w") as f:
         f.write(_console.markdown_table(columns, rows))
-    _plots.shootout_figure(summary, runs, config, title=f"{data.name}: {data.description}").savefig(stem + ".png", dpi=110)
+    _plots.shootout_figure(summary, runs, config, title=f"{data.name}: {data.description}").savefig(stem + ".png", dpi=100)
     print(f"wrote {stem}.png, .csv, -curves.csv, .json, .md")
     return 0
 
