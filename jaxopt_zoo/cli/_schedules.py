@@ -13,7 +13,7 @@ import os
 
 from . import _specs
 
-DEFAULT_SCHEDULES = ("constant", "cosine", "warmup_cosine", "onecycle", "step", "cyclic", "restarts")
+DEFAULT_SCHEDULES = ("constant", "step", "exponential", "cosine", "warmup_cosine", "restarts", "onecycle", "cyclic")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -28,17 +28,26 @@ def run(args: argparse.Namespace) -> int:
     if args.steps < 2:
         raise _specs.SpecError("--steps must be >= 2.")
     specs = [_specs.parse_schedule(s, args.steps) for s in (args.schedules or DEFAULT_SCHEDULES)]
+    import math
+
     from ._plots import pyplot
 
     import jaxopt_zoo as zoo
 
-    pyplot()
-    labels = {}
-    for s in specs:
-        label = s.label if s.label == s.member or ":" in s.label else f"{s.label} = {s.member}"
-        labels[label] = s.schedule
-    fig = zoo.plot_schedules(labels, args.steps, log_scale=args.log,
-                             title=f"learning-rate schedules over {args.steps} steps")
+    plt = pyplot()
+    cols = min(4, len(specs))
+    rows = math.ceil(len(specs) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), layout="constrained", squeeze=False)
+    for ax, s in zip(axes.flat, specs):
+        title = s.label if s.label == s.member or ":" in s.label else f"{s.label} = {s.member}"
+        zoo.plot_schedules({title: s.schedule}, args.steps, log_scale=args.log, ax=ax, title=title)
+        ax.get_legend().remove()
+        if not args.log:
+            ax.set_ylim(bottom=0)
+        ax.title.set_fontsize("medium")
+    for ax in list(axes.flat)[len(specs):]:
+        ax.set_visible(False)
+    fig.suptitle(f"learning-rate schedules over {args.steps} steps (momentum companions dashed, right axis)")
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "schedules.png")
     fig.savefig(path, dpi=100)
