@@ -35,6 +35,7 @@ class TestFunction(NamedTuple):
     adaptive_lr: float
     log_contours: bool = True
     bounded_below: bool = True
+    equal_aspect: bool = False  # draw x and y to the same scale (the ravine's elongation is the point)
 
     def numpy(self, x, y):
         return self.f(x, y)
@@ -43,7 +44,7 @@ class TestFunction(NamedTuple):
 FUNCTIONS = {
     f.name: f for f in (
         TestFunction("ravine", "ravine", "x² + 10y²", lambda x, y: x**2 + 10 * y**2, (10.0, 1.0), (-11.0, 11.0),
-                     (-3.0, 3.0), ((0.0, 0.0),), 0.0, steps=80, sgd_lr=0.06, adaptive_lr=0.5),
+                     (-4.0, 4.0), ((0.0, 0.0),), 0.0, steps=80, sgd_lr=0.06, adaptive_lr=0.5, equal_aspect=True),
         TestFunction("rosenbrock", "Rosenbrock", "(1 − x)² + 100(y − x²)²",
                      lambda x, y: (1 - x) ** 2 + 100 * (y - x**2) ** 2, (-1.5, 2.5), (-2.0, 2.0), (-1.0, 3.5),
                      ((1.0, 1.0),), 0.0, steps=1000, sgd_lr=5e-4, adaptive_lr=0.05),

@@ -84,7 +84,10 @@ def landscape_figure(fn: Any, paths: dict[str, np.ndarray], values: dict[str, np
     plt = pyplot()
     from matplotlib import colors
 
-    fig, (ax, ax_v) = plt.subplots(1, 2, figsize=(13, 5.4), layout="constrained", gridspec_kw=dict(width_ratios=[1.25, 1]))
+    if fn.equal_aspect:  # a wide picture drawn to scale: the paths on top, the values below
+        fig, (ax, ax_v) = plt.subplots(2, 1, figsize=(11, 8.6), layout="constrained", gridspec_kw=dict(height_ratios=[1.5, 1]))
+    else:
+        fig, (ax, ax_v) = plt.subplots(1, 2, figsize=(13, 5.4), layout="constrained", gridspec_kw=dict(width_ratios=[1.25, 1]))
     (x0, x1), (y0, y1) = fn.xlim, fn.ylim
     xs, ys = np.meshgrid(np.linspace(x0, x1, 400), np.linspace(y0, y1, 400))
     zs = np.asarray(fn.numpy(xs, ys))
@@ -110,6 +113,8 @@ def landscape_figure(fn: Any, paths: dict[str, np.ndarray], values: dict[str, np
         ax_v.plot(np.arange(len(values[label])), values[label], linewidth=1.6, **st)
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
+    if fn.equal_aspect:
+        ax.set_aspect("equal")
     ax.set_xlabel("x")
     ax.set_ylabel("y")
     ax.set_title(f"{fn.title}:  {fn.formula}")
