@@ -229,7 +229,7 @@ def test_shootout_errors_are_one_clean_line(tmp_path, capsys, argv, message):
 def test_landscape_draws_each_function(tmp_path, capsys):
     assert main(["landscape", "-f", "ravine", "saddle", "-o", "sgd", "adam", "--steps", "15", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "sgd (lr 0.06)" in out and "adam (lr 0.05)" in out
+    assert "sgd (lr 0.09)" in out and "adam (lr 0.05)" in out
     assert _is_png(tmp_path / "landscape-ravine.png") and _is_png(tmp_path / "landscape-saddle.png")
     assert not (tmp_path / "landscape-beale.png").exists()
 
