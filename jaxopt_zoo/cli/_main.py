@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name, module, help_, description):
+        description = description.replace("``", "").replace("*", "")  # the docstring, minus its markup
         p = sub.add_parser(name, help=help_, description=description, epilog=SPEC_HELP, formatter_class=_formatter)
         module.add_arguments(p)
         p.set_defaults(run=module.run)
