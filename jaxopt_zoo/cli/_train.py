@@ -1,8 +1,9 @@
 """The shootout's training core: a Flax nnx MLP, one compiled epoch per optimizer.
 
-An epoch is one ``jit``-compiled call: shuffle, then ``lax.scan`` over the minibatches, each
-step ``grad -> tx.update -> apply_updates``. It is compiled once per optimizer and reused for
-every seed. With a device mesh of N devices the minibatch is sharded over the mesh's ``data``
+An epoch is one ``jit``-compiled call: ``lax.scan`` over the minibatches (their order drawn on
+the host by numpy from the seed), each step ``grad -> tx.update -> apply_updates``, then the
+loss on the whole training set and the test metric. It is compiled once per optimizer and
+reused for every seed; the parameters of a seed are the same for every optimizer. With a device mesh of N devices the minibatch is sharded over the mesh's ``data``
 axis and the parameters and optimizer state are replicated (``NamedSharding``); XLA inserts
 the gradient all-reduce, so N devices compute the same numbers as one, up to the order of
 float32 sums.
