@@ -74,8 +74,9 @@ def shootout_figure(summary: Sequence[dict], runs: Sequence[dict], config: dict,
     seeds = config["seeds"]
     fig.legend(loc="outside right center", fontsize="small", frameon=False,
                title=f"best first (mean test {metric})", title_fontsize="small")
+    seeds_text = f"mean of {len(seeds)} seeds, band = min..max" if len(seeds) > 1 else "1 seed"
     fig.suptitle(f"{title}\n{config['model']}, {config['steps']} steps of {config['batch_size']}, schedule "
-                 f"{config['schedule']}, mean of {len(seeds)} seed(s), band = min..max", fontsize="medium")
+                 f"{config['schedule']}, {seeds_text}", fontsize="medium")
     return fig
 
 
