@@ -25,6 +25,8 @@ $(VENV)/.installed-demo: pyproject.toml | $(PY)
 test: $(VENV)/.installed-test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The optimizer paths on 2-D test functions, then the 11-optimizer shootout on digits (its table
+# stays on screen); pictures, CSV and JSON in zoo-out/.
 demo: $(VENV)/.installed-demo
 	$(VENV)/bin/jaxopt-zoo demo --out zoo-out
 

@@ -1,5 +1,7 @@
+"""``python -m jaxopt_zoo``: the ``jaxopt-zoo`` command."""
+
 import sys
 
-from ._cli import main
+from .cli import main
 
 sys.exit(main())

@@ -132,3 +132,33 @@ _add(SCHEDULES, "cyclic_schedule", "torch CyclicLR (lr and momentum)",
      base_value=1e-3, max_value=1e-2, step_size_up=200)
 _add(SCHEDULES, "warmup_linear_decay_schedule", "torch LambdaLR (Hugging Face get_linear_schedule_with_warmup)",
      "Devlin et al., BERT, 2019, https://arxiv.org/abs/1810.04805", peak_value=1e-2, warmup_steps=100, total_steps=1000)
+
+# --- wrappers: they take another optimizer (``optimizer=<name>`` in a command-line spec) ----------
+WRAPPERS: dict[str, Entry] = {}
+_add(WRAPPERS, "lookahead", "optax.lookahead (the fast weights)",
+     "Zhang, Lucas, Hinton & Ba, Lookahead Optimizer: k steps forward, 1 step back, 2019, https://arxiv.org/abs/1907.08610",
+     sync_period=5, alpha=0.5)
+_add(WRAPPERS, "sam", "optax.contrib.sam (transparent and opaque modes)",
+     "Foret, Kleiner, Mobahi & Neyshabur, Sharpness-Aware Minimization for Efficiently Improving Generalization, 2021, https://arxiv.org/abs/2010.01412",
+     sync_period=2, rho=0.05)
+
+
+# --- aliases: friendly names for common configurations of a member ------------------------------
+class Alias(NamedTuple):
+    name: str  # the friendly name, e.g. "momentum"
+    target: str  # the catalogued member it configures, e.g. "sgd"
+    kwargs: dict  # the keyword arguments that make it that configuration
+    note: str  # one line for ``jaxopt-zoo list``
+
+
+ALIASES: dict[str, Alias] = {}
+
+
+def _alias(name: str, target: str, note: str, **kwargs: Any) -> None:
+    ALIASES[name] = Alias(name, target, kwargs, note)
+
+
+_alias("momentum", "sgd", "SGD with heavy-ball momentum 0.9", momentum=0.9)
+_alias("nesterov", "sgd", "SGD with Nesterov momentum 0.9 (Sutskever et al., 2013)", momentum=0.9, nesterov=True)
+_alias("sf_adamw", "schedule_free_adamw", "schedule-free AdamW (also: 'schedule-free adamw')")
+_alias("sf_sgd", "schedule_free_sgd", "schedule-free SGD (also: 'schedule-free sgd')")

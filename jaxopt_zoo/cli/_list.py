@@ -1,0 +1,89 @@
+"""``jaxopt-zoo list``: the zoo, each member with the reference it is tested equal to and its paper.
+
+``jaxopt-zoo list`` prints every table; ``list optimizers|wrappers|aliases|schedules`` one of
+them; ``list NAME`` one member in full: its signature, what a bare spec runs, reference, paper.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+
+from .. import _registry
+from . import _console, _specs
+
+SECTIONS = ("optimizers", "wrappers", "aliases", "schedules")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("what", nargs="?", default="all", metavar="WHAT",
+                   help=f"all (default), one of {', '.join(SECTIONS)}, or a member's name")
+
+
+def _paper(text: str) -> str:
+    return "" if text == "-" else text
+
+
+def _optimizers() -> None:
+    rows = [[name, str(_specs.example_learning_rate(name)), e.reference, _paper(e.paper)]
+            for name, e in _registry.OPTIMIZERS.items()]
+    _console.print_table("optimizers", ["name", "spec lr", "tested equal to", "paper"], rows,
+                         caption="spec lr: the learning rate a bare name runs with in shootout and landscape.")
+
+
+def _wrappers() -> None:
+    rows = [[name, f"{name}:optimizer=adam", e.reference, _paper(e.paper)] for name, e in _registry.WRAPPERS.items()]
+    _console.print_table("wrappers (take another optimizer)", ["name", "spec", "tested equal to", "paper"], rows)
+
+
+def _aliases() -> None:
+    rows = [[a.name, a.target, ", ".join(f"{k}={v!r}" for k, v in a.kwargs.items()) or "-", a.note]
+            for a in _registry.ALIASES.values()]
+    _console.print_table("aliases", ["alias", "member", "arguments", "what"], rows)
+
+
+def _schedules() -> None:
+    short = {}
+    for s, full in _specs.SCHEDULE_SHORT_NAMES.items():
+        short.setdefault(full, []).append(s)
+    rows = [[name, ", ".join(short.get(name, [])), e.reference, _paper(e.paper)] for name, e in _registry.SCHEDULES.items()]
+    _console.print_table("schedules", ["name", "short names", "tested equal to", "paper"], rows)
+
+
+def _member(name: str) -> int:
+    key = _specs.normalize(name)
+    key = _specs.SCHEDULE_SHORT_NAMES.get(key, key)
+    if key in _registry.ALIASES:
+        alias = _registry.ALIASES[key]
+        print(f"{key}: alias of {alias.target}({', '.join(f'{k}={v!r}' for k, v in alias.kwargs.items())}) - {alias.note}\n")
+        key = alias.target
+    for table, kind in ((_registry.OPTIMIZERS, "optimizer"), (_registry.WRAPPERS, "wrapper"),
+                        (_registry.SCHEDULES, "schedule")):
+        if key in table:
+            entry = table[key]
+            factory = _registry.factory(key)
+            doc = (inspect.getdoc(factory) or "").splitlines()
+            print(f"jaxopt_zoo.{key}{inspect.signature(factory)}")
+            print(f"  {doc[0] if doc else ''}")
+            print(f"  kind:            {kind}")
+            if kind == "optimizer":
+                print(f"  bare spec runs:  {key}(learning_rate={_specs.example_learning_rate(key)!r}, other defaults)")
+            print(f"  tested equal to: {entry.reference}")
+            print(f"  paper:           {_paper(entry.paper) or '-'}")
+            return 0
+    names = sorted(set(_specs.optimizer_names()) | set(_specs.schedule_names()) | set(SECTIONS) | {"all"})
+    raise _specs.SpecError(f"nothing called {name!r} in the zoo.{_specs.close_matches(key, names)} "
+                           f"Try `jaxopt-zoo list` for everything.")
+
+
+def run(args: argparse.Namespace) -> int:
+    what = _specs.normalize(args.what)
+    shows = {"optimizers": _optimizers, "wrappers": _wrappers, "aliases": _aliases, "schedules": _schedules}
+    if what == "all":
+        for show in shows.values():
+            show()
+        return 0
+    if what in shows:
+        shows[what]()
+        return 0
+    return _member(args.what)
