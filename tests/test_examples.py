@@ -38,6 +38,12 @@ EXPECT = {
         r"^\[sharded params\+state\] step +3  loss",
         r"^sharded == single-device \(float32 tolerance, relative 1e-04\): True$",
     ],
+    "checkpoint_orbax.py": [
+        r"^-- interrupted after step 1; checkpoints on disk: \[1\]$",
+        r"^-- restored step 1: lr in the restored state",
+        r"^\[resumed\] step +3  loss",
+        r"^resumed == uninterrupted \(bit for bit\): True$",
+    ],
 }
 # Extra arguments after --steps 3, for a claim that needs them.
 EXTRA_ARGS: dict[str, list[str]] = {}
