@@ -44,6 +44,12 @@ EXPECT = {
         r"^\[resumed\] step +3  loss",
         r"^resumed == uninterrupted \(bit for bit\): True$",
     ],
+    "sam_flax.py": [
+        r"^\[zoo.sam transparent\] test accuracy 0\.\d{4}  \(TrainState.step 6\)$",
+        r"^\[zoo.sam opaque\] test accuracy 0\.\d{4}  \(TrainState.step 3\)$",
+        r"^transparent == opaque \(float32 tolerance\): True$",
+        r"^zoo.sam == optax.contrib.sam \(float32 tolerance\): True$",
+    ],
 }
 # Extra arguments after --steps 3, for a claim that needs them.
 EXTRA_ARGS: dict[str, list[str]] = {}
