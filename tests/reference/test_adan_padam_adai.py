@@ -9,35 +9,46 @@ problem to 1e-3 within 100 steps in any implementation.
 
 pytorch_optimizer computes Adan's clipping norm in float32 (``.float().square_()``), so with
 ``max_grad_norm > 0`` the float64 comparison holds to 1e-7, not 1e-10.
+
+Fixed cases compare with the committed fixtures (tests/reference/make_zoo_torch_fixtures.py),
+so they run without torch and pytorch_optimizer; where those are installed the fixtures are
+checked against them and random hyperparameters run against them live.
 """
 
-import numpy as np
 import pytest
-from harness import assert_trajectories_close, make_params, seeded_rng, torch_trajectory, trajectory
-from pytorch_optimizer import Adai, Adan, PAdam
+from harness import assert_trajectories_close, seeded_rng
+from make_zoo_torch_fixtures import available, cases_as_stored, fixture_reference, load_fixture, reference, zoo_run
 
-import jaxopt_zoo as zoo
-
-# Operation order differs from torch's in places (lerp, addcdiv): 1e-10 still holds here.
-CASES = {
-    "adan": [dict(lr=1e-2), dict(lr=1e-2, betas=(0.9, 0.9, 0.95), weight_decay=0.05),
-             dict(lr=1e-2, weight_decay=0.05, weight_decouple=True, max_grad_norm=1.0, eps=1e-6)],
-    "padam": [dict(lr=3e-2), dict(lr=5e-2, betas=(0.8, 0.99), partial=0.125, weight_decay=0.05),
-              dict(lr=3e-2, partial=0.5, weight_decay=0.1, weight_decouple=True, fixed_decay=True)],
-    "adai": [dict(lr=0.1), dict(lr=0.05, betas=(0.2, 0.95), weight_decay=0.05, dampening=0.5),
-             dict(lr=0.1, weight_decay=0.02, weight_decouple=True, stable_weight_decay=True, eps=1e-4)],
-}
-TORCH = {"adan": Adan, "padam": PAdam, "adai": Adai}
+MEMBERS = ["adan", "padam", "adai"]
+FIXTURES = [(m, c) for m in MEMBERS for c in load_fixture(m)]
+IDS = [f"{m}-" + ("-".join(f"{k}={v}" for k, v in c["kwargs"].items())) for m, c in FIXTURES]
 
 
-def zoo_kwargs(name, kw):
-    kw = dict(kw)
-    out = {"learning_rate": kw.pop("lr")}
-    betas = kw.pop("betas", None)
-    if betas is not None:
-        out.update(dict(zip({"adan": ("b1", "b2", "b3"), "padam": ("b1", "b2"), "adai": ("b0", "b2")}[name], betas)))
-    out.update(kw)
-    return out
+def rtol(kw, dtype):
+    # Operation order differs from torch's in places (lerp, addcdiv): 1e-10 still holds here.
+    return 1e-7 if kw.get("max_grad_norm", 0.0) > 0 and dtype == "float64" else None
+
+
+@pytest.mark.parametrize("member,case", FIXTURES, ids=IDS)
+def test_fixed_cases_match_pytorch_optimizer(member, case, dtype):
+    print(member, case["kwargs"])
+    got = zoo_run(member, case["kwargs"], dtype, case["steps"])
+    assert_trajectories_close(got, fixture_reference(case, dtype), dtype, rtol=rtol(case["kwargs"], dtype))
+
+
+@pytest.mark.parametrize("member,case", FIXTURES, ids=IDS)
+def test_committed_fixtures_still_equal_live_pytorch_optimizer(member, case):
+    """The fixtures are what machines without pytorch_optimizer compare against: they must not rot."""
+    if not available(member):  # nothing to compare against: the fixtures are the reference here
+        assert case["reference"]["float64"]["params"]["cube"]
+        return
+    live = reference(member, case["kwargs"], "float64", case["steps"])
+    assert_trajectories_close(fixture_reference(case, "float64"), live, "float64", rtol=1e-13)
+
+
+@pytest.mark.parametrize("member", MEMBERS)
+def test_fixture_cases_are_the_generator_cases(member):
+    assert [dict(kwargs=c["kwargs"], steps=c["steps"]) for m, c in FIXTURES if m == member] == cases_as_stored(member)
 
 
 def random_kwargs(rng, name):
@@ -52,30 +63,11 @@ def random_kwargs(rng, name):
                 stable_weight_decay=rng.random() < 0.5, dampening=rng.uniform(0.3, 1.0))
 
 
-FIXED = [(n, k) for n, ks in CASES.items() for k in ks]
-IDS = lambda x: x if isinstance(x, str) else str(sorted(x.items()))  # noqa: E731
-
-
-@pytest.mark.parametrize("name,kw", FIXED, ids=IDS)
-def test_matches_pytorch_optimizer(name, kw, dtype):
-    check(name, kw, dtype)
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", MEMBERS)
 @pytest.mark.parametrize("draw", range(2))
 def test_random_hyperparameters_float64(name, draw, request):
+    if not available(name):  # random draws need the live reference; the fixed cases cover the fixtures
+        return
     kw = random_kwargs(seeded_rng(request.node.name)[0], name)
-    check(name, kw, "float64")
-
-
-def check(name, kw, dtype):
     print(name, kw)
-    params = make_params(dtype)
-    # pytorch_optimizer's Adan breaks on 0-d parameters when clipping (an in-place broadcast
-    # to shape [1]); its reference gets the scalar as a 1-vector, the same numbers.
-    reference_params = {k: (np.reshape(v, (1,)) if k == "scalar" else v) for k, v in make_params("float64").items()}
-    want = torch_trajectory(lambda ps: TORCH[name](ps, foreach=False, **kw), reference_params)
-    want["scalar"] = want["scalar"].reshape(-1)
-    got = trajectory(getattr(zoo, name)(**zoo_kwargs(name, kw)), params)
-    clipped = kw.get("max_grad_norm", 0.0) > 0
-    assert_trajectories_close(got, want, dtype, rtol=1e-7 if clipped and dtype == "float64" else None)
+    assert_trajectories_close(zoo_run(name, kw, "float64"), reference(name, kw, "float64"), "float64")

@@ -5,9 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-import torch
 from harness import STEPS, assert_trajectories_close, loss, make_params, trajectory
-from pytorch_optimizer.optimizer.gradient_centralization import centralize_gradient
+from make_zoo_torch_fixtures import available, centralization_inputs, centralization_reference, load_fixture
 
 import jaxopt_zoo as zoo
 
@@ -42,15 +41,25 @@ def test_ranger_is_lookahead_over_radam(dtype):
     assert_trajectories_close(got, want, dtype)
 
 
-def test_gradient_centralization_equals_pytorch_optimizer():
-    """Torch layout (out, in, ...) is keep_axis=0; pytorch_optimizer centralizes in place."""
-    rng = np.random.default_rng(0)
-    for shape in [(4, 3), (5, 2, 3), (3, 2, 2, 2), (7,)]:
-        g = rng.normal(size=shape)
-        want = torch.tensor(g.copy())
-        centralize_gradient(want, gc_conv_only=False)
-        got, _ = zoo.centralize_gradients(keep_axis=0).update({"g": jnp.asarray(g)}, zoo.EmptyState())
-        np.testing.assert_allclose(np.asarray(got["g"]), want.numpy(), rtol=1e-13, atol=1e-15)
+CENTRALIZATION = load_fixture("centralization")
+
+
+@pytest.mark.parametrize("case", CENTRALIZATION, ids=lambda c: "x".join(map(str, np.shape(c["grad"]))))
+def test_gradient_centralization_equals_pytorch_optimizer(case):
+    """Torch layout (out, in, ...) is keep_axis=0; pytorch_optimizer's result is in the fixture."""
+    g = np.asarray(case["grad"])
+    got, _ = zoo.centralize_gradients(keep_axis=0).update({"g": jnp.asarray(g)}, zoo.EmptyState())
+    np.testing.assert_allclose(np.asarray(got["g"]), np.asarray(case["want"]), rtol=1e-13, atol=1e-15)
+
+
+def test_centralization_fixture_still_equals_live_pytorch_optimizer():
+    """The fixture (tests/reference/make_zoo_torch_fixtures.py) must not rot."""
+    assert [np.shape(c["grad"]) for c in CENTRALIZATION] == [g.shape for g in centralization_inputs()]
+    if not available("centralization"):  # nothing to compare against: the fixture is the reference here
+        assert all(c["want"] for c in CENTRALIZATION)
+        return
+    for case in CENTRALIZATION:
+        np.testing.assert_allclose(centralization_reference(np.asarray(case["grad"])), np.asarray(case["want"]), rtol=1e-15, atol=0)
 
 
 def test_ranger_with_centralization_matches_composition(dtype):

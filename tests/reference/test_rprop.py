@@ -1,51 +1,65 @@
-"""Rprop against torch.optim.Rprop (optax.rprop lags one step behind torch)."""
+"""Rprop against torch.optim.Rprop (optax.rprop lags one step behind torch).
+
+Fixed cases compare with the committed fixtures (tests/reference/make_zoo_torch_fixtures.py),
+so they run without torch; where torch is installed the fixtures are checked against it and
+random hyperparameters run against live torch.
+"""
 
 import optax
 import pytest
-import torch
 from harness import assert_trajectories_close, make_params, seeded_rng, torch_trajectory, trajectory
+from make_zoo_torch_fixtures import available, cases_as_stored, fixture_reference, load_fixture, reference, zoo_kwargs, zoo_run
 
 import jaxopt_zoo as zoo
 
-FIXED = [dict(), dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-4, 0.2)), dict(lr=0.02, maximize=False, etas=(0.6, 1.1))]
+FIXTURES = load_fixture("rprop")
+IDS = [f"{c['steps']}steps-" + "-".join(f"{k}={v}" for k, v in c["kwargs"].items()) for c in FIXTURES]
 
 
-def zoo_kwargs(kw):
-    out = {"learning_rate": kw.get("lr", 1e-2)}
-    if "etas" in kw:
-        out["eta_minus"], out["eta_plus"] = kw["etas"]
-    if "step_sizes" in kw:
-        out["min_step_size"], out["max_step_size"] = kw["step_sizes"]
-    return out
+@pytest.mark.parametrize("case", FIXTURES, ids=IDS)
+def test_fixed_cases_match_torch(case, dtype):
+    got = zoo_run("rprop", case["kwargs"], dtype, case["steps"])
+    assert_trajectories_close(got, fixture_reference(case, dtype), dtype)
 
 
-@pytest.mark.parametrize("kw", FIXED + [None, None], ids=lambda k: "random" if k is None else str(sorted(k.items())))
-def test_matches_torch(kw, dtype, request):
-    if kw is None:
-        rng = seeded_rng(request.node.name)[0]
-        kw = dict(lr=rng.uniform(1e-3, 0.1), etas=(rng.uniform(0.2, 0.9), rng.uniform(1.05, 2.0)),
-                  step_sizes=(rng.uniform(1e-7, 1e-4), rng.uniform(0.05, 5.0)))
+@pytest.mark.parametrize("case", FIXTURES, ids=IDS)
+@pytest.mark.parametrize("ref_dtype", ["float64", "float32"])
+def test_committed_fixtures_still_equal_live_torch(case, ref_dtype):
+    """The fixtures are what machines without torch compare against: they must not rot."""
+    if not available("rprop"):  # nothing to compare against: the fixtures are the reference here
+        assert case["reference"][ref_dtype]["params"]["cube"]
+        return
+    live = reference("rprop", case["kwargs"], ref_dtype, case["steps"])
+    assert_trajectories_close(fixture_reference(case, ref_dtype), live, "float64", rtol=1e-13)
+
+
+def test_fixture_cases_are_the_generator_cases():
+    assert [dict(kwargs=c["kwargs"], steps=c["steps"]) for c in FIXTURES] == cases_as_stored("rprop")
+
+
+@pytest.mark.parametrize("draw", range(2))
+def test_random_hyperparameters_match_live_torch(draw, dtype, request):
+    if not available("rprop"):  # random draws need live torch; the fixed cases cover the fixtures
+        return
+    import torch
+
+    rng = seeded_rng(request.node.name)[0]
+    kw = dict(lr=rng.uniform(1e-3, 0.1), etas=(rng.uniform(0.2, 0.9), rng.uniform(1.05, 2.0)),
+              step_sizes=(rng.uniform(1e-7, 1e-4), rng.uniform(0.05, 5.0)))
     print(kw)
     params = make_params(dtype)
     want = torch_trajectory(lambda ps: torch.optim.Rprop(ps, **kw), params)
-    got = trajectory(zoo.rprop(**zoo_kwargs(kw)), params)
+    got = trajectory(zoo.rprop(**zoo_kwargs("rprop", kw)), params)
     assert_trajectories_close(got, want, dtype)
-
-
-def test_maximize_matches_torch():
-    params = make_params("float64")
-    from harness import loss, torch_loss  # noqa: F401  (maximize ascends the same loss)
-
-    want = torch_trajectory(lambda ps: torch.optim.Rprop(ps, lr=0.01, maximize=True), params, steps=30)
-    got = trajectory(zoo.rprop(0.01, maximize=True), params, steps=30)
-    assert_trajectories_close(got, want, "float64")
 
 
 def test_optax_rprop_differs_from_torch():
     """The reason our reference is torch: optax's trajectory is not torch's."""
-    params = make_params("float64")
-    want = torch_trajectory(lambda ps: torch.optim.Rprop(ps, lr=0.01), params, steps=20)
-    theirs = trajectory(optax.rprop(0.01), params, steps=20, apply=optax.apply_updates)
+    (default,) = [c for c in FIXTURES if c["kwargs"] == {}]
+    want = {k: v[:20] for k, v in fixture_reference(default, "float64")["params"].items()}
+    theirs = trajectory(optax.rprop(0.01), make_params("float64"), steps=20, apply=optax.apply_updates)
+    ours = trajectory(zoo.rprop(0.01), make_params("float64"), steps=20)
+    assert_trajectories_close(ours, want, "float64")
     with pytest.raises(AssertionError):
         assert_trajectories_close(theirs, want, "float64")
 
