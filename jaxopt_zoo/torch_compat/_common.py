@@ -1,6 +1,6 @@
 r"""What every torch_compat optimizer shares: moving hyperparameters, maximize, weight decay.
 
-A torch_compat optimizer is ``make(fn, hyper, core)``: ``hyper`` maps the hyperparameters that
+A torch_compat optimizer is ``make(hyper, core)``: ``hyper`` maps the hyperparameters that
 may move (``lr`` always; ``momentum`` or ``beta1`` where torch's cyclic schedulers write them)
 to a float, a schedule ``step -> value`` or, for ``lr``, a ``ReduceLROnPlateau``; ``core`` builds
 the optimizer's chain of building blocks from their current values. Before update ``k``
@@ -13,7 +13,8 @@ The state is an ``InjectHyperparamsState`` (as for ``zoo.inject_hyperparams``):
 * ``hyperparams``: the values the last update used (``{'lr': ..., 'momentum': ...}``; at init,
   those the first update will use), so ``zoo.current_hyperparams(state)['lr']`` is the lr now.
   A constant is read back from here at each update: like torch's
-  ``param_groups[0]['lr'] = x``, ``state.hyperparams['lr']`` may be replaced between steps;
+  ``param_groups[0]['lr'] = x``, ``state.hyperparams['lr']`` may be replaced between steps
+  (a schedule or a ReduceLROnPlateau recomputes it at every update instead);
 * ``inner_state``: a ``TorchCompatInnerState`` with the optimizer's buffers (``core``) and the
   plateau state (``plateau``, ``None`` unless ``lr`` is a ``ReduceLROnPlateau``).
 
