@@ -4,6 +4,7 @@ crossed (float64, 1e-10), torch's signatures, bad arguments."""
 import inspect
 
 import jax.numpy as jnp
+import numpy as np
 import pytest
 from harness import seeded_rng
 from torch_compat_cases import (FLAGS, OPTIMIZERS, assert_equals_torch, draw, flag_combinations, torch_available,
@@ -101,3 +102,32 @@ def test_only_betas0_momentum_and_lr_take_schedules():
         tc.Adam(betas=(0.9, lambda t: 0.999))
     with pytest.raises(TypeError, match="weight_decay"):
         tc.SGD(weight_decay=lambda t: 1e-4)
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_jit_equals_eager_traces_once_and_chains(name):
+    """The protocol: one trace for many steps, jit = eager, `value=` reaches a plateau lr through zoo.chain."""
+    import jax
+
+    import jaxopt_zoo as zoo
+
+    lr = tc.lr_scheduler.ReduceLROnPlateau(0.01, patience=0, factor=0.5)
+    tx = zoo.chain(zoo.clip_by_global_norm(10.0), getattr(tc, name)(lr=lr))
+    params = {"w": jnp.linspace(-1.0, 1.0, 4), "b": jnp.asarray(0.5, jnp.float64)}
+    traces = []
+
+    def update(g, s, p, value):
+        traces.append(1)
+        return tx.update(g, s, p, value=value)
+
+    jitted = jax.jit(update)
+    states = {"jit": tx.init(params), "eager": tx.init(params)}
+    for k in range(4):
+        grads = jax.tree.map(lambda x: (k + 1.0) * x + 0.1, params)
+        value = jnp.asarray(1.0)  # never improves after the first: the lr halves every step
+        u_jit, states["jit"] = jitted(grads, states["jit"], params, value)
+        u_eager, states["eager"] = tx.update(grads, states["eager"], params, value=value)
+        for a, b in zip(jax.tree.leaves(u_jit), jax.tree.leaves(u_eager)):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-15)
+    assert len(traces) == 1
+    assert float(zoo.current_hyperparams(states["jit"])["lr"]) == pytest.approx(0.01 * 0.5**3, rel=1e-14)
