@@ -197,3 +197,27 @@ def test_current_hyperparams_report_the_lr_and_momentum_in_use():
     plateau_state = tc.Adam(lr=tc.lr_scheduler.ReduceLROnPlateau(1e-3)).init(params)
     assert float(zoo.current_hyperparams(plateau_state)["lr"]) == 1e-3
     assert plateau_state.inner_state.plateau.scale == 1.0
+
+
+@pytest.mark.parametrize("lr,min_lr,eps", [(1e-6, 0.0, 1e-7), (0.1, 0.013, 1e-8), (0.3, 0.0, 0.02)])
+def test_plateau_min_lr_and_eps_are_torchs_lr_valued_ones(lr, min_lr, eps):
+    """torch's min_lr and eps are in lr units; the zoo's plateau works on a scale (min_lr / lr, eps / lr)."""
+    if not torch_available():
+        return
+    import torch
+
+    kw = dict(factor=0.5, patience=0, threshold=0.0, min_lr=min_lr, eps=eps)
+    p = torch.zeros(2, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=lr)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, **kw)
+    tx = tc.SGD(lr=tc.lr_scheduler.ReduceLROnPlateau(lr, **kw))
+    params = {"w": jnp.zeros(2)}
+    state, update = tx.init(params), jax.jit(tx.update)
+    want, got = [], []
+    for _ in range(15):
+        sched.step(1.0)  # never better than the first: a reduction every step until min_lr / eps stop it
+        want.append(opt.param_groups[0]["lr"])
+        _, state = update({"w": jnp.ones(2)}, state, params, value=1.0)
+        got.append(float(zoo.current_hyperparams(state)["lr"]))
+    assert reductions(want) >= 2 and want[-1] == want[-2]  # stopped by min_lr or eps
+    np.testing.assert_allclose(got, want, rtol=1e-14)
