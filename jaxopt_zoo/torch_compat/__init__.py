@@ -12,3 +12,15 @@ schedule ``t -> lr`` to pass as an optimizer's ``lr``.
 from . import lr_scheduler as lr_scheduler
 
 # --- optimizers (torch.optim look-alikes) -----------------------------------------------
+from ._sgd import SGD as SGD
+from ._adam import Adam as Adam
+from ._adam import AdamW as AdamW
+from ._adagrad import Adagrad as Adagrad
+from ._rmsprop import RMSprop as RMSprop
+from ._adadelta_adamax import Adadelta as Adadelta
+from ._adadelta_adamax import Adamax as Adamax
+from ._nadam_radam import NAdam as NAdam
+from ._nadam_radam import RAdam as RAdam
+from ._rprop_asgd import Rprop as Rprop
+from ._rprop_asgd import ASGD as ASGD
+from ._rprop_asgd import asgd_averaged_params as asgd_averaged_params

@@ -26,3 +26,4 @@ from ._sched_simple import MultiplicativeLR as MultiplicativeLR
 from ._sched_simple import MultiStepLR as MultiStepLR
 from ._sched_simple import PolynomialLR as PolynomialLR
 from ._sched_simple import StepLR as StepLR
+from ._plateau import ReduceLROnPlateau as ReduceLROnPlateau

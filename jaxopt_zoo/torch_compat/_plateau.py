@@ -1,0 +1,101 @@
+r"""ReduceLROnPlateau as the ``lr`` of a torch_compat optimizer.
+
+In torch, ``ReduceLROnPlateau(optimizer, ...)`` rewrites ``param_group['lr']`` whenever
+``scheduler.step(metric)`` finds a plateau. Here the scheduler *is* the lr::
+
+    tx = tc.SGD(lr=tc.lr_scheduler.ReduceLROnPlateau(0.1, patience=5), momentum=0.9)
+    updates, state = tx.update(grads, state, params, value=val_loss)
+
+Each update that receives ``value=`` takes exactly one torch ``scheduler.step(value)``
+*before* the step's lr is used, so that update already runs with the new lr; an update
+without ``value`` keeps the lr. A torch loop ``opt.step(); ...; sched.step(val_loss)`` maps
+to passing ``val_loss`` to the *next* update.
+
+The rules are the zoo's ``reduce_on_plateau`` (one home: ``schedules/_plateau.py``), which
+works on a scale starting at 1: torch's lr-valued ``min_lr`` and ``eps`` become
+``min_lr / lr`` and ``eps / lr`` on the scale, and the lr in use is ``lr * scale``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+
+from .. import _validate
+from ..schedules._plateau import ReduceLROnPlateauState, check_plateau_args, init_plateau_state, plateau_step
+
+_FN = "torch_compat.lr_scheduler.ReduceLROnPlateau"
+
+
+class ReduceLROnPlateau:
+    """torch's ReduceLROnPlateau, given as the ``lr`` of a torch_compat optimizer.
+
+    ``lr`` is multiplied by ``factor`` when the metric passed as ``value=`` has not improved
+    for more than ``patience`` steps (see ``jaxopt_zoo.reduce_on_plateau`` for the rules);
+    the optimizer's update then takes the keyword ``value=``.
+
+    Args:
+      lr: the initial learning rate, a float > 0 (torch takes it from the optimizer).
+      mode: ``'min'`` (a loss) or ``'max'`` (an accuracy).
+      factor: the factor applied on a plateau, in [0, 1).
+      patience: bad steps tolerated before reducing, an integer >= 0.
+      threshold: the least relative/absolute change that counts as better, >= 0.
+      threshold_mode: ``'rel'`` or ``'abs'``.
+      cooldown: steps after a reduction during which bad steps are not counted, >= 0.
+      min_lr: the lowest lr, >= 0 (a single float: torch_compat optimizers have one group).
+      eps: lr reductions smaller than this are skipped, >= 0.
+
+    Raises:
+      ValueError: for an argument outside its range or an unknown mode.
+
+    Example:
+      >>> from jaxopt_zoo import torch_compat as tc
+      >>> tx = tc.Adam(lr=tc.lr_scheduler.ReduceLROnPlateau(1e-3, factor=0.5, patience=3))
+      >>> # updates, state = tx.update(grads, state, params, value=val_loss)
+
+    References:
+      PyTorch, `torch.optim.lr_scheduler.ReduceLROnPlateau
+      <https://pytorch.org/docs/stable/generated/torch.optim.lr_scheduler.ReduceLROnPlateau.html>`_.
+    """
+
+    def __init__(self, lr: float, mode: str = "min", factor: float = 0.1, patience: int = 10,
+                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
+                 min_lr: float = 0.0, eps: float = 1e-8):
+        if callable(lr) or _validate.concrete_float(lr) is None:
+            _validate.fail(_FN, "lr", lr, "must be a float > 0 (the initial learning rate)")
+        _validate.check_positive(_FN, "lr", lr)
+        check_plateau_args(_FN, factor, patience, threshold, threshold_mode, cooldown, mode, eps, "min_lr", min_lr)
+        self.lr = float(lr)
+        self.mode, self.factor, self.patience = mode, factor, patience
+        self.threshold, self.threshold_mode, self.cooldown = threshold, threshold_mode, cooldown
+        self.min_lr, self.eps = min_lr, eps
+
+    def __repr__(self) -> str:
+        return (f"ReduceLROnPlateau(lr={self.lr}, mode={self.mode!r}, factor={self.factor}, patience={self.patience}, "
+                f"threshold={self.threshold}, threshold_mode={self.threshold_mode!r}, cooldown={self.cooldown}, "
+                f"min_lr={self.min_lr}, eps={self.eps})")
+
+    def __call__(self, count: Any) -> Any:
+        """Refuse to be used as a schedule: the lr depends on the metric, not on the step."""
+        raise TypeError(f"{_validate.PREFIX}{_FN}: it is not a schedule `t -> lr`; pass it as the `lr` of a "
+                        "jaxopt_zoo.torch_compat optimizer (or use zoo.reduce_on_plateau in a chain).")
+
+    # The three operations the optimizers' common wrapper uses.
+    def init(self) -> ReduceLROnPlateauState:
+        """The plateau state before any metric (scale 1)."""
+        return init_plateau_state(self.mode)
+
+    def step(self, state: ReduceLROnPlateauState, value: Any) -> ReduceLROnPlateauState:
+        """One torch ``scheduler.step(value)``."""
+        return plateau_step(state, value, factor=self.factor, patience=self.patience, threshold=self.threshold,
+                            threshold_mode=self.threshold_mode, cooldown=self.cooldown,
+                            min_scale=self.min_lr / self.lr, mode=self.mode, eps=self.eps / self.lr)
+
+    def current_lr(self, state: ReduceLROnPlateauState, dtype: Any) -> jax.Array:
+        """The lr in use: ``lr * scale``."""
+        return (self.lr * state.scale).astype(dtype)
+
+
+def is_plateau(value: Any) -> bool:
+    return isinstance(value, ReduceLROnPlateau)

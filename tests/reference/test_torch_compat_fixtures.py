@@ -1,0 +1,49 @@
+"""torch_compat optimizers against torch.optim on the fixed cases: live torch where installed,
+the committed fixtures (tests/reference/make_torch_compat_fixtures.py) where not."""
+
+import numpy as np
+import pytest
+from torch_compat_cases import (FIXED_CASES, _json_case, assert_equals_torch, load_fixtures, reductions,
+                                torch_available, torch_runs, zoo_run)
+
+FIXTURES = load_fixtures()
+IDS = [f"{c['name']}-{i}-{(c['schedule'] or {}).get('kind', 'constant')}" for i, c in enumerate(FIXTURES)]
+
+
+@pytest.mark.parametrize("case", FIXTURES, ids=IDS)
+def test_fixed_case_equals_torch(case, dtype):
+    name, kwargs, schedule = case["name"], case["kwargs"], case["schedule"]
+    reference = torch_runs(name, kwargs, schedule, case["steps"]) if torch_available() else case["runs"]
+    print(name, kwargs, schedule)
+    assert_equals_torch(zoo_run(name, kwargs, schedule, case["steps"], dtype), reference, dtype)
+
+
+@pytest.mark.parametrize("case", FIXTURES, ids=IDS)
+def test_committed_fixtures_still_equal_live_torch(case):
+    """The fixtures are what machines without torch compare against: they must not rot."""
+    if not torch_available():  # nothing to compare against: the fixtures are the reference here
+        assert case["runs"]["float64"]["lr"].size == case["steps"]
+        return
+    live = torch_runs(case["name"], case["kwargs"], case["schedule"], case["steps"])
+    for dt in ("float64", "float32"):
+        np.testing.assert_array_equal(case["runs"][dt]["lr"], live[dt]["lr"])
+        for k, v in live[dt]["params"].items():
+            np.testing.assert_array_equal(case["runs"][dt]["params"][k], np.asarray(v, np.float64), err_msg=f"{dt} {k}")
+
+
+def test_fixture_cases_are_the_generator_cases():
+    assert [(c["name"], c["kwargs"], c["schedule"]) for c in FIXTURES] == [_json_case(*c) for c in FIXED_CASES]
+
+
+def test_every_optimizer_and_schedule_kind_has_a_fixture():
+    names = {c["name"] for c in FIXTURES}
+    kinds = {(c["schedule"] or {}).get("kind") for c in FIXTURES}
+    assert names == {"SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "Adadelta", "Adamax", "NAdam", "RAdam", "Rprop", "ASGD"}
+    assert kinds == {None, "steplr", "onecycle", "plateau"}
+
+
+@pytest.mark.parametrize("case", [c for c in FIXTURES if (c["schedule"] or {}).get("kind") == "plateau"],
+                         ids=lambda c: c["name"])
+def test_plateau_fixtures_reduce_several_times(case):
+    """A plateau case that never reduces would test nothing."""
+    assert reductions(case["runs"]["float64"]["lr"]) >= 3
