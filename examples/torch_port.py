@@ -16,9 +16,9 @@ decay; the lr halved every 5 epochs by StepLR, stepped once per epoch)::
 
 The port keeps the optimizer line word for word (``tc.SGD(lr=..., momentum=0.9, nesterov=True,
 weight_decay=5e-4)``); the scheduler becomes the ``lr`` itself: torch's StepLR stepped once
-per epoch of ``steps_per_epoch`` optimizer steps is ``zoo.step_decay_schedule(0.1,
-5 * steps_per_epoch, 0.5)`` (``tc.lr_scheduler.StepLR(0.1, step_size=5, gamma=0.5,
-steps_per_epoch=steps_per_epoch)`` says the same in torch's words). The loop needs no
+per epoch of ``steps_per_epoch`` optimizer steps is ``tc.lr_scheduler.StepLR(0.1,
+step_size=5, gamma=0.5, steps_per_epoch=steps_per_epoch)`` (the zoo spelling is
+``zoo.step_decay_schedule(0.1, 5 * steps_per_epoch, 0.5)``). The loop needs no
 ``zero_grad`` and no ``sched.step()``: the optimizer state counts the steps.
 
 With ``--compare-torch`` (needs torch) the torch recipe runs too, from the same initial
@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -39,7 +38,6 @@ from flax import nnx
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-import jaxopt_zoo as zoo
 from jaxopt_zoo import torch_compat as tc
 
 BATCH = 64
@@ -71,7 +69,7 @@ def batch_indices(n: int, steps: int, seed: int) -> list:
 
 
 def train_jax(model: MLP, x, y, batches: list, steps_per_epoch: int, log_every: int):
-    lr = zoo.step_decay_schedule(LR, STEP_EPOCHS * steps_per_epoch, GAMMA)  # StepLR, once per epoch
+    lr = tc.lr_scheduler.StepLR(LR, step_size=STEP_EPOCHS, gamma=GAMMA, steps_per_epoch=steps_per_epoch)
     tx = tc.SGD(lr=lr, momentum=MOMENTUM, nesterov=True, weight_decay=WEIGHT_DECAY)
     optimizer = nnx.Optimizer(model, tx, wrt=nnx.Param)
 
