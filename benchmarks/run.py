@@ -8,7 +8,7 @@ Everything runs in one process (W5 in child processes): zoo and optax steps are 
 donated params and state, then timed in turn (zoo, optax, zoo, optax, ...) and the median per
 step is kept. The floor of a row is ``bytes moved / bandwidth``, the bandwidth being that of a
 donated ``x = x + 3*y`` on arrays far larger than cache, measured at the start and the end of
-the same run. Results go to ``benchmarks/results/bench.json`` and ``bench.md``; the markdown
+the same run: the triad is timed in every row's alternation next to the steps. Results go to ``benchmarks/results/bench.json`` and ``bench.md``; the markdown
 table is printed.
 """
 
@@ -30,8 +30,18 @@ from .workloads import Sizes
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
-# Extra zoo contenders for a workload: (label, factory taking the zoo module).
-VARIANTS: dict = {}
+# Extra zoo contenders for a workload: (label, factory taking the zoo module). A label
+# starting with "packed params" keeps the params themselves packed (``zoo.pack_tree``) across
+# steps; its step still receives per-leaf grads and packs them (as a backward pass through
+# ``unpack_tree`` would).
+VARIANTS: dict = {
+    "adamw": [
+        ("packed", lambda zoo: zoo.packed(workloads.adamw(zoo))),
+        ("packed params", workloads.adamw),
+    ],
+    "w3_chain": [("packed", lambda zoo: zoo.packed(workloads.w3_chain(zoo)))],
+    "sgd_momentum": [("packed", lambda zoo: zoo.packed(workloads.sgd_momentum(zoo)))],
+}
 
 
 def _libs():
@@ -46,6 +56,14 @@ def _step(tx, lib):
     def step(params, state, grads):
         updates, state = tx.update(grads, state, params)
         return lib.apply_updates(params, updates), state
+
+    return step
+
+
+def _packed_params_step(tx, zoo):
+    def step(flat_params, state, grads):
+        updates, state = tx.update(zoo.pack_tree(grads), state, flat_params)
+        return zoo.apply_updates(flat_params, updates), state
 
     return step
 
@@ -67,17 +85,21 @@ def time_row(wid: str, label: str, opt_name: str, leaves: int, shape: tuple, siz
     runners, compile_s = {}, {}
     for name, (tx, lib) in _contenders(opt_name, zoo, optax).items():
         p = timing.copy_tree(params)
+        step = _step(tx, lib)
+        if name.startswith("packed params"):
+            p, step = zoo.pack_tree(p), _packed_params_step(tx, zoo)
         s = tx.init(p)
-        compiled, compile_s[name] = timing.compile_step(_step(tx, lib), p, s, grads)
+        compiled, compile_s[name] = timing.compile_step(step, p, s, grads)
         runners[name] = timing.Runner(compiled, p, s, grads)
-    # About 0.2 s of steps per timed block, at least one step.
-    probe = runners["optax"].run(1)
-    inner = max(1, min(50, int(0.2 / max(probe, 1e-6))))
+    runners["triad"] = timing.TriadRunner(sizes.floor_elements)
+    # About 0.2 s of calls per timed block, at least one.
+    inner = {name: max(1, min(50, int(0.2 / max(r.run(1), 1e-6)))) for name, r in runners.items()}
     med = timing.alternate(runners, sizes.reps, inner)
-    floor = workloads.BYTES[opt_name] * n / bandwidth
+    row_bandwidth = 12.0 * sizes.floor_elements / med["triad"]
+    floor = workloads.BYTES[opt_name] * n / row_bandwidth
     rows = []
     for name in runners:
-        if name == "optax":
+        if name in ("optax", "triad"):
             continue
         rows.append(
             {
@@ -92,6 +114,7 @@ def time_row(wid: str, label: str, opt_name: str, leaves: int, shape: tuple, siz
                 "optax_ms": med["optax"] * 1e3,
                 "zoo_over_optax": med[name] / med["optax"],
                 "floor_ms": floor * 1e3,
+                "triad_bytes_per_s": row_bandwidth,
                 "zoo_of_floor": floor / med[name],
                 "optax_of_floor": floor / med["optax"],
                 "zoo_compile_s": compile_s[name],
@@ -143,7 +166,7 @@ def run(sizes: Sizes, only: set | None = None, log=print) -> dict:
     t_start = time.time()
     bw = [timing.measure_bandwidth(sizes.floor_elements, reps=sizes.reps)]
     log(f"triad bandwidth: {bw[0]['bytes_per_s'] / 1e9:.2f} GB/s")
-    bandwidth = bw[0]["bytes_per_s"]
+    bandwidth = bw[0]["bytes_per_s"]  # unused by the rows: each times its own triad
     rows, compile_rows, memory_rows = [], [], []
 
     def add(new):
@@ -178,7 +201,7 @@ def run(sizes: Sizes, only: set | None = None, log=print) -> dict:
             compile_rows.append(r)
     if want("W5"):
         for leaves, shape in sizes.w5_trees:
-            for lib in ["zoo", "optax"] + [label for label, _ in VARIANTS.get("adamw", [])]:
+            for lib in ["zoo", "optax", "zoo packed"]:
                 r = memory_row(lib, "adamw", leaves, shape)
                 log(f"  W5 {lib} AdamW {leaves}x{shape}: peak {r['peak_bytes'] / 2**20:.1f} MiB, "
                     f"{r['peak_over_live']:.3f}x params+grads+state")
@@ -212,7 +235,7 @@ def markdown(res: dict) -> str:
         f"Measured {res['meta']['started']} ({res['meta']['cpus']} CPUs, jax {res['meta']['jax']}, "
         f"optax {res['meta']['optax']}); triad bandwidth "
         + ", ".join(f"{b['bytes_per_s'] / 1e9:.2f}" for b in bw)
-        + " GB/s (start, end).",
+        + " GB/s (start, end); each row's floor uses the triad timed in that row's alternation.",
         "",
     ]
     if res["steps"]:

@@ -51,6 +51,28 @@ def copy_tree(tree: Any) -> Any:
     return jax.tree.map(lambda x: jnp.array(x, copy=True), tree)
 
 
+class TriadRunner:
+    """The floor's reference kernel as a runner: a donated ``x = x + 3*y`` on ``n`` float32s.
+
+    Timed in the same alternation as the optimizer steps, so each row's floor is measured
+    under the same machine load as the steps it is compared with.
+    """
+
+    def __init__(self, n: int):
+        self.n = n
+        self.f = jax.jit(_triad, donate_argnums=0)
+        self.x = jnp.ones((n,), jnp.float32)
+        self.y = jnp.full((n,), 1e-6, jnp.float32)
+        self.x = self.f(self.x, self.y).block_until_ready()
+
+    def run(self, k: int) -> float:
+        t0 = time.perf_counter()
+        for _ in range(k):
+            self.x = self.f(self.x, self.y)
+        self.x.block_until_ready()
+        return (time.perf_counter() - t0) / k
+
+
 class Runner:
     """Holds one compiled step and its live (donated) buffers; ``run(k)`` times k steps."""
 
@@ -68,10 +90,13 @@ class Runner:
         return (time.perf_counter() - t0) / k
 
 
-def alternate(runners: dict, reps: int, inner: int) -> dict:
-    """Time the runners in turn (a, b, c, a, b, c, ...); return the median seconds per step."""
+def alternate(runners: dict, reps: int, inner) -> dict:
+    """Time the runners in turn (a, b, c, a, b, c, ...); return the median seconds per step.
+
+    ``inner`` is the number of calls per timed block: an int, or a dict by runner name.
+    """
     times: dict = {name: [] for name in runners}
     for _ in range(reps):
         for name, r in runners.items():
-            times[name].append(r.run(inner))
+            times[name].append(r.run(inner[name] if isinstance(inner, dict) else inner))
     return {name: statistics.median(ts) for name, ts in times.items()}
