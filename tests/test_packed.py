@@ -46,7 +46,8 @@ def test_packed_state_layout_and_mixed_dtypes():
     tx = zoo.packed(zoo.adam(1e-2))
     state = tx.init(params)
     mu = state.inner[0].mu
-    assert sorted(mu) == ["float32", "float64"] and mu["float32"].shape == (11,) and mu["float64"].shape == (4,)
+    assert sorted(mu) == ["float32", "float64"]
+    assert [c.shape for c in mu["float32"]] == [(11,)] and [c.shape for c in mu["float64"]] == [(4,)]
     grads = jax.tree.map(lambda x: x + 1, params)
     updates, _ = jax.jit(tx.update)(grads, state, params)
     ref, _ = zoo.adam(1e-2).update(grads, zoo.adam(1e-2).init(params), params)
@@ -63,9 +64,22 @@ def test_pack_unpack_round_trip_and_errors():
     np.testing.assert_array_equal(back["w"], tree["w"])
     np.testing.assert_array_equal(back["b"], tree["b"])
     with pytest.raises(ValueError, match="unpack_tree"):
-        zoo.unpack_tree({"float64": flat["float64"][:3], "int32": flat["int32"]}, tree)
+        zoo.unpack_tree({"float64": (flat["float64"][0][:3],), "int32": flat["int32"]}, tree)
     with pytest.raises(ValueError, match="no int32 entry"):
         zoo.unpack_tree({"float64": flat["float64"]}, tree)
+
+
+def test_chunk_layout():
+    """Small leaves share chunks of at most chunk_size elements; a large leaf is its own chunk."""
+    tree = {"a": jnp.zeros(3), "b": jnp.zeros(4), "c": jnp.zeros(20), "d": jnp.zeros(2), "e": jnp.zeros(9)}
+    flat = zoo.pack_tree(tree, chunk_size=8)
+    assert [c.shape[0] for c in flat["float64"]] == [7, 20, 2, 9]
+    back = zoo.unpack_tree(flat, tree, chunk_size=8)
+    assert all(back[k].shape == tree[k].shape for k in tree)
+    params = {k: jnp.arange(v.size, dtype=jnp.float64) + i for i, (k, v) in enumerate(tree.items())}
+    want = trajectory(zoo.adamw(1e-2), params, steps=5, loss_fn=lambda p: sum(jnp.sum(x**2) for x in p.values()))
+    got = trajectory(zoo.packed(zoo.adamw(1e-2), chunk_size=8), params, steps=5, loss_fn=lambda p: sum(jnp.sum(x**2) for x in p.values()))
+    assert_trajectories_close(got, want, "float64")
 
 
 def test_packed_keeps_hyperparams_readable():
