@@ -62,7 +62,7 @@ def _step(tx, lib):
 
 def _packed_params_step(tx, zoo):
     def step(flat_params, state, grads):
-        updates, state = tx.update(zoo.pack_tree(grads), state, flat_params)
+        updates, state = tx.update(zoo.pack_tree(grads, chunk_size=None), state, flat_params)
         return zoo.apply_updates(flat_params, updates), state
 
     return step
@@ -87,7 +87,7 @@ def time_row(wid: str, label: str, opt_name: str, leaves: int, shape: tuple, siz
         p = timing.copy_tree(params)
         step = _step(tx, lib)
         if name.startswith("packed params"):
-            p, step = zoo.pack_tree(p), _packed_params_step(tx, zoo)
+            p, step = zoo.pack_tree(p, chunk_size=None), _packed_params_step(tx, zoo)
         s = tx.init(p)
         compiled, compile_s[name] = timing.compile_step(step, p, s, grads)
         runners[name] = timing.Runner(compiled, p, s, grads)

@@ -74,6 +74,7 @@ def test_chunk_layout():
     tree = {"a": jnp.zeros(3), "b": jnp.zeros(4), "c": jnp.zeros(20), "d": jnp.zeros(2), "e": jnp.zeros(9)}
     flat = zoo.pack_tree(tree, chunk_size=8)
     assert [c.shape[0] for c in flat["float64"]] == [7, 20, 2, 9]
+    assert [c.shape[0] for c in zoo.pack_tree(tree, chunk_size=None)["float64"]] == [38]
     back = zoo.unpack_tree(flat, tree, chunk_size=8)
     assert all(back[k].shape == tree[k].shape for k in tree)
     params = {k: jnp.arange(v.size, dtype=jnp.float64) + i for i, (k, v) in enumerate(tree.items())}
@@ -101,12 +102,12 @@ def test_packed_params_train_step_equals_default():
 
     def step(carry, _):
         flat, state = carry
-        grads = jax.grad(lambda f: loss(zoo.unpack_tree(f, like)))(flat)
+        grads = jax.grad(lambda f: loss(zoo.unpack_tree(f, like, chunk_size=None)))(flat)
         updates, state = tx.update(grads, state, flat)
         flat = zoo.apply_updates(flat, updates)
-        return (flat, state), zoo.unpack_tree(flat, like)
+        return (flat, state), zoo.unpack_tree(flat, like, chunk_size=None)
 
-    flat = zoo.pack_tree(params)
+    flat = zoo.pack_tree(params, chunk_size=None)
     _, got = jax.jit(lambda f, s: jax.lax.scan(step, (f, s), None, length=STEPS))(flat, tx.init(flat))
     assert_trajectories_close(got, want, "float64")
 
@@ -141,3 +142,41 @@ def test_blocked_moments_equal_unblocked(monkeypatch, variant, dtype):
             np.testing.assert_allclose(np.asarray(got[k]), np.asarray(want[k]), rtol=0, atol={"float64": 1e-12, "float32": 1e-5}[dtype])
     else:
         assert_trajectories_close(got, want, dtype)
+
+
+_SHARDED_CHILD = r"""
+import jax, jax.numpy as jnp, numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+import jaxopt_zoo as zoo
+from jaxopt_zoo import _fused
+assert jax.device_count() == 8
+mesh = Mesh(np.array(jax.devices()).reshape(8), ("d",))
+sh = NamedSharding(mesh, P("d"))
+n = 2 * _fused.MIN_SIZE  # large enough for the blocked path on a single device
+params = {"big": jax.device_put(jnp.ones((n,), jnp.float32), sh), "small": jax.device_put(jnp.ones((64,), jnp.float32), sh)}
+assert not _fused.enabled_for(params["big"])
+tx = zoo.adamw(1e-3)
+state = jax.jit(tx.init)(params)
+
+@jax.jit
+def step(p, s, g):
+    u, s = tx.update(g, s, p)
+    return zoo.apply_updates(p, u), s
+
+params, state = step(params, state, params)
+for k in params:
+    for leaf in (state[0].mu[k], state[0].nu[k], params[k]):
+        assert leaf.sharding.is_equivalent_to(sh, leaf.ndim), (k, leaf.sharding)
+print("ok")
+"""
+
+
+def test_sharded_state_stays_sharded_like_params():
+    """With 8 devices the blocked path is off and every state leaf is sharded like its param."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu")
+    out = subprocess.run([sys.executable, "-c", _SHARDED_CHILD], env=env, capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-3000:]
