@@ -15,7 +15,8 @@ and to be harmless:
 * the default backend is the CPU and there is a single device (under sharding a loop of
   dynamic slices would gather the leaf; on GPU/TPU XLA fuses multiple outputs itself);
 * the leaf has at least ``MIN_SIZE`` elements (below that the data fits in cache anyway and
-  the loop's fixed cost dominates);
+  the loop's fixed cost dominates), and a block length between ``BLOCK_SIZE / 4`` and
+  ``BLOCK_SIZE`` divides it;
 * every new state array is computed in its stored dtype, so storing block by block does not
   round a value the unblocked update would have used unrounded.
 
@@ -30,10 +31,25 @@ from typing import Callable, Sequence
 import jax
 import jax.numpy as jnp
 
-# Leaves with at least this many elements are updated block by block (None: never).
-MIN_SIZE: int | None = 1 << 20
+# Leaves with at least this many elements are updated block by block (None: never). Below
+# 4 Mi elements (16 MiB a float32 array) the state mostly sits in the 32 MiB L3 and blocking
+# measured no better than the unblocked update.
+MIN_SIZE: int | None = 1 << 22
 # Elements per block: 4 float32 streams of 64 Ki elements stay well inside a 1 MiB L2.
 BLOCK_SIZE: int = 1 << 16
+
+
+def block_for(n: int) -> int | None:
+    """The block length for ``n`` elements: the largest divisor of ``n`` in
+    ``[BLOCK_SIZE / 4, BLOCK_SIZE]``, or ``None``.
+
+    Blocks divide the leaf exactly: a leftover tail updated after the loop made XLA copy the
+    whole state (a 2,048,000-element step took 21.6 ms instead of 11.7 ms).
+    """
+    for b in range(BLOCK_SIZE, max(1, BLOCK_SIZE // 4) - 1, -1):
+        if n % b == 0:
+            return b
+    return None
 
 
 def enabled_for(x: jax.Array) -> bool:
@@ -43,6 +59,7 @@ def enabled_for(x: jax.Array) -> bool:
         and x.size >= max(MIN_SIZE, 2 * BLOCK_SIZE)
         and jax.default_backend() == "cpu"
         and jax.device_count() == 1
+        and block_for(x.size) is not None
     )
 
 
@@ -59,26 +76,25 @@ def blocked_update(
 
     Returns:
       The new states, or ``None`` when ``f`` does not return each state in its own dtype
-      (the caller then takes the unblocked path, which keeps the promoted values).
+      (the caller then takes the unblocked path, which keeps the promoted values) or no
+      block length divides the leaf.
     """
     shape = states[0].shape
     n = states[0].size
     probe = jax.eval_shape(f, *(jax.ShapeDtypeStruct((1,), a.dtype) for a in (*inputs, *states)))
     if [p.dtype for p in probe] != [s.dtype for s in states]:
         return None
+    block = block_for(n)
+    if block is None:
+        return None
     flat_in = [jnp.ravel(a) for a in inputs]
     flat_st = [jnp.ravel(s) for s in states]
-    nb, tail = divmod(n, BLOCK_SIZE)
 
     def body(i, carry):
-        start = i * BLOCK_SIZE
-        blocks = [jax.lax.dynamic_slice(a, (start,), (BLOCK_SIZE,)) for a in (*flat_in, *carry)]
+        start = i * block
+        blocks = [jax.lax.dynamic_slice(a, (start,), (block,)) for a in (*flat_in, *carry)]
         new = f(*blocks)
         return tuple(jax.lax.dynamic_update_slice(c, x, (start,)) for c, x in zip(carry, new))
 
-    carry = jax.lax.fori_loop(0, nb, body, tuple(flat_st))
-    if tail:
-        start = nb * BLOCK_SIZE
-        new = f(*(a[start:] for a in (*flat_in, *carry)))
-        carry = tuple(jax.lax.dynamic_update_slice(c, x, (start,)) for c, x in zip(carry, new))
+    carry = jax.lax.fori_loop(0, n // block, body, tuple(flat_st))
     return tuple(c.reshape(shape) for c in carry)

@@ -123,8 +123,9 @@ def test_blocked_moments_equal_unblocked(monkeypatch, variant, dtype):
     make = (lambda: zoo.amsgrad(1e-2)) if variant == "amsgrad" else (lambda: zoo.adamw(1e-2, **kwargs))
     dt = {"float32": jnp.complex64, "float64": jnp.complex128}[dtype] if variant == "complex" else dtype
     rng = np.random.default_rng(0)
-    # 3 leaves: one of 4 blocks plus a tail, one of exactly 2 blocks, one too small to block.
-    params = {k: jnp.asarray(rng.uniform(-1, 1, n), dt) for k, n in (("big", 4 * 8 + 5), ("even", 16), ("small", 7))}
+    # Blocks of 8 (or a divisor >= 2): 36 = 6 blocks of 6, 16 = 2 of 8, 37 is prime, 7 is too small.
+    sizes = (("big", 36), ("even", 16), ("prime", 37), ("small", 7))
+    params = {k: jnp.asarray(rng.uniform(-1, 1, n), dt) for k, n in sizes}
 
     def run():
         tx = make()
@@ -135,7 +136,8 @@ def test_blocked_moments_equal_unblocked(monkeypatch, variant, dtype):
     want = run()
     monkeypatch.setattr(_fused, "MIN_SIZE", 0)
     monkeypatch.setattr(_fused, "BLOCK_SIZE", 8)
-    assert _fused.enabled_for(params["big"]) and not _fused.enabled_for(params["small"])
+    assert _fused.enabled_for(params["big"]) and _fused.enabled_for(params["even"])
+    assert not _fused.enabled_for(params["prime"]) and not _fused.enabled_for(params["small"])
     got = run()
     if variant == "complex":
         for k in params:
@@ -152,7 +154,7 @@ from jaxopt_zoo import _fused
 assert jax.device_count() == 8
 mesh = Mesh(np.array(jax.devices()).reshape(8), ("d",))
 sh = NamedSharding(mesh, P("d"))
-n = 2 * _fused.MIN_SIZE  # large enough for the blocked path on a single device
+n = _fused.MIN_SIZE  # large enough for the blocked path on a single device
 params = {"big": jax.device_put(jnp.ones((n,), jnp.float32), sh), "small": jax.device_put(jnp.ones((64,), jnp.float32), sh)}
 assert not _fused.enabled_for(params["big"])
 tx = zoo.adamw(1e-3)
