@@ -96,8 +96,9 @@ def pack_tree(tree: Any, chunk_size: int | None = CHUNK_SIZE) -> dict:
         step; a training loop that keeps its params packed is fastest with ``None``.
 
     Returns:
-      A dict ``{dtype name: (1-D array, ...)}`` with one entry per dtype present, e.g.
-      ``{"float32": (chunk0, chunk1)}``.
+      A dict ``{dtype name: (chunk, ...)}`` with one entry per dtype present, e.g.
+      ``{"float32": (chunk0, chunk1)}``; a chunk of several leaves is 1-D, a chunk of a
+      single leaf is that leaf unchanged.
 
     Example:
       >>> import jax.numpy as jnp, jaxopt_zoo as zoo
@@ -109,10 +110,14 @@ def pack_tree(tree: Any, chunk_size: int | None = CHUNK_SIZE) -> dict:
     parts = {key: [[] for _ in sizes] for key, sizes in chunks.items()}
     for leaf, place in zip(jax.tree.leaves(tree, is_leaf=is_none), places):
         if place is not None:
-            parts[place[0]][place[1]].append(jnp.ravel(leaf))
-    return {
-        key: tuple(p[0] if len(p) == 1 else jnp.concatenate(p) for p in parts[key]) for key in sorted(parts)
-    }
+            parts[place[0]][place[1]].append(leaf)
+    return {key: tuple(_join(p) for p in parts[key]) for key in sorted(parts)}
+
+
+def _join(leaves: list) -> jax.Array:
+    # A chunk of one leaf is the leaf itself, in its own shape: nothing is copied, and its
+    # state keeps the leaf's shape (and sharding).
+    return leaves[0] if len(leaves) == 1 else jnp.concatenate([jnp.ravel(x) for x in leaves])
 
 
 def unpack_tree(packed: dict, like: Any, chunk_size: int | None = CHUNK_SIZE) -> Any:
@@ -141,7 +146,7 @@ def unpack_tree(packed: dict, like: Any, chunk_size: int | None = CHUNK_SIZE) ->
     missing = sorted(set(chunks) - set(packed))
     if missing:
         raise ValueError(f"jaxopt_zoo.unpack_tree: `packed` has no {missing[0]} entry; it has {sorted(packed)}.")
-    have = {k: [int(c.shape[0]) for c in v] for k, v in packed.items()}
+    have = {k: [int(np.prod(c.shape)) for c in v] for k, v in packed.items()}
     if have != chunks:
         raise ValueError(
             f"jaxopt_zoo.unpack_tree: `packed` holds chunks of {have} elements by dtype but `like` needs "
@@ -154,7 +159,10 @@ def unpack_tree(packed: dict, like: Any, chunk_size: int | None = CHUNK_SIZE) ->
             continue
         key, chunk, start, size, shape = place
         flat = packed[key][chunk]
-        out.append((flat if size == flat.shape[0] else flat[start : start + size]).reshape(shape))
+        if tuple(flat.shape) == shape:
+            out.append(flat)
+        else:
+            out.append((flat if size == flat.size else flat[start : start + size]).reshape(shape))
     return jax.tree.unflatten(treedef, out)
 
 
