@@ -30,12 +30,15 @@ from .workloads import Sizes
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
-# Extra zoo contenders for a workload: (label, factory taking the zoo module). A label
+# Extra zoo contenders for a workload: (label, factory taking the zoo module). "blocked
+# moments" is compiled with ``jaxopt_zoo._fused.blocking()`` (Adam's moments of leaves of
+# 4 Mi elements or more in one cache-blocked pass; off by default). A label
 # starting with "packed params" keeps the params themselves packed (``zoo.pack_tree``) across
 # steps; its step still receives per-leaf grads and packs them (as a backward pass through
 # ``unpack_tree`` would).
 VARIANTS: dict = {
     "adamw": [
+        ("blocked moments", workloads.adamw),
         ("packed", lambda zoo: zoo.packed(workloads.adamw(zoo))),
         ("packed params", workloads.adamw),
     ],
@@ -68,10 +71,12 @@ def _packed_params_step(tx, zoo):
     return step
 
 
-def _contenders(opt_name: str, zoo, optax) -> dict:
+def _contenders(opt_name: str, zoo, optax, wid: str = "") -> dict:
     make = getattr(workloads, opt_name)
     out = {"zoo": (make(zoo), zoo), "optax": (make(optax), optax)}
     for label, factory in VARIANTS.get(opt_name, []):
+        if label == "blocked moments" and wid != "W1":  # only W1 has leaves that large
+            continue
         out[label] = (factory(zoo), zoo)
     return out
 
@@ -83,13 +88,19 @@ def time_row(wid: str, label: str, opt_name: str, leaves: int, shape: tuple, siz
     grads = workloads.grads_like(params)
     n = workloads.n_params(params)
     runners, compile_s = {}, {}
-    for name, (tx, lib) in _contenders(opt_name, zoo, optax).items():
+    for name, (tx, lib) in _contenders(opt_name, zoo, optax, wid).items():
         p = timing.copy_tree(params)
         step = _step(tx, lib)
         if name.startswith("packed params"):
             p, step = zoo.pack_tree(p, chunk_size=None), _packed_params_step(tx, zoo)
         s = tx.init(p)
-        compiled, compile_s[name] = timing.compile_step(step, p, s, grads)
+        if name == "blocked moments":
+            from jaxopt_zoo import _fused
+
+            with _fused.blocking(1 << 22):
+                compiled, compile_s[name] = timing.compile_step(step, p, s, grads)
+        else:
+            compiled, compile_s[name] = timing.compile_step(step, p, s, grads)
         runners[name] = timing.Runner(compiled, p, s, grads)
     runners["triad"] = timing.TriadRunner(sizes.floor_elements)
     # About 0.2 s of calls per timed block, at least one.

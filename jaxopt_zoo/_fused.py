@@ -5,7 +5,8 @@ fusion). Adam's step on one leaf is therefore three passes over memory: one writ
 one writes ``v`` and one reads ``m`` and ``v`` back to write the params, 40 bytes per
 float32 parameter where 28 would do.
 
-``blocked_update`` computes several state arrays block by block in a ``fori_loop``: every
+``blocked_update`` (opt-in, see ``MIN_SIZE`` and ``blocking``) computes several state
+arrays block by block in a ``fori_loop``: every
 block (``BLOCK_SIZE`` elements) of the inputs is read once from memory, and its new state
 values are written in place (``dynamic_update_slice`` on donated buffers). The state's
 second read, by the parameter update, then comes from cache for the last blocks only, so
@@ -26,17 +27,33 @@ multiply-add into an FMA differently in the loop's kernel and in the unblocked o
 
 from __future__ import annotations
 
+import contextlib
 from typing import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
 
-# Leaves with at least this many elements are updated block by block (None: never). Below
-# 4 Mi elements (16 MiB a float32 array) the state mostly sits in the 32 MiB L3 and blocking
-# measured no better than the unblocked update.
-MIN_SIZE: int | None = 1 << 22
+# Leaves with at least this many elements are updated block by block (None: never, the
+# default). Measured on a 2-core CPU the gain is small (0-13% at 4-16 Mi elements, within the
+# noise of a shared machine, none below 4 Mi where the state sits in L3), while the loop runs
+# on one thread where XLA splits the unblocked kernels over all cores: on a many-core CPU it
+# could lose more than it saves. So it is opt-in: ``with _fused.blocking(1 << 22): ...``
+# around the tracing of a step.
+MIN_SIZE: int | None = None
 # Elements per block: 4 float32 streams of 64 Ki elements stay well inside a 1 MiB L2.
 BLOCK_SIZE: int = 1 << 16
+
+
+@contextlib.contextmanager
+def blocking(min_size: int | None = 1 << 22):
+    """Within this context, steps traced update leaves of ``min_size`` elements or more
+    block by block (``None``: never)."""
+    global MIN_SIZE
+    old, MIN_SIZE = MIN_SIZE, min_size
+    try:
+        yield
+    finally:
+        MIN_SIZE = old
 
 
 def block_for(n: int) -> int | None:

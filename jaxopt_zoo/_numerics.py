@@ -130,8 +130,9 @@ def update_moments(updates: Any, mu: Any, nu: Any, b1: Any, b2: Any, *, where: s
     """Adam's two moments at once: ``update_moment(g, mu, b1, 1)`` and
     ``update_moment_per_elem_norm(g, nu, b2, 2)``.
 
-    The same numbers as the two calls. On a single-device CPU, a large leaf is updated in one
-    cache-blocked pass (``_fused.blocked_update``), which saves one pass over memory per step.
+    The same numbers as the two calls. When blocking is switched on (``_fused.blocking``), a
+    large leaf on a single-device CPU is updated in one cache-blocked pass
+    (``_fused.blocked_update``), which saves one pass over memory per step.
     """
     from . import _fused
 

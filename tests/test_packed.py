@@ -118,7 +118,7 @@ def test_packed_params_train_step_equals_default():
     [("plain", "float64"), ("plain", "float32"), ("amsgrad", "float64"), ("bf16_mu", "float32"), ("complex", "float32")],
 )
 def test_blocked_moments_equal_unblocked(monkeypatch, variant, dtype):
-    """Large leaves on a single-device CPU take the cache-blocked path: the same trajectory
+    """Large leaves on a single-device CPU take the (opt-in) cache-blocked path: the same trajectory
     (up to rounding: XLA may contract a multiply-add differently inside the loop)."""
     kwargs = {"nesterov": {"nesterov": True}, "bf16_mu": {"mu_dtype": jnp.bfloat16}}.get(variant, {})
     make = (lambda: zoo.amsgrad(1e-2)) if variant == "amsgrad" else (lambda: zoo.adamw(1e-2, **kwargs))
@@ -155,9 +155,10 @@ from jaxopt_zoo import _fused
 assert jax.device_count() == 8
 mesh = Mesh(np.array(jax.devices()).reshape(8), ("d",))
 sh = NamedSharding(mesh, P("d"))
-n = _fused.MIN_SIZE  # large enough for the blocked path on a single device
+n = 1 << 20
 params = {"big": jax.device_put(jnp.ones((n,), jnp.float32), sh), "small": jax.device_put(jnp.ones((64,), jnp.float32), sh)}
-assert not _fused.enabled_for(params["big"])
+with _fused.blocking(n):  # large enough for the blocked path on a single device
+    assert not _fused.enabled_for(params["big"])
 tx = zoo.adamw(1e-3)
 state = jax.jit(tx.init)(params)
 
@@ -166,7 +167,8 @@ def step(p, s, g):
     u, s = tx.update(g, s, p)
     return zoo.apply_updates(p, u), s
 
-params, state = step(params, state, params)
+with _fused.blocking(n):
+    params, state = step(params, state, params)
 for k in params:
     for leaf in (state[0].mu[k], state[0].nu[k], params[k]):
         assert leaf.sharding.is_equivalent_to(sh, leaf.ndim), (k, leaf.sharding)
@@ -175,7 +177,8 @@ print("ok")
 
 
 def test_sharded_state_stays_sharded_like_params():
-    """With 8 devices the blocked path is off and every state leaf is sharded like its param."""
+    """With 8 devices the blocked path stays off even when asked for, and every state leaf is
+    sharded like its param."""
     import os
     import subprocess
     import sys
