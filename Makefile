@@ -6,6 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: test demo bench clean
 
@@ -30,8 +31,9 @@ test: $(VENV)/.installed-test
 demo: $(VENV)/.installed-demo
 	$(VENV)/bin/jaxopt-zoo demo --out zoo-out
 
+# Side-by-side benchmarks (zoo vs optax vs the memory floor); BENCH_ARGS=--quick for a smoke run.
 bench: $(VENV)/.installed-test
-	$(PY) -m benchmarks.run
+	$(PY) -m benchmarks.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) zoo-out .pytest_cache

@@ -139,5 +139,9 @@ from .schedules._plateau import reduce_on_plateau as reduce_on_plateau
 # --- reliability (faults, accumulation) ---------------------------------------------------
 
 # --- performance (fused / grouped updates) ------------------------------------------------
+from .transforms._packed import PackedState as PackedState
+from .transforms._packed import pack_tree as pack_tree
+from .transforms._packed import packed as packed
+from .transforms._packed import unpack_tree as unpack_tree
 
 __version__ = "0.1.0"

@@ -12,7 +12,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ._tree import is_none, tree_map
+from ._tree import check_same_structure, is_none, tree_map
 
 # --------------------------------------------------------------------------- counters
 
@@ -113,6 +113,46 @@ def update_moment_per_elem_norm(
         where=where,
         names=("updates", "moment"),
     )
+
+
+def _ema(g: jax.Array, t: jax.Array, decay: Any, order: int) -> jax.Array:
+    return (1 - decay) * (g**order) + decay * t
+
+
+def _ema_norm(g: jax.Array, t: jax.Array, decay: Any, order: int) -> jax.Array:
+    if not jnp.iscomplexobj(g):
+        return _ema(g, t, decay, order)
+    half = order / 2
+    return (1 - decay) * abs_sq(g) ** (int(half) if float(half).is_integer() else half) + decay * t
+
+
+def update_moments(updates: Any, mu: Any, nu: Any, b1: Any, b2: Any, *, where: str = "update_moments") -> tuple:
+    """Adam's two moments at once: ``update_moment(g, mu, b1, 1)`` and
+    ``update_moment_per_elem_norm(g, nu, b2, 2)``.
+
+    The same numbers as the two calls. When blocking is switched on (``_fused.blocking``), a
+    large leaf on a single-device CPU is updated in one cache-blocked pass
+    (``_fused.blocked_update``), which saves one pass over memory per step.
+    """
+    from . import _fused
+
+    check_same_structure(where, (updates, mu, nu), ("updates", "mu", "nu"))
+
+    def both(g, m, v):
+        if g is None:
+            return None, None
+        if _fused.enabled_for(g) and g.shape == m.shape == v.shape:
+            out = _fused.blocked_update(lambda g, m, v: (_ema(g, m, b1, 1), _ema_norm(g, v, b2, 2)), (g,), (m, v))
+            if out is not None:
+                return out
+        return _ema(g, m, b1, 1), _ema_norm(g, v, b2, 2)
+
+    leaves, treedef = jax.tree.flatten(updates, is_leaf=is_none)
+    pairs = [
+        both(g, m, v)
+        for g, m, v in zip(leaves, jax.tree.leaves(mu, is_leaf=is_none), jax.tree.leaves(nu, is_leaf=is_none))
+    ]
+    return treedef.unflatten([p[0] for p in pairs]), treedef.unflatten([p[1] for p in pairs])
 
 
 def bias_correction(moment: Any, decay: Any, count: jax.Array) -> Any:

@@ -110,8 +110,7 @@ def scale_by_adam(
 
     def update_fn(updates, state, params=None, **extra_args):
         del params, extra_args
-        mu = _numerics.update_moment(updates, state.mu, b1, 1, where="scale_by_adam")
-        nu = _numerics.update_moment_per_elem_norm(updates, state.nu, b2, 2, where="scale_by_adam")
+        mu, nu = _numerics.update_moments(updates, state.mu, state.nu, b1, b2, where="scale_by_adam")
         count = _numerics.safe_increment(state.count)
         mu_hat = _numerics.first_moment_hat(mu, updates, b1, count, nesterov)
         nu_hat = _numerics.bias_correction(nu, b2, count)

@@ -1,0 +1,308 @@
+"""Run the benchmarks: jaxopt_zoo vs optax side by side, and both vs the memory floor.
+
+    python -m benchmarks.run            # the full run (`make bench`), a few minutes on 2 cores
+    python -m benchmarks.run --quick    # smaller sizes (also BENCH_QUICK=1)
+    python -m benchmarks.run --only W1,W2 --out somewhere/
+
+Everything runs in one process (W5 in child processes): zoo and optax steps are compiled with
+donated params and state, then timed in turn (zoo, optax, zoo, optax, ...) and the median per
+step is kept. The floor of a row is ``bytes moved / bandwidth``, the bandwidth being that of a
+donated ``x = x + 3*y`` on arrays far larger than cache, measured at the start and the end of
+the same run: the triad is timed in every row's alternation next to the steps. Results go to ``benchmarks/results/bench.json`` and ``bench.md``; the markdown
+table is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jax
+
+from . import timing, workloads
+from .workloads import Sizes
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+# Extra zoo contenders for a workload: (label, factory taking the zoo module). "blocked
+# moments" is compiled with ``jaxopt_zoo._fused.blocking()`` (Adam's moments of leaves of
+# 4 Mi elements or more in one cache-blocked pass; off by default). A label
+# starting with "packed params" keeps the params themselves packed (``zoo.pack_tree``) across
+# steps; its step still receives per-leaf grads and packs them (as a backward pass through
+# ``unpack_tree`` would).
+VARIANTS: dict = {
+    "adamw": [
+        ("blocked moments", workloads.adamw),
+        ("packed", lambda zoo: zoo.packed(workloads.adamw(zoo))),
+        ("packed params", workloads.adamw),
+    ],
+    "w3_chain": [("packed", lambda zoo: zoo.packed(workloads.w3_chain(zoo)))],
+    "sgd_momentum": [("packed", lambda zoo: zoo.packed(workloads.sgd_momentum(zoo)))],
+}
+
+
+def _libs():
+    import optax
+
+    import jaxopt_zoo as zoo
+
+    return zoo, optax
+
+
+def _step(tx, lib):
+    def step(params, state, grads):
+        updates, state = tx.update(grads, state, params)
+        return lib.apply_updates(params, updates), state
+
+    return step
+
+
+def _packed_params_step(tx, zoo):
+    def step(flat_params, state, grads):
+        updates, state = tx.update(zoo.pack_tree(grads, chunk_size=None), state, flat_params)
+        return zoo.apply_updates(flat_params, updates), state
+
+    return step
+
+
+def _contenders(opt_name: str, zoo, optax, wid: str = "") -> dict:
+    make = getattr(workloads, opt_name)
+    out = {"zoo": (make(zoo), zoo), "optax": (make(optax), optax)}
+    for label, factory in VARIANTS.get(opt_name, []):
+        if label == "blocked moments" and wid != "W1":  # only W1 has leaves that large
+            continue
+        out[label] = (factory(zoo), zoo)
+    return out
+
+
+def time_row(wid: str, label: str, opt_name: str, leaves: int, shape: tuple, sizes: Sizes, bandwidth: float) -> list:
+    """Compile and time every contender on one tree; one result dict per zoo contender."""
+    zoo, optax = _libs()
+    params = workloads.make_tree(leaves, shape)
+    grads = workloads.grads_like(params)
+    n = workloads.n_params(params)
+    runners, compile_s = {}, {}
+    for name, (tx, lib) in _contenders(opt_name, zoo, optax, wid).items():
+        p = timing.copy_tree(params)
+        step = _step(tx, lib)
+        if name.startswith("packed params"):
+            p, step = zoo.pack_tree(p, chunk_size=None), _packed_params_step(tx, zoo)
+        s = tx.init(p)
+        if name == "blocked moments":
+            from jaxopt_zoo import _fused
+
+            with _fused.blocking(1 << 22):
+                compiled, compile_s[name] = timing.compile_step(step, p, s, grads)
+        else:
+            compiled, compile_s[name] = timing.compile_step(step, p, s, grads)
+        runners[name] = timing.Runner(compiled, p, s, grads)
+    runners["triad"] = timing.TriadRunner(sizes.floor_elements)
+    # About 0.2 s of calls per timed block, at least one.
+    inner = {name: max(1, min(50, int(0.2 / max(r.run(1), 1e-6)))) for name, r in runners.items()}
+    med = timing.alternate(runners, sizes.reps, inner)
+    row_bandwidth = 12.0 * sizes.floor_elements / med["triad"]
+    floor = workloads.BYTES[opt_name] * n / row_bandwidth
+    rows = []
+    for name in runners:
+        if name in ("optax", "triad"):
+            continue
+        rows.append(
+            {
+                "workload": wid,
+                "case": label if name == "zoo" else f"{label} [{name}]",
+                "optimizer": opt_name,
+                "contender": name,
+                "leaves": leaves,
+                "params": n,
+                "bytes_per_param": workloads.BYTES[opt_name],
+                "zoo_ms": med[name] * 1e3,
+                "optax_ms": med["optax"] * 1e3,
+                "zoo_over_optax": med[name] / med["optax"],
+                "floor_ms": floor * 1e3,
+                "triad_bytes_per_s": row_bandwidth,
+                "zoo_of_floor": floor / med[name],
+                "optax_of_floor": floor / med["optax"],
+                "zoo_compile_s": compile_s[name],
+                "optax_compile_s": compile_s["optax"],
+                "compile_ratio": compile_s[name] / compile_s["optax"],
+            }
+        )
+    del runners
+    return rows
+
+
+def compile_row(wid: str, label: str, opt_name_or_factory, leaves: int, shape: tuple) -> dict:
+    """Compile time only (W4): zoo and optax, each compiled once from a fresh transformation."""
+    zoo, optax = _libs()
+    params = workloads.make_tree(leaves, shape)
+    grads = workloads.grads_like(params)
+    make = getattr(workloads, opt_name_or_factory) if isinstance(opt_name_or_factory, str) else opt_name_or_factory
+    secs = {}
+    for name, lib in (("zoo", zoo), ("optax", optax)):
+        tx = make(lib)
+        _, secs[name] = timing.compile_step(_step(tx, lib), params, tx.init(params), grads)
+    return {
+        "workload": wid,
+        "case": label,
+        "leaves": leaves,
+        "params": workloads.n_params(params),
+        "zoo_compile_s": secs["zoo"],
+        "optax_compile_s": secs["optax"],
+        "compile_ratio": secs["zoo"] / secs["optax"],
+    }
+
+
+def memory_row(lib: str, opt_name: str, leaves: int, shape: tuple) -> dict:
+    """W5: run one donated step in a child process and read its peak resident memory."""
+    cmd = [sys.executable, "-m", "benchmarks._memory", lib, opt_name, str(leaves), "x".join(map(str, shape))]
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    res.update(workload="W5", lib=lib, optimizer=opt_name, leaves=leaves, shape=list(shape))
+    res["peak_over_live"] = res["peak_bytes"] / res["live_bytes"]
+    return res
+
+
+def run(sizes: Sizes, only: set | None = None, log=print) -> dict:
+    """Run the selected workloads; return the results as a JSON-able dict."""
+    want = lambda w: only is None or w in only  # noqa: E731
+    t_start = time.time()
+    bw = [timing.measure_bandwidth(sizes.floor_elements, reps=sizes.reps)]
+    log(f"triad bandwidth: {bw[0]['bytes_per_s'] / 1e9:.2f} GB/s")
+    bandwidth = bw[0]["bytes_per_s"]  # unused by the rows: each times its own triad
+    rows, compile_rows, memory_rows = [], [], []
+
+    def add(new):
+        for r in new:
+            log(f"  {r['workload']} {r['case']}: zoo {r['zoo_ms']:.2f} ms, optax {r['optax_ms']:.2f} ms, "
+                f"ratio {r['zoo_over_optax']:.2f}, {100 * r['zoo_of_floor']:.0f}% of floor")
+        rows.extend(new)
+
+    if want("W1"):
+        add(time_row("W1", "AdamW, 1 leaf", "adamw", 1, (sizes.w1_elements,), sizes, bandwidth))
+        add(time_row("W1", "AdamW bf16 moments, 1 leaf", "adamw_bf16", 1, (sizes.w1_elements,), sizes, bandwidth))
+    if want("W2"):
+        for leaves, shape in sizes.w2_trees:
+            add(time_row("W2", f"AdamW, {leaves} leaves", "adamw", leaves, shape, sizes, bandwidth))
+            total = leaves * int(__import__("math").prod(shape))
+            add(time_row("W2", f"AdamW, 1 leaf of the same size", "adamw", 1, (total,), sizes, bandwidth))
+    if want("W3"):
+        leaves, shape = sizes.w3_tree
+        add(time_row("W3", f"clip→adam→decay→schedule, {leaves} leaves", "w3_chain", leaves, shape, sizes, bandwidth))
+    if want("W6"):
+        for opt in ("sgd_momentum", "lion", "adafactor"):
+            add(time_row("W6", f"{opt}, 1 leaf {sizes.w6_shape}", opt, 1, sizes.w6_shape, sizes, bandwidth))
+    if want("W4"):
+        for leaves in sizes.w4_leaf_counts:
+            r = compile_row("W4", f"AdamW, {leaves} leaves", "adamw", leaves, sizes.w4_leaf_shape)
+            log(f"  W4 {r['case']}: compile zoo {r['zoo_compile_s']:.2f} s, optax {r['optax_compile_s']:.2f} s")
+            compile_rows.append(r)
+        for length in sizes.w4_chain_lengths:
+            r = compile_row("W4", f"chain of {length}, {sizes.w4_chain_leaves} leaves",
+                            workloads.chain_of_length(length), sizes.w4_chain_leaves, sizes.w4_leaf_shape)
+            log(f"  W4 {r['case']}: compile zoo {r['zoo_compile_s']:.2f} s, optax {r['optax_compile_s']:.2f} s")
+            compile_rows.append(r)
+    if want("W5"):
+        for leaves, shape in sizes.w5_trees:
+            for lib in ["zoo", "optax", "zoo packed"]:
+                r = memory_row(lib, "adamw", leaves, shape)
+                log(f"  W5 {lib} AdamW {leaves}x{shape}: peak {r['peak_bytes'] / 2**20:.1f} MiB, "
+                    f"{r['peak_over_live']:.3f}x params+grads+state")
+                memory_rows.append(r)
+    bw.append(timing.measure_bandwidth(sizes.floor_elements, reps=sizes.reps))
+    log(f"triad bandwidth at the end: {bw[1]['bytes_per_s'] / 1e9:.2f} GB/s")
+    return {
+        "meta": {
+            "jax": jax.__version__,
+            "optax": __import__("optax").__version__,
+            "machine": platform.machine(),
+            "processor": platform.processor(),
+            "cpus": os.cpu_count(),
+            "backend": jax.default_backend(),
+            "sizes": {k: v for k, v in vars(sizes).items()},
+            "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t_start)),
+            "seconds": time.time() - t_start,
+            "loadavg_end": os.getloadavg(),
+        },
+        "bandwidth": bw,
+        "steps": rows,
+        "compile": compile_rows,
+        "memory": memory_rows,
+    }
+
+
+def markdown(res: dict) -> str:
+    """The results as markdown tables."""
+    bw = res["bandwidth"]
+    lines = [
+        f"Measured {res['meta']['started']} ({res['meta']['cpus']} CPUs, jax {res['meta']['jax']}, "
+        f"optax {res['meta']['optax']}); triad bandwidth "
+        + ", ".join(f"{b['bytes_per_s'] / 1e9:.2f}" for b in bw)
+        + " GB/s (start, end); each row's floor uses the triad timed in that row's alternation.",
+        "",
+    ]
+    if res["steps"]:
+        lines += [
+            "| | case | params | B/param | zoo ms | optax ms | zoo/optax | floor ms | zoo % floor | optax % floor | compile zoo s | compile optax s |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in res["steps"]:
+            lines.append(
+                f"| {r['workload']} | {r['case']} | {r['params']:,} | {r['bytes_per_param']} | {r['zoo_ms']:.2f} | "
+                f"{r['optax_ms']:.2f} | {r['zoo_over_optax']:.2f} | {r['floor_ms']:.2f} | "
+                f"{100 * r['zoo_of_floor']:.0f}% | {100 * r['optax_of_floor']:.0f}% | "
+                f"{r['zoo_compile_s']:.2f} | {r['optax_compile_s']:.2f} |"
+            )
+        lines.append("")
+    if res["compile"]:
+        lines += ["| | compile time | params | zoo s | optax s | zoo/optax |", "|---|---|---:|---:|---:|---:|"]
+        for r in res["compile"]:
+            lines.append(
+                f"| {r['workload']} | {r['case']} | {r['params']:,} | {r['zoo_compile_s']:.2f} | "
+                f"{r['optax_compile_s']:.2f} | {r['compile_ratio']:.2f} |"
+            )
+        lines.append("")
+    if res["memory"]:
+        lines += [
+            "| | donated AdamW step | params+grads+state MiB | peak MiB | peak / (params+grads+state) | XLA temp MiB |",
+            "|---|---|---:|---:|---:|---:|",
+        ]
+        for r in res["memory"]:
+            lines.append(
+                f"| W5 | {r['lib']}, {r['leaves']} × {tuple(r['shape'])} | {r['live_bytes'] / 2**20:.1f} | "
+                f"{r['peak_bytes'] / 2**20:.1f} | {r['peak_over_live']:.3f} | {(r['xla_temp_bytes'] or 0) / 2**20:.2f} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", default=os.environ.get("BENCH_QUICK") == "1",
+                    help="smaller sizes for a smoke run (also BENCH_QUICK=1)")
+    ap.add_argument("--toy", action="store_true", help="tiny sizes (the test suite uses these)")
+    ap.add_argument("--only", default=None, help="comma-separated workloads, e.g. W1,W2")
+    ap.add_argument("--out", default=str(RESULTS), help="directory for bench.json and bench.md")
+    args = ap.parse_args(argv)
+    sizes = Sizes.toy() if args.toy else Sizes.quick() if args.quick else Sizes()
+    only = set(args.only.split(",")) if args.only else None
+    res = run(sizes, only, log=lambda s: print(s, file=sys.stderr, flush=True))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench.json").write_text(json.dumps(res, indent=1, default=str))
+    md = markdown(res)
+    (out / "bench.md").write_text(md)
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

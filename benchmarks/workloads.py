@@ -1,0 +1,148 @@
+"""The benchmark workloads (W1-W6): parameter trees, optimizers and bytes moved per parameter.
+
+A row pits a zoo transformation against the optax one with the same name and
+hyperparameters on the same tree. ``bytes_per_param`` is the memory an ideal step must move
+per float32 parameter (each array read or written once), so ``floor = bytes * N / bandwidth``:
+
+* AdamW reads p, g, m, v and writes p, m, v: 28 bytes (bf16 moments: 20);
+* the W3 chain adds one pass over g for the global norm: 32;
+* SGD with momentum and Lion read p, g, m and write p, m: 20;
+* Adafactor reads p, g and writes p (its factored moments are tiny): 12.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+import jax.numpy as jnp
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class Sizes:
+    """Problem sizes; ``quick`` and ``toy`` shrink them for smoke runs and the test suite."""
+
+    w1_elements: int = 16 * 2**20
+    w2_trees: tuple = ((2048, (512,)), (200, (128, 160)))  # (leaves, leaf shape)
+    w3_tree: tuple = (200, (128, 160))
+    w4_leaf_counts: tuple = (16, 128, 512, 2048)
+    w4_leaf_shape: tuple = (256,)
+    w4_chain_lengths: tuple = (1, 2, 4, 8)
+    w4_chain_leaves: int = 128
+    w5_trees: tuple = ((1, (16 * 2**20,)), (200, (128, 160)))
+    w6_shape: tuple = (4096, 4096)
+    floor_elements: int = 16 * 2**20
+    reps: int = 7
+
+    @classmethod
+    def quick(cls) -> "Sizes":
+        return cls(
+            w1_elements=4 * 2**20,
+            w2_trees=((512, (512,)), (100, (128, 160))),
+            w3_tree=(100, (128, 160)),
+            w4_leaf_counts=(16, 128, 512),
+            w4_chain_lengths=(1, 4, 8),
+            w4_chain_leaves=64,
+            w5_trees=((1, (4 * 2**20,)), (100, (128, 160))),
+            w6_shape=(2048, 2048),
+            floor_elements=8 * 2**20,
+            reps=5,
+        )
+
+    @classmethod
+    def toy(cls) -> "Sizes":
+        return cls(
+            w1_elements=4096,
+            w2_trees=((8, (16,)),),
+            w3_tree=(4, (8, 8)),
+            w4_leaf_counts=(2, 4),
+            w4_leaf_shape=(8,),
+            w4_chain_lengths=(1, 2),
+            w4_chain_leaves=2,
+            w5_trees=((2, (64,)),),
+            w6_shape=(16, 8),
+            floor_elements=4096,
+            reps=2,
+        )
+
+
+def make_tree(leaves: int, shape: tuple, seed: int = 0) -> dict:
+    """A dict of ``leaves`` float32 arrays of ``shape`` with small random values."""
+    rng = np.random.default_rng(seed)
+    return {f"layer{i:04d}": jnp.asarray(rng.uniform(-0.1, 0.1, size=shape), jnp.float32) for i in range(leaves)}
+
+
+def grads_like(params: Any, seed: int = 1) -> Any:
+    """Gradients for a step: fixed random values of the params' shapes."""
+    rng = np.random.default_rng(seed)
+    return {k: jnp.asarray(rng.normal(0.0, 1e-2, size=v.shape), v.dtype) for k, v in params.items()}
+
+
+def n_params(tree: Any) -> int:
+    return int(sum(np.prod(v.shape) for v in tree.values()))
+
+
+# Each factory takes the library module (jaxopt_zoo or optax): their names and meanings agree.
+
+
+def adamw(lib) -> Any:
+    return lib.adamw(1e-3, weight_decay=1e-4)
+
+
+def adamw_bf16(lib) -> Any:
+    if lib.__name__ == "optax":  # optax has mu_dtype only
+        return lib.adamw(1e-3, weight_decay=1e-4, mu_dtype=jnp.bfloat16)
+    return lib.adamw(1e-3, weight_decay=1e-4, mu_dtype=jnp.bfloat16, nu_dtype=jnp.bfloat16)
+
+
+def w3_chain(lib) -> Any:
+    sched = lib.cosine_decay_schedule(1e-3, 10_000)
+    return lib.chain(
+        lib.clip_by_global_norm(1.0),
+        lib.scale_by_adam(),
+        lib.add_decayed_weights(1e-4),
+        lib.scale_by_schedule(lambda t: -sched(t)),
+    )
+
+
+def chain_of_length(length: int) -> Callable:
+    """A chain of ``length`` members: the W3 chain, then alternating trace / scale."""
+
+    def make(lib):
+        sched = lib.cosine_decay_schedule(1e-3, 10_000)
+        members = [
+            lib.clip_by_global_norm(1.0),
+            lib.scale_by_adam(),
+            lib.add_decayed_weights(1e-4),
+            lib.scale_by_schedule(lambda t: -sched(t)),
+        ]
+        extra = [lib.trace(0.5), lib.scale(1.0)]
+        while len(members) < length:
+            members.append(extra[len(members) % 2])
+        return lib.chain(*members[:length])
+
+    return make
+
+
+def sgd_momentum(lib) -> Any:
+    return lib.sgd(1e-2, momentum=0.9)
+
+
+def lion(lib) -> Any:
+    return lib.lion(1e-4)
+
+
+def adafactor(lib) -> Any:
+    return lib.adafactor(1e-3)
+
+
+# Bytes an ideal step moves per float32 parameter (see the module docstring).
+BYTES = {
+    "adamw": 28,
+    "adamw_bf16": 20,
+    "w3_chain": 32,
+    "sgd_momentum": 20,
+    "lion": 20,
+    "adafactor": 12,
+}

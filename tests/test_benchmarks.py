@@ -1,0 +1,30 @@
+"""The benchmark harness runs end to end at toy sizes and writes a well-formed table and JSON.
+
+No timing is asserted: only that every figure is there, finite and positive.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+from benchmarks import run as bench
+
+
+def test_harness_writes_table_and_json(tmp_path, capsys):
+    assert bench.main(["--toy", "--only", "W1,W4,W5", "--out", str(tmp_path)]) == 0
+    res = json.loads((tmp_path / "bench.json").read_text())
+    md = (tmp_path / "bench.md").read_text()
+    assert capsys.readouterr().out.strip() == md.strip()
+    assert len(res["bandwidth"]) == 2 and all(b["bytes_per_s"] > 0 for b in res["bandwidth"])
+    assert {r["case"] for r in res["steps"]} >= {"AdamW, 1 leaf", "AdamW bf16 moments, 1 leaf"}
+    for r in res["steps"]:
+        for key in ("zoo_ms", "optax_ms", "floor_ms", "zoo_of_floor", "zoo_compile_s", "optax_compile_s"):
+            assert math.isfinite(r[key]) and r[key] > 0, (key, r)
+        assert f"| {r['workload']} | {r['case']} |" in md
+    assert [r["leaves"] for r in res["compile"] if r["case"].startswith("AdamW")] == [2, 4]
+    assert all(r["zoo_compile_s"] > 0 and r["optax_compile_s"] > 0 for r in res["compile"])
+    assert {r["lib"] for r in res["memory"]} >= {"zoo", "optax"}
+    for r in res["memory"]:
+        assert r["live_bytes"] > 0 and r["peak_bytes"] >= r["live_bytes"]
+        assert f"| W5 | {r['lib']}, " in md

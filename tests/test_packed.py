@@ -1,0 +1,188 @@
+"""The opt-in packed layout and the cache-blocked moment update give the very numbers of the
+default layout (the trajectories are compared whole, side by side)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from harness import assert_trajectories_close, make_params, trajectory
+
+import jaxopt_zoo as zoo
+from jaxopt_zoo import _fused
+
+STEPS = 60
+
+
+def _chain():
+    sched = zoo.cosine_decay_schedule(1e-2, 100)
+    return zoo.chain(
+        zoo.clip_by_global_norm(1.0),
+        zoo.scale_by_adam(),
+        zoo.add_decayed_weights(1e-2),
+        zoo.scale_by_schedule(lambda t: -sched(t)),
+    )
+
+
+MAKERS = {
+    "adamw": lambda: zoo.adamw(1e-2, weight_decay=1e-2),
+    "sgd_nesterov": lambda: zoo.sgd(1e-2, momentum=0.9, nesterov=True),
+    "lion": lambda: zoo.lion(1e-3),
+    "w3_chain": _chain,
+}
+
+
+@pytest.mark.parametrize("name", sorted(MAKERS))
+def test_packed_equals_unpacked(name, dtype):
+    params = make_params(dtype)
+    want = trajectory(MAKERS[name](), params, steps=STEPS)
+    got = trajectory(zoo.packed(MAKERS[name]()), params, steps=STEPS)
+    assert_trajectories_close(got, want, dtype)
+
+
+def test_packed_state_layout_and_mixed_dtypes():
+    params = {"a": jnp.ones((2, 3), jnp.float32), "b": jnp.zeros(4, jnp.float64), "c": jnp.ones(5, jnp.float32)}
+    tx = zoo.packed(zoo.adam(1e-2))
+    state = tx.init(params)
+    mu = state.inner[0].mu
+    assert sorted(mu) == ["float32", "float64"]
+    assert [c.shape for c in mu["float32"]] == [(11,)] and [c.shape for c in mu["float64"]] == [(4,)]
+    grads = jax.tree.map(lambda x: x + 1, params)
+    updates, _ = jax.jit(tx.update)(grads, state, params)
+    ref, _ = zoo.adam(1e-2).update(grads, zoo.adam(1e-2).init(params), params)
+    for k in params:
+        assert updates[k].shape == params[k].shape and updates[k].dtype == params[k].dtype
+        np.testing.assert_allclose(updates[k], ref[k], rtol=1e-6)
+
+
+def test_pack_unpack_round_trip_and_errors():
+    tree = {"w": jnp.arange(6.0).reshape(2, 3), "frozen": None, "b": jnp.arange(2, dtype=jnp.int32)}
+    flat = zoo.pack_tree(tree)
+    back = zoo.unpack_tree(flat, tree)
+    assert back["frozen"] is None
+    np.testing.assert_array_equal(back["w"], tree["w"])
+    np.testing.assert_array_equal(back["b"], tree["b"])
+    with pytest.raises(ValueError, match="unpack_tree"):
+        zoo.unpack_tree({"float64": (flat["float64"][0].ravel()[:3],), "int32": flat["int32"]}, tree)
+    with pytest.raises(ValueError, match="no int32 entry"):
+        zoo.unpack_tree({"float64": flat["float64"]}, tree)
+
+
+def test_chunk_layout():
+    """Small leaves share chunks of at most chunk_size elements; a large leaf is its own chunk."""
+    tree = {"a": jnp.zeros(3), "b": jnp.zeros(4), "c": jnp.zeros(20), "d": jnp.zeros(2), "e": jnp.zeros(9)}
+    flat = zoo.pack_tree(tree, chunk_size=8)
+    assert [c.size for c in flat["float64"]] == [7, 20, 2, 9]
+    assert [c.shape[0] for c in zoo.pack_tree(tree, chunk_size=None)["float64"]] == [38]
+    assert zoo.pack_tree({"w": jnp.zeros((4, 5))}, chunk_size=8)["float64"][0].shape == (4, 5)
+    back = zoo.unpack_tree(flat, tree, chunk_size=8)
+    assert all(back[k].shape == tree[k].shape for k in tree)
+    params = {k: jnp.arange(v.size, dtype=jnp.float64) + i for i, (k, v) in enumerate(tree.items())}
+    want = trajectory(zoo.adamw(1e-2), params, steps=5, loss_fn=lambda p: sum(jnp.sum(x**2) for x in p.values()))
+    got = trajectory(zoo.packed(zoo.adamw(1e-2), chunk_size=8), params, steps=5, loss_fn=lambda p: sum(jnp.sum(x**2) for x in p.values()))
+    assert_trajectories_close(got, want, "float64")
+
+
+def test_packed_keeps_hyperparams_readable():
+    tx = zoo.packed(zoo.inject_hyperparams(zoo.adamw)(learning_rate=zoo.linear_schedule(1.0, 0.0, 10)))
+    params = make_params("float64")
+    state = tx.init(params)
+    _, state = tx.update(params, state, params)
+    assert float(zoo.current_hyperparams(state)["learning_rate"]) == pytest.approx(1.0)
+
+
+def test_packed_params_train_step_equals_default():
+    """A training loop that keeps its params packed gives the default trajectory."""
+    params = make_params("float64")
+    like = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), params)
+    from harness import loss
+
+    want = trajectory(zoo.adamw(1e-2), params, steps=STEPS)
+    tx = zoo.adamw(1e-2)
+
+    def step(carry, _):
+        flat, state = carry
+        grads = jax.grad(lambda f: loss(zoo.unpack_tree(f, like, chunk_size=None)))(flat)
+        updates, state = tx.update(grads, state, flat)
+        flat = zoo.apply_updates(flat, updates)
+        return (flat, state), zoo.unpack_tree(flat, like, chunk_size=None)
+
+    flat = zoo.pack_tree(params, chunk_size=None)
+    _, got = jax.jit(lambda f, s: jax.lax.scan(step, (f, s), None, length=STEPS))(flat, tx.init(flat))
+    assert_trajectories_close(got, want, "float64")
+
+
+@pytest.mark.parametrize(
+    "variant, dtype",
+    [("plain", "float64"), ("plain", "float32"), ("amsgrad", "float64"), ("bf16_mu", "float32"), ("complex", "float32")],
+)
+def test_blocked_moments_equal_unblocked(monkeypatch, variant, dtype):
+    """Large leaves on a single-device CPU take the (opt-in) cache-blocked path: the same trajectory
+    (up to rounding: XLA may contract a multiply-add differently inside the loop)."""
+    kwargs = {"nesterov": {"nesterov": True}, "bf16_mu": {"mu_dtype": jnp.bfloat16}}.get(variant, {})
+    make = (lambda: zoo.amsgrad(1e-2)) if variant == "amsgrad" else (lambda: zoo.adamw(1e-2, **kwargs))
+    dt = {"float32": jnp.complex64, "float64": jnp.complex128}[dtype] if variant == "complex" else dtype
+    rng = np.random.default_rng(0)
+    # Blocks of 8 (or a divisor >= 2): 36 = 6 blocks of 6, 16 = 2 of 8, 37 is prime, 7 is too small.
+    sizes = (("big", 36), ("even", 16), ("prime", 37), ("small", 7))
+    params = {k: jnp.asarray(rng.uniform(-1, 1, n), dt) for k, n in sizes}
+
+    def run():
+        tx = make()
+        loss_fn = lambda p: sum(jnp.sum(jnp.abs(x - 0.3) ** 2 + 0.1 * jnp.abs(x) ** 4) for x in p.values())  # noqa: E731
+        return trajectory(tx, params, steps=20, loss_fn=loss_fn)
+
+    monkeypatch.setattr(_fused, "MIN_SIZE", None)
+    want = run()
+    monkeypatch.setattr(_fused, "MIN_SIZE", 0)
+    monkeypatch.setattr(_fused, "BLOCK_SIZE", 8)
+    assert _fused.enabled_for(params["big"]) and _fused.enabled_for(params["even"])
+    assert not _fused.enabled_for(params["prime"]) and not _fused.enabled_for(params["small"])
+    got = run()
+    if variant == "complex":
+        for k in params:
+            np.testing.assert_allclose(np.asarray(got[k]), np.asarray(want[k]), rtol=0, atol={"float64": 1e-12, "float32": 1e-5}[dtype])
+    else:
+        assert_trajectories_close(got, want, dtype)
+
+
+_SHARDED_CHILD = r"""
+import jax, jax.numpy as jnp, numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+import jaxopt_zoo as zoo
+from jaxopt_zoo import _fused
+assert jax.device_count() == 8
+mesh = Mesh(np.array(jax.devices()).reshape(8), ("d",))
+sh = NamedSharding(mesh, P("d"))
+n = 1 << 20
+params = {"big": jax.device_put(jnp.ones((n,), jnp.float32), sh), "small": jax.device_put(jnp.ones((64,), jnp.float32), sh)}
+with _fused.blocking(n):  # large enough for the blocked path on a single device
+    assert not _fused.enabled_for(params["big"])
+tx = zoo.adamw(1e-3)
+state = jax.jit(tx.init)(params)
+
+@jax.jit
+def step(p, s, g):
+    u, s = tx.update(g, s, p)
+    return zoo.apply_updates(p, u), s
+
+with _fused.blocking(n):
+    params, state = step(params, state, params)
+for k in params:
+    for leaf in (state[0].mu[k], state[0].nu[k], params[k]):
+        assert leaf.sharding.is_equivalent_to(sh, leaf.ndim), (k, leaf.sharding)
+print("ok")
+"""
+
+
+def test_sharded_state_stays_sharded_like_params():
+    """With 8 devices the blocked path stays off even when asked for, and every state leaf is
+    sharded like its param."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu")
+    out = subprocess.run([sys.executable, "-c", _SHARDED_CHILD], env=env, capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-3000:]
