@@ -32,7 +32,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _validate
-from ..schedules._simple import float_step
 
 _BLOCK = 256  # steps folded per loop iteration
 _SUPER = 1024  # steps between two table entries of a Fold
@@ -211,3 +210,22 @@ class TorchLRScheduler:
 
     def _factor(self, j):
         raise NotImplementedError
+
+
+class OverwritingScheduler(TorchLRScheduler):
+    """A member whose every step writes its closed form ``_value(e)`` (LambdaLR,
+    CosineAnnealingWarmRestarts): inside a chain only the last overwriter's value matters."""
+
+    _chain_kind = "overwrite"
+
+    def _init_map(self):
+        return 0.0, self._value(0)
+
+    def _step_map(self, ks):
+        return jnp.zeros(ks.shape), self._value(ks)
+
+    def _restart_value(self, prev):
+        return self._value(0)
+
+    def _segment_value(self, v, j):
+        return self._value(j)

@@ -27,7 +27,6 @@ they share one optimizer) and keep ``steps_per_epoch=1``: the composite's own
 
 from __future__ import annotations
 
-import bisect
 from typing import Any, Sequence
 
 import jax.numpy as jnp

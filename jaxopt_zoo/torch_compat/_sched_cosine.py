@@ -26,7 +26,7 @@ import jax.numpy as jnp
 from .. import _validate
 from ..schedules._cosine import cosine_warm_restarts_schedule
 from ..schedules._simple import float_step
-from ._sched_base import TorchLRScheduler
+from ._sched_base import OverwritingScheduler, TorchLRScheduler
 
 
 class CosineAnnealingLR(TorchLRScheduler):
@@ -85,7 +85,7 @@ class CosineAnnealingLR(TorchLRScheduler):
         return self._value(j)
 
 
-class CosineAnnealingWarmRestarts(TorchLRScheduler):
+class CosineAnnealingWarmRestarts(OverwritingScheduler):
     r"""torch's CosineAnnealingWarmRestarts: cosine cycles of length ``T_0 * T_mult**i``.
 
     Reuses ``zoo.cosine_warm_restarts_schedule`` (exact integer cycle starts).
@@ -113,8 +113,6 @@ class CosineAnnealingWarmRestarts(TorchLRScheduler):
       <https://arxiv.org/abs/1608.03983>`_, 2017.
     """
 
-    _chain_kind = "overwrite"
-
     def __init__(self, lr: Any, T_0: int, T_mult: int = 1, eta_min: Any = 0.0, *,  # noqa: N803
                  steps_per_epoch: int = 1):
         super().__init__("CosineAnnealingWarmRestarts", lr, steps_per_epoch)
@@ -126,15 +124,3 @@ class CosineAnnealingWarmRestarts(TorchLRScheduler):
 
     def _value(self, e):
         return self._closed(e)
-
-    def _init_map(self):
-        return 0.0, self._value(0)
-
-    def _step_map(self, ks):
-        return jnp.zeros(ks.shape), self._value(ks)
-
-    def _restart_value(self, prev):
-        return self._value(0)
-
-    def _segment_value(self, v, j):
-        return self._value(j)

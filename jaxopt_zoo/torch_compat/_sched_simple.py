@@ -26,10 +26,10 @@ from .. import _validate
 from ..schedules._join import _check_increasing
 from ..schedules._simple import float_step, polynomial_schedule
 from ..schedules._step import multistep_decay_schedule, step_decay_schedule
-from ._sched_base import Fold, TorchLRScheduler, call_user_fn, check_callable
+from ._sched_base import Fold, OverwritingScheduler, TorchLRScheduler, call_user_fn, check_callable
 
 
-class LambdaLR(TorchLRScheduler):
+class LambdaLR(OverwritingScheduler):
     r"""torch's LambdaLR: ``lr * lr_lambda(e)`` after ``e`` scheduler steps.
 
     Args:
@@ -51,8 +51,6 @@ class LambdaLR(TorchLRScheduler):
       0.09025
     """
 
-    _chain_kind = "overwrite"
-
     def __init__(self, lr: Any, lr_lambda: Callable, *, steps_per_epoch: int = 1):
         super().__init__("LambdaLR", lr, steps_per_epoch)
         check_callable(self._fn, "lr_lambda", lr_lambda)
@@ -60,18 +58,6 @@ class LambdaLR(TorchLRScheduler):
 
     def _value(self, e):
         return self.lr * call_user_fn(self.lr_lambda, e)
-
-    def _init_map(self):
-        return 0.0, self._value(0)
-
-    def _step_map(self, ks):
-        return jnp.zeros(ks.shape), self._value(ks)
-
-    def _restart_value(self, prev):
-        return self._value(0)
-
-    def _segment_value(self, v, j):
-        return self._value(j)
 
 
 class MultiplicativeLR(TorchLRScheduler):
