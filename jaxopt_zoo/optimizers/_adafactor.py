@@ -89,6 +89,8 @@ def scale_by_factored_rms(
     """
     _validate.check_nonnegative("scale_by_factored_rms", "epsilon", epsilon)
     _validate.check_int("scale_by_factored_rms", "min_dim_size_to_factor", min_dim_size_to_factor, lo=0)
+    _validate.check_nonnegative("scale_by_factored_rms", "decay_rate", decay_rate)
+    _validate.check_int("scale_by_factored_rms", "step_offset", step_offset, lo=0)
 
     def placeholder(p):
         return jnp.zeros((1,), p.dtype)
@@ -174,6 +176,10 @@ def adafactor(
     """
     if learning_rate is not None:
         _validate.check_learning_rate("adafactor", learning_rate)
+    _validate.check_nonnegative("adafactor", "eps", eps)
+    _validate.check_int("adafactor", "min_dim_size_to_factor", min_dim_size_to_factor, lo=0)
+    _validate.check_nonnegative("adafactor", "decay_rate", decay_rate)
+    _validate.check_int("adafactor", "decay_offset", decay_offset, lo=0)
     if momentum is not None:
         _validate.check_decay("adafactor", "momentum", momentum)
     if weight_decay_rate is not None:

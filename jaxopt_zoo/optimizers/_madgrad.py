@@ -104,5 +104,8 @@ def madgrad(learning_rate: ScalarOrSchedule, momentum: Any = 0.9, weight_decay: 
       Defazio & Jelassi, `Adaptivity without Compromise: A Momentumized, Adaptive, Dual
       Averaged Gradient Method for Stochastic Optimization <https://arxiv.org/abs/2101.11075>`_, 2021.
     """
+    _validate.check_learning_rate("madgrad", learning_rate)
+    _validate.check_decay("madgrad", "momentum", momentum)
+    _validate.check_nonnegative("madgrad", "eps", eps)
     _validate.check_nonnegative("madgrad", "weight_decay", weight_decay)
     return chain(add_decayed_weights(weight_decay), scale_by_madgrad(learning_rate, momentum, eps))
