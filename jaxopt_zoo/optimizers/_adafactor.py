@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import _numerics, _validate
 from .._base import GradientTransformation, ScalarOrSchedule, chain
-from .._tree import unzip
+from .._tree import check_same_structure, unzip
 from ..transforms._clipping import clip_by_block_rms
 from ..transforms._momentum import ema
 from ..transforms._scaling import scale, scale_by_learning_rate
@@ -107,8 +107,9 @@ def scale_by_factored_rms(
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
-        if params is None:
+        if params is None and jax.tree.leaves(updates):  # an empty tree needs no params
             raise ValueError(f"{_validate.PREFIX}scale_by_factored_rms: update needs `params`.")
+        check_same_structure("scale_by_factored_rms", (updates, state.v, params), ("updates", "state.v", "params"))
         beta = decay_rate_fn(state.count - step_offset, decay_rate)
 
         def leaf(g, v_row, v_col, v, p):

@@ -66,7 +66,7 @@ def scale_by_madgrad(learning_rate: ScalarOrSchedule, momentum: Any = 0.9, eps: 
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
-        if params is None:
+        if params is None and jax.tree.leaves(updates):  # an empty tree needs no params
             raise ValueError(f"{_validate.PREFIX}scale_by_madgrad: update needs `params`.")
         lr = learning_rate(state.count) if callable(learning_rate) else learning_rate
         lam = (lr + eps) * jnp.sqrt(state.count + 1)

@@ -29,7 +29,7 @@ import jax.numpy as jnp
 
 from .. import _numerics, _validate
 from .._base import GradientTransformation, _accepted_kwargs
-from .._tree import is_none
+from .._tree import check_same_structure, is_none
 
 
 class MultiStepsState(NamedTuple):
@@ -157,6 +157,7 @@ class MultiSteps:
     def update(self, updates: Any, state: MultiStepsState, params: Any = None, **extra_args: Any):
         """Accumulate ``updates``; every ``k``-th call step ``opt`` on the accumulation."""
         extra_args = self._keep_kwargs(extra_args)
+        check_same_structure("MultiSteps", (updates, state.acc_grads), ("updates", "state.acc_grads"))
         k_steps = self._every_k_schedule(state.gradient_step)
         should_skip, skip_state = self._should_skip_update_fn(updates, state.gradient_step, params)
         should_skip = jnp.asarray(should_skip)
