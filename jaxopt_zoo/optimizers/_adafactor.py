@@ -48,7 +48,7 @@ class FactoredState(NamedTuple):
 
 def decay_rate_pow(step: Any, exponent: Any = 0.8) -> jax.Array:
     """Adafactor's increasing decay ``1 - (step + 1) ** -exponent`` (in float32, as optax)."""
-    t = jnp.array(step + 1, jnp.float32)
+    t = jnp.asarray(step, jnp.float32) + 1  # (in float: step + 1 would overflow at the int32 max)
     return 1.0 - t ** (-exponent)
 
 
