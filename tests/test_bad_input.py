@@ -22,8 +22,10 @@ import pytest
 import jaxopt_zoo as zoo
 from jaxopt_zoo import _registry
 
-# Modules whose public factories are walked; the lead adds jaxopt_zoo.torch_compat (and its
-# lr_scheduler) here once it exists.
+# Modules whose public factories are walked. To add jaxopt_zoo.torch_compat (and its
+# lr_scheduler): append the modules here, give each factory a working baseline in BASE
+# (keyed by its short name) and add torch's keyword names (betas, T_max, ...) to KINDS. Its
+# factories are named "torch_compat.<Name>"; the error may name either form.
 MODULES = [zoo]
 
 # Callables that are not factories of a transformation or schedule.
@@ -176,7 +178,8 @@ def test_bad_value_raises_a_recognisable_error(name, arg, value):
     with pytest.raises(ValueError) as info:
         build(name, **{arg: value})
     message = str(info.value)
-    assert message.startswith(f"jaxopt_zoo.{short}: argument `{arg}`"), message
+    heads = (f"jaxopt_zoo.{short}: argument `{arg}`", f"jaxopt_zoo.{name}: argument `{arg}`")
+    assert message.startswith(heads), message
     assert repr(value) in message, message
 
 
