@@ -69,7 +69,7 @@ def scale_by_madgrad(learning_rate: ScalarOrSchedule, momentum: Any = 0.9, eps: 
         if params is None and jax.tree.leaves(updates):  # an empty tree needs no params
             raise ValueError(f"{_validate.PREFIX}scale_by_madgrad: update needs `params`.")
         lr = learning_rate(state.count) if callable(learning_rate) else learning_rate
-        lam = (lr + eps) * jnp.sqrt(state.count.astype(jnp.result_type(float)) + 1)  # no int32 overflow
+        lam = (lr + eps) * jnp.sqrt(state.count.astype(jnp.float32) + 1)  # float32 as optax; no int32 overflow
         sq = tree_map(lambda a, g: a + (lam * g**2).astype(g.dtype), state.grad_sum_sq, updates,
                       where="scale_by_madgrad", names=("state.grad_sum_sq", "updates"))
         s = jax.tree.map(lambda a, g: a + (lam * g).astype(g.dtype), state.s, updates)
