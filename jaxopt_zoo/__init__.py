@@ -137,6 +137,12 @@ from .schedules._plateau import ReduceLROnPlateauState as ReduceLROnPlateauState
 from .schedules._plateau import reduce_on_plateau as reduce_on_plateau
 
 # --- reliability (faults, accumulation) ---------------------------------------------------
+from .transforms._faults import ApplyIfFiniteState as ApplyIfFiniteState
+from .transforms._faults import apply_if_finite as apply_if_finite
+from .transforms._accumulate import MultiSteps as MultiSteps
+from .transforms._accumulate import MultiStepsState as MultiStepsState
+from .transforms._accumulate import skip_large_updates as skip_large_updates
+from .transforms._accumulate import skip_not_finite as skip_not_finite
 
 # --- performance (fused / grouped updates) ------------------------------------------------
 from .transforms._packed import PackedState as PackedState

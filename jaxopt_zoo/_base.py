@@ -176,6 +176,8 @@ def apply_updates(params: Params, updates: Updates) -> Params:
     """Add updates to params, keeping each parameter's dtype.
 
     ``None`` leaves (in params or updates) are passed over: the parameter is kept as it is.
+    Integer and bool parameters are not trainable: they are kept as they are, whatever the
+    update (an optimizer may compute garbage for them, e.g. a rounded NaN).
 
     Args:
       params: the parameters.
@@ -191,7 +193,7 @@ def apply_updates(params: Params, updates: Updates) -> Params:
     """
 
     def add(p, u):
-        if p is None or u is None:
+        if p is None or u is None or not jnp.issubdtype(jnp.asarray(p).dtype, jnp.inexact):
             return p
         return jnp.asarray(p + u).astype(jnp.asarray(p).dtype)
 

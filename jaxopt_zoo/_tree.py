@@ -14,8 +14,15 @@ def is_none(x: Any) -> bool:
 
 
 def unzip(tree_of_tuples: Any, n: int) -> tuple:
-    """Split a tree whose leaves are n-tuples (a per-leaf function's outputs) into n trees."""
-    is_tuple = lambda x: isinstance(x, tuple)  # noqa: E731
+    """Split a tree whose leaves are n-tuples (a per-leaf function's outputs) into n trees.
+
+    A per-leaf output is an n-tuple of arrays (or ``None``); the tree's own tuples (params
+    that are a tuple of n leaves, an empty tuple) are nodes, not outputs.
+    """
+
+    def is_tuple(x):
+        return isinstance(x, tuple) and len(x) == n and not any(isinstance(e, (tuple, list, dict)) for e in x)
+
     return tuple(jax.tree.map(lambda t, i=i: t[i], tree_of_tuples, is_leaf=is_tuple) for i in range(n))
 
 
@@ -45,8 +52,11 @@ def tree_map(
 ) -> Any:
     """``jax.tree.map`` with ``None`` as a leaf and a readable error on mismatch.
 
+    ``None`` leaves (frozen parameters) pass through: where ``tree`` has ``None`` the result
+    is ``None`` and ``f`` is not called (the other trees have ``None`` there too).
+
     Args:
-      f: the function applied leaf by leaf (it receives ``None`` where a tree has one).
+      f: the function applied leaf by leaf.
       tree, *rest: trees of the same structure.
       where: the public function name used in the error message.
       names: a name for each tree in the error message.
@@ -54,4 +64,4 @@ def tree_map(
     if rest:
         names = tuple(names or ("updates",) + tuple(f"tree{i + 1}" for i in range(len(rest))))
         check_same_structure(where, (tree,) + rest, names)
-    return jax.tree.map(f, tree, *rest, is_leaf=is_none)
+    return jax.tree.map(lambda x, *xs: None if x is None else f(x, *xs), tree, *rest, is_leaf=is_none)

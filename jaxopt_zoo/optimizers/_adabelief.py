@@ -91,4 +91,5 @@ def adabelief(
       Gradients <https://arxiv.org/abs/2010.07468>`_, 2020.
     """
     _validate.check_learning_rate("adabelief", learning_rate)
+    _check_adam_args("adabelief", b1, b2, eps, eps_root)
     return chain(scale_by_belief(b1, b2, eps, eps_root, nesterov=nesterov), scale_by_learning_rate(learning_rate))

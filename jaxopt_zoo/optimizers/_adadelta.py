@@ -103,6 +103,8 @@ def adadelta(
     """
     _validate.check_learning_rate("adadelta", learning_rate)
     _validate.check_nonnegative("adadelta", "weight_decay", weight_decay)
+    _validate.check_decay("adadelta", "rho", rho)
+    _validate.check_nonnegative("adadelta", "eps", eps)
     return chain(
         add_decayed_weights(weight_decay, weight_decay_mask),
         scale_by_adadelta(rho, eps),

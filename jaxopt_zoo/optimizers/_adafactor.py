@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import _numerics, _validate
 from .._base import GradientTransformation, ScalarOrSchedule, chain
-from .._tree import unzip
+from .._tree import check_same_structure, unzip
 from ..transforms._clipping import clip_by_block_rms
 from ..transforms._momentum import ema
 from ..transforms._scaling import scale, scale_by_learning_rate
@@ -48,7 +48,7 @@ class FactoredState(NamedTuple):
 
 def decay_rate_pow(step: Any, exponent: Any = 0.8) -> jax.Array:
     """Adafactor's increasing decay ``1 - (step + 1) ** -exponent`` (in float32, as optax)."""
-    t = jnp.array(step + 1, jnp.float32)
+    t = jnp.asarray(step, jnp.float32) + 1  # (in float: step + 1 would overflow at the int32 max)
     return 1.0 - t ** (-exponent)
 
 
@@ -89,6 +89,8 @@ def scale_by_factored_rms(
     """
     _validate.check_nonnegative("scale_by_factored_rms", "epsilon", epsilon)
     _validate.check_int("scale_by_factored_rms", "min_dim_size_to_factor", min_dim_size_to_factor, lo=0)
+    _validate.check_nonnegative("scale_by_factored_rms", "decay_rate", decay_rate)
+    _validate.check_int("scale_by_factored_rms", "step_offset", step_offset, lo=0)
 
     def placeholder(p):
         return jnp.zeros((1,), p.dtype)
@@ -105,8 +107,9 @@ def scale_by_factored_rms(
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
-        if params is None:
+        if params is None and jax.tree.leaves(updates):  # an empty tree needs no params
             raise ValueError(f"{_validate.PREFIX}scale_by_factored_rms: update needs `params`.")
+        check_same_structure("scale_by_factored_rms", (updates, state.v, params), ("updates", "state.v", "params"))
         beta = decay_rate_fn(state.count - step_offset, decay_rate)
 
         def leaf(g, v_row, v_col, v, p):
@@ -174,6 +177,10 @@ def adafactor(
     """
     if learning_rate is not None:
         _validate.check_learning_rate("adafactor", learning_rate)
+    _validate.check_nonnegative("adafactor", "eps", eps)
+    _validate.check_int("adafactor", "min_dim_size_to_factor", min_dim_size_to_factor, lo=0)
+    _validate.check_nonnegative("adafactor", "decay_rate", decay_rate)
+    _validate.check_int("adafactor", "decay_offset", decay_offset, lo=0)
     if momentum is not None:
         _validate.check_decay("adafactor", "momentum", momentum)
     if weight_decay_rate is not None:

@@ -87,4 +87,6 @@ def adagrad(
       Stochastic Optimization <https://jmlr.org/papers/v12/duchi11a.html>`_, 2011.
     """
     _validate.check_learning_rate("adagrad", learning_rate)
+    _validate.check_nonnegative("adagrad", "initial_accumulator_value", initial_accumulator_value)
+    _validate.check_nonnegative("adagrad", "eps", eps)
     return chain(scale_by_rss(initial_accumulator_value, eps), scale_by_learning_rate(learning_rate))

@@ -25,7 +25,7 @@ import jax.numpy as jnp
 
 from .. import _numerics, _validate
 from .._base import GradientTransformation
-from .._tree import tree_map, unzip
+from .._tree import check_same_structure, tree_map, unzip
 from ._padam import decayed
 
 
@@ -88,8 +88,9 @@ def adai(
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
-        if params is None:
+        if params is None and jax.tree.leaves(updates):  # an empty tree needs no params
             raise ValueError(f"{_validate.PREFIX}adai: update needs `params`.")
+        check_same_structure("adai", (updates, state.mu, params), ("updates", "state.mu", "params"))
         count = _numerics.safe_increment(state.count)
         bc2 = 1 - b2 ** count.astype(jnp.result_type(float))
         lr = learning_rate(state.count) if callable(learning_rate) else learning_rate
@@ -101,9 +102,10 @@ def adai(
         else:
             new_p, grads = params, updates
         nu = jax.tree.map(lambda v, g: v * b2 + (1.0 - b2) * g * g, state.nu, grads)
-        leaves = jax.tree.leaves(nu)
+        leaves = [v for v, p in zip(jax.tree.leaves(nu), jax.tree.leaves(params))
+                  if jnp.issubdtype(p.dtype, jnp.inexact)]  # integer/bool leaves are not trained
         total = sum(jnp.sum(v) / bc2 for v in leaves)
-        mean = jnp.maximum(total / sum(v.size for v in leaves), eps)
+        mean = jnp.maximum(total / max(sum(v.size for v in leaves), 1), eps)
 
         def leaf(p0, p, g, m, v, prod):
             if decay and stable_weight_decay:

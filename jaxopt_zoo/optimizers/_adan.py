@@ -95,7 +95,7 @@ def adan(
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
-        if params is None:
+        if params is None and jax.tree.leaves(updates):  # an empty tree needs no params
             raise ValueError(f"{_validate.PREFIX}adan: update needs `params`.")
         count = _numerics.safe_increment(state.count)
         kf = count.astype(jnp.result_type(float))
@@ -107,6 +107,8 @@ def adan(
         bc3_sqrt = jnp.sqrt(1 - b3**kf)
 
         def leaf(g, p, m, d, n, prev):
+            if not jnp.issubdtype(p.dtype, jnp.inexact):  # integer/bool leaves are not trained
+                return jnp.zeros_like(p), m, d, n, prev
             diff = jnp.where(state.started, g - prev, jnp.zeros_like(g))
             m = _numerics.lerp(m, g, 1.0 - b1)
             d = _numerics.lerp(d, diff, 1.0 - b2)

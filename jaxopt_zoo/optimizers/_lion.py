@@ -98,4 +98,6 @@ def lion(
     """
     _validate.check_learning_rate("lion", learning_rate)
     _validate.check_nonnegative("lion", "weight_decay", weight_decay)
+    _validate.check_decay("lion", "b1", b1)
+    _validate.check_decay("lion", "b2", b2)
     return chain(scale_by_lion(b1, b2, mu_dtype), add_decayed_weights(weight_decay, mask), scale_by_learning_rate(learning_rate))

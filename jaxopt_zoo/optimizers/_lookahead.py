@@ -22,6 +22,7 @@ import jax.numpy as jnp
 
 from .. import _numerics, _validate
 from .._base import EmptyState, GradientTransformation, ScalarOrSchedule, chain, identity
+from ._adam import _check_adam_args
 from ._radam import radam
 
 
@@ -63,7 +64,7 @@ def lookahead(optimizer: GradientTransformation, sync_period: int = 5, alpha: An
         return LookaheadState(optimizer.init(params), jax.tree.map(lambda x: x, params), _numerics.zero_count())
 
     def update_fn(updates, state, params=None, **extra_args):
-        if params is None:
+        if params is None and jax.tree.leaves(updates):  # an empty tree needs no params
             raise ValueError(f"{_validate.PREFIX}lookahead: update needs `params` (the fast weights).")
         updates, inner_state = optimizer.update(updates, state.inner_state, params, **extra_args)
         sync = state.steps_since_sync == sync_period - 1
@@ -155,6 +156,11 @@ def ranger(
       <https://github.com/lessw2020/Ranger-Deep-Learning-Optimizer>`_, 2019; Liu et al., RAdam,
       2020; Zhang et al., Lookahead, 2019; Yong et al., Gradient Centralization, 2020.
     """
+    _validate.check_learning_rate("ranger", learning_rate)
+    _check_adam_args("ranger", b1, b2, eps, 0.0)
+    _validate.check_nonnegative("ranger", "threshold", threshold)
+    _validate.check_int("ranger", "sync_period", sync_period, lo=1)
+    _validate.check_range("ranger", "alpha", alpha, 0.0, 1.0)
     return lookahead(
         chain(centralize_gradients(gc_keep_axis) if gradient_centralization else identity(),
               radam(learning_rate, b1, b2, eps, threshold=threshold)),

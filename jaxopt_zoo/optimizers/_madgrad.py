@@ -66,10 +66,10 @@ def scale_by_madgrad(learning_rate: ScalarOrSchedule, momentum: Any = 0.9, eps: 
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
-        if params is None:
+        if params is None and jax.tree.leaves(updates):  # an empty tree needs no params
             raise ValueError(f"{_validate.PREFIX}scale_by_madgrad: update needs `params`.")
         lr = learning_rate(state.count) if callable(learning_rate) else learning_rate
-        lam = (lr + eps) * jnp.sqrt(state.count + 1)
+        lam = (lr + eps) * jnp.sqrt(state.count.astype(jnp.float32) + 1)  # float32 as optax; no int32 overflow
         sq = tree_map(lambda a, g: a + (lam * g**2).astype(g.dtype), state.grad_sum_sq, updates,
                       where="scale_by_madgrad", names=("state.grad_sum_sq", "updates"))
         s = jax.tree.map(lambda a, g: a + (lam * g).astype(g.dtype), state.s, updates)
@@ -104,5 +104,8 @@ def madgrad(learning_rate: ScalarOrSchedule, momentum: Any = 0.9, weight_decay: 
       Defazio & Jelassi, `Adaptivity without Compromise: A Momentumized, Adaptive, Dual
       Averaged Gradient Method for Stochastic Optimization <https://arxiv.org/abs/2101.11075>`_, 2021.
     """
+    _validate.check_learning_rate("madgrad", learning_rate)
+    _validate.check_decay("madgrad", "momentum", momentum)
+    _validate.check_nonnegative("madgrad", "eps", eps)
     _validate.check_nonnegative("madgrad", "weight_decay", weight_decay)
     return chain(add_decayed_weights(weight_decay), scale_by_madgrad(learning_rate, momentum, eps))

@@ -85,7 +85,7 @@ def padam(
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
-        if params is None:
+        if params is None and jax.tree.leaves(updates):  # an empty tree needs no params
             raise ValueError(f"{_validate.PREFIX}padam: update needs `params`.")
         count = _numerics.safe_increment(state.count)
         kf = count.astype(jnp.result_type(float))

@@ -54,6 +54,7 @@ def scale_by_radam(
       <https://arxiv.org/abs/1908.03265>`_, 2020.
     """
     _check_adam_args("scale_by_radam", b1, b2, eps, eps_root)
+    _validate.check_nonnegative("scale_by_radam", "threshold", threshold)
     rho_inf = 2.0 / (1.0 - b2) - 1.0
 
     def init_fn(params):
@@ -110,6 +111,7 @@ def radam(
     """
     _validate.check_learning_rate("radam", learning_rate)
     _check_adam_args("radam", b1, b2, eps, eps_root)
+    _validate.check_nonnegative("radam", "threshold", threshold)
     return chain(
         scale_by_radam(b1, b2, eps, eps_root, threshold, nesterov=nesterov),
         scale_by_learning_rate(learning_rate),

@@ -80,6 +80,8 @@ def rprop(
         return ScaleByRpropState(_numerics.full_like(params, learning_rate), _numerics.zeros_like(params))
 
     def leaf(g, step, prev):
+        if not jnp.issubdtype(g.dtype, jnp.inexact):  # integer/bool leaves are not trained
+            return jnp.zeros_like(g), step, prev
         g = -g if maximize else g
         sign = jnp.sign(g * prev)
         factor = jnp.where(sign > 0, eta_plus, jnp.where(sign < 0, eta_minus, 1.0)).astype(step.dtype)

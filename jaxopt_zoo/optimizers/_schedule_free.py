@@ -30,7 +30,7 @@ import jax.numpy as jnp
 
 from .. import _numerics, _validate
 from .._base import GradientTransformation, ScalarOrSchedule
-from .._tree import tree_map
+from .._tree import check_same_structure, tree_map
 
 
 class ScheduleFreeState(NamedTuple):
@@ -63,8 +63,9 @@ def _schedule_free(fn: str, learning_rate, beta1, warmup_steps, r, weight_lr_pow
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
-        if params is None:
+        if params is None and jax.tree.leaves(updates):  # an empty tree needs no params
             raise ValueError(f"{_validate.PREFIX}{fn}: update needs `params` (the current y).")
+        check_same_structure(fn, (updates, state.z, params), ("updates", "state.z", "params"))
         k = state.count
         kf = k.astype(state.lr_max.dtype)
         base_lr = learning_rate(k) if callable(learning_rate) else learning_rate
@@ -78,7 +79,8 @@ def _schedule_free(fn: str, learning_rate, beta1, warmup_steps, r, weight_lr_pow
         x = tree_map(lambda xi, zi: (xi * (1 - ckp1) + zi * ckp1).astype(xi.dtype), state.x, z,
                      where=fn, names=("state.x", "z"))
         y = jax.tree.map(lambda xi, zi: (xi * beta1 + zi * (1 - beta1)).astype(xi.dtype), x, z)
-        new_updates = jax.tree.map(lambda yn, p: yn - p, y, params)
+        # (integer/bool leaves are not trained: zero updates)
+        new_updates = jax.tree.map(lambda yn, p: yn - p if jnp.issubdtype(p.dtype, jnp.inexact) else jnp.zeros_like(p), y, params)
         new_state = ScheduleFreeState(_numerics.safe_increment(k), z, x, nu, lr_max.astype(state.lr_max.dtype),
                                       weight_sum.astype(state.weight_sum.dtype))
         return new_updates, new_state

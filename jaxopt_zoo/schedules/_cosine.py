@@ -46,6 +46,7 @@ def cosine_decay_schedule(init_value: Any, decay_steps: int, alpha: Any = 0.0, e
       <https://arxiv.org/abs/1608.03983>`_, 2017.
     """
     _validate.check_int("cosine_decay_schedule", "decay_steps", decay_steps, lo=1)
+    _validate.check_nonnegative("cosine_decay_schedule", "alpha", alpha)
 
     def schedule(count):
         count = jnp.minimum(float_step(count), float(decay_steps))

@@ -99,6 +99,8 @@ def one_cycle_schedule(
     _validate.check_choice(fn, "anneal_strategy", anneal_strategy, ("cos", "linear"))
     _validate.check_positive(fn, "div_factor", div_factor)
     _validate.check_positive(fn, "final_div_factor", final_div_factor)
+    _validate.check_range(fn, "base_momentum", base_momentum, 0.0, 1.0)
+    _validate.check_range(fn, "max_momentum", max_momentum, 0.0, 1.0)
     anneal = _cos_anneal if anneal_strategy == "cos" else _linear_anneal
     initial = max_value / div_factor
     minimum = initial / final_div_factor
@@ -191,6 +193,8 @@ def cyclic_schedule(
     if step_size_down is not None:
         _validate.check_int(fn, "step_size_down", step_size_down, lo=1)
     _validate.check_range(fn, "gamma", gamma, 0.0, 1.0, lo_open=True)
+    _validate.check_range(fn, "base_momentum", base_momentum, 0.0, 1.0)
+    _validate.check_range(fn, "max_momentum", max_momentum, 0.0, 1.0)
     up = float(step_size_up)
     down = float(step_size_down) if step_size_down is not None else up
     total = up + down

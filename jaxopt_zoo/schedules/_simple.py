@@ -225,7 +225,11 @@ def warmup_exponential_decay_schedule(
     """
     from ._join import join_schedules
 
-    _validate.check_int("warmup_exponential_decay_schedule", "warmup_steps", warmup_steps, lo=0)
+    fn = "warmup_exponential_decay_schedule"
+    _validate.check_int(fn, "warmup_steps", warmup_steps, lo=0)
+    _validate.check_int(fn, "transition_steps", transition_steps, lo=1)
+    _validate.check_int(fn, "transition_begin", transition_begin, lo=0)
+    _validate.check_nonnegative(fn, "decay_rate", decay_rate)
     return join_schedules(
         [
             linear_schedule(init_value, peak_value, warmup_steps),

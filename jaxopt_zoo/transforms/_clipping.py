@@ -95,6 +95,6 @@ def clip_by_global_norm(max_norm: Any) -> GradientTransformation:
     def clip_tree(updates):
         norm = _numerics.global_norm(updates)
         keep = jnp.squeeze(norm < max_norm)
-        return jax.tree.map(lambda t: jax.lax.select(keep, t, (t / norm.astype(t.dtype)) * max_norm), updates)
+        return jax.tree.map(lambda t: jax.lax.select(keep, t, ((t / norm.astype(t.dtype)) * max_norm).astype(t.dtype)), updates)
 
     return _stateless(clip_tree)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import jax
+
 from .. import _validate
 from .._base import EmptyState, GradientTransformation
 from .._tree import tree_map
@@ -45,7 +47,7 @@ def add_decayed_weights(weight_decay: Any = 0.0, mask: Any | Callable[[Any], Any
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
-        if params is None:
+        if params is None and jax.tree.leaves(updates):  # an empty tree needs no params
             raise ValueError(
                 f"{_validate.PREFIX}add_decayed_weights: update needs `params` (the current "
                 "parameters) to decay them; call tx.update(updates, state, params)."

@@ -1,0 +1,272 @@
+"""Bad concrete hyperparameters raise one recognisable ValueError; traced ones never break.
+
+The walker goes over every public factory of the modules in ``MODULES`` by signature. For
+each argument whose name is in ``KINDS`` it builds the factory with that one bad value and
+expects ``ValueError("jaxopt_zoo.<factory>: argument `<arg>` ... <value> ...")``. Arguments
+that share a name but not a meaning are listed in ``EXCEPTIONS`` with the reason.
+
+The same factories then run with their float hyperparameters traced (inside ``jax.jit``
+through ``zoo.inject_hyperparams``) and with a schedule as learning rate.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxopt_zoo as zoo
+from jaxopt_zoo import _registry
+
+# Modules whose public factories are walked. To add jaxopt_zoo.torch_compat (and its
+# lr_scheduler): append the modules here, give each factory a working baseline in BASE
+# (keyed by its short name) and add torch's keyword names (betas, T_max, ...) to KINDS. Its
+# factories are named "torch_compat.<Name>"; the error may name either form.
+MODULES = [zoo]
+
+# Callables that are not factories of a transformation or schedule.
+NOT_FACTORIES = {
+    "apply_updates", "global_norm", "current_hyperparams", "schedule_free_eval_params",
+    "plot_schedules", "chain", "identity", "set_to_zero", "skip_not_finite", "skip_large_updates",
+    "inject_hyperparams", "normalize",
+}
+
+# --- kinds of arguments and their bad values -------------------------------------------------
+UNIT = [1.5, -0.1]  # decays / betas / momenta: in [0, 1)
+NEG = [-0.1]  # >= 0
+EPS = [-1.0]
+POS_INT = [0, -1]  # a count of steps that must be >= 1
+NONNEG_INT = [-1]  # a count of steps that may be 0
+MODE = ["bogus"]
+
+KINDS: dict[str, list] = {
+    "learning_rate": NEG, "lr": NEG,
+    "b0": UNIT, "b1": UNIT, "b2": UNIT, "b3": UNIT, "beta": UNIT, "decay": UNIT, "rho": UNIT,
+    "momentum": UNIT, "base_momentum": UNIT, "max_momentum": UNIT, "factor": UNIT,
+    "eps": EPS, "eps_root": EPS, "epsilon": EPS,
+    "weight_decay": NEG, "weight_decay_rate": NEG, "decay_rate": NEG, "gamma": NEG,
+    "max_norm": NEG, "max_delta": NEG, "threshold": NEG, "trust_coefficient": NEG, "min_norm": NEG,
+    "min_scale": NEG, "initial_accumulator_value": NEG, "initial_scale": NEG, "max_grad_norm": NEG,
+    "clipping_threshold": NEG, "min_step_size": NEG, "max_step_size": NEG, "r": NEG,
+    "weight_lr_power": NEG, "partial": UNIT, "alpha": [1.5, -0.1], "pct_start": [1.5, -0.1],
+    "div_factor": [0.0, -1.0], "final_div_factor": [0.0, -1.0], "eta_minus": [1.5, -0.1],
+    "eta_plus": [0.5], "dampening": NEG,
+    "transition_steps": POS_INT, "decay_steps": POS_INT, "total_steps": POS_INT, "step_size": POS_INT,
+    "step_size_up": POS_INT, "step_size_down": POS_INT, "sync_period": POS_INT, "t_0": POS_INT,
+    "t_mult": POS_INT, "every_k_schedule": POS_INT, "min_dim_size_to_factor": NONNEG_INT,
+    "warmup_steps": NONNEG_INT, "transition_begin": NONNEG_INT, "patience": NONNEG_INT,
+    "cooldown": NONNEG_INT, "decay_offset": NONNEG_INT, "step_offset": NONNEG_INT,
+    "max_consecutive_errors": NONNEG_INT,
+    "mode": MODE, "threshold_mode": MODE, "anneal_strategy": MODE, "interpolate_type": MODE,
+    "milestones": [[50, 20]], "boundaries": [[50, 20]],
+}
+
+# (factory, argument) pairs that must not be checked as their name's kind, and why; a value
+# other than None replaces the kind's bad values.
+EXCEPTIONS: dict[tuple[str, str], tuple[list | None, str]] = {
+    ("scale", "step_size"): (None, "a plain multiplier: any sign is meaningful (scale(-lr) is descent)"),
+    ("sam", "rho"): (NEG, "SAM's neighbourhood radius: any value >= 0, not a decay"),
+    ("adai", "b0"): (NEG, "Adai's base inertia beta0 is a scale for the adaptive momentum, >= 0"),
+    ("reduce_on_plateau", "factor"): ([1.0, 1.5, -0.1], "torch requires factor < 1 (and >= 0 here)"),
+    ("linear_schedule", "transition_steps"): (NONNEG_INT, "optax's meaning: 0 steps is the constant init_value"),
+    ("polynomial_schedule", "transition_steps"): (NONNEG_INT, "as linear_schedule"),
+    ("cosine_decay_schedule", "alpha"): ([-0.1], "optax's minimum-value multiplier: >= 0, above 1 allowed"),
+    ("adafactor", "decay_rate"): ([-0.1], "an exponent of the step (1 - t^-decay_rate), >= 0"),
+    ("scale_by_factored_rms", "decay_rate"): ([-0.1], "as adafactor"),
+    ("cyclic_schedule", "gamma"): ([0.0, -0.1], "exp_range's base: > 0"),
+    ("rmsprop", "momentum"): (UNIT, "None (no momentum) or in [0, 1)"),
+}
+
+
+# --- a working baseline for every factory ------------------------------------------------------
+def _base_kwargs(name: str) -> dict:
+    if name in _registry.OPTIMIZERS:
+        return dict(_registry.OPTIMIZERS[name].example)
+    if name in _registry.SCHEDULES:
+        return dict(_registry.SCHEDULES[name].example)
+    return dict(BASE.get(name, {}))
+
+
+BASE: dict[str, dict] = {
+    "scale": dict(step_size=0.5), "clip": dict(max_delta=1.0), "clip_by_global_norm": dict(max_norm=1.0),
+    "clip_by_block_rms": dict(threshold=1.0), "ema": dict(decay=0.9), "trace": dict(decay=0.9),
+    "scale_by_learning_rate": dict(learning_rate=0.1), "scale_by_schedule": dict(step_size_fn=lambda t: 0.1),
+    "scale_by_madgrad": dict(learning_rate=0.1),
+    "masked": dict(inner=None, mask={"w": True, "m": False}),
+    "multi_transform": dict(transforms=None, param_labels={"w": "a", "m": "a"}),
+    "lookahead": dict(optimizer=None), "sam": dict(optimizer=None), "monitor": dict(inner=None),
+    "apply_if_finite": dict(inner=None, max_consecutive_errors=2),
+    "MultiSteps": dict(opt=None, every_k_schedule=2),
+    "join_schedules": dict(schedules=None, boundaries=[20, 50]),
+}
+
+
+def _fill(name: str, kwargs: dict) -> dict:
+    """Replace the ``None`` placeholders of BASE by fresh objects."""
+    out = dict(kwargs)
+    for k in ("inner", "optimizer", "opt"):
+        if k in out and out[k] is None:
+            out[k] = zoo.sgd(0.1)
+    if name == "multi_transform":
+        out["transforms"] = {"a": zoo.sgd(0.1)}
+    if name == "join_schedules":
+        out["schedules"] = [zoo.constant_schedule(1.0)] * 3
+    return out
+
+
+def factories() -> list[tuple[str, object]]:
+    out = []
+    for module in MODULES:
+        prefix = "" if module is zoo else module.__name__.removeprefix("jaxopt_zoo.") + "."
+        for name in sorted(vars(module)):
+            obj = getattr(module, name)
+            if name.startswith("_") or name in NOT_FACTORIES or not (inspect.isfunction(obj) or inspect.isclass(obj)):
+                continue
+            if inspect.isclass(obj) and name != "MultiSteps" and not prefix:
+                continue  # states and nodes
+            try:
+                inspect.signature(obj)
+            except (TypeError, ValueError):
+                continue
+            out.append((prefix + name, obj))
+    return out
+
+
+def cases() -> list:
+    out = []
+    for name, obj in factories():
+        short = name.rsplit(".", 1)[-1]
+        for arg in inspect.signature(obj).parameters:
+            if (short, arg) in EXCEPTIONS:
+                bad, _ = EXCEPTIONS[(short, arg)]
+            else:
+                bad = KINDS.get(arg)
+            for value in bad or []:
+                out.append(pytest.param(name, arg, value, id=f"{name}-{arg}={value!r}"))
+    return out
+
+
+def _lookup(name: str):
+    return dict(factories())[name]
+
+
+def build(name: str, **override):
+    short = name.rsplit(".", 1)[-1]
+    kwargs = _fill(short, _base_kwargs(short))
+    kwargs.update(override)
+    return _lookup(name)(**kwargs)
+
+
+def test_every_factory_builds_with_its_baseline():
+    for name, _ in factories():
+        build(name)
+
+
+def test_the_walker_sees_the_whole_zoo():
+    names = {n for n, _ in factories()}
+    assert set(_registry.OPTIMIZERS) <= names and set(_registry.SCHEDULES) <= names
+    assert {"scale_by_adam", "apply_if_finite", "MultiSteps", "reduce_on_plateau"} <= names
+
+
+@pytest.mark.parametrize("name,arg,value", cases())
+def test_bad_value_raises_a_recognisable_error(name, arg, value):
+    short = name.rsplit(".", 1)[-1]
+    with pytest.raises(ValueError) as info:
+        build(name, **{arg: value})
+    message = str(info.value)
+    heads = (f"jaxopt_zoo.{short}: argument `{arg}`", f"jaxopt_zoo.{name}: argument `{arg}`")
+    assert message.startswith(heads), message
+    assert repr(value) in message, message
+
+
+def test_exceptions_name_real_arguments():
+    signatures = {n.rsplit(".", 1)[-1]: inspect.signature(o).parameters for n, o in factories()}
+    for (fn, arg), (_, reason) in EXCEPTIONS.items():
+        assert fn in signatures and arg in signatures[fn], (fn, arg)
+        assert reason
+
+
+# --- traced hyperparameters are not checked ------------------------------------------------------
+TRANSFORMS = sorted(n for n, o in factories() if not inspect.isclass(o) and hasattr(build(n), "init"))
+FLOAT_KINDS = {k for k, v in KINDS.items() if v in (UNIT, NEG, EPS) or k in {"alpha", "eta_minus", "eta_plus", "rho"}}
+PARAMS = {"w": jnp.array([0.5, -1.0, 2.0, 0.1]), "m": jnp.ones((2, 3))}
+
+
+def _float_args(name: str, kwargs: dict) -> list[str]:
+    return [k for k, v in kwargs.items() if k in FLOAT_KINDS and isinstance(v, float)]
+
+
+@pytest.mark.parametrize("name", TRANSFORMS)
+def test_traced_hyperparameters_pass(name):
+    short = name.rsplit(".", 1)[-1]
+    fn = _lookup(name)
+    kwargs = _fill(short, _base_kwargs(short))
+    for arg, p in inspect.signature(fn).parameters.items():  # defaults that are floats, too
+        if arg not in kwargs and isinstance(p.default, float) and arg in FLOAT_KINDS:
+            kwargs[arg] = p.default
+    traced = _float_args(short, kwargs)
+    static = [k for k in inspect.signature(fn).parameters if k not in traced]
+    tx = zoo.inject_hyperparams(fn, static_args=static)(**kwargs)
+
+    @jax.jit
+    def step(params):
+        state = tx.init(params)
+        u, state = tx.update(params, state, params, value=jnp.array(1.0))
+        return u, state
+
+    u, state = step(PARAMS)
+    for k in traced:
+        assert k in state.hyperparams
+    assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(u))
+
+
+# Factories whose learning_rate is not a per-step rate, so it takes no schedule (and why).
+LR_NOT_A_SCHEDULE = {"rprop": "Rprop's learning_rate is only each coordinate's initial step size (TypeError)"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [n for n in TRANSFORMS if "learning_rate" in inspect.signature(_lookup(n)).parameters and n not in LR_NOT_A_SCHEDULE],
+)
+def test_schedule_as_learning_rate(name):
+    short = name.rsplit(".", 1)[-1]
+    kwargs = _fill(short, _base_kwargs(short))
+    kwargs["learning_rate"] = zoo.linear_schedule(0.1, 0.01, 10)
+    tx = _lookup(name)(**kwargs)
+    u, _ = jax.jit(lambda p: tx.update(p, tx.init(p), p, value=jnp.array(1.0)))(PARAMS)
+    assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(u))
+
+
+SCHEDULE_FLOATS = {"init_value", "end_value", "peak_value", "value", "max_value", "base_value", "eta_min",
+                   "decay_rate", "gamma", "alpha", "exponent", "power", "div_factor",
+                   "final_div_factor", "base_momentum", "max_momentum"}
+# Float arguments that shape a schedule's pieces (Python-side boundaries) must be concrete:
+# one_cycle_schedule's pct_start places the phase boundaries, as torch's float() does.
+
+
+@pytest.mark.parametrize("name", sorted(_registry.SCHEDULES))
+def test_schedules_take_traced_values(name):
+    kwargs = _base_kwargs(name)
+    fn = _lookup(name)
+    for arg, p in inspect.signature(fn).parameters.items():
+        if arg not in kwargs and isinstance(p.default, float):
+            kwargs[arg] = p.default
+    traced = [k for k, v in kwargs.items() if k in SCHEDULE_FLOATS and isinstance(v, float)]
+    assert traced or name == "sgdr_schedule" or "boundaries_and_scales" in kwargs
+
+    @jax.jit
+    def values(vals):
+        sched = fn(**{**kwargs, **vals})
+        return jnp.stack([jnp.asarray(sched(t), jnp.float64) for t in (0, 7, 5000)])
+
+    out = values({k: jnp.asarray(kwargs[k]) for k in traced})
+    assert np.all(np.isfinite(out))
+
+
+def test_messages_have_one_form():
+    with pytest.raises(ValueError, match=re.escape("jaxopt_zoo.adam: argument `b1` must be in [0, 1), got 1.5.")):
+        zoo.adam(1e-3, b1=1.5)

@@ -1,0 +1,57 @@
+"""Scale-out on 8 simulated CPU devices (checks in tests/sharding_checks.py).
+
+``--xla_force_host_platform_device_count=8`` must be set before jax is first imported, so
+the checks run once in a subprocess (the rest of the suite keeps its single device and
+its compile caches). Each check is reported here as its own test:
+
+* ``state_sharded_like_params:<name>`` — after ``jit(init)`` and two donated jitted steps
+  with params ``NamedSharding``-ed over a ``Mesh`` (one leaf split along axis 0, one along
+  axis 1, one replicated), every state leaf shaped like a param has that param's sharding,
+  for every catalogued optimizer and the wrappers;
+* ``adafactor_factored_leaves_sharded`` — the factored statistic along a sharded axis is
+  sharded, not replicated;
+* ``sharded_equals_unsharded:<name>`` — global reductions (clip_by_global_norm, lars, lamb,
+  monitor, adafactor, adai) give the single-device result to 1e-12 in float64;
+* ``data_parallel:pmap_pmean`` / ``data_parallel:shard_map_pmean`` — a data-parallel step
+  with ``lax.pmean`` over the data axis equals the single-device full-batch step.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import jaxopt_zoo
+from jaxopt_zoo import _registry
+
+SCRIPT = Path(__file__).with_name("sharding_checks.py")
+EXPECTED = (
+    [f"state_sharded_like_params:{n}" for n in sorted(_registry.OPTIMIZERS)]
+    + [f"state_sharded_like_params:{n}" for n in ("MultiSteps", "apply_if_finite", "inject_hyperparams", "monitor", "reduce_on_plateau")]
+    + ["adafactor_factored_leaves_sharded"]
+    + [f"sharded_equals_unsharded:{n}" for n in ("clip_by_global_norm", "lars", "lamb", "monitor", "adafactor", "adai")]
+    + ["data_parallel:pmap_pmean", "data_parallel:shard_map_pmean"]
+)
+
+
+@pytest.fixture(scope="module")
+def report():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(Path(jaxopt_zoo.__file__).parent.parent)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    proc = subprocess.run([sys.executable, str(SCRIPT)], capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("check", EXPECTED)
+def test_sharding(report, check):
+    assert check in report["results"], f"{check} did not run"
+    assert report["results"][check] == "ok", report["results"][check]
+
+
+def test_no_unexpected_checks(report):
+    assert set(report["results"]) == set(EXPECTED)

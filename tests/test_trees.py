@@ -1,0 +1,126 @@
+"""Trees: mismatched structures fail loudly; None, integer/bool leaves and empty trees pass.
+
+The policy (README "guarantees"):
+* updates whose structure differs from the state's raise a ValueError that names the
+  function and prints both structures;
+* ``None`` leaves (frozen parameters) stay ``None`` in updates, state and params;
+* integer and bool leaves are not trained: every optimizer accepts them, ``apply_updates``
+  keeps them as they are, and the float leaves move exactly as without them;
+* empty trees (``{}``, ``[]``, ``()``, ``None``) go through init, a jitted update and
+  ``apply_updates`` unchanged.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxopt_zoo as zoo
+from jaxopt_zoo import _registry
+
+NAMES = sorted(_registry.OPTIMIZERS)
+
+
+def make(name):
+    return _registry.factory(name)(**_registry.OPTIMIZERS[name].example)
+
+
+def loss(p):
+    return sum(jnp.sum(jnp.cos(x) + 0.5 * x**2) for x in jax.tree.leaves(p) if jnp.issubdtype(x.dtype, jnp.inexact))
+
+
+def floats():
+    return {"v": jnp.linspace(-1.0, 1.0, 5), "m": jnp.arange(6.0).reshape(2, 3) / 7 - 0.3, "s": jnp.array(0.4)}
+
+
+WRAPPERS = {
+    "apply_if_finite": lambda: zoo.apply_if_finite(zoo.adam(1e-2), 2),
+    "MultiSteps": lambda: zoo.MultiSteps(zoo.adam(1e-2), 2).gradient_transformation(),
+    "inject_hyperparams": lambda: zoo.inject_hyperparams(zoo.adamw)(learning_rate=1e-2),
+    "lookahead": lambda: zoo.lookahead(zoo.sgd(0.1, momentum=0.9)),
+    "masked": lambda: zoo.masked(zoo.adam(1e-2), lambda p: jax.tree.map(lambda _: True, p)),
+    "chain": lambda: zoo.chain(zoo.clip_by_global_norm(1.0), zoo.trace(0.9), zoo.scale(-0.1)),
+    "monitor": lambda: zoo.monitor(zoo.adam(1e-2)),
+    "reduce_on_plateau": lambda: zoo.chain(zoo.adam(1e-2), zoo.reduce_on_plateau()),
+}
+ALL = {**{n: (lambda n=n: make(n)) for n in NAMES}, **WRAPPERS}
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_state_from_other_params_shows_both_structures(name):
+    tx = ALL[name]()
+    params = floats()
+    other = {"v": params["v"], "w": params["m"], "s": params["s"]}  # one key renamed
+    state = tx.init(other)
+    grads = jax.grad(loss)(params)
+    with pytest.raises(ValueError) as info:
+        tx.update(grads, state, params)
+    message = str(info.value)
+    assert message.startswith("jaxopt_zoo."), message
+    assert str(jax.tree.structure(params)) in message and str(jax.tree.structure(other)) in message, message
+
+
+@pytest.mark.parametrize("name", ["adam", "sgd", "adafactor", "schedule_free_adamw", "lion"])
+def test_an_extra_leaf_in_the_updates_shows_both_structures(name):
+    tx = make(name)
+    params = floats()
+    state = tx.init(params)
+    more = {**params, "extra": jnp.ones(2)}
+    with pytest.raises(ValueError, match=r"(?s)^jaxopt_zoo\..*'extra'"):
+        tx.update(jax.grad(loss)(more), state, more)
+
+
+def run(tx, params, steps=2):
+    """A few jitted steps; returns the final params and state."""
+
+    @jax.jit
+    def go(params):
+        state = tx.init(params)
+        for _ in range(steps):
+            grads = jax.grad(loss, allow_int=True)(params)
+            # integer/bool leaves get zero gradients of their own dtype (not float0)
+            grads = jax.tree.map(lambda g, p: jnp.zeros_like(p) if g.dtype == jax.dtypes.float0 else g, grads, params)
+            u, state = tx.update(grads, state, params, value=loss(params))
+            params = zoo.apply_updates(params, u)
+        return params, state
+
+    return go(params)
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_none_integer_and_bool_leaves_pass_through(name):
+    tx = ALL[name]()
+    base = floats()
+    odd = {
+        **base,
+        "frozen": None,
+        "nested": {"n": None, "count": jnp.array([3, -4], jnp.int32), "flag": jnp.array([True, False])},
+        "step": jnp.array(7, jnp.int32),
+    }
+    want, _ = run(tx, base)
+    got, state = run(tx, odd)
+    assert got["frozen"] is None and got["nested"]["n"] is None
+    np.testing.assert_array_equal(got["nested"]["count"], odd["nested"]["count"])
+    np.testing.assert_array_equal(got["nested"]["flag"], odd["nested"]["flag"])
+    assert got["nested"]["count"].dtype == jnp.int32 and got["nested"]["flag"].dtype == jnp.bool_
+    assert int(got["step"]) == 7
+    for k in base:
+        np.testing.assert_allclose(got[k], want[k], rtol=1e-12, atol=1e-14, err_msg=f"{name}: leaf {k}")
+    assert None not in jax.tree.leaves(state)
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_empty_trees_pass_through(name):
+    tx = ALL[name]()
+    for empty in ({}, [], (), None):
+        state = tx.init(empty)
+        updates, state = jax.jit(lambda u, s, p: tx.update(u, s, p, value=jnp.array(1.0)))(empty, state, empty)
+        assert jax.tree.structure(updates) == jax.tree.structure(empty)
+        assert zoo.apply_updates(empty, updates) == empty
+
+
+def test_apply_updates_keeps_integer_params():
+    params = {"w": jnp.ones(2), "i": jnp.array([1, 2]), "b": jnp.array(True)}
+    out = zoo.apply_updates(params, {"w": jnp.ones(2), "i": jnp.array([5, 5]), "b": jnp.array(False)})
+    np.testing.assert_array_equal(out["i"], [1, 2])
+    assert bool(out["b"]) and out["w"][0] == 2.0
