@@ -32,7 +32,7 @@ MODULES = [zoo]
 NOT_FACTORIES = {
     "apply_updates", "global_norm", "current_hyperparams", "schedule_free_eval_params",
     "plot_schedules", "chain", "identity", "set_to_zero", "skip_not_finite", "skip_large_updates",
-    "inject_hyperparams", "normalize",
+    "inject_hyperparams", "normalize", "pack_tree", "unpack_tree",
 }
 
 # --- kinds of arguments and their bad values -------------------------------------------------
@@ -60,7 +60,7 @@ KINDS: dict[str, list] = {
     "t_mult": POS_INT, "every_k_schedule": POS_INT, "min_dim_size_to_factor": NONNEG_INT,
     "warmup_steps": NONNEG_INT, "transition_begin": NONNEG_INT, "patience": NONNEG_INT,
     "cooldown": NONNEG_INT, "decay_offset": NONNEG_INT, "step_offset": NONNEG_INT,
-    "max_consecutive_errors": NONNEG_INT,
+    "max_consecutive_errors": NONNEG_INT, "chunk_size": POS_INT,
     "mode": MODE, "threshold_mode": MODE, "anneal_strategy": MODE, "interpolate_type": MODE,
     "milestones": [[50, 20]], "boundaries": [[50, 20]],
 }
@@ -102,13 +102,14 @@ BASE: dict[str, dict] = {
     "apply_if_finite": dict(inner=None, max_consecutive_errors=2),
     "MultiSteps": dict(opt=None, every_k_schedule=2),
     "join_schedules": dict(schedules=None, boundaries=[20, 50]),
+    "packed": dict(tx=None),
 }
 
 
 def _fill(name: str, kwargs: dict) -> dict:
     """Replace the ``None`` placeholders of BASE by fresh objects."""
     out = dict(kwargs)
-    for k in ("inner", "optimizer", "opt"):
+    for k in ("inner", "optimizer", "opt", "tx"):
         if k in out and out[k] is None:
             out[k] = zoo.sgd(0.1)
     if name == "multi_transform":

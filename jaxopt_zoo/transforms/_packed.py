@@ -36,6 +36,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import _validate
 from .._base import GradientTransformation
 from .._tree import is_none
 
@@ -82,6 +83,12 @@ def _layout(like: Any, chunk_size: int):
     return treedef, places, chunks
 
 
+
+def _check_chunk_size(fn: str, chunk_size: Any) -> None:
+    """``chunk_size`` is ``None`` (one buffer per dtype) or an integer >= 1."""
+    if chunk_size is not None:
+        _validate.check_int(fn, "chunk_size", chunk_size, lo=1)
+
 def pack_tree(tree: Any, chunk_size: int | None = CHUNK_SIZE) -> dict:
     """Concatenate the leaves of ``tree`` into flat chunks, grouped by dtype.
 
@@ -106,6 +113,7 @@ def pack_tree(tree: Any, chunk_size: int | None = CHUNK_SIZE) -> dict:
       >>> [c.shape for c in flat["float32"]]
       [(6,)]
     """
+    _check_chunk_size("pack_tree", chunk_size)
     _, places, chunks = _layout(tree, chunk_size)
     parts = {key: [[] for _ in sizes] for key, sizes in chunks.items()}
     for leaf, place in zip(jax.tree.leaves(tree, is_leaf=is_none), places):
@@ -142,6 +150,7 @@ def unpack_tree(packed: dict, like: Any, chunk_size: int | None = CHUNK_SIZE) ->
       >>> zoo.unpack_tree(zoo.pack_tree(params), params)["w"].shape
       (2, 2)
     """
+    _check_chunk_size("unpack_tree", chunk_size)
     treedef, places, chunks = _layout(like, chunk_size)
     missing = sorted(set(chunks) - set(packed))
     if missing:
@@ -205,6 +214,7 @@ def packed(tx: GradientTransformation, chunk_size: int | None = CHUNK_SIZE) -> G
       ``foreach``/``fused`` implementations: `torch.optim documentation
       <https://pytorch.org/docs/stable/optim.html#algorithms>`_, 2023.
     """
+    _check_chunk_size("packed", chunk_size)
 
     def init_fn(params):
         return PackedState(inner=tx.init(pack_tree(params, chunk_size)))
