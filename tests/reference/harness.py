@@ -135,6 +135,15 @@ def torch_trajectory(make_optimizer: Callable, params: dict, steps: int = STEPS,
     return {k: np.stack(v) for k, v in path.items()}
 
 
+def torch_available() -> bool:
+    """Whether live torch can be imported (else parity runs against committed fixtures)."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def assert_trajectories_close(got, want, dtype: str, rtol: float | None = None) -> None:
     """Every step of every leaf agrees to ``rtol`` relative to that leaf's scale."""
     rtol = RTOL[str(dtype)] if rtol is None else rtol

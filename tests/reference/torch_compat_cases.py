@@ -27,6 +27,7 @@ import os
 import numpy as np
 
 import harness
+from harness import torch_available  # noqa: F401  (re-exported for the tests)
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "torch_compat_optimizers.json")
 STEPS = 100
@@ -249,14 +250,6 @@ def reductions(lr) -> int:
     """How many times the lr went down during a run."""
     lr = np.asarray(lr)
     return int(np.sum(lr[1:] < lr[:-1]))
-
-
-def torch_available() -> bool:
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 # ------------------------------------------------------------------------------ fixtures

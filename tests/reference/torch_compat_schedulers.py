@@ -20,6 +20,7 @@ import math
 import os
 
 import numpy as np
+from harness import torch_available  # noqa: F401  (re-exported for the tests)
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "torch_compat_schedulers.json")
 
@@ -197,14 +198,6 @@ def zoo_sequence(c: dict, schedule=None) -> dict:
         m = np.asarray(jax.jit(jax.vmap(s.momentum))(t), np.float64) * np.ones(n)
         out.update(momentum=m, beta1=m, lr_adam=out["lr"])
     return out
-
-
-def torch_available() -> bool:
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def load_fixtures() -> list:

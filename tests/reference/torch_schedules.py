@@ -12,6 +12,7 @@ import math
 import os
 
 import numpy as np
+from harness import torch_available  # noqa: F401  (re-exported for the tests)
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "schedules_torch.json")
 
@@ -96,14 +97,6 @@ def zoo_sequence(name: str, kw: dict, steps: int) -> dict:
     if hasattr(schedule, "momentum"):
         out["momentum"] = np.asarray(jax.jit(jax.vmap(schedule.momentum))(t), np.float64) * np.ones(steps + 1)
     return out
-
-
-def torch_available() -> bool:
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def load_fixtures() -> list:
