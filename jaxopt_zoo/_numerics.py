@@ -77,13 +77,26 @@ def abs_sq(x: jax.Array) -> jax.Array:
     return x * x
 
 
+def _ema(g: jax.Array, t: jax.Array, decay: Any, order: int) -> jax.Array:
+    """One leaf's EMA of the ``order``-th power (the rule of ``update_moment``)."""
+    return (1 - decay) * (g**order) + decay * t
+
+
+def _ema_norm(g: jax.Array, t: jax.Array, decay: Any, order: int) -> jax.Array:
+    """One leaf's EMA of ``|g|**order`` (the rule of ``update_moment_per_elem_norm``)."""
+    if not jnp.iscomplexobj(g):
+        return _ema(g, t, decay, order)
+    half = order / 2
+    return (1 - decay) * abs_sq(g) ** (int(half) if float(half).is_integer() else half) + decay * t
+
+
 def update_moment(updates: Any, moments: Any, decay: Any, order: int, *, where: str = "update_moment") -> Any:
     """EMA of the ``order``-th power: ``m <- (1 - decay) * g**order + decay * m``.
 
     The result is computed in the promoted dtype; store it with ``keep_dtype``.
     """
     return tree_map(
-        lambda g, t: None if g is None else (1 - decay) * (g**order) + decay * t,
+        lambda g, t: None if g is None else _ema(g, t, decay, order),
         updates,
         moments,
         where=where,
@@ -99,31 +112,13 @@ def update_moment_per_elem_norm(
     For real ``g`` this is ``g**order``; for complex ``g`` it uses ``|g|^2`` so that the
     second moment is real.
     """
-
-    def norm_pow(g):
-        if not jnp.iscomplexobj(g):
-            return g**order
-        half = order / 2
-        return abs_sq(g) ** (int(half) if float(half).is_integer() else half)
-
     return tree_map(
-        lambda g, t: None if g is None else (1 - decay) * norm_pow(g) + decay * t,
+        lambda g, t: None if g is None else _ema_norm(g, t, decay, order),
         updates,
         moments,
         where=where,
         names=("updates", "moment"),
     )
-
-
-def _ema(g: jax.Array, t: jax.Array, decay: Any, order: int) -> jax.Array:
-    return (1 - decay) * (g**order) + decay * t
-
-
-def _ema_norm(g: jax.Array, t: jax.Array, decay: Any, order: int) -> jax.Array:
-    if not jnp.iscomplexobj(g):
-        return _ema(g, t, decay, order)
-    half = order / 2
-    return (1 - decay) * abs_sq(g) ** (int(half) if float(half).is_integer() else half) + decay * t
 
 
 def update_moments(updates: Any, mu: Any, nu: Any, b1: Any, b2: Any, *, where: str = "update_moments") -> tuple:
