@@ -29,7 +29,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import STEPS, loss, make_params, torch_loss, torch_trajectory, trajectory  # noqa: E402
+from harness import (STEPS, assert_trajectories_close, loss, make_params, torch_loss,  # noqa: E402
+                     torch_trajectory, trajectory)
 
 FIXTURE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 
@@ -211,6 +212,20 @@ def fixture_reference(case: dict, dtype: str) -> dict:
     stored = case["reference"]["float32" if dtype == "float32" and "float32" in case["reference"] else "float64"]
     as_dtype = np.float32 if dtype == "float32" and "float32" in case["reference"] else np.float64
     return {name: {leaf: np.asarray(v, as_dtype).astype(np.float64) for leaf, v in tree.items()} for name, tree in stored.items()}
+
+
+def assert_fixture_equals_live(member: str, case: dict, dtype: str = "float64") -> None:
+    """The committed ``case`` still equals the live reference (to 1e-13), so it cannot rot.
+
+    Where the reference package is absent the fixture is the reference: it must then at least
+    hold a trajectory for every leaf.
+    """
+    stored = fixture_reference(case, dtype)
+    if not available(member):
+        assert all(len(leaf) for tree in stored.values() for leaf in tree.values()), case["kwargs"]
+        return
+    live = reference(member, case["kwargs"], dtype, case["steps"])
+    assert_trajectories_close(stored, live, "float64", rtol=1e-13)
 
 
 def cases_as_stored(member: str) -> list:

@@ -8,7 +8,8 @@ random hyperparameters run against live torch.
 import optax
 import pytest
 from harness import assert_trajectories_close, make_params, seeded_rng, torch_trajectory, trajectory
-from make_zoo_torch_fixtures import available, cases_as_stored, fixture_reference, load_fixture, reference, zoo_kwargs, zoo_run
+from make_zoo_torch_fixtures import (assert_fixture_equals_live, available, cases_as_stored, fixture_reference, load_fixture,
+                                     zoo_kwargs, zoo_run)
 
 import jaxopt_zoo as zoo
 
@@ -26,11 +27,7 @@ def test_fixed_cases_match_torch(case, dtype):
 @pytest.mark.parametrize("ref_dtype", ["float64", "float32"])
 def test_committed_fixtures_still_equal_live_torch(case, ref_dtype):
     """The fixtures are what machines without torch compare against: they must not rot."""
-    if not available("rprop"):  # nothing to compare against: the fixtures are the reference here
-        assert case["reference"][ref_dtype]["params"]["cube"]
-        return
-    live = reference("rprop", case["kwargs"], ref_dtype, case["steps"])
-    assert_trajectories_close(fixture_reference(case, ref_dtype), live, "float64", rtol=1e-13)
+    assert_fixture_equals_live("rprop", case, ref_dtype)
 
 
 def test_fixture_cases_are_the_generator_cases():
