@@ -8,8 +8,11 @@ Everything runs in one process (W5 in child processes): zoo and optax steps are 
 donated params and state, then timed in turn (zoo, optax, zoo, optax, ...) and the median per
 step is kept. The floor of a row is ``bytes moved / bandwidth``, the bandwidth being that of a
 donated ``x = x + 3*y`` on arrays far larger than cache, measured at the start and the end of
-the same run: the triad is timed in every row's alternation next to the steps. Results go to ``benchmarks/results/bench.json`` and ``bench.md``; the markdown
-table is printed.
+the same run: the triad is timed in every row's alternation next to the steps. W2 rows also
+time a *no-op step* for each state layout: a jitted, donated step that returns params and
+state untouched, i.e. the host's cost of passing that many arrays through ``jit`` with no
+computation at all (a floor no rearrangement of the computation can go below). Results go
+to ``benchmarks/results/bench.json`` and ``bench.md``; the markdown table is printed.
 """
 
 from __future__ import annotations
@@ -35,12 +38,16 @@ RESULTS = Path(__file__).resolve().parent / "results"
 # 4 Mi elements or more in one cache-blocked pass; off by default). A label
 # starting with "packed params" keeps the params themselves packed (``zoo.pack_tree``) across
 # steps; its step still receives per-leaf grads and packs them (as a backward pass through
-# ``unpack_tree`` would).
+# ``unpack_tree`` would). A label starting with "no-op step" (W2 only) is the host floor of
+# a layout: a jitted, donated step that returns its params and state untouched, with no
+# computation at all, so what it costs is only the passing of arrays in and out of ``jit``.
 VARIANTS: dict = {
     "adamw": [
         ("blocked moments", workloads.adamw),
         ("packed", lambda zoo: zoo.packed(workloads.adamw(zoo))),
         ("packed params", workloads.adamw),
+        ("no-op step", workloads.adamw),
+        ("no-op step, packed", lambda zoo: zoo.packed(workloads.adamw(zoo))),
     ],
     "w3_chain": [("packed", lambda zoo: zoo.packed(workloads.w3_chain(zoo)))],
     "sgd_momentum": [("packed", lambda zoo: zoo.packed(workloads.sgd_momentum(zoo)))],
@@ -63,6 +70,11 @@ def _step(tx, lib):
     return step
 
 
+def _no_op_step(params, state, grads):
+    del grads
+    return params, state
+
+
 def _packed_params_step(tx, zoo):
     def step(flat_params, state, grads):
         updates, state = tx.update(zoo.pack_tree(grads, chunk_size=None), state, flat_params)
@@ -77,6 +89,8 @@ def _contenders(opt_name: str, zoo, optax, wid: str = "") -> dict:
     for label, factory in VARIANTS.get(opt_name, []):
         if label == "blocked moments" and wid != "W1":  # only W1 has leaves that large
             continue
+        if label.startswith("no-op step") and wid != "W2":  # the host floor matters with many leaves
+            continue
         out[label] = (factory(zoo), zoo)
     return out
 
@@ -90,7 +104,7 @@ def time_row(wid: str, label: str, opt_name: str, leaves: int, shape: tuple, siz
     runners, compile_s = {}, {}
     for name, (tx, lib) in _contenders(opt_name, zoo, optax, wid).items():
         p = timing.copy_tree(params)
-        step = _step(tx, lib)
+        step = _no_op_step if name.startswith("no-op step") else _step(tx, lib)
         if name.startswith("packed params"):
             p, step = zoo.pack_tree(p, chunk_size=None), _packed_params_step(tx, zoo)
         s = tx.init(p)
@@ -255,10 +269,13 @@ def markdown(res: dict) -> str:
             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for r in res["steps"]:
+            # A no-op step moves no data: its floor columns would compare nothing.
+            no_op = r["contender"].startswith("no-op step")
+            of_floor = "–" if no_op else f"{100 * r['zoo_of_floor']:.0f}%"
             lines.append(
-                f"| {r['workload']} | {r['case']} | {r['params']:,} | {r['bytes_per_param']} | {r['zoo_ms']:.2f} | "
-                f"{r['optax_ms']:.2f} | {r['zoo_over_optax']:.2f} | {r['floor_ms']:.2f} | "
-                f"{100 * r['zoo_of_floor']:.0f}% | {100 * r['optax_of_floor']:.0f}% | "
+                f"| {r['workload']} | {r['case']} | {r['params']:,} | {0 if no_op else r['bytes_per_param']} | "
+                f"{r['zoo_ms']:.2f} | {r['optax_ms']:.2f} | {r['zoo_over_optax']:.2f} | {r['floor_ms']:.2f} | "
+                f"{of_floor} | {100 * r['optax_of_floor']:.0f}% | "
                 f"{r['zoo_compile_s']:.2f} | {r['optax_compile_s']:.2f} |"
             )
         lines.append("")
