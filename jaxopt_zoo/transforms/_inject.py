@@ -159,8 +159,9 @@ def current_hyperparams(state: Any) -> dict:
     A torch_compat optimizer whose ``lr`` is a ``ReduceLROnPlateau`` reports ``"lr"``, the lr
     in effect (the initial lr times the plateau scale: torch's ``param_groups[0]['lr']``),
     and ``"plateau_scale"``, the scale alone (so the initial lr is their ratio). For
-    ``zoo.reduce_on_plateau`` in a chain, the scale multiplies the updates after the lr,
-    and ``"learning_rate"`` stays the value given to the optimizer.
+    ``zoo.reduce_on_plateau`` in a chain, the scale multiplies the updates after the lr:
+    ``"learning_rate"`` stays the value given to the optimizer, and the lr in effect is
+    ``learning_rate * plateau_scale``.
 
     Args:
       state: any optimizer state.

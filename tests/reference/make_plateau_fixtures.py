@@ -123,7 +123,8 @@ def assert_fixture_equals_live(c: dict) -> None:
     assert len(c["torch_lr"]) == len(c["metrics"]) > 0, c["name"]
     if not torch_available():
         return
-    np.testing.assert_allclose(c["torch_lr"], torch_lrs(c["metrics"], c["base_lr"], **c["kwargs"]), rtol=1e-13, err_msg=c["name"])
+    live = torch_lrs(c["metrics"], c["base_lr"], **c["kwargs"])
+    np.testing.assert_allclose(c["torch_lr"], live, rtol=1e-13, err_msg=c["name"])
 
 
 def write_fixture() -> None:
