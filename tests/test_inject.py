@@ -95,6 +95,37 @@ def test_several_inject_states_are_numbered():
     assert "learning_rate_1" in hp
 
 
+def test_carriers_nested_in_another_carriers_inner_state_are_found():
+    """An inject_hyperparams (and a reduce_on_plateau) inside a chain inside another one."""
+    lr = zoo.linear_schedule(1.0, 0.0, 10)
+
+    def outer(scale_value):
+        return zoo.chain(zoo.inject_hyperparams(zoo.sgd)(learning_rate=lr, momentum=0.5),
+                         zoo.reduce_on_plateau(factor=0.5, patience=0), zoo.scale(scale_value))
+
+    tx = zoo.inject_hyperparams(outer)(scale_value=0.3)
+    params = {"w": jnp.ones(2)}
+    state = tx.init(params)
+    for value in [1.0, 2.0, 3.0]:  # worse after the first, patience 0: halves twice
+        _, state = tx.update({"w": jnp.ones(2)}, state, params, value=value)
+    hp = zoo.current_hyperparams(state)
+    assert sorted(hp) == ["learning_rate", "momentum", "plateau_scale", "scale_value"]
+    assert float(hp["learning_rate"]) == pytest.approx(float(lr(2)))
+    assert float(hp["momentum"]) == 0.5 and float(hp["scale_value"]) == pytest.approx(0.3)
+    assert float(hp["plateau_scale"]) == 0.25
+
+
+def test_nested_carriers_do_not_renumber_the_outer_ones():
+    """Names found before nested carriers were searched keep their meaning: outermost first."""
+    def outer(learning_rate):
+        return zoo.chain(zoo.inject_hyperparams(zoo.sgd)(learning_rate=0.2), zoo.scale(learning_rate))
+
+    tx = zoo.chain(zoo.inject_hyperparams(outer)(learning_rate=0.3), zoo.inject_hyperparams(zoo.sgd)(learning_rate=0.5))
+    hp = zoo.current_hyperparams(tx.init({"w": jnp.ones(2)}))
+    assert {k: round(float(v), 6) for k, v in hp.items()} == {"learning_rate": 0.3, "learning_rate_1": 0.5,
+                                                               "learning_rate_2": 0.2}
+
+
 def test_unknown_argument_is_a_clear_error():
     with pytest.raises(TypeError, match=r"jaxopt_zoo\.inject_hyperparams\(adam\)"):
         zoo.inject_hyperparams(zoo.adam)(learning_rate=0.1, beta_one=0.9)

@@ -16,7 +16,8 @@ The state is an ``InjectHyperparamsState`` (as for ``zoo.inject_hyperparams``):
   ``param_groups[0]['lr'] = x``, ``state.hyperparams['lr']`` may be replaced between steps
   (a schedule or a ReduceLROnPlateau recomputes it at every update instead);
 * ``inner_state``: a ``TorchCompatInnerState`` with the optimizer's buffers (``core``) and the
-  plateau state (``plateau``, ``None`` unless ``lr`` is a ``ReduceLROnPlateau``).
+  plateau state (``plateau``, ``None`` unless ``lr`` is a ``ReduceLROnPlateau``), whose scale
+  ``zoo.current_hyperparams`` reports as ``'plateau_scale'`` (next to ``'lr'``, the lr in effect).
 
 Hyperparameters are stored in JAX's default float dtype (float64 under x64: torch's are
 Python floats), or the params' float dtype if wider.

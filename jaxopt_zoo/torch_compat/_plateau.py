@@ -14,6 +14,8 @@ to passing ``val_loss`` to the *next* update.
 The rules are the zoo's ``reduce_on_plateau`` (one home: ``schedules/_plateau.py``), which
 works on a scale starting at 1: torch's lr-valued ``min_lr`` and ``eps`` become
 ``min_lr / lr`` and ``eps / lr`` on the scale, and the lr in use is ``lr * scale``.
+``zoo.current_hyperparams(state)`` reports both: ``'lr'`` (torch's ``param_groups[0]['lr']``)
+and ``'plateau_scale'``.
 """
 
 from __future__ import annotations

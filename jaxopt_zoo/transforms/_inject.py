@@ -118,19 +118,31 @@ def inject_hyperparams(
 
 
 def _carriers(state: Any) -> list:
+    """The states that carry hyperparameters, outermost first.
+
+    Level 0 is every carrier reached through containers (chains, masks, wrappers) without
+    entering another carrier, in tree order; an ``inject_hyperparams`` state whose inner
+    state is itself a carrier is followed directly by it. Then, level by level, the carriers
+    nested deeper inside a carrier's inner state (the plateau of a torch_compat optimizer, an
+    ``inject_hyperparams`` inside a chain inside another one). Taking the levels in this order
+    keeps the level-0 list, and so the names it is given, whatever is nested below it.
+    """
     from ..schedules._plateau import ReduceLROnPlateauState
 
     kinds = (InjectHyperparamsState, ReduceLROnPlateauState)
-    found = []
 
-    def visit(node):
-        if isinstance(node, kinds):
-            found.append(node)
-        if isinstance(node, InjectHyperparamsState):
-            visit(node.inner_state)
-        return node
+    def level(tree) -> list:
+        found = []
+        for node in jax.tree.leaves(tree, is_leaf=lambda x: isinstance(x, kinds)):
+            while isinstance(node, kinds):
+                found.append(node)
+                node = node.inner_state if isinstance(node, InjectHyperparamsState) else None
+        return found
 
-    jax.tree.map(visit, state, is_leaf=lambda x: isinstance(x, kinds))
+    found = level(state)
+    for carrier in found:  # grows while iterated: each nested level is searched in turn
+        if isinstance(carrier, InjectHyperparamsState) and not isinstance(carrier.inner_state, kinds):
+            found.extend(level(carrier.inner_state))
     return found
 
 
@@ -139,8 +151,17 @@ def current_hyperparams(state: Any) -> dict:
 
     Looks through chains, masks, wrappers and nested states for ``inject_hyperparams``
     states (their ``hyperparams``) and ``reduce_on_plateau`` states (their scale, under
-    ``"plateau_scale"``). When several carry the same name, the names are numbered in the
-    order they are found: ``"learning_rate"``, ``"learning_rate_1"``, ...
+    ``"plateau_scale"``), also inside another carrier's inner state. When several carry the
+    same name, the names are numbered in the order they are found, outermost first:
+    ``"learning_rate"``, ``"learning_rate_1"``, ... (a carrier nested inside another never
+    renumbers one that is not).
+
+    A torch_compat optimizer whose ``lr`` is a ``ReduceLROnPlateau`` reports ``"lr"``, the lr
+    in effect (the initial lr times the plateau scale: torch's ``param_groups[0]['lr']``),
+    and ``"plateau_scale"``, the scale alone (so the initial lr is their ratio). For
+    ``zoo.reduce_on_plateau`` in a chain, the scale multiplies the updates after the lr:
+    ``"learning_rate"`` stays the value given to the optimizer, and the lr in effect is
+    ``learning_rate * plateau_scale``.
 
     Args:
       state: any optimizer state.

@@ -1,24 +1,24 @@
-"""reduce_on_plateau against torch's ReduceLROnPlateau on random metric sequences."""
+"""reduce_on_plateau (and torch_compat's ReduceLROnPlateau lr) against torch's ReduceLROnPlateau.
+
+Fixed cases compare with the committed fixture (tests/reference/make_plateau_fixtures.py), so
+they run without torch; where torch is installed the fixture is checked against it and random
+metric sequences and hyperparameters run against live torch.
+"""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-import torch
-from harness import seeded_rng
+from harness import seeded_rng, torch_available
+from make_plateau_fixtures import (assert_fixture_equals_live, cases_as_stored, load_fixture, metric_sequence, reductions,
+                                   torch_lrs, zoo_kwargs)
 
 import jaxopt_zoo as zoo
+from jaxopt_zoo import torch_compat as tc
 
-
-def torch_lrs(metrics, base_lr, **kw):
-    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=base_lr)
-    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, **kw)
-    out = []
-    for m in metrics:
-        opt.step()
-        sched.step(m)
-        out.append(opt.param_groups[0]["lr"])
-    return np.asarray(out)
+FIXTURES = load_fixture()
+IDS = [c["name"] for c in FIXTURES]
+NEVER_REDUCES = "seed-document-patience-3"
 
 
 def zoo_scales(metrics, **kw):
@@ -32,40 +32,86 @@ def zoo_scales(metrics, **kw):
     return np.asarray(scales)
 
 
-def metric_sequence(rng, n, sign):
-    """A noisy, mostly decreasing (or increasing) sequence with plateaus, of either sign."""
-    level, out = rng.uniform(1, 5), []
-    for _ in range(n):
-        if rng.random() < 0.3:
-            level *= rng.uniform(0.8, 1.0)
-        out.append(sign * (level + rng.uniform(-0.05, 0.05) * level) + (0 if sign > 0 else -rng.uniform(0, 0.01)))
-    return out
+def torch_compat_hyperparams(metrics, base_lr, **kw):
+    """``current_hyperparams`` of a torch_compat SGD with a ReduceLROnPlateau lr after each ``value=``."""
+    tx = tc.SGD(lr=tc.lr_scheduler.ReduceLROnPlateau(base_lr, **kw), momentum=0.9)
+    params = {"w": jnp.ones(3), "b": jnp.ones(())}
+
+    def step(state, m):
+        _, state = tx.update(jax.tree.map(jnp.ones_like, params), state, params, value=m)
+        hp = zoo.current_hyperparams(state)
+        return state, (hp["lr"], hp["plateau_scale"])
+
+    _, (lr, scale) = jax.jit(lambda ms: jax.lax.scan(step, tx.init(params), ms))(jnp.asarray(metrics))
+    return np.asarray(lr), np.asarray(scale)
+
+
+def reference_lrs(case):
+    """torch's lrs for a fixture case: live torch where installed, else the fixture."""
+    if torch_available():
+        return torch_lrs(case["metrics"], case["base_lr"], **case["kwargs"])
+    return np.asarray(case["torch_lr"])
+
+
+@pytest.mark.parametrize("case", FIXTURES, ids=IDS)
+def test_fixed_cases_match_torch(case):
+    got = zoo_scales(case["metrics"], **zoo_kwargs(case["base_lr"], case["kwargs"])) * case["base_lr"]
+    np.testing.assert_allclose(got, case["torch_lr"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("case", FIXTURES, ids=IDS)
+def test_committed_fixtures_still_equal_live_torch(case):
+    """The fixture is what machines without torch compare against: it must not rot."""
+    assert_fixture_equals_live(case)
+
+
+def test_fixture_cases_are_the_generator_cases():
+    assert [{k: v for k, v in c.items() if k != "torch_lr"} for c in FIXTURES] == cases_as_stored()
+
+
+@pytest.mark.parametrize("case", FIXTURES, ids=IDS)
+def test_fixed_cases_reduce_at_least_twice(case):
+    """A case that never reduces would test little; the seed document's case is about that."""
+    n = reductions(case["base_lr"], case["torch_lr"])
+    assert n == 0 if case["name"] == NEVER_REDUCES else n >= 2, (case["name"], n)
+
+
+@pytest.mark.parametrize("case", [c for c in FIXTURES if c["name"] != NEVER_REDUCES], ids=[i for i in IDS if i != NEVER_REDUCES])
+def test_current_hyperparams_of_a_torch_compat_plateau_lr_are_torchs_lr(case):
+    """After each value: ``lr`` is torch's ``param_groups[0]['lr']``, ``plateau_scale`` that over the initial lr."""
+    want = reference_lrs(case)
+    lr, scale = torch_compat_hyperparams(case["metrics"], case["base_lr"], **case["kwargs"])
+    np.testing.assert_allclose(lr, want, rtol=1e-12)
+    np.testing.assert_allclose(scale * case["base_lr"], want, rtol=1e-12)
 
 
 @pytest.mark.parametrize("mode", ["min", "max"])
 @pytest.mark.parametrize("sign", [1, -1])
 @pytest.mark.parametrize("threshold_mode", ["rel", "abs"])
 @pytest.mark.parametrize("draw", range(3))
-def test_matches_torch(mode, sign, threshold_mode, draw, request):
+def test_random_draws_match_live_torch(mode, sign, threshold_mode, draw, request):
+    if not torch_available():  # random draws need live torch; the fixed cases cover the fixture
+        return
     rng, _ = seeded_rng(request.node.name)
     base_lr = rng.uniform(0.01, 1.0)
     kw = dict(mode=mode, factor=rng.uniform(0.1, 0.9), patience=rng.randint(0, 6), threshold=rng.choice([1e-4, 1e-2, 0.1]),
               threshold_mode=threshold_mode, cooldown=rng.randint(0, 4), min_lr=rng.choice([0.0, base_lr * 0.01]), eps=1e-8)
     metrics = metric_sequence(rng, 150, sign if mode == "min" else -sign)
     want = torch_lrs(metrics, base_lr, **kw)
-    zoo_kw = dict(kw)
-    zoo_kw["min_scale"] = zoo_kw.pop("min_lr") / base_lr
-    zoo_kw["eps"] = kw["eps"] / base_lr
-    got = zoo_scales(metrics, **zoo_kw) * base_lr
-    print(kw, "reductions:", int(np.sum(np.diff(want) < 0)))
+    print(kw, "reductions:", reductions(base_lr, want))
+    got = zoo_scales(metrics, **zoo_kwargs(base_lr, kw)) * base_lr
     np.testing.assert_allclose(got, want, rtol=1e-12)
+    lr, _ = torch_compat_hyperparams(metrics, base_lr, **kw)
+    np.testing.assert_allclose(lr, want, rtol=1e-12)
 
 
 def test_seed_document_case_never_reduces_with_patience_3():
     """The lecture's ReduceLROnPlateau table claims a reduction; torch (and we) make none."""
-    losses = [1.0, 0.9, 0.85, 0.84, 0.84, 0.84, 0.84, 0.83, 0.83, 0.83]
-    want = torch_lrs(losses, 0.1, mode="min", factor=0.5, patience=3)
-    got = zoo_scales(losses, mode="min", factor=0.5, patience=3) * 0.1
+    (case,) = [c for c in FIXTURES if c["name"] == NEVER_REDUCES]
+    assert case["kwargs"] == dict(mode="min", factor=0.5, patience=3)
+    want = reference_lrs(case)
+    np.testing.assert_array_equal(want, 0.1)
+    got = zoo_scales(case["metrics"], mode="min", factor=0.5, patience=3) * 0.1
     np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
