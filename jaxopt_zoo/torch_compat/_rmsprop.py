@@ -65,7 +65,7 @@ def RMSprop(lr: Any = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay
     _common.check_constant(_FN, "eps", eps)
     _common.check_constant(_FN, "weight_decay", weight_decay)
     _common.check_schedulable(_FN, "momentum", momentum, hi=float("inf"))
-    use_momentum = callable(momentum) or momentum > 0
+    use_momentum = not _common.is_zero(momentum)
     hyper = {"lr": lr, "momentum": momentum} if use_momentum else {"lr": lr}
     scaler = scale_by_stddev if centered else scale_by_rms
 

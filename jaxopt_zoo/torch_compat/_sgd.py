@@ -106,16 +106,18 @@ def SGD(lr: Any = 1e-3, momentum: Any = 0.0, dampening: Any = 0.0, weight_decay:
     _common.check_schedulable(_FN, "momentum", momentum, hi=float("inf"))
     _common.check_constant(_FN, "dampening", dampening, lo=float("-inf"))
     _common.check_constant(_FN, "weight_decay", weight_decay)
-    scheduled_momentum = callable(momentum)
-    if nesterov and ((not scheduled_momentum and momentum <= 0) or dampening != 0):
-        _validate.fail(_FN, "nesterov", nesterov, "needs a momentum > 0 and zero dampening")
-    use_momentum = scheduled_momentum or momentum != 0
+    if nesterov:  # checked on concrete values only (a schedule or a traced value passes)
+        known_momentum, known_dampening = _validate.concrete_float(momentum), _validate.concrete_float(dampening)
+        if (known_momentum is not None and known_momentum <= 0) or known_dampening not in (None, 0.0):
+            _validate.fail(_FN, "nesterov", nesterov, "needs a momentum > 0 and zero dampening")
+    use_momentum = not _common.is_zero(momentum)
     hyper = {"lr": lr, "momentum": momentum} if use_momentum else {"lr": lr}
 
     def core(h):
         blocks = _common.grad_prelude(maximize, weight_decay)
         if use_momentum:
-            blocks.append(trace(h["momentum"], nesterov) if dampening == 0 else dampened_trace(h["momentum"], dampening, nesterov))
+            undamped = _common.is_zero(dampening)
+            blocks.append(trace(h["momentum"], nesterov) if undamped else dampened_trace(h["momentum"], dampening, nesterov))
         return chain(*blocks, *_common.lr_epilogue(h["lr"]))
 
     return _common.make(hyper, core)
