@@ -109,10 +109,6 @@ EXCEPTIONS: dict[tuple[str, str], tuple[list | None, str]] = {
     ("RMSprop", "momentum"): (NEG, "torch takes any momentum >= 0 (no upper bound)"),
     ("SGD", "dampening"): (None, "torch checks no dampening: any value scales the gradient by 1 - dampening"),
     ("ASGD", "alpha"): (NEG, "the power of ASGD's eta decay, not a decay rate: torch takes 1.5; >= 0 here"),
-    ("CyclicLR", "base_momentum"): (NEG, "torch writes any value into momentum / betas[0]; >= 0 here"),
-    ("CyclicLR", "max_momentum"): (NEG, "as base_momentum"),
-    ("OneCycleLR", "base_momentum"): (NEG, "as CyclicLR's"),
-    ("OneCycleLR", "max_momentum"): (NEG, "as CyclicLR's"),
     ("CyclicLR", "scale_mode"): (None, "read only with a scale_fn (torch ignores it otherwise); checked with "
                                       "one in tests/reference/test_torch_compat_schedulers.py"),
 }
