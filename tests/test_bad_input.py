@@ -2,8 +2,10 @@
 
 The walker goes over every public factory of the modules in ``MODULES`` by signature. For
 each argument whose name is in ``KINDS`` it builds the factory with that one bad value and
-expects ``ValueError("jaxopt_zoo.<factory>: argument `<arg>` ... <value> ...")``. Arguments
-that share a name but not a meaning are listed in ``EXCEPTIONS`` with the reason.
+expects ``ValueError("jaxopt_zoo.<factory>: argument `<arg>` ... <value> ...")``; a tuple
+argument (torch's ``betas``, ``etas``, ``step_sizes``) gets one bad element at a time, named
+``arg[i]``. Arguments that share a name but not a meaning, or whose value torch itself takes
+(torch_compat), are listed in ``EXCEPTIONS`` with the reason.
 
 The same factories then run with their float hyperparameters traced (inside ``jax.jit``
 through ``zoo.inject_hyperparams``) and with a schedule as learning rate.
@@ -109,6 +111,7 @@ EXCEPTIONS: dict[tuple[str, str], tuple[list | None, str]] = {
     ("RMSprop", "momentum"): (NEG, "torch takes any momentum >= 0 (no upper bound)"),
     ("SGD", "dampening"): (None, "torch checks no dampening: any value scales the gradient by 1 - dampening"),
     ("ASGD", "alpha"): (NEG, "the power of ASGD's eta decay, not a decay rate: torch takes 1.5; >= 0 here"),
+    ("ReduceLROnPlateau", "factor"): ([1.0, 1.5, -0.1], "as reduce_on_plateau (torch requires factor < 1)"),
     ("CyclicLR", "scale_mode"): (None, "read only with a scale_fn (torch ignores it otherwise); checked with "
                                       "one in tests/reference/test_torch_compat_schedulers.py"),
 }
@@ -216,6 +219,8 @@ def test_the_walker_sees_the_whole_zoo():
     names = {n for n, _ in factories()}
     assert set(_registry.OPTIMIZERS) <= names and set(_registry.SCHEDULES) <= names
     assert {"scale_by_adam", "apply_if_finite", "MultiSteps", "reduce_on_plateau"} <= names
+    torch_compat = {e.name for e in (*_registry.TORCH_OPTIMIZERS.values(), *_registry.TORCH_SCHEDULERS.values())}
+    assert torch_compat <= names and {n for n in names if n.startswith("torch_compat.")} == torch_compat
 
 
 @pytest.mark.parametrize("name,arg,value", cases())
