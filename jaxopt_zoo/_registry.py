@@ -2,7 +2,9 @@
 
 Used by ``jaxopt-zoo list``, the shootout's spec parser and the suites that run over the
 whole zoo (convergence, reliability). One entry per public member; each area of the library
-keeps its entries in its own section below.
+keeps its entries in its own section below. ``jaxopt_zoo.torch_compat`` has tables of its own
+(``TORCH_OPTIMIZERS``, ``TORCH_SCHEDULERS``): its members take torch's keywords (``lr``, not
+``learning_rate``), so the suites that run over ``OPTIMIZERS`` do not apply to them.
 """
 
 from __future__ import annotations
@@ -162,3 +164,45 @@ _alias("momentum", "sgd", "SGD with heavy-ball momentum 0.9", momentum=0.9)
 _alias("nesterov", "sgd", "SGD with Nesterov momentum 0.9 (Sutskever et al., 2013)", momentum=0.9, nesterov=True)
 _alias("sf_adamw", "schedule_free_adamw", "schedule-free AdamW (also: 'schedule-free adamw')")
 _alias("sf_sgd", "schedule_free_sgd", "schedule-free SGD (also: 'schedule-free sgd')")
+
+
+# --- torch_compat: torch.optim / torch.optim.lr_scheduler look-alikes ----------------------------
+class TorchEntry(NamedTuple):
+    name: str  # the public name under jaxopt_zoo: "torch_compat.SGD", "torch_compat.lr_scheduler.StepLR"
+    reference: str  # the torch class it is tested equal to, run live (and through committed fixtures)
+    tests: tuple[str, ...]  # the suites that prove parity with it
+
+
+TORCH_OPTIMIZERS: dict[str, TorchEntry] = {}  # keyed by torch's class name
+TORCH_SCHEDULERS: dict[str, TorchEntry] = {}
+
+_TC_OPT_TESTS = ("tests/reference/test_torch_compat_optimizers.py", "tests/reference/test_torch_compat_fixtures.py")
+_TC_SCHED_TESTS = ("tests/reference/test_torch_compat_schedulers.py",)
+_TC_PLATEAU_TESTS = ("tests/reference/test_torch_compat_with_schedulers.py", "tests/reference/test_torch_compat_fixtures.py")
+
+
+def _torch(table: dict, module: str, name: str, tests: tuple[str, ...], note: str = "") -> None:
+    ours = "torch_compat." if module == "torch.optim" else "torch_compat.lr_scheduler."
+    table[name] = TorchEntry(ours + name, f"{module}.{name}" + (f" ({note})" if note else ""), tests)
+
+
+for _name in ("SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "Adadelta", "Adamax", "NAdam", "RAdam"):
+    _torch(TORCH_OPTIMIZERS, "torch.optim", _name, _TC_OPT_TESTS)
+_torch(TORCH_OPTIMIZERS, "torch.optim", "Rprop", _TC_OPT_TESTS, "lr read at the first step only, as torch")
+_torch(TORCH_OPTIMIZERS, "torch.optim", "ASGD", _TC_OPT_TESTS, "and its averaged params state['ax']")
+for _name in ("LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR", "ExponentialLR",
+              "PolynomialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "SequentialLR", "ChainedScheduler"):
+    _torch(TORCH_SCHEDULERS, "torch.optim.lr_scheduler", _name, _TC_SCHED_TESTS)
+_torch(TORCH_SCHEDULERS, "torch.optim.lr_scheduler", "CyclicLR", _TC_SCHED_TESTS, "lr and .momentum")
+_torch(TORCH_SCHEDULERS, "torch.optim.lr_scheduler", "OneCycleLR", _TC_SCHED_TESTS, "lr and .momentum")
+_torch(TORCH_SCHEDULERS, "torch.optim.lr_scheduler", "ReduceLROnPlateau", _TC_PLATEAU_TESTS,
+       "as the lr of any torch_compat optimizer, stepped by value=")
+del _name
+
+
+def torch_factory(entry: TorchEntry) -> Callable:
+    """The public torch_compat optimizer or scheduler of ``entry``."""
+    import importlib
+
+    module, _, name = ("jaxopt_zoo." + entry.name).rpartition(".")
+    return getattr(importlib.import_module(module), name)

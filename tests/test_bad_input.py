@@ -2,8 +2,10 @@
 
 The walker goes over every public factory of the modules in ``MODULES`` by signature. For
 each argument whose name is in ``KINDS`` it builds the factory with that one bad value and
-expects ``ValueError("jaxopt_zoo.<factory>: argument `<arg>` ... <value> ...")``. Arguments
-that share a name but not a meaning are listed in ``EXCEPTIONS`` with the reason.
+expects ``ValueError("jaxopt_zoo.<factory>: argument `<arg>` ... <value> ...")``; a tuple
+argument (torch's ``betas``, ``etas``, ``step_sizes``) gets one bad element at a time, named
+``arg[i]``. Arguments that share a name but not a meaning, or whose value torch itself takes
+(torch_compat), are listed in ``EXCEPTIONS`` with the reason.
 
 The same factories then run with their float hyperparameters traced (inside ``jax.jit``
 through ``zoo.inject_hyperparams``) and with a schedule as learning rate.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -21,18 +24,21 @@ import pytest
 
 import jaxopt_zoo as zoo
 from jaxopt_zoo import _registry
+from jaxopt_zoo import torch_compat as tc
+from jaxopt_zoo.torch_compat import lr_scheduler as L
 
-# Modules whose public factories are walked. To add jaxopt_zoo.torch_compat (and its
-# lr_scheduler): append the modules here, give each factory a working baseline in BASE
-# (keyed by its short name) and add torch's keyword names (betas, T_max, ...) to KINDS. Its
-# factories are named "torch_compat.<Name>"; the error may name either form.
-MODULES = [zoo]
+# Modules whose public factories are walked. A module's factories are named
+# "<module without jaxopt_zoo.>.<Name>" ("torch_compat.SGD", "torch_compat.lr_scheduler.StepLR");
+# BASE is keyed by the short name and the error may name either form.
+MODULES = [zoo, tc, L]
 
 # Callables that are not factories of a transformation or schedule.
 NOT_FACTORIES = {
     "apply_updates", "global_norm", "current_hyperparams", "schedule_free_eval_params",
     "plot_schedules", "chain", "identity", "set_to_zero", "skip_not_finite", "skip_large_updates",
     "inject_hyperparams", "normalize", "pack_tree", "unpack_tree",
+    "asgd_averaged_params",  # reads an ASGD state
+    "TorchLRScheduler",  # the base class of the lr_scheduler look-alikes
 }
 
 # --- kinds of arguments and their bad values -------------------------------------------------
@@ -63,7 +69,27 @@ KINDS: dict[str, list] = {
     "max_consecutive_errors": NONNEG_INT, "chunk_size": POS_INT,
     "mode": MODE, "threshold_mode": MODE, "anneal_strategy": MODE, "interpolate_type": MODE,
     "milestones": [[50, 20]], "boundaries": [[50, 20]],
+    # torch's keyword names (torch_compat)
+    "base_lr": NEG, "max_lr": NEG, "min_lr": NEG, "eta_min": NEG, "lr_decay": NEG, "lambd": NEG, "t0": NEG,
+    "momentum_decay": NEG, "power": NEG, "start_factor": [0.0, 1.5, -0.1], "end_factor": [1.5, -0.1],
+    "T_max": POS_INT, "T_0": POS_INT, "T_mult": POS_INT, "total_iters": POS_INT, "epochs": POS_INT,
+    "steps_per_epoch": POS_INT, "scale_mode": MODE, "lr_lambda": [0.5], "scale_fn": [0.5], "schedulers": [[]],
 }
+
+
+class Elem(NamedTuple):
+    """A bad element of a tuple argument: the error must name ``arg[index]`` and the element."""
+
+    index: int
+    value: Any
+
+
+# Tuple arguments: each element is checked on its own.
+KINDS.update({
+    "betas": [Elem(0, 1.5), Elem(0, -0.1), Elem(1, 1.5), Elem(1, -0.1)],  # each in [0, 1)
+    "etas": [Elem(0, 0.0), Elem(0, 1.0), Elem(1, 1.0), Elem(1, 0.5)],  # 0 < etaminus < 1 < etaplus
+    "step_sizes": [Elem(0, -0.1), Elem(1, 1e-7)],  # 0 <= min <= max (default min 1e-6)
+})
 
 # (factory, argument) pairs that must not be checked as their name's kind, and why; a value
 # other than None replaces the kind's bad values.
@@ -79,6 +105,15 @@ EXCEPTIONS: dict[tuple[str, str], tuple[list | None, str]] = {
     ("scale_by_factored_rms", "decay_rate"): ([-0.1], "as adafactor"),
     ("cyclic_schedule", "gamma"): ([0.0, -0.1], "exp_range's base: > 0"),
     ("rmsprop", "momentum"): (UNIT, "None (no momentum) or in [0, 1)"),
+    # torch_compat: torch's own checks are the contract; values torch takes give torch's numbers
+    # (tests/reference/test_torch_compat_optimizers.py::test_values_torch_accepts_give_torchs_numbers).
+    ("SGD", "momentum"): (NEG, "torch takes any momentum >= 0 (no upper bound)"),
+    ("RMSprop", "momentum"): (NEG, "torch takes any momentum >= 0 (no upper bound)"),
+    ("SGD", "dampening"): (None, "torch checks no dampening: any value scales the gradient by 1 - dampening"),
+    ("ASGD", "alpha"): (NEG, "the power of ASGD's eta decay, not a decay rate: torch takes 1.5; >= 0 here"),
+    ("ReduceLROnPlateau", "factor"): ([1.0, 1.5, -0.1], "as reduce_on_plateau (torch requires factor < 1)"),
+    ("CyclicLR", "scale_mode"): (None, "read only with a scale_fn (torch ignores it otherwise); checked with "
+                                      "one in tests/reference/test_torch_compat_schedulers.py"),
 }
 
 
@@ -103,6 +138,16 @@ BASE: dict[str, dict] = {
     "MultiSteps": dict(opt=None, every_k_schedule=2),
     "join_schedules": dict(schedules=None, boundaries=[20, 50]),
     "packed": dict(tx=None),
+    # torch_compat (defaults elsewhere: torch's)
+    "SGD": dict(lr=0.1, momentum=0.9), "RMSprop": dict(momentum=0.5),
+    "LambdaLR": dict(lr=0.1, lr_lambda=lambda e: 0.95**e), "MultiplicativeLR": dict(lr=0.1, lr_lambda=lambda e: 0.9),
+    "StepLR": dict(lr=0.1, step_size=3), "MultiStepLR": dict(lr=0.1, milestones=[2, 5]),
+    "ConstantLR": dict(lr=0.1), "LinearLR": dict(lr=0.1), "ExponentialLR": dict(lr=0.1, gamma=0.9),
+    "PolynomialLR": dict(lr=0.1), "CosineAnnealingLR": dict(lr=0.1, T_max=10),
+    "CosineAnnealingWarmRestarts": dict(lr=0.1, T_0=5), "CyclicLR": dict(base_lr=1e-3, max_lr=1e-2, step_size_up=5),
+    "OneCycleLR": dict(max_lr=0.1, epochs=2, steps_per_epoch=10),  # total_steps=None: epochs and steps_per_epoch count
+    "SequentialLR": dict(lr=0.1, schedulers=None, milestones=[5]), "ChainedScheduler": dict(schedulers=None),
+    "ReduceLROnPlateau": dict(lr=0.1),
 }
 
 
@@ -116,6 +161,8 @@ def _fill(name: str, kwargs: dict) -> dict:
         out["transforms"] = {"a": zoo.sgd(0.1)}
     if name == "join_schedules":
         out["schedules"] = [zoo.constant_schedule(1.0)] * 3
+    if out.get("schedulers", ()) is None:
+        out["schedulers"] = [L.StepLR(0.1, 3), L.ExponentialLR(0.1, 0.9)]
     return out
 
 
@@ -147,7 +194,8 @@ def cases() -> list:
             else:
                 bad = KINDS.get(arg)
             for value in bad or []:
-                out.append(pytest.param(name, arg, value, id=f"{name}-{arg}={value!r}"))
+                shown = f"{arg}[{value.index}]={value.value!r}" if isinstance(value, Elem) else f"{arg}={value!r}"
+                out.append(pytest.param(name, arg, value, id=f"{name}-{shown}"))
     return out
 
 
@@ -171,13 +219,21 @@ def test_the_walker_sees_the_whole_zoo():
     names = {n for n, _ in factories()}
     assert set(_registry.OPTIMIZERS) <= names and set(_registry.SCHEDULES) <= names
     assert {"scale_by_adam", "apply_if_finite", "MultiSteps", "reduce_on_plateau"} <= names
+    torch_compat = {e.name for e in (*_registry.TORCH_OPTIMIZERS.values(), *_registry.TORCH_SCHEDULERS.values())}
+    assert torch_compat <= names and {n for n in names if n.startswith("torch_compat.")} == torch_compat
 
 
 @pytest.mark.parametrize("name,arg,value", cases())
 def test_bad_value_raises_a_recognisable_error(name, arg, value):
     short = name.rsplit(".", 1)[-1]
+    if isinstance(value, Elem):  # the baseline's tuple (or the default) with one bad element
+        given = _fill(short, _base_kwargs(short)).get(arg, inspect.signature(_lookup(name)).parameters[arg].default)
+        given = tuple(value.value if i == value.index else v for i, v in enumerate(given))
+        arg, value = f"{arg}[{value.index}]", value.value
+    else:
+        given = value
     with pytest.raises(ValueError) as info:
-        build(name, **{arg: value})
+        build(name, **{arg.split("[")[0]: given})
     message = str(info.value)
     heads = (f"jaxopt_zoo.{short}: argument `{arg}`", f"jaxopt_zoo.{name}: argument `{arg}`")
     assert message.startswith(heads), message
@@ -220,26 +276,42 @@ def test_traced_hyperparameters_pass(name):
         return u, state
 
     u, state = step(PARAMS)
+    assert traced or not name.startswith("torch_compat."), name
     for k in traced:
         assert k in state.hyperparams
     assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(u))
 
 
+# Tuple arguments (torch's betas, etas, step_sizes) are not traced: inject_hyperparams takes
+# numbers only. betas[0] takes a schedule instead (test_schedule_as_learning_rate).
+
 # Factories whose learning_rate is not a per-step rate, so it takes no schedule (and why).
 LR_NOT_A_SCHEDULE = {"rprop": "Rprop's learning_rate is only each coordinate's initial step size (TypeError)"}
+SCHEDULED = zoo.linear_schedule(0.1, 0.01, 10)
 
 
 @pytest.mark.parametrize(
     "name",
-    [n for n in TRANSFORMS if "learning_rate" in inspect.signature(_lookup(n)).parameters and n not in LR_NOT_A_SCHEDULE],
+    [n for n in TRANSFORMS if {"learning_rate", "lr"} & set(inspect.signature(_lookup(n)).parameters)
+     and n not in LR_NOT_A_SCHEDULE],
 )
 def test_schedule_as_learning_rate(name):
+    """Also, for torch_compat, the hyperparameters torch's cyclic schedulers move: momentum, betas[0]."""
     short = name.rsplit(".", 1)[-1]
     kwargs = _fill(short, _base_kwargs(short))
-    kwargs["learning_rate"] = zoo.linear_schedule(0.1, 0.01, 10)
+    params = inspect.signature(_lookup(name)).parameters
+    kwargs["learning_rate" if "learning_rate" in params else "lr"] = SCHEDULED
+    if name.startswith("torch_compat.") and "momentum" in params:
+        kwargs["momentum"] = SCHEDULED
+    if "betas" in params:
+        kwargs["betas"] = (SCHEDULED, params["betas"].default[1])
     tx = _lookup(name)(**kwargs)
-    u, _ = jax.jit(lambda p: tx.update(p, tx.init(p), p, value=jnp.array(1.0)))(PARAMS)
+    u, state = jax.jit(lambda p: tx.update(p, tx.init(p), p, value=jnp.array(1.0)))(PARAMS)
     assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(u))
+    if name.startswith("torch_compat."):  # the state reports the values the update used
+        used = zoo.current_hyperparams(state)
+        assert {k: float(v) for k, v in used.items()} == pytest.approx({k: 0.1 for k in used}), used
+        assert len(used) == 1 + ("momentum" in params) + ("betas" in params)
 
 
 SCHEDULE_FLOATS = {"init_value", "end_value", "peak_value", "value", "max_value", "base_value", "eta_min",
@@ -266,6 +338,48 @@ def test_schedules_take_traced_values(name):
 
     out = values({k: jnp.asarray(kwargs[k]) for k in traced})
     assert np.all(np.isfinite(out))
+
+
+# torch_compat.lr_scheduler: float arguments traced under jit (inside a jitted train step).
+SCHEDULER_FLOATS = {"lr", "base_lr", "max_lr", "gamma", "eta_min", "factor", "start_factor", "end_factor", "power",
+                    "base_momentum", "max_momentum", "div_factor", "final_div_factor"}
+# Schedulers whose arguments stay concrete, and why.
+SCHEDULER_NOT_TRACED = {
+    "ReduceLROnPlateau": "not a schedule t -> lr but the lr of an optimizer, which steps it with value=; its "
+                         "lr must be a concrete float > 0 (torch's comes from the optimizer)",
+}
+SCHEDULERS = [n for n, o in factories() if n.startswith("torch_compat.lr_scheduler.")]
+
+
+@pytest.mark.parametrize("name", SCHEDULERS)
+def test_torch_schedulers_take_traced_values(name):
+    short = name.rsplit(".", 1)[-1]
+    if short in SCHEDULER_NOT_TRACED:
+        assert SCHEDULER_NOT_TRACED[short]
+        return
+    fn = _lookup(name)
+    kwargs = _fill(short, _base_kwargs(short))
+    for arg, p in inspect.signature(fn).parameters.items():
+        if arg not in kwargs and isinstance(p.default, float):
+            kwargs[arg] = p.default
+    traced = [k for k, v in kwargs.items() if k in SCHEDULER_FLOATS and isinstance(v, float)]
+    assert traced or short == "ChainedScheduler"  # its base lr is its members'
+    eager = fn(**kwargs)
+
+    @jax.jit
+    def values(vals):
+        sched = fn(**{**kwargs, **vals})
+        out = [jnp.stack([jnp.asarray(sched(t), jnp.float64) for t in (0, 7, 5000)])]
+        if getattr(sched, "momentum", None) is not None:
+            out.append(jnp.stack([jnp.asarray(sched.momentum(t), jnp.float64) for t in (0, 7, 5000)]))
+        return out
+
+    out = values({k: jnp.asarray(kwargs[k]) for k in traced})
+    want = [np.array([float(eager(t)) for t in (0, 7, 5000)])]
+    if getattr(eager, "momentum", None) is not None:
+        want.append(np.array([float(eager.momentum(t)) for t in (0, 7, 5000)]))
+    for got, w in zip(out, want, strict=True):
+        np.testing.assert_allclose(np.asarray(got), w, rtol=1e-6)
 
 
 def test_messages_have_one_form():

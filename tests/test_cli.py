@@ -157,6 +157,37 @@ def test_list_shows_every_member_with_reference_and_paper(capsys):
     assert "Did you mean: adam" in err and "Traceback" not in err
 
 
+def _public(module, kind) -> set[str]:
+    return {n for n, o in vars(module).items() if not n.startswith("_") and kind(o)}
+
+
+def test_list_shows_every_torch_compat_optimizer_and_scheduler(capsys):
+    """Against the modules' public names: a torch_compat member missing from the listing fails."""
+    import inspect
+
+    from jaxopt_zoo import torch_compat as tc
+    from jaxopt_zoo.torch_compat import lr_scheduler as L
+
+    optimizers = _public(tc, inspect.isfunction) - {"asgd_averaged_params"}  # a state reader, not an optimizer
+    schedulers = _public(L, inspect.isclass) - {"TorchLRScheduler"}  # their base class
+    assert {"SGD", "ASGD"} <= optimizers and {"StepLR", "ReduceLROnPlateau"} <= schedulers
+    assert set(_registry.TORCH_OPTIMIZERS) == optimizers
+    assert set(_registry.TORCH_SCHEDULERS) == schedulers
+    for table, module in ((_registry.TORCH_OPTIMIZERS, "torch.optim"), (_registry.TORCH_SCHEDULERS, "torch.optim.lr_scheduler")):
+        for name, e in table.items():
+            assert _registry.torch_factory(e) is getattr(tc if module == "torch.optim" else L, name)
+            assert e.reference.split(" (")[0] == f"{module}.{name}"
+            assert e.tests and all((ROOT / t).is_file() and t.startswith("tests/reference/test_torch_compat_") for t in e.tests)
+    for what in ("torch_compat", "all"):
+        assert main(["list", what]) == 0
+        out = capsys.readouterr().out
+        first_column = {line.split("│")[1].strip() for line in out.splitlines() if line.startswith("│")}
+        assert optimizers | schedulers <= first_column, sorted((optimizers | schedulers) - first_column)
+    assert main(["list", "torch_compat.lr_scheduler.OneCycleLR"]) == 0
+    out = capsys.readouterr().out
+    assert "jaxopt_zoo.torch_compat.lr_scheduler.OneCycleLR(max_lr" in out and "torch.optim.lr_scheduler.OneCycleLR" in out
+
+
 # --- shootout -----------------------------------------------------------------------------------
 
 def test_shootout_trains_writes_and_prints(tmp_path, capsys):

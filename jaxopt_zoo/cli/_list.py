@@ -1,7 +1,8 @@
 """``jaxopt-zoo list``: the zoo, each member with the reference it is tested equal to and its paper.
 
-``jaxopt-zoo list`` prints every table; ``list optimizers|wrappers|aliases|schedules`` one of
-them; ``list NAME`` one member in full: its signature, what a bare spec runs, reference, paper.
+``jaxopt-zoo list`` prints every table; ``list optimizers|wrappers|aliases|schedules|torch_compat``
+one of them; ``list NAME`` one member in full: its signature, what a bare spec runs, reference,
+paper (``list torch_compat.SGD``, ``list torch_compat.lr_scheduler.StepLR`` for torch_compat).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import inspect
 from .. import _registry
 from . import _console, _specs
 
-SECTIONS = ("optimizers", "wrappers", "aliases", "schedules")
+SECTIONS = ("optimizers", "wrappers", "aliases", "schedules", "torch_compat")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -50,7 +51,34 @@ def _schedules() -> None:
     _console.print_table("schedules", ["name", "short names", "tested equal to", "paper"], rows)
 
 
+def _torch_compat() -> None:
+    tables = (("torch_compat (torch.optim look-alikes: torch's names and keywords)", _registry.TORCH_OPTIMIZERS, ""),
+              ("torch_compat.lr_scheduler (schedules t -> lr)", _registry.TORCH_SCHEDULERS, "torch.optim.lr_scheduler."))
+    for title, table, common in tables:  # the common prefix goes to the header: names stay on one line
+        rows = [[name, e.reference.removeprefix(common), "\n".join(t.removeprefix("tests/reference/") for t in e.tests)]
+                for name, e in table.items()]
+        header = f"tested equal to {common}" if common else "tested equal to"
+        _console.print_table(title, ["name", header, "parity tests (tests/reference/)"], rows)
+
+
+def _torch_member(name: str) -> int | None:
+    """``list torch_compat.X`` / ``list torch_compat.lr_scheduler.X``: the member in full, or None."""
+    for entry in (*_registry.TORCH_OPTIMIZERS.values(), *_registry.TORCH_SCHEDULERS.values()):
+        if name.strip() in (entry.name, "jaxopt_zoo." + entry.name):
+            factory = _registry.torch_factory(entry)
+            doc = (inspect.getdoc(factory) or "").splitlines()
+            print(f"jaxopt_zoo.{entry.name}{inspect.signature(factory)}")
+            print(f"  {doc[0] if doc else ''}")
+            print(f"  tested equal to: {entry.reference}")
+            print(f"  parity tests:    {', '.join(entry.tests)}")
+            return 0
+    return None
+
+
 def _member(name: str) -> int:
+    shown = _torch_member(name)
+    if shown is not None:
+        return shown
     key = _specs.normalize(name)
     key = _specs.SCHEDULE_SHORT_NAMES.get(key, key)
     if key in _registry.ALIASES:
@@ -78,7 +106,8 @@ def _member(name: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     what = _specs.normalize(args.what)
-    shows = {"optimizers": _optimizers, "wrappers": _wrappers, "aliases": _aliases, "schedules": _schedules}
+    shows = {"optimizers": _optimizers, "wrappers": _wrappers, "aliases": _aliases, "schedules": _schedules,
+             "torch_compat": _torch_compat}
     if what == "all":
         for show in shows.values():
             show()

@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("landscape", _landscape, "optimizer paths over 2-D test functions, drawn on contour plots",
         _landscape.__doc__)
     add("schedules", _schedules, "plot learning-rate schedules", _schedules.__doc__)
-    add("list", _list, "the zoo: every optimizer, wrapper, alias and schedule with its reference and paper",
+    add("list", _list, "the zoo: every optimizer, wrapper, alias and schedule with its reference and paper, "
+        "and torch_compat's optimizers and schedulers with their torch class and parity tests",
         _list.__doc__)
     demo = sub.add_parser("demo", help="what `make demo` runs: the default landscapes, then the default shootout",
                           description="The default landscape pictures, then the default shootout.",

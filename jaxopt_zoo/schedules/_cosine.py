@@ -146,13 +146,13 @@ def cosine_warm_restarts_schedule(init_value: Any, t_0: int, t_mult: int = 1, et
       init_value: the value at each restart (torch's base lr).
       t_0: the length of the first cycle, an integer >= 1.
       t_mult: the growth factor of the cycle length, an integer >= 1.
-      eta_min: the lowest value.
+      eta_min: the lowest value, >= 0.
 
     Returns:
       A schedule equal to torch's lr after ``t`` calls of ``scheduler.step()``.
 
     Raises:
-      ValueError: if ``t_0`` or ``t_mult`` is not an integer >= 1.
+      ValueError: if ``t_0`` or ``t_mult`` is not an integer >= 1, or ``eta_min`` is negative.
 
     Example:
       >>> import jaxopt_zoo as zoo
@@ -165,6 +165,7 @@ def cosine_warm_restarts_schedule(init_value: Any, t_0: int, t_mult: int = 1, et
     fn = "cosine_warm_restarts_schedule"
     _validate.check_int(fn, "t_0", t_0, lo=1)
     _validate.check_int(fn, "t_mult", t_mult, lo=1)
+    _validate.check_nonnegative(fn, "eta_min", eta_min)
     # Cycle starts up to the int32 range, computed exactly in Python integers.
     starts, lengths, start, length = [], [], 0, t_0
     while start < 2**31 and len(starts) < 100_000:

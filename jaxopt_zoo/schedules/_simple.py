@@ -57,7 +57,8 @@ def polynomial_schedule(
     Args:
       init_value: the value up to ``transition_begin``.
       end_value: the value from ``transition_begin + transition_steps`` on.
-      power: the exponent ``p`` (1 is linear).
+      power: the exponent ``p`` (1 is linear), >= 0 (optax takes a negative one and returns
+        inf at the end of the transition).
       transition_steps: the length ``T`` of the transition, >= 0 (0 gives a constant
         ``init_value``, as in optax).
       transition_begin: the step ``t_b`` at which the transition starts, >= 0.
@@ -66,7 +67,7 @@ def polynomial_schedule(
       A schedule.
 
     Raises:
-      ValueError: if ``transition_steps`` or ``transition_begin`` is negative.
+      ValueError: if ``power``, ``transition_steps`` or ``transition_begin`` is negative.
 
     Example:
       >>> import jaxopt_zoo as zoo
@@ -74,6 +75,7 @@ def polynomial_schedule(
       >>> float(s(5))
       0.25
     """
+    _validate.check_nonnegative("polynomial_schedule", "power", power)
     _validate.check_int("polynomial_schedule", "transition_steps", transition_steps, lo=0)
     _validate.check_int("polynomial_schedule", "transition_begin", transition_begin, lo=0)
     if transition_steps == 0:

@@ -100,17 +100,26 @@ def make(hyper: dict, core: Callable[[dict], GradientTransformation]) -> Gradien
     return GradientTransformation(init_fn, update_fn)
 
 
+def is_zero(value: Any) -> bool:
+    """torch's ``if value != 0`` switches, decided at construction: only a concrete 0 is zero.
+
+    A traced value (``zoo.inject_hyperparams``, ``jit``) or a schedule counts as non-zero, so
+    the branch that uses it is built; with the value 0 it gives the same numbers.
+    """
+    return not callable(value) and _validate.concrete_float(value) == 0.0
+
+
 def grad_prelude(maximize: bool, weight_decay: Any = 0.0, decoupled: bool = False) -> list:
     """torch's first lines: ``g = -g`` if maximize, then ``g = g + weight_decay * p`` (coupled)."""
     blocks = [scale(-1.0)] if maximize else []
-    if weight_decay != 0 and not decoupled:
+    if not is_zero(weight_decay) and not decoupled:
         blocks.append(add_decayed_weights(weight_decay))
     return blocks
 
 
 def lr_epilogue(lr: Any, weight_decay: Any = 0.0, decoupled: bool = False) -> list:
     """torch's last lines: ``p <- p - lr * (u + weight_decay * p)`` (the decay term if decoupled)."""
-    blocks = [add_decayed_weights(weight_decay)] if weight_decay != 0 and decoupled else []
+    blocks = [add_decayed_weights(weight_decay)] if not is_zero(weight_decay) and decoupled else []
     return blocks + [scale(-lr)]
 
 

@@ -22,8 +22,8 @@ from typing import Any
 
 from .._base import GradientTransformation, chain
 from ..optimizers._rmsprop import scale_by_rms, scale_by_stddev
-from ..transforms._momentum import trace
 from . import _common
+from ._sgd import dampened_trace
 
 _FN = "torch_compat.RMSprop"
 
@@ -65,14 +65,14 @@ def RMSprop(lr: Any = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay
     _common.check_constant(_FN, "eps", eps)
     _common.check_constant(_FN, "weight_decay", weight_decay)
     _common.check_schedulable(_FN, "momentum", momentum, hi=float("inf"))
-    use_momentum = callable(momentum) or momentum > 0
+    use_momentum = not _common.is_zero(momentum)
     hyper = {"lr": lr, "momentum": momentum} if use_momentum else {"lr": lr}
     scaler = scale_by_stddev if centered else scale_by_rms
 
     def core(h):
         blocks = [*_common.grad_prelude(maximize, weight_decay), scaler(alpha, eps, 0.0, eps_in_sqrt=False)]
         if use_momentum:
-            blocks.append(trace(h["momentum"]))
+            blocks.append(dampened_trace(h["momentum"], 0.0))  # torch takes momentum > 1 too
         return chain(*blocks, *_common.lr_epilogue(h["lr"]))
 
     return _common.make(hyper, core)

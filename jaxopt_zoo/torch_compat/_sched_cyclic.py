@@ -33,6 +33,12 @@ from ..schedules._simple import float_step
 from ._sched_base import TorchLRScheduler, as_float, call_user_fn, check_callable
 
 
+def check_momenta(fn: str, base_momentum: Any, max_momentum: Any) -> None:
+    """Both in [0, 1]: they become SGD's momentum or Adam's betas[0] (torch checks neither)."""
+    for arg, value in (("base_momentum", base_momentum), ("max_momentum", max_momentum)):
+        _validate.check_range(fn, arg, value, 0.0, 1.0)
+
+
 class _WithMomentum(TorchLRScheduler):
     """A non-chainable scheduler with a companion momentum schedule."""
 
@@ -66,7 +72,8 @@ class CyclicLR(_WithMomentum):
       scale_fn: a custom scaling policy; replaces ``mode``.
       scale_mode: ``'cycle'`` or ``'iterations'``: what ``scale_fn`` receives.
       cycle_momentum: give ``.momentum`` (else it is ``None``).
-      base_momentum, max_momentum: the momentum bounds, >= 0.
+      base_momentum, max_momentum: the momentum bounds, in [0, 1] (torch takes any value; the
+        momentum also feeds Adam's ``betas[0]``).
       steps_per_epoch: optimizer steps per ``scheduler.step()`` (keyword only; torch steps
         CyclicLR every batch, so usually 1).
 
@@ -75,8 +82,8 @@ class CyclicLR(_WithMomentum):
       ``floor(t / steps_per_epoch)`` scheduler steps.
 
     Raises:
-      ValueError: for a negative bound, a bad step size, an unknown ``mode`` or
-        ``scale_mode``, ``gamma`` outside (0, 1], a non-callable ``scale_fn`` or
+      ValueError: for a negative bound, a momentum bound outside [0, 1], a bad step size, an
+        unknown ``mode`` or ``scale_mode``, ``gamma`` outside (0, 1], a non-callable ``scale_fn`` or
         ``steps_per_epoch < 1``.
 
     Example:
@@ -101,8 +108,7 @@ class CyclicLR(_WithMomentum):
         if step_size_down is not None:
             _validate.check_int(fn, "step_size_down", step_size_down, lo=1)
         _validate.check_range(fn, "gamma", gamma, 0.0, 1.0, lo_open=True)
-        _validate.check_nonnegative(fn, "base_momentum", base_momentum)
-        _validate.check_nonnegative(fn, "max_momentum", max_momentum)
+        check_momenta(fn, base_momentum, max_momentum)
         self.base_lr, self.max_lr, self.mode, self.gamma = base_lr, max_lr, mode, gamma
         if scale_fn is None:
             _validate.check_choice(fn, "mode", mode, ("triangular", "triangular2", "exp_range"))
@@ -154,7 +160,7 @@ class OneCycleLR(_WithMomentum):
       pct_start: the fraction of the cycle spent rising, in (0, 1).
       anneal_strategy: ``'cos'`` or ``'linear'``.
       cycle_momentum: give ``.momentum`` (else it is ``None``).
-      base_momentum, max_momentum: the momentum at the peak lr and at the ends.
+      base_momentum, max_momentum: the momentum at the peak lr and at the ends, in [0, 1].
       div_factor: ``max_lr / initial lr``, > 0.
       final_div_factor: ``initial lr / final lr``, > 0.
       three_phase: the three-phase variant.
@@ -164,7 +170,7 @@ class OneCycleLR(_WithMomentum):
 
     Raises:
       ValueError: without ``total_steps`` nor ``epochs`` and ``steps_per_epoch``, or for a bad
-        ``pct_start``, ``anneal_strategy``, factor or a negative ``max_lr``.
+        ``pct_start``, ``anneal_strategy``, factor, momentum bound or a negative ``max_lr``.
 
     Example:
       >>> import jaxopt_zoo as zoo
@@ -195,8 +201,7 @@ class OneCycleLR(_WithMomentum):
         _validate.check_choice(fn, "anneal_strategy", anneal_strategy, ("cos", "linear"))
         _validate.check_positive(fn, "div_factor", div_factor)
         _validate.check_positive(fn, "final_div_factor", final_div_factor)
-        _validate.check_nonnegative(fn, "base_momentum", base_momentum)
-        _validate.check_nonnegative(fn, "max_momentum", max_momentum)
+        check_momenta(fn, base_momentum, max_momentum)
         self.max_lr, self.total_steps, self.epochs = max_lr, total_steps, epochs
         self.steps_per_epoch = steps_per_epoch  # torch's meaning (batches per epoch)
         self.lr = max_lr / div_factor if _validate.concrete_float(max_lr) is not None else max_lr

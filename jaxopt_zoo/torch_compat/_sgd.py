@@ -22,7 +22,6 @@ import jax.numpy as jnp
 from .. import _numerics, _validate
 from .._base import GradientTransformation, chain
 from .._tree import tree_map
-from ..transforms._momentum import trace
 from . import _common
 
 _FN = "torch_compat.SGD"
@@ -39,7 +38,7 @@ def dampened_trace(momentum: Any, dampening: Any, nesterov: bool = False) -> Gra
     r"""torch's SGD momentum buffer: ``b <- g`` first, then ``b <- momentum * b + (1 - dampening) * g``.
 
     Outputs ``b`` (or ``g + momentum * b`` with ``nesterov``). With ``dampening = 0`` this is
-    ``zoo.trace``.
+    ``zoo.trace``, without its check: like torch, any momentum >= 0 is taken (also above 1).
 
     Args:
       momentum: the momentum coefficient (a float or a traced scalar).
@@ -106,16 +105,17 @@ def SGD(lr: Any = 1e-3, momentum: Any = 0.0, dampening: Any = 0.0, weight_decay:
     _common.check_schedulable(_FN, "momentum", momentum, hi=float("inf"))
     _common.check_constant(_FN, "dampening", dampening, lo=float("-inf"))
     _common.check_constant(_FN, "weight_decay", weight_decay)
-    scheduled_momentum = callable(momentum)
-    if nesterov and ((not scheduled_momentum and momentum <= 0) or dampening != 0):
-        _validate.fail(_FN, "nesterov", nesterov, "needs a momentum > 0 and zero dampening")
-    use_momentum = scheduled_momentum or momentum != 0
+    if nesterov:  # checked on concrete values only (a schedule or a traced value passes)
+        known_momentum, known_dampening = _validate.concrete_float(momentum), _validate.concrete_float(dampening)
+        if (known_momentum is not None and known_momentum <= 0) or known_dampening not in (None, 0.0):
+            _validate.fail(_FN, "nesterov", nesterov, "needs a momentum > 0 and zero dampening")
+    use_momentum = not _common.is_zero(momentum)
     hyper = {"lr": lr, "momentum": momentum} if use_momentum else {"lr": lr}
 
     def core(h):
         blocks = _common.grad_prelude(maximize, weight_decay)
-        if use_momentum:
-            blocks.append(trace(h["momentum"], nesterov) if dampening == 0 else dampened_trace(h["momentum"], dampening, nesterov))
+        if use_momentum:  # torch's buffer, not zoo.trace: torch takes any momentum >= 0, even above 1
+            blocks.append(dampened_trace(h["momentum"], dampening, nesterov))
         return chain(*blocks, *_common.lr_epilogue(h["lr"]))
 
     return _common.make(hyper, core)

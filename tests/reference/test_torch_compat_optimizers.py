@@ -97,6 +97,23 @@ def test_bad_arguments_raise_naming_the_argument(name, kwargs, arg):
         getattr(tc, name)(**kwargs)
 
 
+# Values outside the usual ranges that torch takes (tests/test_bad_input.py exempts them from
+# its bad-value walk): accepted here too, with torch's numbers.
+TORCH_ACCEPTS = [
+    ("SGD", dict(lr=0.01, momentum=1.02)),
+    ("SGD", dict(lr=0.01, momentum=0.9, dampening=-0.5)),
+    ("RMSprop", dict(lr=1e-3, momentum=1.02)),
+    ("ASGD", dict(lr=0.05, lambd=1e-2, alpha=1.5)),
+]
+
+
+@pytest.mark.parametrize("name,kwargs", TORCH_ACCEPTS, ids=[f"{n}-{k}" for n, k in TORCH_ACCEPTS])
+def test_values_torch_accepts_give_torchs_numbers(name, kwargs):
+    if not torch_available():  # needs live torch
+        return
+    assert_equals_torch(zoo_run(name, kwargs), torch_runs(name, kwargs, dtypes=("float64",)), "float64")
+
+
 def test_only_betas0_momentum_and_lr_take_schedules():
     with pytest.raises(TypeError, match=r"betas\[1\]"):
         tc.Adam(betas=(0.9, lambda t: 0.999))

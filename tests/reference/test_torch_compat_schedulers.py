@@ -305,6 +305,21 @@ BAD = [
 ]
 
 
+# A value torch takes that tests/test_bad_input.py exempts from its bad-value walk: CyclicLR's
+# scale_mode without a scale_fn (torch ignores it). (Momentum bounds above 1, which torch also
+# takes, are refused here: the momentum schedule also feeds Adam's betas[0].)
+TORCH_ACCEPTS = [
+    case("CyclicLR", None, 40, base_lr=0.01, max_lr=0.1, step_size_up=5, scale_mode="bogus"),
+]
+
+
+@pytest.mark.parametrize("c", TORCH_ACCEPTS, ids=[f"{c['name']}-{i}" for i, c in enumerate(TORCH_ACCEPTS)])
+def test_values_torch_accepts_give_torchs_numbers(c):
+    if not torch_available():  # needs live torch
+        return
+    assert_sequences_close(zoo_sequence(c), torch_sequence(c))
+
+
 @pytest.mark.parametrize("make, message", BAD, ids=[m for _, m in BAD])
 def test_bad_arguments_raise_value_error_naming_function_argument_value(make, message):
     with pytest.raises(ValueError, match="jaxopt_zoo.torch_compat.lr_scheduler." + message.replace("`", ".")) as err:
