@@ -7,6 +7,7 @@ the way a training loop runs them. Times are wall-clock medians with ``block_unt
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 from typing import Any, Callable
@@ -44,6 +45,24 @@ def compile_step(step: Callable, params: Any, state: Any, grads: Any):
     t0 = time.perf_counter()
     compiled = jax.jit(step, donate_argnums=(0, 1)).lower(params, state, grads).compile()
     return compiled, time.perf_counter() - t0
+
+
+def program_text(compiled) -> str:
+    """The optimized HLO of a compiled step without its metadata (op names, source lines),
+    module and instruction names: equal texts mean the same program, whichever library
+    traced it."""
+    blocks = compiled.as_text().split("\n\n")
+    # Drop the tables of source files, functions and stack frames the metadata points into.
+    blocks = [b for b in blocks if b.split("\n", 1)[0] not in _SOURCE_TABLES]
+    text = re.sub(r", metadata=\{[^}]*\}", "", "\n\n".join(blocks))
+    text = re.sub(r"^HloModule \S+", "HloModule", text, count=1)
+    # Instruction names come from the traced source (``square`` or ``mul`` for x * x): number
+    # them in order of appearance instead.
+    names: dict = {}
+    return re.sub(r"%[\w.\-]+", lambda m: names.setdefault(m.group(0), f"%{len(names)}"), text)
+
+
+_SOURCE_TABLES = {"FileNames", "FunctionNames", "FileLocations", "StackFrames"}
 
 
 def copy_tree(tree: Any) -> Any:

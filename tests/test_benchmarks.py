@@ -25,6 +25,9 @@ def test_harness_writes_table_and_json(tmp_path, capsys):
         for key in ("zoo_ms", "optax_ms", "floor_ms", "zoo_of_floor", "zoo_compile_s", "optax_compile_s"):
             assert math.isfinite(r[key]) and r[key] > 0, (key, r)
         assert f"| {r['workload']} | {r['case']} |" in md
+        assert isinstance(r["same_program_as_optax"], bool)
+    # One leaf of AdamW: the zoo compiles to optax's very program (see README, performance).
+    assert next(r for r in res["steps"] if r["case"] == "AdamW, 1 leaf")["same_program_as_optax"]
     assert [r["leaves"] for r in res["compile"] if r["case"].startswith("AdamW")] == [2, 4]
     assert all(r["zoo_compile_s"] > 0 and r["optax_compile_s"] > 0 for r in res["compile"])
     assert {r["lib"] for r in res["memory"]} >= {"zoo", "optax"}
