@@ -16,7 +16,7 @@ checked against them and random hyperparameters run against them live.
 """
 
 import pytest
-from harness import assert_trajectories_close, seeded_rng
+from harness import assert_trajectories_close, seeded_rng, require_live
 from make_zoo_torch_fixtures import assert_fixture_equals_live, available, cases_as_stored, fixture_reference, load_fixture, reference, zoo_run
 
 MEMBERS = ["adan", "padam", "adai"]
@@ -62,8 +62,7 @@ def random_kwargs(rng, name):
 @pytest.mark.parametrize("name", MEMBERS)
 @pytest.mark.parametrize("draw", range(2))
 def test_random_hyperparameters_float64(name, draw, request):
-    if not available(name):  # random draws need the live reference; the fixed cases cover the fixtures
-        return
+    require_live(available(name), "random draws need the live reference; the fixed cases cover the fixtures")
     kw = random_kwargs(seeded_rng(request.node.name)[0], name)
     print(name, kw)
     assert_trajectories_close(zoo_run(name, kw, "float64"), reference(name, kw, "float64"), "float64")

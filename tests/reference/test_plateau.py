@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from harness import seeded_rng, torch_available
+from harness import seeded_rng, torch_available, require_live
 from make_plateau_fixtures import (assert_fixture_equals_live, cases_as_stored, load_fixture, metric_sequence, reductions,
                                    torch_lrs, zoo_kwargs)
 
@@ -90,8 +90,7 @@ def test_current_hyperparams_of_a_torch_compat_plateau_lr_are_torchs_lr(case):
 @pytest.mark.parametrize("threshold_mode", ["rel", "abs"])
 @pytest.mark.parametrize("draw", range(3))
 def test_random_draws_match_live_torch(mode, sign, threshold_mode, draw, request):
-    if not torch_available():  # random draws need live torch; the fixed cases cover the fixture
-        return
+    require_live(torch_available(), "random draws need live torch; the fixed cases cover the fixture")
     rng, _ = seeded_rng(request.node.name)
     base_lr = rng.uniform(0.01, 1.0)
     kw = dict(mode=mode, factor=rng.uniform(0.1, 0.9), patience=rng.randint(0, 6), threshold=rng.choice([1e-4, 1e-2, 0.1]),

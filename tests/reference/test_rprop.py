@@ -7,7 +7,7 @@ random hyperparameters run against live torch.
 
 import optax
 import pytest
-from harness import assert_trajectories_close, make_params, seeded_rng, torch_trajectory, trajectory
+from harness import assert_trajectories_close, make_params, seeded_rng, torch_trajectory, trajectory, require_live
 from make_zoo_torch_fixtures import (assert_fixture_equals_live, available, cases_as_stored, fixture_reference, load_fixture,
                                      zoo_kwargs, zoo_run)
 
@@ -36,8 +36,7 @@ def test_fixture_cases_are_the_generator_cases():
 
 @pytest.mark.parametrize("draw", range(2))
 def test_random_hyperparameters_match_live_torch(draw, dtype, request):
-    if not available("rprop"):  # random draws need live torch; the fixed cases cover the fixtures
-        return
+    require_live(available("rprop"), "random draws need live torch; the fixed cases cover the fixtures")
     import torch
 
     rng = seeded_rng(request.node.name)[0]

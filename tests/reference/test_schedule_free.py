@@ -9,7 +9,7 @@ fixtures are checked against them and random hyperparameters run against them li
 
 import jax
 import pytest
-from harness import assert_trajectories_close, loss, make_params, seeded_rng
+from harness import assert_trajectories_close, loss, make_params, seeded_rng, require_live
 from make_zoo_torch_fixtures import assert_fixture_equals_live, available, cases_as_stored, fixture_reference, load_fixture, reference, zoo_run
 
 import jaxopt_zoo as zoo
@@ -49,8 +49,7 @@ def random_kwargs(rng, member):
 
 @pytest.mark.parametrize("member", MEMBERS)
 def test_random_hyperparameters_match_live_schedulefree(member, dtype, request):
-    if not available(member):  # random draws need the live reference; the fixed cases cover the fixtures
-        return
+    require_live(available(member), "random draws need the live reference; the fixed cases cover the fixtures")
     kw = random_kwargs(seeded_rng(request.node.name)[0], member)
     print(member, kw)
     assert_trajectories_close(zoo_run(member, kw, dtype), reference(member, kw, dtype), dtype)

@@ -1,7 +1,7 @@
 """New schedules against torch.optim.lr_scheduler: live torch where installed, fixtures where not."""
 
 import pytest
-from harness import seeded_rng
+from harness import seeded_rng, require_live
 from torch_schedules import (FIXED_CASES, assert_sequences_close, load_fixtures, torch_available,
                              torch_sequence, zoo_sequence)
 
@@ -56,8 +56,7 @@ NAMES = sorted({c[0] for c in FIXED_CASES})
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("draw", range(3))
 def test_random_arguments_equal_live_torch(name, draw, request):
-    if not torch_available():  # random draws need live torch; the fixed cases cover fixtures
-        return
+    require_live(torch_available(), "random draws need live torch; the fixed cases cover fixtures")
     rng, _ = seeded_rng(request.node.name)
     kw = random_case(rng, name)
     steps = kw.get("total_steps", 200)

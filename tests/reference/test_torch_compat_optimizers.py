@@ -6,7 +6,7 @@ import inspect
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from harness import seeded_rng
+from harness import seeded_rng, require_live
 from torch_compat_cases import (FLAGS, OPTIMIZERS, assert_equals_torch, draw, flag_combinations, torch_available,
                                 torch_runs, zoo_run)
 
@@ -17,8 +17,7 @@ CROSSED = [(name, flags) for name in FLAGS for flags in flag_combinations(name)]
 
 @pytest.mark.parametrize("name,flags", CROSSED, ids=[f"{n}-" + "-".join(f"{k}={v}" for k, v in f.items()) for n, f in CROSSED])
 def test_random_hyperparameters_equal_torch(name, flags, request):
-    if not torch_available():  # random draws need live torch; the fixed cases cover the fixtures
-        return
+    require_live(torch_available(), "random draws need live torch; the fixed cases cover the fixtures")
     rng, _ = seeded_rng(request.node.name)
     kwargs = draw(name, flags, rng)
     print(name, kwargs)
@@ -27,8 +26,7 @@ def test_random_hyperparameters_equal_torch(name, flags, request):
 
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_random_hyperparameters_equal_torch_in_float32(name, request):
-    if not torch_available():
-        return
+    require_live(torch_available(), "needs live torch")
     rng, _ = seeded_rng(request.node.name)
     flags = rng.choice(flag_combinations(name))
     kwargs = draw(name, flags, rng)
@@ -39,8 +37,7 @@ def test_random_hyperparameters_equal_torch_in_float32(name, request):
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_signature_is_torchs(name):
     """Same keyword names, order, kinds and defaults as torch.optim (minus `params`)."""
-    if not torch_available():
-        return
+    require_live(torch_available(), "needs live torch")
     import torch
 
     theirs = list(inspect.signature(getattr(torch.optim, name)).parameters.values())[1:]
@@ -109,8 +106,7 @@ TORCH_ACCEPTS = [
 
 @pytest.mark.parametrize("name,kwargs", TORCH_ACCEPTS, ids=[f"{n}-{k}" for n, k in TORCH_ACCEPTS])
 def test_values_torch_accepts_give_torchs_numbers(name, kwargs):
-    if not torch_available():  # needs live torch
-        return
+    require_live(torch_available(), "needs live torch")
     assert_equals_torch(zoo_run(name, kwargs), torch_runs(name, kwargs, dtypes=("float64",)), "float64")
 
 

@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from harness import seeded_rng
+from harness import seeded_rng, require_live
 from torch_compat_schedulers import (FIXED_CASES, LAMBDAS, assert_sequences_close, case, load_fixtures, make_zoo,
                                      torch_available, torch_sequence, zoo_sequence)
 
@@ -119,8 +119,7 @@ DRAWS = [(name, draw) for name in PUBLIC for draw in range(6 if name in ("Sequen
 
 @pytest.mark.parametrize("name, draw", DRAWS, ids=[f"{n}-{d}" for n, d in DRAWS])
 def test_random_arguments_equal_live_torch(name, draw, request):
-    if not torch_available():  # random draws need live torch; the fixed cases cover fixtures
-        return
+    require_live(torch_available(), "random draws need live torch; the fixed cases cover fixtures")
     rng, _ = seeded_rng(request.node.name)
     kw = random_kwargs(rng, name)
     lr = None if name in ("CyclicLR", "OneCycleLR") else rng.uniform(0.01, 1.0)
@@ -233,8 +232,7 @@ def _zoo_training(tx, steps):
 
 def test_schedules_drive_sgd_under_jit_like_torch():
     """A per-epoch StepLR as sgd's learning_rate, and OneCycleLR as lr and momentum."""
-    if not torch_available():  # needs live torch; the fixture cases cover the schedules themselves
-        return
+    require_live(torch_available(), "needs live torch; the fixture cases cover the schedules themselves")
     from torch.optim import lr_scheduler as TL
 
     steps, spe = 60, 4
@@ -315,8 +313,7 @@ TORCH_ACCEPTS = [
 
 @pytest.mark.parametrize("c", TORCH_ACCEPTS, ids=[f"{c['name']}-{i}" for i, c in enumerate(TORCH_ACCEPTS)])
 def test_values_torch_accepts_give_torchs_numbers(c):
-    if not torch_available():  # needs live torch
-        return
+    require_live(torch_available(), "needs live torch")
     assert_sequences_close(zoo_sequence(c), torch_sequence(c))
 
 

@@ -7,7 +7,7 @@ start; ``same`` rows must agree to 1e-10, the others must not. A row that stops 
 
 import optax
 import pytest
-from harness import assert_trajectories_close, make_params, trajectory
+from harness import assert_trajectories_close, make_params, trajectory, require_live
 from torch_compat_cases import STEPLR, STEPS, torch_available, torch_run
 
 import jaxopt_zoo as zoo
@@ -49,8 +49,7 @@ ROWS = [
 
 @pytest.mark.parametrize("row", ROWS, ids=[r[0] for r in ROWS])
 def test_torch_and_optax_agree_or_differ_as_the_readme_says(row):
-    if not torch_available():  # the claim is about torch itself: nothing to check without it
-        return
+    require_live(torch_available(), "the claim is about torch itself: nothing to check without it")
     _, name, kwargs, schedule, optax_tx, same = row
     want = torch_run(name, kwargs, schedule)["params"]
     got = trajectory(optax_tx, make_params("float64"), STEPS, apply=optax.apply_updates)

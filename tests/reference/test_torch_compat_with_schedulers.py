@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from harness import make_params, seeded_rng, torch_loss
+from harness import make_params, seeded_rng, torch_loss, require_live
 from torch_compat_cases import (OPTIMIZERS, assert_equals_torch, draw, flag_combinations, reductions,
                                 torch_available, torch_runs, zoo_run)
 
@@ -26,8 +26,7 @@ def random_case(name, request, **fixed_flags):
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_steplr_per_epoch_equals_torch(name, request):
     """torch: StepLR(step_size=2, gamma) stepped once per epoch of 15 steps; zoo: step_decay_schedule."""
-    if not torch_available():  # the fixed cases (fixtures) cover machines without torch
-        return
+    require_live(torch_available(), "the fixed cases (fixtures) cover machines without torch")
     kwargs = random_case(name, request)
     rng, _ = seeded_rng(request.node.name + "-schedule")
     schedule = {"kind": "steplr", "step_size": rng.randint(1, 3), "gamma": rng.uniform(0.2, 0.9), "epoch": rng.randint(5, 20)}
@@ -40,8 +39,7 @@ def test_steplr_per_epoch_equals_torch(name, request):
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_onecycle_driving_lr_and_momentum_equals_torch(name, request):
     """torch: OneCycleLR stepped every step, cycling momentum / betas[0] where the optimizer has one."""
-    if not torch_available():
-        return
+    require_live(torch_available(), "needs live torch")
     kwargs = random_case(name, request)
     rng, _ = seeded_rng(request.node.name + "-schedule")
     schedule = {"kind": "onecycle", "max_lr": kwargs["lr"], "pct_start": rng.uniform(0.2, 0.5),
@@ -53,8 +51,7 @@ def test_onecycle_driving_lr_and_momentum_equals_torch(name, request):
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_reduce_lr_on_plateau_as_lr_equals_torch(name, request):
     """torch: scheduler.step(loss) before each optimizer step; zoo: update(..., value=loss)."""
-    if not torch_available():
-        return
+    require_live(torch_available(), "needs live torch")
     kwargs = random_case(name, request, maximize=False)
     rng, _ = seeded_rng(request.node.name + "-schedule")
     schedule = {"kind": "plateau", "factor": rng.uniform(0.3, 0.7), "patience": rng.randint(0, 3), "threshold": 0.05,
@@ -72,8 +69,7 @@ NONLINEAR = [("Adagrad", dict(lr=0.2, lr_decay=0.05)), ("ASGD", dict(lr=0.08, la
 @pytest.mark.parametrize("name,kwargs", NONLINEAR, ids=[n for n, _ in NONLINEAR])
 def test_plateau_lr_enters_nonlinear_uses_as_torch(name, kwargs):
     """Adagrad decays the current lr, ASGD turns it into eta one step late, Rprop reads it once."""
-    if not torch_available():
-        return
+    require_live(torch_available(), "needs live torch")
     schedule = {"kind": "plateau", "factor": 0.5, "patience": 1, "threshold": 0.05, "min_lr": 1e-5}
     want = torch_runs(name, kwargs, schedule, dtypes=("float64",))
     assert reductions(want["float64"]["lr"]) >= 3
@@ -111,8 +107,7 @@ def _zoo_loop(tx, steps, before_step=None):
 
 def test_setting_the_lr_in_the_state_is_setting_param_groups_lr():
     """torch: opt.param_groups[0]['lr'] = x between steps; zoo: state.hyperparams['lr'] = x."""
-    if not torch_available():
-        return
+    require_live(torch_available(), "needs live torch")
     import torch
 
     def torch_set(k, opt, value):
@@ -132,8 +127,7 @@ def test_setting_the_lr_in_the_state_is_setting_param_groups_lr():
 
 def test_plateau_steps_only_on_updates_with_a_value():
     """Validation once per 'epoch' of 5 steps: torch steps the scheduler then; the zoo gets value= then."""
-    if not torch_available():
-        return
+    require_live(torch_available(), "needs live torch")
     import torch
 
     kw = dict(factor=0.5, patience=1, threshold=0.05, cooldown=0, min_lr=1e-4)
@@ -158,8 +152,7 @@ def test_plateau_steps_only_on_updates_with_a_value():
 
 
 def test_asgd_averaged_params_are_torchs_ax():
-    if not torch_available():
-        return
+    require_live(torch_available(), "needs live torch")
     import torch
 
     opt, _ = _torch_loop(lambda ps: torch.optim.ASGD(ps, lr=0.05, lambd=1e-3, t0=10), 60)
@@ -202,8 +195,7 @@ def test_current_hyperparams_report_the_lr_and_momentum_in_use():
 @pytest.mark.parametrize("lr,min_lr,eps", [(1e-6, 0.0, 1e-7), (0.1, 0.013, 1e-8), (0.3, 0.0, 0.02)])
 def test_plateau_min_lr_and_eps_are_torchs_lr_valued_ones(lr, min_lr, eps):
     """torch's min_lr and eps are in lr units; the zoo's plateau works on a scale (min_lr / lr, eps / lr)."""
-    if not torch_available():
-        return
+    require_live(torch_available(), "needs live torch")
     import torch
 
     kw = dict(factor=0.5, patience=0, threshold=0.0, min_lr=min_lr, eps=eps)
