@@ -1,7 +1,7 @@
 """Cache-blocked state updates for large leaves on a single-device CPU.
 
-XLA's CPU backend writes every output array with its own kernel (it has no multi-output
-fusion). Adam's step on one leaf is therefore three passes over memory: one writes ``m``,
+XLA's CPU backend writes every output array with its own kernel (its multi-output fusion
+is off by default and cannot be turned on per compilation). Adam's step on one leaf is therefore three passes over memory: one writes ``m``,
 one writes ``v`` and one reads ``m`` and ``v`` back to write the params, 40 bytes per
 float32 parameter where 28 would do.
 

@@ -1,13 +1,16 @@
 r"""An opt-in packed layout: the leaves of one dtype in a few flat buffers.
 
-On a CPU every array an optimizer step writes is written by its own kernel (XLA's CPU
-backend has no multi-output fusion), and each kernel costs a dispatch of a few to tens of
-microseconds. A model with thousands of small leaves therefore pays for its leaf count, not
-its parameter count: AdamW writes p, m and v for every leaf, three kernels per leaf.
+Every array that enters or leaves a jitted step costs the host a few microseconds
+(argument checks, buffer bookkeeping, a Python object per output), and on XLA's CPU
+backend every array the step writes is written by its own kernel. A model with thousands
+of small leaves therefore pays for its leaf count, not its parameter count: in the layout
+that mirrors the params, AdamW passes p, g, m and v of every leaf into ``jit`` and p, m and
+v out. Measured on 2,048 leaves, a jitted step that does nothing with those arrays costs as
+much as optax's whole AdamW step (``benchmarks/``, the ``[no-op step]`` rows).
 
 ``packed(tx)`` keeps ``tx``'s state as flat buffers per dtype, so the moments of all
-leaves are updated by a handful of kernels; only the updates are cut back into leaves (and
-XLA fuses that slicing into ``apply_updates``). ``pack_tree``/``unpack_tree`` go one step
+leaves are a few arrays updated by a handful of kernels; only the updates are cut back into
+leaves (and XLA fuses that slicing into ``apply_updates``). ``pack_tree``/``unpack_tree`` go one step
 further for a training loop that keeps its *params* packed too: the step is then a few
 kernels whatever the leaf count.
 
