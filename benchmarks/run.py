@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 
 from . import timing, workloads
 from .workloads import Sizes
@@ -83,6 +84,36 @@ def _packed_params_step(tx, zoo):
     return step
 
 
+def _loss(params):
+    """The simplest loss whose gradient reaches every param: 0.005 Σ p², so g = 0.01 p."""
+    return 0.005 * sum(jnp.vdot(x, x) for x in jax.tree.leaves(params))
+
+
+def _with_grads_from_loss(step, like=None):
+    """``step`` with its grads computed from ``_loss`` inside the jitted function, as in a
+    train step (nothing is passed as grads). ``like``: the params' tree when ``step`` runs
+    on packed params (the loss then sees them through ``unpack_tree``)."""
+    import jaxopt_zoo as zoo
+
+    def train_step(params, state, _):
+        if like is None:
+            return step(params, state, jax.grad(_loss)(params))
+        grads = jax.grad(lambda flat: _loss(zoo.unpack_tree(flat, like, chunk_size=None)))(params)
+        return step(params, state, grads)
+
+    return train_step
+
+
+def _packed_params_in_step(tx, zoo):
+    """Packed params whose grads come out of ``jax.grad`` already packed."""
+
+    def step(flat_params, state, flat_grads):
+        updates, state = tx.update(flat_grads, state, flat_params)
+        return zoo.apply_updates(flat_params, updates), state
+
+    return step
+
+
 def _contenders(opt_name: str, zoo, optax, wid: str = "") -> dict:
     make = getattr(workloads, opt_name)
     out = {"zoo": (make(zoo), zoo), "optax": (make(optax), optax)}
@@ -95,18 +126,34 @@ def _contenders(opt_name: str, zoo, optax, wid: str = "") -> dict:
     return out
 
 
-def time_row(wid: str, label: str, opt_name: str, leaves: int, shape: tuple, sizes: Sizes, bandwidth: float) -> list:
-    """Compile and time every contender on one tree; one result dict per zoo contender."""
+def time_row(
+    wid: str, label: str, opt_name: str, leaves: int, shape: tuple, sizes: Sizes, bandwidth: float,
+    grads_from_loss: bool = False,
+) -> list:
+    """Compile and time every contender on one tree; one result dict per zoo contender.
+
+    ``grads_from_loss``: every step computes its grads from ``_loss`` inside the jitted
+    function, as a train step does, instead of receiving them (the p, m, v traffic stays;
+    g is computed, not read: 24 bytes per parameter for AdamW).
+    """
     zoo, optax = _libs()
     params = workloads.make_tree(leaves, shape)
-    grads = workloads.grads_like(params)
+    grads = {} if grads_from_loss else workloads.grads_like(params)
     n = workloads.n_params(params)
+    bytes_per_param = workloads.BYTES[opt_name] - (4 if grads_from_loss else 0)
+    like = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), params)
     runners, compile_s, programs = {}, {}, {}
     for name, (tx, lib) in _contenders(opt_name, zoo, optax, wid).items():
         p = timing.copy_tree(params)
         step = _no_op_step if name.startswith("no-op step") else _step(tx, lib)
+        if grads_from_loss and not name.startswith("no-op step"):
+            step = _with_grads_from_loss(step)
         if name.startswith("packed params"):
-            p, step = zoo.pack_tree(p, chunk_size=None), _packed_params_step(tx, zoo)
+            p = zoo.pack_tree(p, chunk_size=None)
+            if grads_from_loss:
+                step = _with_grads_from_loss(_packed_params_in_step(tx, zoo), like)
+            else:
+                step = _packed_params_step(tx, zoo)
         s = tx.init(p)
         if name == "blocked moments":
             from jaxopt_zoo import _fused
@@ -122,7 +169,7 @@ def time_row(wid: str, label: str, opt_name: str, leaves: int, shape: tuple, siz
     inner = {name: max(1, min(50, int(0.2 / max(r.run(1), 1e-6)))) for name, r in runners.items()}
     med = timing.alternate(runners, sizes.reps, inner)
     row_bandwidth = 12.0 * sizes.floor_elements / med["triad"]
-    floor = workloads.BYTES[opt_name] * n / row_bandwidth
+    floor = bytes_per_param * n / row_bandwidth
     rows = []
     for name in runners:
         if name in ("optax", "triad"):
@@ -135,7 +182,8 @@ def time_row(wid: str, label: str, opt_name: str, leaves: int, shape: tuple, siz
                 "contender": name,
                 "leaves": leaves,
                 "params": n,
-                "bytes_per_param": workloads.BYTES[opt_name],
+                "bytes_per_param": bytes_per_param,
+                "grads_from_loss": grads_from_loss,
                 "zoo_ms": med[name] * 1e3,
                 "optax_ms": med["optax"] * 1e3,
                 "zoo_over_optax": med[name] / med["optax"],
@@ -210,6 +258,13 @@ def run(sizes: Sizes, only: set | None = None, log=print) -> dict:
             add(time_row("W2", f"AdamW, {leaves} leaves", "adamw", leaves, shape, sizes, bandwidth))
             total = leaves * int(__import__("math").prod(shape))
             add(time_row("W2", f"AdamW, 1 leaf of the same size", "adamw", 1, (total,), sizes, bandwidth))
+        # The first tree again, as a train step: grads made inside the step, not passed in.
+        leaves, shape = sizes.w2_trees[0]
+        total = leaves * int(__import__("math").prod(shape))
+        add(time_row("W2", f"AdamW, {leaves} leaves, grads in the step", "adamw", leaves, shape, sizes,
+                     bandwidth, grads_from_loss=True))
+        add(time_row("W2", "AdamW, 1 leaf of the same size, grads in the step", "adamw", 1, (total,), sizes,
+                     bandwidth, grads_from_loss=True))
     if want("W3"):
         leaves, shape = sizes.w3_tree
         add(time_row("W3", f"clip→adam→decay→schedule, {leaves} leaves", "w3_chain", leaves, shape, sizes, bandwidth))

@@ -21,6 +21,7 @@ def test_harness_writes_table_and_json(tmp_path, capsys):
     assert cases >= {"AdamW, 1 leaf", "AdamW bf16 moments, 1 leaf"}
     # W2 also times the host floor of both layouts: a donated step that does nothing.
     assert cases >= {"AdamW, 8 leaves [no-op step]", "AdamW, 8 leaves [no-op step, packed]"}
+    assert cases >= {"AdamW, 8 leaves, grads in the step", "AdamW, 8 leaves, grads in the step [packed params]"}
     for r in res["steps"]:
         for key in ("zoo_ms", "optax_ms", "floor_ms", "zoo_of_floor", "zoo_compile_s", "optax_compile_s"):
             assert math.isfinite(r[key]) and r[key] > 0, (key, r)
@@ -34,3 +35,29 @@ def test_harness_writes_table_and_json(tmp_path, capsys):
     for r in res["memory"]:
         assert r["live_bytes"] > 0 and r["peak_bytes"] >= r["live_bytes"]
         assert f"| W5 | {r['lib']}, " in md
+
+
+def test_train_step_variants_compute_the_same_step():
+    """The "grads in the step" contenders differ in layout only: one AdamW step from the
+    same params gives the same params with per-leaf params, ``zoo.packed`` and packed params."""
+    import jax
+    import numpy as np
+
+    import jaxopt_zoo as zoo
+    from benchmarks import workloads
+
+    params = workloads.make_tree(5, (7, 3))
+    like = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), params)
+    tx = zoo.adamw(1e-2, weight_decay=1e-3)
+    plain = bench._with_grads_from_loss(bench._step(tx, zoo))
+    want, _ = jax.jit(plain)(params, tx.init(params), {})
+    ptx = zoo.packed(tx)
+    got_packed, _ = jax.jit(bench._with_grads_from_loss(bench._step(ptx, zoo)))(params, ptx.init(params), {})
+    flat = zoo.pack_tree(params, chunk_size=None)
+    flat_step = bench._with_grads_from_loss(bench._packed_params_in_step(tx, zoo), like)
+    got_flat, _ = jax.jit(flat_step)(flat, tx.init(flat), {})
+    got_flat = zoo.unpack_tree(got_flat, like, chunk_size=None)
+    for got in (got_packed, got_flat):
+        for k in params:
+            np.testing.assert_allclose(got[k], want[k], rtol=1e-6, atol=1e-7)
+            assert not np.allclose(got[k], params[k])  # the step moved every leaf
