@@ -186,3 +186,29 @@ def test_sharded_state_stays_sharded_like_params():
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu")
     out = subprocess.run([sys.executable, "-c", _SHARDED_CHILD], env=env, capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-3000:]
+
+
+def test_unpack_tree_gradient_is_one_concatenation_per_chunk():
+    """The gradient through ``unpack_tree`` is the packed gradient of the tree, computed as one
+    concatenation per chunk: autodiff's own transpose of k slices would be k zero-padded
+    copies of the chunk, k·n work (52 s a step for 2,048 leaves of 512 on 2 cores)."""
+    rng = np.random.default_rng(0)
+    tree = {f"w{i}": jnp.asarray(rng.normal(size=(3, i + 1))) for i in range(6)}
+    tree["big"] = jnp.asarray(rng.normal(size=(40,)))
+    like = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), tree)
+
+    def loss(t):
+        return sum(jnp.sum(jnp.sin(x) * (k + 1)) for k, x in enumerate(jax.tree.leaves(t)))
+
+    for chunk_size in (None, 16):
+        flat = zoo.pack_tree(tree, chunk_size=chunk_size)
+        f = lambda fl: loss(zoo.unpack_tree(fl, like, chunk_size=chunk_size))  # noqa: E731
+        got = jax.grad(f)(flat)
+        want = zoo.pack_tree(jax.grad(loss)(tree), chunk_size=chunk_size)
+        assert jax.tree.structure(got) == jax.tree.structure(want)
+        for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+            np.testing.assert_allclose(g, w, rtol=1e-12)
+        jaxpr = str(jax.make_jaxpr(jax.grad(f))(flat))
+        assert " pad[" not in jaxpr and "pad(" not in jaxpr
+        chunks_of_several = sum(1 for c in jax.tree.leaves(flat) if c.shape != tree["big"].shape)  # "big" may stand alone
+        assert jaxpr.count("concatenate") == chunks_of_several

@@ -33,6 +33,7 @@ like the params. Use the default layout when training with sharded params.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple
 
 import jax
@@ -164,18 +165,49 @@ def unpack_tree(packed: dict, like: Any, chunk_size: int | None = CHUNK_SIZE) ->
             f"jaxopt_zoo.unpack_tree: `packed` holds chunks of {have} elements by dtype but `like` needs "
             f"{chunks}; was it packed from a tree like this one, with the same chunk_size?"
         )
-    out = []
-    for place in places:
-        if place is None:
-            out.append(None)
-            continue
-        key, chunk, start, size, shape = place
+    # Cut each chunk into its leaves (one differentiable op per chunk, see ``_cut``).
+    members: dict = {}
+    for i, place in enumerate(places):
+        if place is not None:
+            members.setdefault((place[0], place[1]), []).append(i)
+    out: list = [None] * len(places)
+    for (key, chunk), idx in members.items():
         flat = packed[key][chunk]
-        if tuple(flat.shape) == shape:
-            out.append(flat)
-        else:
-            out.append((flat if size == flat.size else flat[start : start + size]).reshape(shape))
+        shapes = tuple(places[i][4] for i in idx)
+        if len(idx) == 1 and tuple(flat.shape) == shapes[0]:
+            out[idx[0]] = flat
+            continue
+        for i, leaf in zip(idx, _cut(flat, shapes, tuple(flat.shape))):
+            out[i] = leaf
     return jax.tree.unflatten(treedef, out)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2))
+def _cut(flat: jax.Array, shapes: tuple, flat_shape: tuple) -> tuple:
+    """The consecutive leaves of ``shapes`` that tile the chunk ``flat`` (of ``flat_shape``), in order.
+
+    Its gradient is one concatenation of the leaves' cotangents. Left to autodiff, each
+    slice's transpose would be a zero-padded copy of the whole chunk, summed: k leaves of a
+    chunk of n elements then cost k·n (2,048 leaves of 512 in one chunk: 52 s a step on a
+    2-core CPU instead of milliseconds).
+    """
+    out, start = [], 0
+    for shape in shapes:
+        size = int(np.prod(shape))
+        out.append(jnp.ravel(flat)[start : start + size].reshape(shape))
+        start += size
+    return tuple(out)
+
+
+def _cut_fwd(flat, shapes, flat_shape):
+    return _cut(flat, shapes, flat_shape), None
+
+
+def _cut_bwd(shapes, flat_shape, _, cotangents):
+    return (jnp.concatenate([jnp.ravel(c) for c in cotangents]).reshape(flat_shape),)
+
+
+_cut.defvjp(_cut_fwd, _cut_bwd)
 
 
 def packed(tx: GradientTransformation, chunk_size: int | None = CHUNK_SIZE) -> GradientTransformation:
