@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
-PYTEST_ARGS ?= -n 2  # both cores (pytest-xdist)
+PYTEST_ARGS ?= -n 2 --dist loadgroup  # both cores (pytest-xdist); an xdist_group stays on one worker
 BENCH_ARGS ?=
 
 .PHONY: test demo bench clean

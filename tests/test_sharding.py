@@ -27,6 +27,10 @@ import pytest
 import jaxopt_zoo
 from jaxopt_zoo import _registry
 
+# One worker runs this whole module (``make test`` uses ``--dist loadgroup``), so the
+# minute-long subprocess behind the ``report`` fixture runs once, not once per worker.
+pytestmark = pytest.mark.xdist_group("sharding_subprocess")
+
 SCRIPT = Path(__file__).with_name("sharding_checks.py")
 EXPECTED = (
     [f"state_sharded_like_params:{n}" for n in sorted(_registry.OPTIMIZERS)]
