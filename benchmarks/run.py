@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import subprocess
@@ -92,26 +93,15 @@ def _loss(params):
 def _with_grads_from_loss(step, like=None):
     """``step`` with its grads computed from ``_loss`` inside the jitted function, as in a
     train step (nothing is passed as grads). ``like``: the params' tree when ``step`` runs
-    on packed params (the loss then sees them through ``unpack_tree``)."""
-    import jaxopt_zoo as zoo
+    on packed params (the loss then sees them through ``unpack_tree``, and its grads come
+    out packed)."""
+    zoo, _ = _libs()
+    loss = _loss if like is None else (lambda flat: _loss(zoo.unpack_tree(flat, like, chunk_size=None)))
 
     def train_step(params, state, _):
-        if like is None:
-            return step(params, state, jax.grad(_loss)(params))
-        grads = jax.grad(lambda flat: _loss(zoo.unpack_tree(flat, like, chunk_size=None)))(params)
-        return step(params, state, grads)
+        return step(params, state, jax.grad(loss)(params))
 
     return train_step
-
-
-def _packed_params_in_step(tx, zoo):
-    """Packed params whose grads come out of ``jax.grad`` already packed."""
-
-    def step(flat_params, state, flat_grads):
-        updates, state = tx.update(flat_grads, state, flat_params)
-        return zoo.apply_updates(flat_params, updates), state
-
-    return step
 
 
 def _contenders(opt_name: str, zoo, optax, wid: str = "") -> dict:
@@ -151,7 +141,7 @@ def time_row(
         if name.startswith("packed params"):
             p = zoo.pack_tree(p, chunk_size=None)
             if grads_from_loss:
-                step = _with_grads_from_loss(_packed_params_in_step(tx, zoo), like)
+                step = _with_grads_from_loss(_step(tx, zoo), like)
             else:
                 step = _packed_params_step(tx, zoo)
         s = tx.init(p)
@@ -254,17 +244,14 @@ def run(sizes: Sizes, only: set | None = None, log=print) -> dict:
         add(time_row("W1", "AdamW, 1 leaf", "adamw", 1, (sizes.w1_elements,), sizes, bandwidth))
         add(time_row("W1", "AdamW bf16 moments, 1 leaf", "adamw_bf16", 1, (sizes.w1_elements,), sizes, bandwidth))
     if want("W2"):
-        for leaves, shape in sizes.w2_trees:
-            add(time_row("W2", f"AdamW, {leaves} leaves", "adamw", leaves, shape, sizes, bandwidth))
-            total = leaves * int(__import__("math").prod(shape))
-            add(time_row("W2", f"AdamW, 1 leaf of the same size", "adamw", 1, (total,), sizes, bandwidth))
-        # The first tree again, as a train step: grads made inside the step, not passed in.
-        leaves, shape = sizes.w2_trees[0]
-        total = leaves * int(__import__("math").prod(shape))
-        add(time_row("W2", f"AdamW, {leaves} leaves, grads in the step", "adamw", leaves, shape, sizes,
-                     bandwidth, grads_from_loss=True))
-        add(time_row("W2", "AdamW, 1 leaf of the same size, grads in the step", "adamw", 1, (total,), sizes,
-                     bandwidth, grads_from_loss=True))
+        # Each tree, and the first one again as a train step (grads made inside the step).
+        for (leaves, shape), in_step in [(t, False) for t in sizes.w2_trees] + [(sizes.w2_trees[0], True)]:
+            suffix = ", grads in the step" if in_step else ""
+            total = leaves * math.prod(shape)
+            add(time_row("W2", f"AdamW, {leaves} leaves{suffix}", "adamw", leaves, shape, sizes, bandwidth,
+                         grads_from_loss=in_step))
+            add(time_row("W2", f"AdamW, 1 leaf of the same size{suffix}", "adamw", 1, (total,), sizes, bandwidth,
+                         grads_from_loss=in_step))
     if want("W3"):
         leaves, shape = sizes.w3_tree
         add(time_row("W3", f"clip→adam→decay→schedule, {leaves} leaves", "w3_chain", leaves, shape, sizes, bandwidth))

@@ -54,7 +54,7 @@ def test_train_step_variants_compute_the_same_step():
     ptx = zoo.packed(tx)
     got_packed, _ = jax.jit(bench._with_grads_from_loss(bench._step(ptx, zoo)))(params, ptx.init(params), {})
     flat = zoo.pack_tree(params, chunk_size=None)
-    flat_step = bench._with_grads_from_loss(bench._packed_params_in_step(tx, zoo), like)
+    flat_step = bench._with_grads_from_loss(bench._step(tx, zoo), like)
     got_flat, _ = jax.jit(flat_step)(flat, tx.init(flat), {})
     got_flat = zoo.unpack_tree(got_flat, like, chunk_size=None)
     for got in (got_packed, got_flat):

@@ -191,10 +191,10 @@ def _cut(flat: jax.Array, shapes: tuple, flat_shape: tuple) -> tuple:
     chunk of n elements then cost k·n (2,048 leaves of 512 in one chunk: 52 s a step on a
     2-core CPU instead of milliseconds).
     """
-    out, start = [], 0
+    vec, out, start = jnp.ravel(flat), [], 0
     for shape in shapes:
         size = int(np.prod(shape))
-        out.append(jnp.ravel(flat)[start : start + size].reshape(shape))
+        out.append(vec[start : start + size].reshape(shape))
         start += size
     return tuple(out)
 
