@@ -44,6 +44,18 @@ def full_like(tree: Any, value: Any, dtype: Any = None) -> Any:
     return jax.tree.map(lambda x: jnp.full_like(x, value, dtype=dtype), tree)
 
 
+def copy_tree(tree: Any) -> Any:
+    """A copy of ``tree`` whose array leaves own their buffers: how params are stored in a state.
+
+    A state that held the params' own arrays (``jax.tree.map(lambda x: x, params)``) would
+    pass the same buffer twice to a train step jitted with ``donate_argnums=(params, state)``,
+    which XLA refuses ("Attempt to donate the same buffer twice"). The copy keeps each
+    leaf's dtype and sharding; under ``jit`` it costs nothing beyond the output buffer the
+    state needs anyway. ``None`` leaves stay ``None``.
+    """
+    return jax.tree.map(jnp.copy, tree)
+
+
 def cast_tree(tree: Any, dtype: Any) -> Any:
     """Cast every leaf to ``dtype``; ``dtype=None`` leaves the tree as it is."""
     if dtype is None:

@@ -61,7 +61,7 @@ def lookahead(optimizer: GradientTransformation, sync_period: int = 5, alpha: An
     _validate.check_range("lookahead", "alpha", alpha, 0.0, 1.0)
 
     def init_fn(params):
-        return LookaheadState(optimizer.init(params), jax.tree.map(lambda x: x, params), _numerics.zero_count())
+        return LookaheadState(optimizer.init(params), _numerics.copy_tree(params), _numerics.zero_count())
 
     def update_fn(updates, state, params=None, **extra_args):
         if params is None and jax.tree.leaves(updates):  # an empty tree needs no params

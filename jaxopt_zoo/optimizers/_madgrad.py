@@ -62,7 +62,7 @@ def scale_by_madgrad(learning_rate: ScalarOrSchedule, momentum: Any = 0.9, eps: 
 
     def init_fn(params):
         return MadgradState(_numerics.zero_count(), _numerics.zeros_like(params), _numerics.zeros_like(params),
-                            jax.tree.map(lambda x: x, params))
+                            _numerics.copy_tree(params))
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args

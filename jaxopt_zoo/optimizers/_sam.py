@@ -96,7 +96,7 @@ def sam(
         adv_optimizer = chain(normalize(), sgd(rho))
 
     def init_fn(params):
-        return SAMState(_numerics.zero_count(), optimizer.init(params), adv_optimizer.init(params), None if opaque_mode else params)
+        return SAMState(_numerics.zero_count(), optimizer.init(params), adv_optimizer.init(params), None if opaque_mode else _numerics.copy_tree(params))
 
     def pick(cond, if_true, if_false):
         return jax.tree.map(lambda t, f: jnp.where(cond, t, f), if_true, if_false)

@@ -56,10 +56,11 @@ def _schedule_free(fn: str, learning_rate, beta1, warmup_steps, r, weight_lr_pow
     """The shared averaging machinery; ``direction(g, y, z, nu, lr, k) -> (z_new, nu_new)``."""
 
     def init_fn(params):
-        scalar = jnp.zeros([], jnp.result_type(float))
-        copy = jax.tree.map(lambda p: p, params)
+        # Every state entry owns its buffers (a donated step refuses one buffer twice).
+        scalar = lambda: jnp.zeros([], jnp.result_type(float))  # noqa: E731
         nu = _numerics.zeros_like(params) if with_nu else ()
-        return ScheduleFreeState(_numerics.zero_count(), copy, jax.tree.map(lambda p: p, params), nu, scalar, scalar)
+        return ScheduleFreeState(_numerics.zero_count(), _numerics.copy_tree(params), _numerics.copy_tree(params), nu,
+                                 scalar(), scalar())
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args

@@ -63,7 +63,9 @@ def torch_asgd_step(lr: Any, lambd: Any = 1e-4, alpha: Any = 0.75, t0: Any = 1e6
 
     def init_fn(params):
         one = jnp.ones([], scalar_dtype)
-        return TorchASGDState(_numerics.zero_count(), jnp.asarray(lr).astype(scalar_dtype), one,
+        # eta is a copy: ``lr`` may be the injected hyperparameter's own buffer (donation).
+        eta = _numerics.copy_tree(jnp.asarray(lr).astype(scalar_dtype))
+        return TorchASGDState(_numerics.zero_count(), eta, one,
                               _numerics.zeros_like(params))
 
     def update_fn(updates, state, params=None, **extra_args):
