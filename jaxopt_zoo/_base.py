@@ -22,7 +22,7 @@ from typing import Any, Callable, NamedTuple, Protocol, Union
 import jax
 import jax.numpy as jnp
 
-from . import _validate
+from . import _packable, _validate
 
 # A pytree of arrays: parameters, gradients, updates.
 Params = Any
@@ -84,7 +84,7 @@ def identity() -> GradientTransformation:
         del params, extra_args
         return updates, state
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.elementwise(GradientTransformation(init_fn, update_fn))
 
 
 def set_to_zero() -> GradientTransformation:
@@ -102,7 +102,7 @@ def set_to_zero() -> GradientTransformation:
         del params, extra_args
         return jax.tree.map(jnp.zeros_like, updates), state
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.elementwise(GradientTransformation(init_fn, update_fn))
 
 
 def _accepted_kwargs(update_fn) -> Callable[[dict], dict]:
@@ -165,7 +165,7 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
             new_state.append(s)
         return updates, tuple(new_state)
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.composite(GradientTransformation(init_fn, update_fn), *transforms)
 
 
 def _is_none(x) -> bool:

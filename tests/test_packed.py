@@ -214,3 +214,102 @@ def test_unpack_tree_gradient_is_one_concatenation_per_chunk():
         chunks_of_several = sum(1 for c in jax.tree.leaves(flat) if c.shape not in leaf_shapes)
         assert chunks_of_several >= 1
         assert jaxpr.count("concatenate") == chunks_of_several
+
+
+# --- which transformations may be packed (DESIGN §9) ----------------------------------------
+# Every member of the registry either gives its unpacked numbers when packed or is refused;
+# the refused ones are exactly these (a member added later that packs wrongly, or is refused
+# without a reason, fails here until it is tagged in jaxopt_zoo._packable's terms).
+REFUSED = {"lamb", "lars", "adafactor"}
+
+
+def _registry_members():
+    from jaxopt_zoo import _registry
+
+    members = {n: (lambda n=n: _registry.factory(n)(**_registry.OPTIMIZERS[n].example)) for n in _registry.OPTIMIZERS}
+    members.update({n: (lambda n=n: _registry.factory(n)(zoo.adam(1e-2), **_registry.WRAPPERS[n].example))
+                    for n in _registry.WRAPPERS})
+    members.update({e.name: (lambda e=e: _registry.torch_factory(e)(lr=1e-2)) for e in _registry.TORCH_OPTIMIZERS.values()})
+    # wrappers and combinators that are not catalogued
+    members.update({
+        "inject_hyperparams(adamw)": lambda: zoo.inject_hyperparams(zoo.adamw)(
+            learning_rate=zoo.linear_schedule(1e-2, 1e-3, 20), weight_decay=1e-2),
+        "MultiSteps(adam)": lambda: zoo.MultiSteps(zoo.adam(1e-2), 2).gradient_transformation(),
+        "apply_if_finite(monitor(sgd))": lambda: zoo.apply_if_finite(zoo.monitor(zoo.sgd(1e-2, momentum=0.9)), 2),
+        "chain(adam, reduce_on_plateau)": lambda: zoo.chain(zoo.adam(1e-2), zoo.reduce_on_plateau(patience=2)),
+        "masked(adam, True)": lambda: zoo.masked(zoo.adam(1e-2), True),
+        "adafactor(factored=False, no block parts)": lambda: zoo.adafactor(
+            1e-2, factored=False, clipping_threshold=None, multiply_by_parameter_scale=False),
+    })
+    return members
+
+
+def test_every_registry_member_packs_to_its_own_numbers_or_is_refused():
+    """All members in one jitted scan per layout (two compiles for the whole zoo)."""
+    from harness import loss
+
+    members, refused = {}, set()
+    for name, make in _registry_members().items():
+        try:
+            members[name] = (make(), zoo.packed(make()))
+        except ValueError as e:
+            assert str(e).startswith("jaxopt_zoo.packed: argument `tx`"), e
+            refused.add(name)
+    assert refused == REFUSED
+    params = make_params("float64")
+
+    def run(which):
+        def step(carry, _):
+            out, path = {}, {}
+            for name, (p, s) in carry.items():
+                value, g = jax.value_and_grad(loss)(p)
+                u, s = members[name][which].update(g, s, p, value=value)
+                out[name] = (zoo.apply_updates(p, u), s)
+                path[name] = out[name][0]
+            return out, path
+
+        start = {name: (params, txs[which].init(params)) for name, txs in members.items()}
+        return jax.jit(lambda c: jax.lax.scan(step, c, None, length=STEPS // 2)[1])(start)
+
+    want, got = run(0), run(1)
+    for name in members:
+        assert_trajectories_close(got[name], want[name], "float64")
+
+
+@pytest.mark.parametrize("name, make, culprit", [
+    ("lamb", lambda: zoo.lamb(1e-2), "lamb, through scale_by_trust_ratio"),
+    ("lars", lambda: zoo.lars(1.0), "lars, through scale_by_trust_ratio"),
+    ("adafactor", lambda: zoo.adafactor(1e-2), "adafactor, through scale_by_factored_rms"),
+    ("adafactor_unfactored_but_clipped", lambda: zoo.adafactor(1e-2, factored=False), "clip_by_block_rms"),
+    ("masked", lambda: zoo.masked(zoo.adam(1e-2), {"scalar": True, "vector": False, "cube": True}), "masked"),
+    ("masked_fn", lambda: zoo.masked(zoo.adam(1e-2), lambda p: jax.tree.map(lambda _: True, p)), "masked"),
+    ("multi_transform", lambda: zoo.multi_transform({"a": zoo.adam(1e-2)}, lambda p: jax.tree.map(lambda _: "a", p)),
+     "multi_transform"),
+    ("adamw_mask", lambda: zoo.adamw(1e-2, mask=lambda p: jax.tree.map(lambda x: x.ndim > 1, p)),
+     "add_decayed_weights with a mask"),
+    ("trust_ratio", lambda: zoo.chain(zoo.scale_by_adam(), zoo.scale_by_trust_ratio()), "scale_by_trust_ratio"),
+    ("block_rms", lambda: zoo.chain(zoo.clip_by_block_rms(1.0), zoo.sgd(1e-2)), "clip_by_block_rms"),
+    ("param_block_rms", lambda: zoo.scale_by_param_block_rms(), "scale_by_param_block_rms"),
+    ("ranger_gc", lambda: zoo.ranger(1e-2, gradient_centralization=True), "centralize_gradients"),
+    ("inject_lamb", lambda: zoo.inject_hyperparams(zoo.lamb)(learning_rate=zoo.linear_schedule(1e-2, 0.0, 9)), "lamb"),
+    ("lookahead_lars", lambda: zoo.lookahead(zoo.lars(1.0)), "lars"),
+    ("multisteps_lamb", lambda: zoo.MultiSteps(zoo.lamb(1e-2), 2), "lamb"),
+    ("sam_opaque", lambda: zoo.sam(zoo.sgd(1e-2), opaque_mode=True), "sam(opaque_mode=True)"),
+    ("optax", lambda: __import__("optax").adam(1e-2), "not known to act elementwise"),
+    ("optax_chain_of_zoo", lambda: __import__("optax").chain(zoo.adam(1e-2)), "not known to act elementwise"),
+])
+def test_per_leaf_and_unknown_transformations_are_refused_by_name(name, make, culprit):
+    with pytest.raises(ValueError, match=r"^jaxopt_zoo\.packed: argument `tx` .*got .*" + __import__("re").escape(culprit)):
+        zoo.packed(make())
+
+
+def test_refused_members_would_give_other_numbers():
+    """Why they are refused: run on the packed vector, lamb and adafactor change the numbers."""
+    params = make_params("float64")
+    for make in (lambda: zoo.lamb(1e-2), lambda: zoo.adafactor(1e-2, min_dim_size_to_factor=2)):
+        tx = make()
+        flat = zoo.pack_tree(params)
+        u, _ = tx.update(flat, tx.init(flat), flat)
+        want, _ = tx.update(params, tx.init(params), params)
+        got = zoo.unpack_tree(u, params)
+        assert max(float(jnp.max(jnp.abs(got[k] - want[k]))) for k in params) > 1e-3

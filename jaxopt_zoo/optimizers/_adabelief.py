@@ -18,7 +18,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from .. import _numerics
+from .. import _numerics, _packable
 from .._base import GradientTransformation, ScalarOrSchedule, chain
 from .._tree import tree_map
 from .. import _validate
@@ -64,7 +64,7 @@ def scale_by_belief(b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-16, eps_root: 
         updates = tree_map(lambda m, v: None if m is None else m / (jnp.sqrt(v) + eps), mu_hat, nu_hat)
         return updates, ScaleByBeliefState(count, _numerics.keep_dtype(mu, state.mu), _numerics.keep_dtype(nu, state.nu))
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.elementwise(GradientTransformation(init_fn, update_fn))
 
 
 def adabelief(

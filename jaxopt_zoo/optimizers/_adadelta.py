@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 import jax.numpy as jnp
 
-from .. import _numerics, _validate
+from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation, ScalarOrSchedule, chain
 from .._tree import tree_map
 from ..transforms._scaling import scale_by_learning_rate
@@ -68,7 +68,7 @@ def scale_by_adadelta(rho: Any = 0.9, eps: Any = 1e-6) -> GradientTransformation
         e_x = _numerics.update_moment(updates, state.e_x, rho, 2, where="scale_by_adadelta")
         return updates, ScaleByAdaDeltaState(_numerics.keep_dtype(e_g, state.e_g), _numerics.keep_dtype(e_x, state.e_x))
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.elementwise(GradientTransformation(init_fn, update_fn))
 
 
 def adadelta(

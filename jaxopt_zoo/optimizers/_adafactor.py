@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _numerics, _validate
+from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation, ScalarOrSchedule, chain
 from .._tree import check_same_structure, unzip
 from ..transforms._clipping import clip_by_block_rms
@@ -130,7 +130,10 @@ def scale_by_factored_rms(
         updates, v_row, v_col, v = unzip(jax.tree.map(leaf, updates, state.v_row, state.v_col, state.v, params), 4)
         return updates, FactoredState(_numerics.safe_increment(state.count), v_row, v_col, v)
 
-    return GradientTransformation(init_fn, update_fn)
+    tx = GradientTransformation(init_fn, update_fn)
+    if not factored:  # one second moment per element: elementwise
+        return _packable.elementwise(tx)
+    return _packable.per_leaf(tx, "scale_by_factored_rms", "its factored moments follow each leaf's shape")
 
 
 def adafactor(
@@ -199,4 +202,4 @@ def adafactor(
     if weight_decay_rate is not None:
         parts.append(add_decayed_weights(weight_decay_rate, mask=weight_decay_mask))
     parts.append(scale(-1))
-    return chain(*parts)
+    return _packable.named(chain(*parts), "adafactor")

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .. import _numerics, _validate
+from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation
 from .._tree import check_same_structure, tree_map, unzip
 from ._padam import decayed
@@ -123,4 +123,4 @@ def adai(
         updates, mu, prod = unzip(out, 3)
         return updates, AdaiState(count, mu, _numerics.keep_dtype(nu, state.nu), prod)
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.elementwise(GradientTransformation(init_fn, update_fn))

@@ -24,7 +24,7 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .. import _numerics, _validate
+from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation, ScalarOrSchedule, chain
 from .._tree import tree_map
 from ..transforms._scaling import scale_by_learning_rate
@@ -126,7 +126,7 @@ def scale_by_adam(
             return updates, ScaleByAmsgradState(count, mu, nu, _numerics.keep_dtype(nu_hat, state.nu_max))
         return updates, ScaleByAdamState(count, mu, nu)
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.elementwise(GradientTransformation(init_fn, update_fn))
 
 
 def adam(

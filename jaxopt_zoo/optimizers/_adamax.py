@@ -16,7 +16,7 @@ from typing import Any
 
 import jax.numpy as jnp
 
-from .. import _numerics, _validate
+from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation, ScalarOrSchedule, chain
 from .._tree import tree_map
 from ..transforms._scaling import scale_by_learning_rate
@@ -63,7 +63,7 @@ def scale_by_adamax(b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-8) -> Gradient
         new_state = ScaleByAdamState(count, _numerics.keep_dtype(mu, state.mu), _numerics.keep_dtype(nu, state.nu))
         return tree_map(lambda m, u: m / u, mu_hat, nu), new_state
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.elementwise(GradientTransformation(init_fn, update_fn))
 
 
 def adamax(learning_rate: ScalarOrSchedule, b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-8) -> GradientTransformation:

@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .. import _numerics, _validate
+from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation
 from .._tree import tree_map, unzip
 
@@ -127,4 +127,4 @@ def adan(
         updates, m, d, n, prev = unzip(out, 5)
         return updates, AdanState(count, m, d, n, prev, jnp.ones([], bool))
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.elementwise(GradientTransformation(init_fn, update_fn))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import _validate
+from .. import _packable, _validate
 from .._base import GradientTransformation, ScalarOrSchedule, chain
 from ..transforms._scaling import scale_by_learning_rate
 from ..transforms._trust_ratio import scale_by_trust_ratio
@@ -52,9 +52,9 @@ def lamb(
     _validate.check_learning_rate("lamb", learning_rate)
     _check_adam_args("lamb", b1, b2, eps, eps_root)
     _validate.check_nonnegative("lamb", "weight_decay", weight_decay)
-    return chain(
+    return _packable.named(chain(
         scale_by_adam(b1, b2, eps, eps_root),
         add_decayed_weights(weight_decay, mask),
         scale_by_trust_ratio(),
         scale_by_learning_rate(learning_rate),
-    )
+    ), "lamb")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import _validate
+from .. import _packable, _validate
 from .._base import GradientTransformation, ScalarOrSchedule, chain
 from ..transforms._masking import masked
 from ..transforms._momentum import trace
@@ -65,9 +65,9 @@ def lars(
     _validate.check_nonnegative("lars", "trust_coefficient", trust_coefficient)
     _validate.check_nonnegative("lars", "eps", eps)
     _validate.check_decay("lars", "momentum", momentum)
-    return chain(
+    return _packable.named(chain(
         add_decayed_weights(weight_decay, mask=weight_decay_mask),
         masked(scale_by_trust_ratio(trust_coefficient=trust_coefficient, eps=eps), trust_ratio_mask),
         scale_by_learning_rate(learning_rate),
         trace(momentum, nesterov),
-    )
+    ), "lars")

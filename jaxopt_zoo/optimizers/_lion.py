@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .. import _numerics, _validate
+from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation, ScalarOrSchedule, chain
 from .._tree import tree_map
 from ..transforms._scaling import scale_by_learning_rate
@@ -63,7 +63,7 @@ def scale_by_lion(b1: Any = 0.9, b2: Any = 0.99, mu_dtype: Any = None) -> Gradie
         mu = _numerics.update_moment(updates, state.mu, b2, 1, where="scale_by_lion")
         return direction, ScaleByLionState(_numerics.safe_increment(state.count), _numerics.keep_dtype(mu, state.mu))
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.elementwise(GradientTransformation(init_fn, update_fn))
 
 
 def lion(

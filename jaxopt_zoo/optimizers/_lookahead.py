@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .. import _numerics, _validate
+from .. import _numerics, _packable, _validate
 from .._base import EmptyState, GradientTransformation, ScalarOrSchedule, chain, identity
 from ._adam import _check_adam_args
 from ._radam import radam
@@ -80,7 +80,7 @@ def lookahead(optimizer: GradientTransformation, sync_period: int = 5, alpha: An
         steps = (state.steps_since_sync + 1) % sync_period
         return updates, LookaheadState(inner_state, slow, steps.astype(jnp.int32))
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.composite(GradientTransformation(init_fn, update_fn), optimizer)
 
 
 def centralize_gradients(keep_axis: int = -1) -> GradientTransformation:
@@ -118,7 +118,7 @@ def centralize_gradients(keep_axis: int = -1) -> GradientTransformation:
         del params, extra_args
         return jax.tree.map(centre, updates), state
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.per_leaf(GradientTransformation(init_fn, update_fn), "centralize_gradients", "it centres each leaf over its own axes")
 
 
 def ranger(

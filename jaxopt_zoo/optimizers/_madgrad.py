@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .. import _numerics, _validate
+from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation, ScalarOrSchedule, chain
 from .._tree import tree_map
 from ..transforms._weight_decay import add_decayed_weights
@@ -78,7 +78,7 @@ def scale_by_madgrad(learning_rate: ScalarOrSchedule, momentum: Any = 0.9, eps: 
         updates = jax.tree.map(lambda n, x: n - x, new_x, params)
         return updates, MadgradState(_numerics.safe_increment(state.count), sq, s, state.x0)
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.elementwise(GradientTransformation(init_fn, update_fn))
 
 
 def madgrad(learning_rate: ScalarOrSchedule, momentum: Any = 0.9, weight_decay: Any = 0.0, eps: Any = 1e-6) -> GradientTransformation:

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .. import _numerics, _validate
+from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation
 from .._tree import tree_map, unzip
 
@@ -105,4 +105,4 @@ def padam(
         updates, mu, nu = unzip(out, 3)
         return updates, PAdamState(count, mu, nu)
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.elementwise(GradientTransformation(init_fn, update_fn))

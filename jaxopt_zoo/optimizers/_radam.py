@@ -19,7 +19,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from .. import _numerics, _validate
+from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation, ScalarOrSchedule, chain
 from .._tree import tree_map
 from ..transforms._scaling import scale_by_learning_rate
@@ -76,7 +76,7 @@ def scale_by_radam(
         updates = jax.tree.map(lambda t, f: jnp.where(rho >= threshold, t, f), rectified, mu_hat)
         return updates, ScaleByAdamState(count, _numerics.keep_dtype(mu, state.mu), _numerics.keep_dtype(nu, state.nu))
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.elementwise(GradientTransformation(init_fn, update_fn))
 
 
 def radam(

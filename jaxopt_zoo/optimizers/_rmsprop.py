@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .. import _numerics, _validate
+from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation, ScalarOrSchedule, chain, identity
 from .._tree import tree_map
 from ..transforms._momentum import trace
@@ -116,7 +116,7 @@ def scale_by_rms(
             return updates, ScaleByRmsWithCountState(count=count, nu=nu)
         return updates, ScaleByRmsState(nu=nu)
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.elementwise(GradientTransformation(init_fn, update_fn))
 
 
 def scale_by_stddev(
@@ -170,7 +170,7 @@ def scale_by_stddev(
             return updates, ScaleByRStdDevWithCountState(count=count, mu=mu, nu=nu)
         return updates, ScaleByRStdDevState(mu=mu, nu=nu)
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.elementwise(GradientTransformation(init_fn, update_fn))
 
 
 def rmsprop(

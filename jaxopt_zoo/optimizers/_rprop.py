@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 import jax.numpy as jnp
 
-from .. import _numerics, _validate
+from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation
 from .._tree import tree_map, unzip
 
@@ -96,4 +96,4 @@ def rprop(
         updates, steps, prev = unzip(out, 3)
         return updates, ScaleByRpropState(steps, prev)
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.elementwise(GradientTransformation(init_fn, update_fn))

@@ -19,7 +19,7 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .. import _numerics, _validate
+from .. import _numerics, _packable, _validate
 from .._base import EmptyState, GradientTransformation, apply_updates, chain
 from ._sgd import sgd
 
@@ -49,7 +49,7 @@ def normalize() -> GradientTransformation:
         norm = _numerics.global_norm(updates)
         return jax.tree.map(lambda g: g / norm.astype(g.dtype), updates), state
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.elementwise(GradientTransformation(init_fn, update_fn))  # a global norm
 
 
 def sam(
@@ -136,4 +136,7 @@ def sam(
         updates, opt_state = optimizer.update(adv_updates, state.opt_state, params)
         return updates, SAMState(_numerics.zero_count(), opt_state, adv_state, None)
 
-    return GradientTransformation(init_fn, opaque_update if opaque_mode else transparent_update)
+    tx = GradientTransformation(init_fn, opaque_update if opaque_mode else transparent_update)
+    if opaque_mode:
+        return _packable.per_leaf(tx, "sam(opaque_mode=True)", "its grad_fn takes the params tree")
+    return _packable.composite(tx, optimizer, adv_optimizer)

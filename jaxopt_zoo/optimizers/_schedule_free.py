@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .. import _numerics, _validate
+from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation, ScalarOrSchedule
 from .._tree import check_same_structure, tree_map
 
@@ -86,7 +86,7 @@ def _schedule_free(fn: str, learning_rate, beta1, warmup_steps, r, weight_lr_pow
                                       weight_sum.astype(state.weight_sum.dtype))
         return new_updates, new_state
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.elementwise(GradientTransformation(init_fn, update_fn))
 
 
 def schedule_free_sgd(

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .. import _numerics, _validate
+from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation
 
 
@@ -140,4 +140,4 @@ def reduce_on_plateau(
         updates = jax.tree.map(lambda u: (state.scale * u).astype(u.dtype), updates)
         return updates, state
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.elementwise(GradientTransformation(init_fn, update_fn))

@@ -30,7 +30,7 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .. import _numerics, _validate
+from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation
 from ..transforms._inject import InjectHyperparamsState
 from ..transforms._scaling import scale
@@ -97,7 +97,9 @@ def make(hyper: dict, core: Callable[[dict], GradientTransformation]) -> Gradien
         inner = TorchCompatInnerState(core_state, plateau_state)
         return updates, InjectHyperparamsState(_numerics.safe_increment(state.count), h, inner)
 
-    return GradientTransformation(init_fn, update_fn)
+    # torch.optim updates each element from that element alone (per-step scalars aside), so
+    # every torch_compat optimizer gives its numbers on packed buffers (tests/test_packed.py).
+    return _packable.elementwise(GradientTransformation(init_fn, update_fn))
 
 
 def is_zero(value: Any) -> bool:

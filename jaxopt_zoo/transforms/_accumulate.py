@@ -27,7 +27,7 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .. import _numerics, _validate
+from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation, _accepted_kwargs
 from .._tree import check_same_structure, is_none
 
@@ -210,6 +210,13 @@ class MultiSteps:
         """Whether the last call stepped the inner optimizer."""
         return jnp.logical_and(state.mini_step == 0, state.gradient_step > 0)
 
+    def _packing_reason(self):
+        """Why ``packed`` must refuse this wrapper, or ``None`` (see ``jaxopt_zoo._packable``)."""
+        skip = self._should_skip_update_fn
+        if getattr(skip, "func", skip) not in (_never_skip, skip_not_finite, skip_large_updates):
+            return "MultiSteps with a should_skip_update_fn of its own (it may look at each leaf)"
+        return _packable.reason(self._opt)
+
     def gradient_transformation(self) -> GradientTransformation:
         """This wrapper as a plain ``GradientTransformation`` (``init``, ``update``)."""
-        return GradientTransformation(init=self.init, update=self.update)
+        return _packable.lazy(GradientTransformation(init=self.init, update=self.update), self._packing_reason)

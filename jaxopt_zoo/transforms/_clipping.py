@@ -7,7 +7,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from .. import _numerics, _validate
+from .. import _numerics, _packable, _validate
 from .._base import EmptyState, GradientTransformation
 
 
@@ -42,7 +42,7 @@ def clip(max_delta: Any) -> GradientTransformation:
       >>> tx = zoo.chain(zoo.clip(1.0), zoo.sgd(0.1))
     """
     _validate.check_nonnegative("clip", "max_delta", max_delta)
-    return _stateless(lambda u: jax.tree.map(lambda g: jnp.clip(g, -max_delta, max_delta), u))
+    return _packable.elementwise(_stateless(lambda u: jax.tree.map(lambda g: jnp.clip(g, -max_delta, max_delta), u)))
 
 
 def clip_by_block_rms(threshold: Any) -> GradientTransformation:
@@ -64,7 +64,7 @@ def clip_by_block_rms(threshold: Any) -> GradientTransformation:
     def clip_leaf(u):
         return u / jnp.maximum(1.0, jnp.sqrt(jnp.mean(_numerics.abs_sq(u))) / threshold)
 
-    return _stateless(lambda u: jax.tree.map(clip_leaf, u))
+    return _packable.per_leaf(_stateless(lambda u: jax.tree.map(clip_leaf, u)), "clip_by_block_rms", "it clips each leaf by its own RMS")
 
 
 def clip_by_global_norm(max_norm: Any) -> GradientTransformation:
@@ -97,4 +97,4 @@ def clip_by_global_norm(max_norm: Any) -> GradientTransformation:
         keep = jnp.squeeze(norm < max_norm)
         return jax.tree.map(lambda t: jax.lax.select(keep, t, ((t / norm.astype(t.dtype)) * max_norm).astype(t.dtype)), updates)
 
-    return _stateless(clip_tree)
+    return _packable.elementwise(_stateless(clip_tree))  # a global norm: the same on packed chunks

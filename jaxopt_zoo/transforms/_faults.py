@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .. import _numerics, _validate
+from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation, _accepted_kwargs
 from .._tree import is_none
 
@@ -125,4 +125,4 @@ def apply_if_finite(inner: GradientTransformation, max_consecutive_errors: int) 
             inner_state=inner_state,
         )
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.composite(GradientTransformation(init_fn, update_fn), inner)

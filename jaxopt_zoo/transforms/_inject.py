@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _numerics, _validate
+from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation
 
 
@@ -112,7 +112,10 @@ def inject_hyperparams(
             updates, inner_state = inner.update(updates, state.inner_state, params, **extra_args)
             return updates, InjectHyperparamsState(_numerics.safe_increment(state.count), hparams, inner_state)
 
-        return GradientTransformation(init_fn, update_fn)
+        def packing_reason():  # the inner transformation, built with the first step's values
+            return _packable.reason(inner_factory(**fixed, **current(_numerics.zero_count(), numeric, jnp.result_type(float))))
+
+        return _packable.lazy(GradientTransformation(init_fn, update_fn), packing_reason)
 
     return wrapped_factory
 

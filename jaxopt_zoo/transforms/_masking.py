@@ -6,7 +6,7 @@ from typing import Any, Callable, NamedTuple
 
 import jax
 
-from .. import _validate
+from .. import _packable, _validate
 from .._base import GradientTransformation, _accepted_kwargs
 
 
@@ -87,4 +87,7 @@ def masked(
         )
         return merged, MaskedState(inner_state=inner_state)
 
-    return GradientTransformation(init_fn, update_fn)
+    tx = GradientTransformation(init_fn, update_fn)
+    if isinstance(mask, bool):  # one flag for the whole tree: the same on packed chunks
+        return _packable.composite(tx, inner)
+    return _packable.per_leaf(tx, "masked", "its mask picks leaves")

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import jax
 
-from .. import _numerics, _validate
+from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation
 from .._tree import tree_map
 
@@ -67,7 +67,7 @@ def trace(decay: Any, nesterov: bool = False, accumulator_dtype: Any = None) -> 
         # The buffer keeps its dtype (a float64 momentum does not promote a float32 state).
         return out, TraceState(trace=_numerics.keep_dtype(new_trace, state.trace))
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.elementwise(GradientTransformation(init_fn, update_fn))
 
 
 def ema(decay: Any, debias: bool = True, accumulator_dtype: Any = None) -> GradientTransformation:
@@ -101,4 +101,4 @@ def ema(decay: Any, debias: bool = True, accumulator_dtype: Any = None) -> Gradi
         out = _numerics.bias_correction(new_ema, decay, count) if debias else new_ema
         return out, EmaState(count=count, ema=_numerics.keep_dtype(new_ema, state.ema))
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.elementwise(GradientTransformation(init_fn, update_fn))

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .. import _numerics
+from .. import _numerics, _packable
 from .._base import GradientTransformation, identity
 
 
@@ -43,8 +43,8 @@ def monitor(inner: GradientTransformation | None = None) -> GradientTransformati
     inner = inner if inner is not None else identity()
 
     def init_fn(params):
-        zero = jnp.zeros([], jnp.result_type(float))
-        return MonitorState(_numerics.zero_count(), zero, zero, inner.init(params))
+        zero = lambda: jnp.zeros([], jnp.result_type(float))  # noqa: E731 - a buffer per entry (donation)
+        return MonitorState(_numerics.zero_count(), zero(), zero(), inner.init(params))
 
     def update_fn(updates, state, params=None, **extra_args):
         grad_norm = _numerics.global_norm(updates).astype(state.grad_norm.dtype)
@@ -52,4 +52,4 @@ def monitor(inner: GradientTransformation | None = None) -> GradientTransformati
         update_norm = _numerics.global_norm(updates).astype(state.update_norm.dtype)
         return updates, MonitorState(_numerics.safe_increment(state.count), grad_norm, update_norm, inner_state)
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.composite(GradientTransformation(init_fn, update_fn), inner)

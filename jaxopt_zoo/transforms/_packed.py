@@ -20,12 +20,21 @@ keep XLA from splitting each small kernel across threads, which costs more than 
 
 .. math::  \mathrm{pack}(\theta)_{\text{float32}} = [\mathrm{vec}(\theta_1); \dots; \mathrm{vec}(\theta_k)].
 
-Only transformations that act elementwise, or through norms of the whole tree, give the
-same numbers on the packed vector as on the tree: SGD (with momentum or Nesterov), Adam and
-its variants (AdamW, AMSGrad, NAdam, Adamax, ...), RMSprop, Adagrad, Lion, AdaBelief,
-clip, clip_by_global_norm, add_decayed_weights without a mask, scale, schedules. Transforms
-that look at each leaf's shape or norm (Adafactor, LAMB, LARS, trust ratios,
-clip_by_block_rms, masks and multi_transform by leaf) must not be packed.
+Only transformations that act elementwise, or through scalars of the whole tree (a global
+norm, a step count, a loss value), give the same numbers on the packed vector as on the
+tree: SGD (with momentum or Nesterov), Adam and its variants (AdamW, AMSGrad, NAdam,
+Adamax, ...), RMSprop, Adagrad, Lion, AdaBelief, clip, clip_by_global_norm,
+add_decayed_weights without a mask, scale, schedules, and wrappers of those (chain,
+lookahead, SAM, inject_hyperparams, apply_if_finite, MultiSteps, monitor). Transforms that
+look at each leaf's shape, norm or place in the tree (Adafactor, LAMB, LARS, trust ratios,
+clip_by_block_rms, gradient centralization, masks and multi_transform) would give other
+numbers: ``packed`` refuses them with a ValueError naming them (DESIGN §9).
+
+Which is which is an allowlist (``jaxopt_zoo._packable``): each zoo factory tags what it
+returns as elementwise, per-leaf, or made of members; a transformation without a tag (from
+optax, hand-written, or an optax combinator such as ``optax.chain`` around zoo members) is
+refused too, because nothing says its numbers survive packing. Build the chain with
+``zoo.chain`` to pack it.
 
 The packed state is a few 1-D arrays per dtype, not one array per param: it is not sharded
 like the params. Use the default layout when training with sharded params.
@@ -40,7 +49,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _validate
+from .. import _packable, _validate
 from .._base import GradientTransformation
 from .._tree import is_none
 
@@ -233,7 +242,9 @@ def packed(tx: GradientTransformation, chunk_size: int | None = CHUNK_SIZE) -> G
       tree)``; ``current_hyperparams`` finds hyperparameters inside it.
 
     Raises:
-      ValueError: at update, when the updates do not fit the packed state.
+      ValueError: when ``tx`` is not known to act elementwise (the message names the
+        transformation, e.g. ``lamb, through scale_by_trust_ratio``); at update, when the
+        updates do not fit the packed state.
 
     Example:
       >>> import jax.numpy as jnp, jaxopt_zoo as zoo
@@ -250,6 +261,12 @@ def packed(tx: GradientTransformation, chunk_size: int | None = CHUNK_SIZE) -> G
       <https://pytorch.org/docs/stable/optim.html#algorithms>`_, 2023.
     """
     _check_chunk_size("packed", chunk_size)
+    why = _packable.reason(tx)
+    if why is not None:
+        raise ValueError(
+            f"{_validate.PREFIX}packed: argument `tx` must act elementwise (or through scalars of the whole "
+            f"tree) to give the same numbers on packed buffers, got {why}. Use it without packed."
+        )
 
     def init_fn(params):
         return PackedState(inner=tx.init(pack_tree(params, chunk_size)))
@@ -259,4 +276,4 @@ def packed(tx: GradientTransformation, chunk_size: int | None = CHUNK_SIZE) -> G
         flat_updates, inner = tx.update(pack_tree(updates, chunk_size), state.inner, flat_params, **extra_args)
         return unpack_tree(flat_updates, updates, chunk_size), PackedState(inner=inner)
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.composite(GradientTransformation(init_fn, update_fn), tx)

@@ -6,7 +6,7 @@ from typing import Any, Callable, Mapping, NamedTuple
 
 import jax
 
-from .. import _validate
+from .. import _packable, _validate
 from .._base import GradientTransformation
 from ._masking import masked
 
@@ -77,4 +77,4 @@ def multi_transform(
             )
         return updates, MultiTransformState(new_states)
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.per_leaf(GradientTransformation(init_fn, update_fn), "multi_transform", "its labels pick leaves")

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .. import _numerics, _validate
+from .. import _numerics, _packable, _validate
 from .._base import EmptyState, GradientTransformation, ScalarOrSchedule, Schedule, identity
 
 
@@ -39,7 +39,7 @@ def scale(step_size: Any) -> GradientTransformation:
         del params, extra_args
         return jax.tree.map(lambda g: step_size * g, updates), state
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.elementwise(GradientTransformation(init_fn, update_fn))
 
 
 def scale_by_schedule(step_size_fn: Schedule) -> GradientTransformation:
@@ -69,7 +69,7 @@ def scale_by_schedule(step_size_fn: Schedule) -> GradientTransformation:
         updates = jax.tree.map(lambda g: jnp.array(step_size, dtype=g.dtype) * g, updates)
         return updates, ScaleByScheduleState(count=_numerics.safe_increment(state.count))
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.elementwise(GradientTransformation(init_fn, update_fn))
 
 
 def scale_by_learning_rate(learning_rate: ScalarOrSchedule | None, *, flip_sign: bool = True) -> GradientTransformation:

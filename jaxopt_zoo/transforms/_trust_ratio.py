@@ -12,7 +12,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from .. import _numerics, _validate
+from .. import _numerics, _packable, _validate
 from .._base import EmptyState, GradientTransformation
 from .._tree import tree_map
 
@@ -63,7 +63,7 @@ def scale_by_trust_ratio(min_norm: Any = 0.0, trust_coefficient: Any = 1.0, eps:
         _needs_params("scale_by_trust_ratio", params, updates)
         return tree_map(scale_leaf, updates, params, where="scale_by_trust_ratio", names=("updates", "params")), state
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.per_leaf(GradientTransformation(init_fn, update_fn), "scale_by_trust_ratio", "its ratio uses each leaf's norms")
 
 
 def scale_by_param_block_rms(min_scale: Any = 1e-3) -> GradientTransformation:
@@ -90,4 +90,4 @@ def scale_by_param_block_rms(min_scale: Any = 1e-3) -> GradientTransformation:
         _needs_params("scale_by_param_block_rms", params, updates)
         return jax.tree.map(lambda u, p: u * _numerics.safe_root_mean_squares(p, min_scale), updates, params), state
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.per_leaf(GradientTransformation(init_fn, update_fn), "scale_by_param_block_rms", "it scales each leaf by its RMS")

@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 import jax
 
-from .. import _validate
+from .. import _packable, _validate
 from .._base import EmptyState, GradientTransformation
 from .._tree import tree_map
 
@@ -61,9 +61,11 @@ def add_decayed_weights(weight_decay: Any = 0.0, mask: Any | Callable[[Any], Any
         )
         return updates, state
 
-    tx = GradientTransformation(init_fn, update_fn)
+    tx = _packable.elementwise(GradientTransformation(init_fn, update_fn))
     if mask is None:
         return tx
     from ._masking import masked
 
-    return masked(tx, mask)
+    if isinstance(mask, bool):
+        return masked(tx, mask)
+    return _packable.per_leaf(masked(tx, mask), "add_decayed_weights with a mask", "it picks leaves; so does the `mask` of adamw, lion, ...")
