@@ -87,6 +87,8 @@ def adan(
         _validate.check_decay(fn, arg, value)
     for arg, value in (("eps", eps), ("weight_decay", weight_decay), ("max_grad_norm", max_grad_norm)):
         _validate.check_nonnegative(fn, arg, value)
+    # A concrete 0 turns clipping off when the transformation is built; a traced value
+    # (inject_hyperparams under jit) decides inside the step, where 0 means no clipping too.
     clip = _validate.concrete_float(max_grad_norm) != 0.0
 
     def init_fn(params):
@@ -102,6 +104,7 @@ def adan(
         lr = learning_rate(state.count) if callable(learning_rate) else learning_rate
         if clip:
             factor = jnp.minimum(max_grad_norm / (_numerics.global_norm(updates) + eps), 1.0)
+            factor = jnp.where(jnp.asarray(max_grad_norm) > 0, factor, 1.0)
             updates = jax.tree.map(lambda g: g * factor.astype(g.dtype), updates)
         bc1, bc2 = 1 - b1**kf, 1 - b2**kf
         bc3_sqrt = jnp.sqrt(1 - b3**kf)

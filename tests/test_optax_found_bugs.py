@@ -1,0 +1,88 @@
+"""Bugs that optax's own tests found in the zoo (issue 13, item 5), each pinned by a test.
+
+* a traced hyperparameter of value 0 means what the concrete 0 means (adan's
+  ``max_grad_norm=0``: no clipping) — checked for every catalogued optimizer under
+  ``inject_hyperparams`` + ``jit``;
+* adafactor moves complex parameters as optax.adafactor does;
+* ``optax.tree_utils.tree_map_params`` walks ``zoo.masked`` states as it walks optax's;
+* a mask that is itself callable (an equinox Module, any pytree with ``__call__``) is used
+  as a mask when it is a pytree, as optax decides.
+
+(Adafactor's factored state keeps its sharding from ``init`` on: tests/sharding_checks.py.)
+"""
+
+import inspect
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import jaxopt_zoo as zoo
+from jaxopt_zoo import _registry
+
+# ------------------------------------------------------------------ traced zeros (item 5a)
+
+
+def _params():
+    return {"w": jnp.linspace(-1.0, 1.0, 6).reshape(3, 2), "b": jnp.array([0.3, -0.2])}
+
+
+def _loss(p):
+    return jnp.sum(jnp.cos(p["w"]) + 0.5 * p["w"] ** 2) + jnp.sum(p["b"] ** 4)
+
+
+def _run_all(txs, steps=3):
+    """``steps`` jitted updates of every member at once (one compile for the lot)."""
+
+    def step(carry):
+        out = {}
+        for name, (p, s) in carry.items():
+            value, g = jax.value_and_grad(_loss)(p)
+            u, s = txs[name].update(g, s, p, value=value)
+            out[name] = (zoo.apply_updates(p, u), s)
+        return out
+
+    carry = {name: (_params(), tx.init(_params())) for name, tx in txs.items()}
+    step = jax.jit(step)
+    for _ in range(steps):
+        carry = step(carry)
+    return {name: c[0] for name, c in carry.items()}
+
+
+def _int_args(factory, kwargs):
+    """Integer arguments (periods, sizes, step counts) shape the computation: kept static."""
+    bound = inspect.signature(factory).bind(**kwargs)
+    bound.apply_defaults()
+    return tuple(k for k, v in bound.arguments.items() if isinstance(v, int) and not isinstance(v, bool))
+
+
+def test_every_optimizer_under_inject_hyperparams_and_jit_gives_its_own_numbers():
+    """Every float hyperparameter (defaults included) is a traced array here: a Python branch
+    on it that treats "traced" as "non-zero" (adan's max_grad_norm=0 clipped every update to
+    zero) shows up as different numbers."""
+    plain, injected = {}, {}
+    for name, entry in _registry.OPTIMIZERS.items():
+        factory = _registry.factory(name)
+        plain[name] = factory(**entry.example)
+        injected[name] = zoo.inject_hyperparams(factory, static_args=_int_args(factory, entry.example))(**entry.example)
+    want, got = _run_all(plain), _run_all(injected)
+    for name in want:
+        for k in want[name]:
+            # rtol: madgrad computes a float32 scalar from Python floats but a float64 one
+            # from injected float64 arrays (as optax does); 1e-7 is far below any branch error.
+            np.testing.assert_allclose(got[name][k], want[name][k], rtol=1e-7, atol=1e-9, err_msg=name)
+
+
+@pytest.mark.parametrize("max_grad_norm", [0.0, 0.05])
+def test_adan_traced_max_grad_norm_equals_concrete(max_grad_norm):
+    txs = {
+        "concrete": zoo.adan(1e-2, max_grad_norm=max_grad_norm),
+        "injected": zoo.inject_hyperparams(zoo.adan)(learning_rate=1e-2, max_grad_norm=max_grad_norm),
+    }
+    out = _run_all(txs)
+    moved = max(float(jnp.max(jnp.abs(out["injected"][k] - _params()[k]))) for k in out["injected"])
+    assert moved > 1e-3  # the bug: all-zero updates
+    for k in out["concrete"]:
+        np.testing.assert_allclose(out["injected"][k], out["concrete"][k], rtol=1e-12)
