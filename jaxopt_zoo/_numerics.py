@@ -34,14 +34,28 @@ def safe_increment(count: jax.Array) -> jax.Array:
 # ---------------------------------------------------------------------- accumulators
 
 
+def accumulator_dtype(x: Any, dtype: Any) -> Any:
+    """The dtype of an accumulator for leaf ``x``: ``dtype`` (``None``: ``x``'s own).
+
+    A real ``dtype`` for a complex leaf means its complex counterpart (``float32`` ->
+    ``complex64``): a real accumulator would drop the imaginary part of what it averages.
+    """
+    if dtype is None:
+        return None
+    if jnp.iscomplexobj(x) and not jnp.issubdtype(dtype, jnp.complexfloating):
+        return jnp.promote_types(dtype, jnp.complex64)
+    return dtype
+
+
 def zeros_like(tree: Any, dtype: Any = None) -> Any:
-    """Zeros shaped like every array leaf of ``tree`` (``dtype`` overrides the leaf's)."""
-    return jax.tree.map(lambda x: jnp.zeros_like(x, dtype=dtype), tree)
+    """Zeros shaped like every array leaf of ``tree`` (``dtype`` overrides the leaf's, see
+    ``accumulator_dtype`` for complex leaves)."""
+    return jax.tree.map(lambda x: jnp.zeros_like(x, dtype=accumulator_dtype(x, dtype)), tree)
 
 
 def full_like(tree: Any, value: Any, dtype: Any = None) -> Any:
     """``value`` broadcast to every array leaf of ``tree``."""
-    return jax.tree.map(lambda x: jnp.full_like(x, value, dtype=dtype), tree)
+    return jax.tree.map(lambda x: jnp.full_like(x, value, dtype=accumulator_dtype(x, dtype)), tree)
 
 
 def copy_tree(tree: Any) -> Any:
@@ -215,10 +229,14 @@ def safe_norm(x: jax.Array, min_norm: Any, ord: Any = None, axis: Any = None, ke
 
 
 def safe_root_mean_squares(x: jax.Array, min_rms: Any) -> jax.Array:
-    """``max(rms(x), min_rms)`` with a gradient that is finite at ``x = 0``."""
-    rms = jnp.sqrt(jnp.mean(jnp.square(x)))
+    """``max(rms(x), min_rms)`` with a gradient that is finite at ``x = 0``.
+
+    ``rms(x) = sqrt(mean(|x|^2))``: real for complex ``x`` (``mean(x**2)`` would be complex,
+    and near zero when the phases cancel).
+    """
+    rms = jnp.sqrt(jnp.mean(abs_sq(x)))
     x = jnp.where(rms <= min_rms, jnp.ones_like(x), x)
-    return jnp.where(rms <= min_rms, min_rms, jnp.sqrt(jnp.mean(jnp.square(x))))
+    return jnp.where(rms <= min_rms, min_rms, jnp.sqrt(jnp.mean(abs_sq(x))))
 
 
 def lerp(start: jax.Array, end: jax.Array, weight: Any) -> jax.Array:

@@ -86,3 +86,33 @@ def test_adan_traced_max_grad_norm_equals_concrete(max_grad_norm):
     assert moved > 1e-3  # the bug: all-zero updates
     for k in out["concrete"]:
         np.testing.assert_allclose(out["injected"][k], out["concrete"][k], rtol=1e-12)
+
+
+# ------------------------------------------------------------ adafactor, complex (item 5b)
+
+
+@pytest.mark.parametrize("dtype", ["complex128", "complex64"])
+@pytest.mark.parametrize("kwargs", [{}, {"min_dim_size_to_factor": 2, "momentum": 0.9, "weight_decay_rate": 1e-3}],
+                         ids=["default", "factored"])
+def test_adafactor_on_complex_params_equals_optax(dtype, kwargs):
+    """Parameter-scale RMS of a complex leaf is sqrt(mean |p|^2) (it was sqrt(mean p^2), a
+    complex number near zero when the phases cancel: the params barely moved)."""
+    from harness import assert_trajectories_close, trajectory
+
+    rng = np.random.default_rng(0)
+    shapes = {"scalar": (), "vector": (5,), "matrix": (4, 3), "cube": (2, 3, 4)}
+    params = {k: jnp.asarray(rng.uniform(-2, 2, s) + 1j * rng.uniform(-2, 2, s), dtype) for k, s in shapes.items()}
+
+    def loss(p):
+        return sum(jnp.sum(jnp.abs(x - (0.3 - 0.2j)) ** 2 + 0.1 * jnp.abs(x) ** 4) for x in p.values())
+
+    got = trajectory(zoo.adafactor(1e-2, **kwargs), params, steps=100, loss_fn=loss)
+    # optax's momentum accumulator is float32 by default, which drops the imaginary part of a
+    # complex momentum (with a warning); the zoo keeps it complex64, as optax does when asked.
+    ref_kwargs = {**kwargs, "dtype_momentum": jnp.complex64} if "momentum" in kwargs else kwargs
+    want = trajectory(optax.adafactor(1e-2, **ref_kwargs), params, steps=100, loss_fn=loss, apply=optax.apply_updates)
+    moved = max(float(jnp.max(jnp.abs(want[k][-1] - params[k]))) for k in params)
+    assert moved > 0.1
+    real = {"complex128": "float64", "complex64": "float32"}[dtype]
+    for part in (jnp.real, jnp.imag):
+        assert_trajectories_close(jax.tree.map(part, got), jax.tree.map(part, want), real)

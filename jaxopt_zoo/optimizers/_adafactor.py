@@ -160,7 +160,9 @@ def adafactor(
       multiply_by_parameter_scale: multiply the step by ``max(rms(p), 1e-3)``.
       clipping_threshold: clip each leaf's update to this RMS (``None``: no clipping).
       momentum: optional EMA coefficient of the updates, in [0, 1) (stored in ``dtype_momentum``).
-      dtype_momentum: dtype of that EMA.
+      dtype_momentum: dtype of that EMA; for a complex param its complex counterpart
+        (``float32`` -> ``complex64``). optax keeps it real there and drops the imaginary
+        part of the momentum; the zoo equals ``optax.adafactor(dtype_momentum=jnp.complex64)``.
       weight_decay_rate: optional decay added after the scaling (not multiplied by the lr).
       weight_decay_mask: where to apply it.
 
