@@ -170,6 +170,27 @@ def adafactor_factored_leaves_sharded():
 
 check("adafactor_factored_leaves_sharded")(adafactor_factored_leaves_sharded)
 
+
+def adafactor_state_type_stable_under_explicit_sharding():
+    """Under explicit sharding (types carry shardings) adafactor's state from ``init``, plain
+    or jitted, has the type of the state ``update`` returns: the factored statistics were
+    replicated at init and sharded after a step, so the state's type changed."""
+    from jax.sharding import AxisType
+
+    mesh = jax.make_mesh((8,), ("x",), axis_types=(AxisType.Explicit,))
+    tx = zoo.adafactor(1e-2, min_dim_size_to_factor=2)
+    with jax.set_mesh(mesh):
+        params = {k: jax.device_put(v, NamedSharding(mesh, SPECS[k])) for k, v in make_params().items()}
+        update = jax.jit(lambda p, s: tx.update(jax.grad(loss)(p), s, p)[1])
+        for how, init in (("plain", tx.init), ("jitted", jax.jit(tx.init))):
+            before = init(params)
+            after = update(params, before)
+            for (path, a), b in zip(jax.tree_util.tree_flatten_with_path(before)[0], jax.tree.leaves(after)):
+                assert jax.typeof(a) == jax.typeof(b), f"{how} init: state{jax.tree_util.keystr(path)} {jax.typeof(a)} -> {jax.typeof(b)}"
+
+
+check("adafactor_state_type_stable_under_explicit_sharding")(adafactor_state_type_stable_under_explicit_sharding)
+
 for _name, _make in REDUCERS.items():
     check(f"sharded_equals_unsharded:{_name}")(lambda _make=_make: sharded_equals_unsharded(_make))
 

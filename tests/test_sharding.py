@@ -10,6 +10,8 @@ its compile caches). Each check is reported here as its own test:
   for every catalogued optimizer and the wrappers;
 * ``adafactor_factored_leaves_sharded`` — the factored statistic along a sharded axis is
   sharded, not replicated;
+* ``adafactor_state_type_stable_under_explicit_sharding`` — under explicit sharding the
+  state from ``init`` (plain and jitted) has the type ``update`` gives it;
 * ``sharded_equals_unsharded:<name>`` — global reductions (clip_by_global_norm, lars, lamb,
   monitor, adafactor, adai) give the single-device result to 1e-12 in float64;
 * ``data_parallel:pmap_pmean`` / ``data_parallel:shard_map_pmean`` — a data-parallel step
@@ -35,7 +37,7 @@ SCRIPT = Path(__file__).with_name("sharding_checks.py")
 EXPECTED = (
     [f"state_sharded_like_params:{n}" for n in sorted(_registry.OPTIMIZERS)]
     + [f"state_sharded_like_params:{n}" for n in ("MultiSteps", "apply_if_finite", "inject_hyperparams", "monitor", "reduce_on_plateau")]
-    + ["adafactor_factored_leaves_sharded"]
+    + ["adafactor_factored_leaves_sharded", "adafactor_state_type_stable_under_explicit_sharding"]
     + [f"sharded_equals_unsharded:{n}" for n in ("clip_by_global_norm", "lars", "lamb", "monitor", "adafactor", "adai")]
     + ["data_parallel:pmap_pmean", "data_parallel:shard_map_pmean"]
 )

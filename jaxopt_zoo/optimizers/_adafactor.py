@@ -101,7 +101,11 @@ def scale_by_factored_rms(
             if dims is None:
                 return placeholder(p), placeholder(p), jnp.zeros_like(p)
             d1, d0 = dims
-            return (jnp.zeros(np.delete(p.shape, d0), p.dtype), jnp.zeros(np.delete(p.shape, d1), p.dtype), placeholder(p))
+            # zeros_like of the reductions update makes: the same shape, dtype and sharding
+            # (under explicit sharding a plain jnp.zeros would be replicated, and the state's
+            # type would change after one step). Only their type is used: jit drops the means.
+            return (jnp.zeros_like(jnp.mean(p, axis=d0), p.dtype), jnp.zeros_like(jnp.mean(p, axis=d1), p.dtype),
+                    placeholder(p))
 
         return FactoredState(_numerics.zero_count(), *unzip(jax.tree.map(leaf_state, params), 3))
 
