@@ -116,3 +116,88 @@ def test_adafactor_on_complex_params_equals_optax(dtype, kwargs):
     real = {"complex128": "float64", "complex64": "float32"}[dtype]
     for part in (jnp.real, jnp.imag):
         assert_trajectories_close(jax.tree.map(part, got), jax.tree.map(part, want), real)
+
+
+# ---------------------------------------------------- masked: tree_map_params (item 5d)
+
+
+def _mask_case():
+    params = {"a": {"b": (jnp.zeros((1, 2)), jnp.zeros((2, 2)))}, "c": {"d": jnp.zeros((1, 2)), "e": (jnp.zeros((1, 2)), jnp.zeros((1, 2)))}}
+    mask = {"a": {"b": (True, False)}, "c": {"d": True, "e": (False, True)}}
+    return params, mask
+
+
+def _assert_trees_equal(got, want):
+    assert jax.tree.structure(got) == jax.tree.structure(want), (jax.tree.structure(got), jax.tree.structure(want))
+    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+        np.testing.assert_array_equal(a, b)
+
+
+def _storing():
+    """optax's test transformation: a state that holds copies of the params."""
+    return zoo.GradientTransformation(lambda p: {"count": jnp.ones([]), "params": p, "params_copy": p},
+                                      lambda u, s, p=None, **kw: (u, s))
+
+
+@pytest.mark.parametrize("inner", ["storing", "adam", "lookahead(sgd)"])
+def test_tree_map_params_walks_masked_states_as_optax(inner):
+    """optax's own test (transforms/_masking_test.py) with the zoo's masked, and the same
+    walk over optax.masked of the same inner transformation gives the same leaves."""
+    params, mask = _mask_case()
+    make = {"storing": _storing, "adam": lambda: zoo.adam(1e-2),
+            "lookahead(sgd)": lambda: zoo.lookahead(zoo.sgd(1e-2, momentum=0.9))}[inner]
+    ref_make = {"storing": _storing, "adam": lambda: optax.adam(1e-2),
+                "lookahead(sgd)": lambda: zoo.lookahead(zoo.sgd(1e-2, momentum=0.9))}[inner]
+    tx, ref = zoo.masked(make(), mask), optax.masked(ref_make(), mask)
+    bump = lambda v: v + 1 if v.shape[0] == 1 else v  # noqa: E731
+    got = optax.tree_utils.tree_map_params(tx, bump, tx.init(params))
+    want = optax.tree_utils.tree_map_params(ref, bump, ref.init(params))
+    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want), strict=True):
+        np.testing.assert_array_equal(a, b)
+    if inner == "storing":
+        _assert_trees_equal(got, tx.init(jax.tree.map(bump, params)))
+    # With a tree shaped like the params (sharding axes), skipping the masked-out nodes.
+    axes = jax.tree.map(lambda _: 7, params)
+    specs = optax.tree_utils.tree_map_params(
+        tx, lambda p, axis: None if isinstance(p, zoo.MaskedNode) else axis, tx.init(params), axes,
+        is_leaf=lambda v: isinstance(v, zoo.MaskedNode), transform_non_params=lambda _: None)
+    ref_specs = optax.tree_utils.tree_map_params(
+        ref, lambda p, axis: None if isinstance(p, optax.MaskedNode) else axis, ref.init(params), axes,
+        is_leaf=lambda v: isinstance(v, optax.MaskedNode), transform_non_params=lambda _: None)
+    assert jax.tree.leaves(specs) == jax.tree.leaves(ref_specs) and jax.tree.leaves(specs)
+
+
+# ------------------------------------------------- masks that are callable pytrees (item 5e)
+
+
+@jax.tree_util.register_pytree_node_class
+class CallableMask:
+    """A pytree of booleans that also defines ``__call__`` (as an equinox Module does)."""
+
+    def __init__(self, flags):
+        self.flags = flags
+
+    def __call__(self, *args):
+        raise AssertionError("a mask tree must not be called")
+
+    def tree_flatten(self):
+        return (self.flags,), None
+
+    @classmethod
+    def tree_unflatten(cls, aux, children):
+        return cls(*children)
+
+
+def test_a_callable_pytree_mask_is_used_as_a_mask_as_optax_does():
+    params = CallableMask({"w": jnp.ones(3), "b": jnp.ones(2)})
+    mask = CallableMask({"w": True, "b": False})
+    grads = CallableMask({"w": jnp.full(3, 2.0), "b": jnp.full(2, 2.0)})
+    for masked, sgd in ((zoo.masked, zoo.sgd), (optax.masked, optax.sgd)):
+        tx = masked(sgd(0.5), mask)
+        updates, _ = tx.update(grads, tx.init(params), params)
+        np.testing.assert_array_equal(updates.flags["w"], -1.0)  # transformed
+        np.testing.assert_array_equal(updates.flags["b"], 2.0)  # passed through
+    # A mask function is still called.
+    tx = zoo.masked(zoo.sgd(0.5), lambda p: jax.tree.map(lambda x: x.ndim > 0 and x.shape[0] == 3, p))
+    updates, _ = tx.update(grads, tx.init(params), params)
+    np.testing.assert_array_equal(updates.flags["b"], 2.0)

@@ -26,7 +26,19 @@ def _is_masked_node(x) -> bool:
 
 
 def _mask_is_callable(mask) -> bool:
-    return callable(mask) and not isinstance(mask, (bool, dict, list, tuple))
+    """optax's rule: ``mask`` is a function when every leaf of it is callable.
+
+    A plain function is one callable leaf. A pytree that also defines ``__call__`` (an
+    equinox Module holding booleans) has boolean leaves: it is a mask tree, not a function.
+    """
+    flags = jax.tree.leaves(jax.tree.map(callable, mask))
+    return bool(flags) and all(flags)
+
+
+def _is_optax_placeholder(params) -> bool:
+    """``optax.tree_utils.tree_map_params`` calls ``init`` with a placeholder for the params."""
+    kind = type(params)
+    return kind.__name__ == "_ParamsPlaceholder" and kind.__module__.startswith("optax")
 
 
 def masked(
@@ -38,6 +50,8 @@ def masked(
       inner: the transformation to apply to the masked-in leaves.
       mask: a pytree of booleans with the structure of the params, or a prefix of it (a
         ``True``/``False`` for a whole subtree), or a callable ``params -> such a tree``.
+        As in optax, it is a callable when every leaf of it is callable: a pytree of
+        booleans that also defines ``__call__`` (an equinox Module) is a mask tree.
 
     Returns:
       A ``GradientTransformation`` with state ``MaskedState``; the inner state holds
@@ -67,6 +81,8 @@ def masked(
             ) from e
 
     def init_fn(params):
+        if _is_optax_placeholder(params):  # tree_map_params: pass it down unmasked, as optax does
+            return MaskedState(inner_state=inner.init(params))
         return MaskedState(inner_state=inner.init(apply_mask(params, mask_for(params))))
 
     def update_fn(updates, state, params=None, **extra_args):
