@@ -17,6 +17,7 @@ from ._base import OptState as OptState
 from ._base import Schedule as Schedule
 from ._base import ScalarOrSchedule as ScalarOrSchedule
 from ._base import apply_updates as apply_updates
+from ._base import with_extra_args_support as with_extra_args_support
 from ._base import chain as chain
 from ._base import identity as identity
 from ._base import set_to_zero as set_to_zero
