@@ -106,7 +106,9 @@ from .optimizers._schedule_free import schedule_free_adamw as schedule_free_adam
 from .optimizers._schedule_free import schedule_free_eval_params as schedule_free_eval_params
 from .optimizers._schedule_free import schedule_free_sgd as schedule_free_sgd
 from .transforms._monitor import MonitorState as MonitorState
+from .transforms._monitor import RecordNormsState as RecordNormsState
 from .transforms._monitor import monitor as monitor
+from .transforms._monitor import record_norms as record_norms
 
 # --- schedules (schedules/) -------------------------------------------------------------
 from .schedules._simple import constant_schedule as constant_schedule

@@ -133,11 +133,11 @@ BASE: dict[str, dict] = {
     "scale_by_madgrad": dict(learning_rate=0.1),
     "masked": dict(inner=None, mask={"w": True, "m": False}),
     "multi_transform": dict(transforms=None, param_labels={"w": "a", "m": "a"}),
-    "lookahead": dict(optimizer=None), "sam": dict(optimizer=None), "monitor": dict(inner=None),
+    "lookahead": dict(optimizer=None), "sam": dict(optimizer=None), "record_norms": dict(inner=None), "monitor": dict(measures={"n": zoo.global_norm}),
     "apply_if_finite": dict(inner=None, max_consecutive_errors=2),
     "MultiSteps": dict(opt=None, every_k_schedule=2),
     "join_schedules": dict(schedules=None, boundaries=[20, 50]),
-    "packed": dict(tx=None),
+    "packed": dict(tx=None), "with_extra_args_support": dict(tx=None),
     # torch_compat (defaults elsewhere: torch's)
     "SGD": dict(lr=0.1, momentum=0.9), "RMSprop": dict(momentum=0.5),
     "LambdaLR": dict(lr=0.1, lr_lambda=lambda e: 0.95**e), "MultiplicativeLR": dict(lr=0.1, lr_lambda=lambda e: 0.9),
