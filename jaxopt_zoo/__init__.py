@@ -94,6 +94,7 @@ from .optimizers._madgrad import MadgradState as MadgradState
 from .optimizers._madgrad import madgrad as madgrad
 from .optimizers._madgrad import scale_by_madgrad as scale_by_madgrad
 # wrappers and schedule-free
+from .optimizers._lookahead import LookaheadParams as LookaheadParams
 from .optimizers._lookahead import LookaheadState as LookaheadState
 from .optimizers._lookahead import centralize_gradients as centralize_gradients
 from .optimizers._lookahead import lookahead as lookahead
