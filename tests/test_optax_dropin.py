@@ -8,7 +8,7 @@ import numpy as np
 import optax
 import optax.contrib
 import pytest
-from harness import STEPS, assert_trajectories_close, loss, make_params
+from harness import STEPS, assert_trajectories_close, loss, make_params, trajectory
 
 import jaxopt_zoo as zoo
 
@@ -47,3 +47,36 @@ def test_lookahead_params_init_synced_copies():
     np.testing.assert_array_equal(lp.slow["w"], p["w"])
     state = zoo.lookahead(zoo.sgd(0.1)).init(lp)
     assert state.fast_state == state.inner_state and state.slow is None
+
+
+# --- schedule-free: optax.contrib's order, warmup_steps=None, b1, state_dtype -------------------
+
+@pytest.mark.parametrize("name,args", [("schedule_free_adamw", (1e-2,)), ("schedule_free_sgd", (0.3, None, 0.8, 1e-2))])
+def test_schedule_free_takes_optax_call_without_warmup(name, args, dtype):
+    """optax.contrib's schedule-free differs from schedulefree's only in its warmup; without
+    one (optax's default warmup_steps=None) the zoo equals it on optax's positional call."""
+    params = make_params(dtype)
+    got = trajectory(getattr(zoo, name)(*args), params)
+    want = trajectory(getattr(optax.contrib, name)(*args), params)
+    assert_trajectories_close(got, want, dtype)
+
+
+def test_schedule_free_state_dtype_is_the_z_dtype():
+    params = {"w": jnp.ones(3, jnp.float64), "i": jnp.ones(2, jnp.int32)}
+    for name in ("schedule_free_adamw", "schedule_free_sgd"):
+        tx = getattr(zoo, name)(1e-2, state_dtype=jnp.float32)
+        ref = getattr(optax.contrib, name)(1e-2, state_dtype=jnp.float32)
+        state = tx.init(params)
+        assert state.z["w"].dtype == jnp.float32 == optax.tree.get(ref.init(params), "z")["w"].dtype
+        updates, state = tx.update({"w": jnp.ones(3), "i": jnp.zeros(2, jnp.int32)}, state, params)
+        assert state.z["w"].dtype == jnp.float32 and updates["w"].dtype == jnp.float64
+
+
+# --- scale_by_lion's sign variants ---------------------------------------------------------------
+
+@pytest.mark.parametrize("mode,smooth_beta", [("smooth", 3.0), ("refined", 1.0), ("hard", 1.0)])
+def test_scale_by_lion_modes_equal_optax(mode, smooth_beta, dtype):
+    params = make_params(dtype)
+    got = trajectory(zoo.chain(zoo.scale_by_lion(0.8, 0.95, mode=mode, smooth_beta=smooth_beta), zoo.scale(-1e-2)), params)
+    want = trajectory(optax.chain(optax.scale_by_lion(0.8, 0.95, mode=mode, smooth_beta=smooth_beta), optax.scale(-1e-2)), params)
+    assert_trajectories_close(got, want, dtype)
