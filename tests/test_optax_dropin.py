@@ -80,3 +80,13 @@ def test_scale_by_lion_modes_equal_optax(mode, smooth_beta, dtype):
     got = trajectory(zoo.chain(zoo.scale_by_lion(0.8, 0.95, mode=mode, smooth_beta=smooth_beta), zoo.scale(-1e-2)), params)
     want = trajectory(optax.chain(optax.scale_by_lion(0.8, 0.95, mode=mode, smooth_beta=smooth_beta), optax.scale(-1e-2)), params)
     assert_trajectories_close(got, want, dtype)
+
+
+# --- schedules -----------------------------------------------------------------------------------
+
+def test_warmup_cosine_decay_schedule_takes_a_negative_end_value():
+    args = (0.0, 1.0, 10, 50, -0.2)
+    zoo_s, ref_s = zoo.warmup_cosine_decay_schedule(*args), optax.warmup_cosine_decay_schedule(*args)
+    steps = jnp.arange(60)
+    np.testing.assert_allclose(jax.vmap(zoo_s)(steps), jax.vmap(ref_s)(steps), rtol=1e-12, atol=1e-15)
+    assert float(zoo_s(60)) == pytest.approx(-0.2)
