@@ -137,6 +137,10 @@ from .schedules._plot import plot_schedules as plot_schedules
 from .transforms._inject import InjectHyperparamsState as InjectHyperparamsState
 from .transforms._inject import current_hyperparams as current_hyperparams
 from .transforms._inject import inject_hyperparams as inject_hyperparams
+from .transforms._inject import InjectStatefulHyperparamsState as InjectStatefulHyperparamsState
+from .transforms._inject import WrappedSchedule as WrappedSchedule
+from .transforms._inject import WrappedScheduleState as WrappedScheduleState
+from .transforms._inject import inject_stateful_hyperparams as inject_stateful_hyperparams
 from .schedules._plateau import ReduceLROnPlateauState as ReduceLROnPlateauState
 from .schedules._plateau import reduce_on_plateau as reduce_on_plateau
 

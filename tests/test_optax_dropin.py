@@ -90,3 +90,64 @@ def test_warmup_cosine_decay_schedule_takes_a_negative_end_value():
     steps = jnp.arange(60)
     np.testing.assert_allclose(jax.vmap(zoo_s)(steps), jax.vmap(ref_s)(steps), rtol=1e-12, atol=1e-15)
     assert float(zoo_s(60)) == pytest.approx(-0.2)
+
+
+# --- inject_hyperparams: stateful schedules, static_args checked -----------------------------------
+
+class HalveOnRise:
+    """A stateful schedule (optax's protocol) that halves when the `value=` rises."""
+
+    def init(self):
+        return {"lr": jnp.asarray(0.1), "last": jnp.asarray(jnp.inf)}
+
+    def update(self, state, value=None, **extra_args):
+        rise = value > state["last"]
+        return {"lr": jnp.where(rise, state["lr"] / 2, state["lr"]), "last": jnp.asarray(value, state["last"].dtype)}
+
+    def __call__(self, state, **extra_args):
+        return state["lr"]
+
+
+@pytest.mark.parametrize("make_schedule", ["HalveOnRise", "optax.WrappedSchedule", "zoo.WrappedSchedule"])
+def test_inject_hyperparams_takes_stateful_schedules(make_schedule):
+    def schedule():
+        if make_schedule == "HalveOnRise":
+            return HalveOnRise()
+        wrap = optax.WrappedSchedule if make_schedule.startswith("optax") else zoo.WrappedSchedule
+        return wrap(optax.linear_schedule(0.1, 0.01, 5))
+
+    params = {"w": jnp.array([1.0, -2.0])}
+    zoo_tx = zoo.inject_hyperparams(zoo.sgd)(learning_rate=schedule(), momentum=0.5)
+    ref_tx = optax.inject_hyperparams(optax.sgd)(learning_rate=schedule(), momentum=0.5)
+    zs, rs = zoo_tx.init(params), ref_tx.init(params)
+    zp = rp = params
+    for value in (3.0, 2.0, 2.5, 1.0, 1.5, 1.6):
+        zu, zs = jax.jit(zoo_tx.update)(zp, zs, zp, value=value)
+        ru, rs = jax.jit(ref_tx.update)(rp, rs, rp, value=value)
+        zp, rp = zoo.apply_updates(zp, zu), optax.apply_updates(rp, ru)
+        np.testing.assert_allclose(zs.hyperparams["learning_rate"], rs.hyperparams["learning_rate"], rtol=1e-12)
+        np.testing.assert_allclose(zp["w"], rp["w"], rtol=1e-12)
+    assert isinstance(zs, zoo.InjectStatefulHyperparamsState)
+    assert jax.tree.structure(zs.hyperparams_states) == jax.tree.structure(rs.hyperparams_states)
+    assert float(zoo.current_hyperparams(zs)["learning_rate"]) == float(zs.hyperparams["learning_rate"])
+
+
+def test_wrapped_schedule_equals_the_plain_schedule_and_the_old_name_works():
+    sched = zoo.linear_schedule(0.1, 0.0, 10)
+    params = {"w": jnp.ones(2)}
+    txs = [zoo.inject_hyperparams(zoo.sgd)(learning_rate=sched),
+           zoo.inject_stateful_hyperparams(zoo.sgd)(learning_rate=zoo.WrappedSchedule(sched))]
+    states = [tx.init(params) for tx in txs]
+    for _ in range(4):
+        outs = [tx.update(params, s, params) for tx, s in zip(txs, states)]
+        states = [o[1] for o in outs]
+        np.testing.assert_array_equal(outs[0][0]["w"], outs[1][0]["w"])
+    assert isinstance(states[0], zoo.InjectHyperparamsState)  # plain schedules keep the plain state
+
+
+def test_inject_hyperparams_refuses_misspelt_static_args():
+    with pytest.raises(ValueError, match=r"inject_hyperparams: argument `static_args` must name arguments of sgd.*\['nesterv'\]"):
+        zoo.inject_hyperparams(zoo.sgd, static_args="nesterv")
+    with pytest.raises(ValueError):  # optax raises too
+        optax.inject_hyperparams(optax.sgd, static_args="nesterv")
+    zoo.inject_hyperparams(zoo.sgd, static_args=("nesterov",))(0.1)
