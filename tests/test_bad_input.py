@@ -36,7 +36,7 @@ MODULES = [zoo, tc, L]
 NOT_FACTORIES = {
     "apply_updates", "global_norm", "current_hyperparams", "schedule_free_eval_params",
     "plot_schedules", "chain", "identity", "set_to_zero", "skip_not_finite", "skip_large_updates",
-    "inject_hyperparams", "normalize", "pack_tree", "unpack_tree",
+    "inject_hyperparams", "inject_stateful_hyperparams", "normalize", "pack_tree", "unpack_tree",
     "asgd_averaged_params",  # reads an ASGD state
     "TorchLRScheduler",  # the base class of the lr_scheduler look-alikes
 }

@@ -151,3 +151,17 @@ def test_inject_hyperparams_refuses_misspelt_static_args():
     with pytest.raises(ValueError):  # optax raises too
         optax.inject_hyperparams(optax.sgd, static_args="nesterv")
     zoo.inject_hyperparams(zoo.sgd, static_args=("nesterov",))(0.1)
+
+
+# --- optax arguments the zoo lacked ---------------------------------------------------------------
+
+@pytest.mark.parametrize("name,args,kwargs", [
+    ("amsgrad", (1e-2, 0.9, 0.99, 1e-8, 0.0, None, False, True), {}),
+    ("amsgrad", (1e-2,), dict(bias_correction_nu=False)),
+    ("nadam", (1e-2,), dict(nesterov=False)),
+])
+def test_optax_arguments_mean_what_they_mean_in_optax(name, args, kwargs, dtype):
+    params = make_params(dtype)
+    got = trajectory(getattr(zoo, name)(*args, **kwargs), params)
+    want = trajectory(getattr(optax, name)(*args, **kwargs), params)
+    assert_trajectories_close(got, want, dtype)
