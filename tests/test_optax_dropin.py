@@ -165,3 +165,25 @@ def test_optax_arguments_mean_what_they_mean_in_optax(name, args, kwargs, dtype)
     got = trajectory(getattr(zoo, name)(*args, **kwargs), params)
     want = trajectory(getattr(optax, name)(*args, **kwargs), params)
     assert_trajectories_close(got, want, dtype)
+
+
+# --- masked / multi_transform: mask_compatible_extra_args ------------------------------------------
+
+def _tag_probe():
+    """Records the `tags=` tree it receives (as the sum of each leaf) in its state."""
+    def update_fn(updates, state, params=None, *, tags=None, **extra_args):
+        return updates, jax.tree.map(lambda t: jnp.sum(t).astype(float), tags)
+    return zoo.GradientTransformation(lambda p: jax.tree.map(lambda x: jnp.zeros([]), p), update_fn)
+
+
+@pytest.mark.parametrize("lib", ["optax", "zoo"])
+def test_mask_compatible_extra_args(lib):
+    m = optax if lib == "optax" else zoo
+    params = {"a": jnp.ones(2), "b": jnp.ones(3)}
+    tags = {"a": jnp.full(2, 1.0), "b": jnp.full(3, 2.0)}
+    tx = m.masked(_tag_probe(), {"a": True, "b": False}, mask_compatible_extra_args=True)
+    _, state = tx.update(params, tx.init(params), params, tags=tags)
+    assert [float(x) for x in jax.tree.leaves(state.inner_state)] == [2.0]  # only a's tags: b masked out
+    tx = m.multi_transform({"x": _tag_probe(), "y": _tag_probe()}, {"a": "x", "b": "y"}, mask_compatible_extra_args=True)
+    _, state = tx.update(params, tx.init(params), params, tags=tags)
+    assert [float(x) for x in jax.tree.leaves(state.inner_states["y"])] == [6.0]

@@ -30,7 +30,7 @@ def _mask_is_callable(mask) -> bool:
 
 
 def masked(
-    inner: GradientTransformation, mask: Any | Callable[[Any], Any]
+    inner: GradientTransformation, mask: Any | Callable[[Any], Any], *, mask_compatible_extra_args: bool = False
 ) -> GradientTransformation:
     """Apply ``inner`` where ``mask`` is ``True``; elsewhere updates pass through unchanged.
 
@@ -38,6 +38,8 @@ def masked(
       inner: the transformation to apply to the masked-in leaves.
       mask: a pytree of booleans with the structure of the params, or a prefix of it (a
         ``True``/``False`` for a whole subtree), or a callable ``params -> such a tree``.
+      mask_compatible_extra_args: also mask the extra keyword arguments of ``update``
+        whose tree structure is that of the updates (e.g. per-parameter tags), as optax.
 
     Returns:
       A ``GradientTransformation`` with state ``MaskedState``; the inner state holds
@@ -66,6 +68,12 @@ def masked(
                 f"  updates: {jax.tree.structure(tree)}"
             ) from e
 
+    def mask_extra_args(extra_args, updates, mask_tree):
+        if not mask_compatible_extra_args:
+            return extra_args
+        structure = jax.tree.structure(updates)
+        return {k: apply_mask(v, mask_tree) if jax.tree.structure(v) == structure else v for k, v in extra_args.items()}
+
     def init_fn(params):
         return MaskedState(inner_state=inner.init(apply_mask(params, mask_for(params))))
 
@@ -75,7 +83,7 @@ def masked(
             apply_mask(updates, mask_tree),
             state.inner_state,
             None if params is None else apply_mask(params, mask_tree),
-            **keep_kwargs(extra_args),
+            **keep_kwargs(mask_extra_args(extra_args, updates, mask_tree)),
         )
         # Put the inner results back where the mask is True, the originals elsewhere.
         merged = jax.tree.map(
