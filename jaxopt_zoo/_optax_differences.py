@@ -23,10 +23,11 @@ DIFFERENCES: dict[str, tuple[str, str]] = {
         "paper's and torch's Adadelta (DESIGN §4).",
     ),
     "MultiSteps": (
-        "`accumulator_dtype` defaults to None, the gradients' dtype (optax: float32).",
-        "a float32 default silently rounds float64 gradients (x64) to float32 and widens "
-        "bf16 ones; the gradients' own dtype loses nothing and adds no copies. Pass "
-        "`jnp.float32` for optax's behaviour.",
+        "`accumulator_dtype` defaults to None: each parameter's dtype, but at least "
+        "float32 (optax: float32 for every leaf).",
+        "optax's float32 default silently rounds float64 gradients (x64) to float32; None "
+        "accumulates bf16/fp16 in float32 as optax does and float64 in float64. Pass "
+        "`jnp.float32` for optax's behaviour exactly.",
     ),
     "reduce_on_plateau": (
         "torch's ReduceLROnPlateau arguments (`threshold`, `threshold_mode`, `mode`, `eps`) "
