@@ -133,7 +133,7 @@ BASE: dict[str, dict] = {
     "scale_by_madgrad": dict(learning_rate=0.1),
     "masked": dict(inner=None, mask={"w": True, "m": False}),
     "multi_transform": dict(transforms=None, param_labels={"w": "a", "m": "a"}),
-    "lookahead": dict(optimizer=None), "sam": dict(optimizer=None), "record_norms": dict(inner=None), "monitor": dict(measures={"n": zoo.global_norm}),
+    "lookahead": dict(fast_optimizer=None), "sam": dict(optimizer=None), "record_norms": dict(inner=None), "monitor": dict(measures={"n": zoo.global_norm}),
     "apply_if_finite": dict(inner=None, max_consecutive_errors=2),
     "MultiSteps": dict(opt=None, every_k_schedule=2),
     "join_schedules": dict(schedules=None, boundaries=[20, 50]),
@@ -154,7 +154,7 @@ BASE: dict[str, dict] = {
 def _fill(name: str, kwargs: dict) -> dict:
     """Replace the ``None`` placeholders of BASE by fresh objects."""
     out = dict(kwargs)
-    for k in ("inner", "optimizer", "opt", "tx"):
+    for k in ("inner", "optimizer", "fast_optimizer", "opt", "tx"):
         if k in out and out[k] is None:
             out[k] = zoo.sgd(0.1)
     if name == "multi_transform":
