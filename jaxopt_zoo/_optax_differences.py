@@ -32,10 +32,12 @@ DIFFERENCES: dict[str, tuple[str, str]] = {
     "reduce_on_plateau": (
         "torch's ReduceLROnPlateau arguments (`threshold`, `threshold_mode`, `mode`, `eps`) "
         "where optax.contrib has `rtol`, `atol`, `accumulation_size`.",
-        "DESIGN §4: the zoo's plateau is torch's, step for step (max mode, absolute "
-        "thresholds, cooldown semantics), and works for negative metrics, which optax's "
-        "relative test does not; `factor`, `patience`, `cooldown`, `min_scale` keep "
-        "optax's names and defaults.",
+        "DESIGN §4: the zoo's plateau is torch's ReduceLROnPlateau step for step (mode "
+        "'max', threshold_mode 'rel'/'abs', cooldown and eps as torch), so a ported recipe "
+        "gets torch's lr; optax's rule (improved if value < (1 - rtol) * best - atol, on "
+        "the mean of accumulation_size values) is a different one. `factor`, `patience`, "
+        "`cooldown` and `min_scale` keep optax's names and defaults; an optax call with "
+        "`rtol=`/`atol=` raises a TypeError rather than being misread.",
     ),
     "adan": (
         "`learning_rate` defaults to 1e-3; the zoo's Adan has no `eps_root` and no `mask`; "
