@@ -71,3 +71,15 @@ def test_monitor_state_keeps_its_structure_and_passes_extra_args():
     assert float(new_state.measurements["norm"]) == pytest.approx(3**0.5)
     with pytest.raises(TypeError, match="monitor: argument `measures\\['bad'\\]`"):
         zoo.monitor({"bad": 3})
+
+
+def test_monitor_measure_that_needs_value_starts_absent():
+    def needs_value(u, s, p=None, *, value, **kw):
+        return jnp.asarray(value, float), s
+
+    tx = zoo.monitor({"v": zoo.GradientTransformation(lambda p: (), needs_value), "n": zoo.global_norm})
+    params = {"w": jnp.ones(2)}
+    state = tx.init(params)
+    assert set(state.measurements) == {"n"}
+    _, state = tx.update(params, state, params, value=3.0)
+    assert float(state.measurements["v"]) == 3.0

@@ -53,7 +53,8 @@ def monitor(measures: Mapping[str, Any]) -> GradientTransformation:
 
     Unlike optax's, ``init`` already holds every measurement (zeros of the measurement's
     shape and dtype), so the state keeps its structure across updates (``lax.scan``,
-    donated steps and checkpoints see the same tree before and after the first update).
+    donated steps and checkpoints see the same tree before and after the first update);
+    only a measure that cannot run without extra arguments starts absent, as in optax.
 
     Args:
       measures: a mapping from measurement names to callables or transformations.
@@ -82,10 +83,16 @@ def monitor(measures: Mapping[str, Any]) -> GradientTransformation:
 
     def init_fn(params):
         states = tuple(txs[n].init(params) for n in names)
-        # the shape of each measurement, from one abstract update on the params
-        shapes = {n: jax.eval_shape(lambda p, s, n=n: txs[n].update(p, s, p)[0], params, st)
-                  for n, st in zip(names, states)}
-        zeros = {n: jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), shapes[n]) for n in names}
+        zeros = {}
+        for n, st in zip(names, states):
+            # the measurement's shape, from one abstract update on the params; a measure that
+            # cannot run without its extra arguments (e.g. a required `value=`) starts absent,
+            # as every measurement does in optax.
+            try:
+                shape = jax.eval_shape(lambda p, s, n=n: txs[n].update(p, s, p)[0], params, st)
+            except Exception:  # noqa: BLE001 - any failure of the dry run means "unknown yet"
+                continue
+            zeros[n] = jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), shape)
         return MonitorState(zeros, states)
 
     def update_fn(updates, state, params=None, **extra_args):
