@@ -17,6 +17,7 @@ from ._base import OptState as OptState
 from ._base import Schedule as Schedule
 from ._base import ScalarOrSchedule as ScalarOrSchedule
 from ._base import apply_updates as apply_updates
+from ._base import with_extra_args_support as with_extra_args_support
 from ._base import chain as chain
 from ._base import identity as identity
 from ._base import set_to_zero as set_to_zero
@@ -93,6 +94,7 @@ from .optimizers._madgrad import MadgradState as MadgradState
 from .optimizers._madgrad import madgrad as madgrad
 from .optimizers._madgrad import scale_by_madgrad as scale_by_madgrad
 # wrappers and schedule-free
+from .optimizers._lookahead import LookaheadParams as LookaheadParams
 from .optimizers._lookahead import LookaheadState as LookaheadState
 from .optimizers._lookahead import centralize_gradients as centralize_gradients
 from .optimizers._lookahead import lookahead as lookahead
@@ -105,7 +107,9 @@ from .optimizers._schedule_free import schedule_free_adamw as schedule_free_adam
 from .optimizers._schedule_free import schedule_free_eval_params as schedule_free_eval_params
 from .optimizers._schedule_free import schedule_free_sgd as schedule_free_sgd
 from .transforms._monitor import MonitorState as MonitorState
+from .transforms._monitor import RecordNormsState as RecordNormsState
 from .transforms._monitor import monitor as monitor
+from .transforms._monitor import record_norms as record_norms
 
 # --- schedules (schedules/) -------------------------------------------------------------
 from .schedules._simple import constant_schedule as constant_schedule
@@ -133,6 +137,10 @@ from .schedules._plot import plot_schedules as plot_schedules
 from .transforms._inject import InjectHyperparamsState as InjectHyperparamsState
 from .transforms._inject import current_hyperparams as current_hyperparams
 from .transforms._inject import inject_hyperparams as inject_hyperparams
+from .transforms._inject import InjectStatefulHyperparamsState as InjectStatefulHyperparamsState
+from .transforms._inject import WrappedSchedule as WrappedSchedule
+from .transforms._inject import WrappedScheduleState as WrappedScheduleState
+from .transforms._inject import inject_stateful_hyperparams as inject_stateful_hyperparams
 from .schedules._plateau import ReduceLROnPlateauState as ReduceLROnPlateauState
 from .schedules._plateau import reduce_on_plateau as reduce_on_plateau
 

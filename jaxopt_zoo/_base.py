@@ -43,22 +43,81 @@ class TransformUpdateFn(Protocol):
     ) -> tuple[Updates, OptState]: ...
 
 
-class GradientTransformation(NamedTuple):
-    """A pair of pure functions ``(init, update)``.
+try:  # optax is optional: when it is importable the zoo's transformations are optax's.
+    from optax import GradientTransformationExtraArgs as _OptaxExtraArgs
+except ImportError:  # pragma: no cover - exercised by the no-optax CI job only
+    _OptaxExtraArgs = None
+
+_GT_DOC = """A pair of pure functions ``(init, update)``.
 
     Attributes:
       init: ``init(params) -> state``.
       update: ``update(updates, state, params=None, **extra_args) -> (updates, state)``.
         Unknown keyword arguments are accepted and ignored.
+
+    When optax is importable this class is a subclass of
+    ``optax.GradientTransformationExtraArgs`` (same two fields), so optax's combinators
+    (``optax.chain``, ``named_chain``, ``partition``, ``MultiSteps``, ...) recognise a zoo
+    transformation as one that takes extra keyword arguments and pass ``value=`` and the
+    like through to it. Without optax it is a plain ``NamedTuple`` with the same fields.
     """
 
-    init: TransformInitFn
-    update: TransformUpdateFn
+if _OptaxExtraArgs is not None:
+
+    class GradientTransformation(_OptaxExtraArgs):  # type: ignore[misc,valid-type]
+        __slots__ = ()
+        __doc__ = _GT_DOC
+
+else:
+
+    class GradientTransformation(NamedTuple):  # type: ignore[no-redef]
+        init: TransformInitFn
+        update: TransformUpdateFn
+
+    GradientTransformation.__doc__ = _GT_DOC
 
 
 # Every zoo update accepts extra keyword arguments; the optax name is kept for code that
 # spells it out (``optax.GradientTransformationExtraArgs`` has the same two fields).
 GradientTransformationExtraArgs = GradientTransformation
+
+
+def with_extra_args_support(tx) -> GradientTransformation:
+    """Make a transformation accept (and ignore) extra keyword arguments of ``update``.
+
+    optax's name and meaning. A zoo transformation already accepts them and is returned
+    as it is; so is any transformation whose ``update`` takes ``**kwargs``. Any other
+    ``(init, update)`` pair (e.g. an optax transformation without extra-args support) is
+    wrapped so that its ``update`` receives ``updates, state, params`` and only the extra
+    keywords it names.
+
+    Args:
+      tx: an ``(init, update)`` pair.
+
+    Returns:
+      A ``GradientTransformation`` whose update takes ``**extra_args``.
+
+    Raises:
+      TypeError: if ``tx`` is not an ``(init, update)`` pair.
+
+    Example:
+      >>> import jaxopt_zoo as zoo
+      >>> tx = zoo.with_extra_args_support(zoo.sgd(0.1))
+      >>> isinstance(tx, zoo.GradientTransformationExtraArgs)
+      True
+    """
+    if not (callable(getattr(tx, "init", None)) and callable(getattr(tx, "update", None))):
+        _validate.fail("with_extra_args_support", "tx", tx, "must be a GradientTransformation", TypeError)
+    if isinstance(tx, GradientTransformation):
+        return tx
+    if _OptaxExtraArgs is not None and isinstance(tx, _OptaxExtraArgs):
+        return GradientTransformation(tx.init, tx.update)
+    inner_update, keep = tx.update, _accepted_kwargs(tx.update)
+
+    def update_fn(updates, state, params=None, **extra_args):
+        return inner_update(updates, state, params, **keep(extra_args))
+
+    return GradientTransformation(tx.init, update_fn)
 
 
 class EmptyState(NamedTuple):

@@ -204,15 +204,15 @@ def first_moment_hat(mu: Any, updates: Any, b1: Any, count: jax.Array, nesterov:
 # --------------------------------------------------------------------------- norms
 
 
-def global_norm(tree: Any) -> jax.Array:
-    """The L2 norm of all leaves of ``tree`` taken together (``None`` leaves skipped).
+def global_norm(updates: Any) -> jax.Array:
+    """The L2 norm of all leaves of ``updates`` taken together (``None`` leaves skipped).
 
     Example:
       >>> import jax.numpy as jnp, jaxopt_zoo as zoo
       >>> float(zoo.global_norm({"a": jnp.array([3.0]), "b": jnp.array([4.0])}))
       5.0
     """
-    leaves = jax.tree.leaves(tree, is_leaf=is_none)
+    leaves = jax.tree.leaves(updates, is_leaf=is_none)
     squares = [jnp.sum(abs_sq(x)) for x in leaves if x is not None]
     if not squares:
         return jnp.zeros([])

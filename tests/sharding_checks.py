@@ -108,7 +108,7 @@ TXS.update({
     "MultiSteps": zoo.MultiSteps(zoo.adam(1e-2), 2).gradient_transformation(),
     "apply_if_finite": zoo.apply_if_finite(zoo.adam(1e-2), 2),
     "inject_hyperparams": zoo.inject_hyperparams(zoo.adamw)(learning_rate=zoo.linear_schedule(0.1, 0.0, 10)),
-    "monitor": zoo.monitor(zoo.lion(1e-2)),
+    "record_norms": zoo.record_norms(zoo.lion(1e-2)),
     "reduce_on_plateau": zoo.chain(zoo.adam(1e-2), zoo.reduce_on_plateau()),
 })
 
@@ -136,7 +136,7 @@ REDUCERS = {
     "clip_by_global_norm": lambda: zoo.chain(zoo.clip_by_global_norm(0.5), zoo.sgd(0.1)),
     "lars": lambda: zoo.lars(0.5, weight_decay=1e-3, trust_coefficient=0.02),
     "lamb": lambda: zoo.lamb(1e-2, weight_decay=1e-2),
-    "monitor": lambda: zoo.monitor(zoo.adam(1e-2)),
+    "record_norms": lambda: zoo.record_norms(zoo.adam(1e-2)),
     "adafactor": lambda: zoo.adafactor(1e-2, min_dim_size_to_factor=2),
     "adai": lambda: zoo.adai(1e-1),
 }

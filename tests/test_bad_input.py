@@ -36,7 +36,7 @@ MODULES = [zoo, tc, L]
 NOT_FACTORIES = {
     "apply_updates", "global_norm", "current_hyperparams", "schedule_free_eval_params",
     "plot_schedules", "chain", "identity", "set_to_zero", "skip_not_finite", "skip_large_updates",
-    "inject_hyperparams", "normalize", "pack_tree", "unpack_tree",
+    "inject_hyperparams", "inject_stateful_hyperparams", "normalize", "pack_tree", "unpack_tree",
     "asgd_averaged_params",  # reads an ASGD state
     "TorchLRScheduler",  # the base class of the lr_scheduler look-alikes
 }
@@ -133,11 +133,11 @@ BASE: dict[str, dict] = {
     "scale_by_madgrad": dict(learning_rate=0.1),
     "masked": dict(inner=None, mask={"w": True, "m": False}),
     "multi_transform": dict(transforms=None, param_labels={"w": "a", "m": "a"}),
-    "lookahead": dict(optimizer=None), "sam": dict(optimizer=None), "monitor": dict(inner=None),
+    "lookahead": dict(fast_optimizer=None), "sam": dict(optimizer=None), "record_norms": dict(inner=None), "monitor": dict(measures={"n": zoo.global_norm}),
     "apply_if_finite": dict(inner=None, max_consecutive_errors=2),
     "MultiSteps": dict(opt=None, every_k_schedule=2),
     "join_schedules": dict(schedules=None, boundaries=[20, 50]),
-    "packed": dict(tx=None),
+    "packed": dict(tx=None), "with_extra_args_support": dict(tx=None),
     # torch_compat (defaults elsewhere: torch's)
     "SGD": dict(lr=0.1, momentum=0.9), "RMSprop": dict(momentum=0.5),
     "LambdaLR": dict(lr=0.1, lr_lambda=lambda e: 0.95**e), "MultiplicativeLR": dict(lr=0.1, lr_lambda=lambda e: 0.9),
@@ -154,7 +154,7 @@ BASE: dict[str, dict] = {
 def _fill(name: str, kwargs: dict) -> dict:
     """Replace the ``None`` placeholders of BASE by fresh objects."""
     out = dict(kwargs)
-    for k in ("inner", "optimizer", "opt", "tx"):
+    for k in ("inner", "optimizer", "fast_optimizer", "opt", "tx"):
         if k in out and out[k] is None:
             out[k] = zoo.sgd(0.1)
     if name == "multi_transform":

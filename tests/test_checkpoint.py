@@ -36,7 +36,7 @@ STATES = {
     "masked_multi_transform": lambda: zoo.multi_transform(
         {"a": zoo.masked(zoo.adam(1e-2), {"w": True, "b": False, "s": True}), "b": zoo.set_to_zero()},
         {"w": "a", "b": "a", "s": "b"}),
-    "monitor_adafactor": lambda: zoo.monitor(zoo.adafactor(1e-2, min_dim_size_to_factor=2)),
+    "record_norms_adafactor": lambda: zoo.record_norms(zoo.adafactor(1e-2, min_dim_size_to_factor=2)),
 }
 
 

@@ -1,4 +1,5 @@
-"""zoo.monitor: gradient and update norms recorded in the state."""
+"""zoo.monitor (optax's meaning: named measurements) and zoo.record_norms (gradient and
+update norms recorded in the state)."""
 
 import jax
 import jax.numpy as jnp
@@ -12,7 +13,7 @@ import jaxopt_zoo as zoo
 
 def test_records_the_norms_of_each_step_during_warmup():
     warmup = zoo.warmup_cosine_decay_schedule(0.0, 1e-2, 20, 100)
-    tx = zoo.monitor(zoo.adamw(warmup))
+    tx = zoo.record_norms(zoo.adamw(warmup))
     params = make_params("float64")
     state = tx.init(params)
 
@@ -34,6 +35,51 @@ def test_records_the_norms_of_each_step_during_warmup():
 
 
 def test_bare_monitor_in_a_chain_records_what_reaches_it():
-    tx = zoo.chain(zoo.clip_by_global_norm(1.0), zoo.monitor(), zoo.sgd(0.1))
+    tx = zoo.chain(zoo.clip_by_global_norm(1.0), zoo.record_norms(), zoo.sgd(0.1))
     updates, state = tx.update({"w": jnp.full(4, 10.0)}, tx.init({"w": jnp.zeros(4)}))
     assert float(state[1].grad_norm) == pytest.approx(1.0) and float(state[1].update_norm) == pytest.approx(1.0)
+
+
+def test_monitor_is_optaxs_monitor():
+    """Same call, same measurements as optax.monitor, incl. a stateful (EMA) measure."""
+    def measures():
+        return {"norm": optax.tree.norm,
+                "clipped_ema": optax.measure_with_ema(lambda u: optax.tree.norm(u) > 1.0, decay=0.9)}
+
+    zoo_tx = optax.chain(zoo.sgd(0.1, momentum=0.9), zoo.monitor(measures()), optax.clip_by_global_norm(1.0))
+    ref_tx = optax.chain(optax.sgd(0.1, momentum=0.9), optax.monitor(measures()), optax.clip_by_global_norm(1.0))
+    params = make_params("float64")
+    zs, rs = zoo_tx.init(params), ref_tx.init(params)
+    zp = rp = params
+    for _ in range(5):
+        zu, zs = zoo_tx.update(jax.grad(loss)(zp), zs, zp)
+        ru, rs = ref_tx.update(jax.grad(loss)(rp), rs, rp)
+        zp, rp = zoo.apply_updates(zp, zu), optax.apply_updates(rp, ru)
+        for name in ("norm", "clipped_ema"):
+            np.testing.assert_allclose(optax.tree.get(zs, name), optax.tree.get(rs, name), rtol=1e-12)
+    assert isinstance(zs[1], zoo.MonitorState) and set(zs[1].measurements) == {"norm", "clipped_ema"}
+
+
+def test_monitor_state_keeps_its_structure_and_passes_extra_args():
+    seen = zoo.GradientTransformation(lambda p: (), lambda u, s, p=None, *, value=0.0, **kw: (jnp.asarray(value, float), s))
+    tx = zoo.monitor({"value": seen, "norm": zoo.global_norm})
+    params = {"w": jnp.ones(3)}
+    state = tx.init(params)
+    updates, new_state = jax.jit(tx.update)(params, state, params, value=7.0)
+    assert jax.tree.structure(new_state) == jax.tree.structure(state)  # scan / donation friendly
+    assert updates is not None and float(new_state.measurements["value"]) == 7.0
+    assert float(new_state.measurements["norm"]) == pytest.approx(3**0.5)
+    with pytest.raises(TypeError, match="monitor: argument `measures\\['bad'\\]`"):
+        zoo.monitor({"bad": 3})
+
+
+def test_monitor_measure_that_needs_value_starts_absent():
+    def needs_value(u, s, p=None, *, value, **kw):
+        return jnp.asarray(value, float), s
+
+    tx = zoo.monitor({"v": zoo.GradientTransformation(lambda p: (), needs_value), "n": zoo.global_norm})
+    params = {"w": jnp.ones(2)}
+    state = tx.init(params)
+    assert set(state.measurements) == {"n"}
+    _, state = tx.update(params, state, params, value=3.0)
+    assert float(state.measurements["v"]) == 3.0

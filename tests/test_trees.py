@@ -40,7 +40,7 @@ WRAPPERS = {
     "lookahead": lambda: zoo.lookahead(zoo.sgd(0.1, momentum=0.9)),
     "masked": lambda: zoo.masked(zoo.adam(1e-2), lambda p: jax.tree.map(lambda _: True, p)),
     "chain": lambda: zoo.chain(zoo.clip_by_global_norm(1.0), zoo.trace(0.9), zoo.scale(-0.1)),
-    "monitor": lambda: zoo.monitor(zoo.adam(1e-2)),
+    "record_norms": lambda: zoo.record_norms(zoo.adam(1e-2)),
     "reduce_on_plateau": lambda: zoo.chain(zoo.adam(1e-2), zoo.reduce_on_plateau()),
 }
 ALL = {**{n: (lambda n=n: make(n)) for n in NAMES}, **WRAPPERS}

@@ -100,8 +100,8 @@ def split_spec(spec: str) -> tuple[str, dict]:
     return name, kwargs
 
 
-def _check_args(spec: str, member: str, factory: Callable, kwargs: dict) -> None:
-    valid = [p for p in inspect.signature(factory).parameters if p not in ("args", "kwargs")]
+def _check_args(spec: str, member: str, factory: Callable, kwargs: dict, also: tuple = ()) -> None:
+    valid = [p for p in inspect.signature(factory).parameters if p not in ("args", "kwargs")] + list(also)
     for key in kwargs:
         if key not in valid:
             raise SpecError(
@@ -117,6 +117,8 @@ def _check_types(spec: str, member: str, factory: Callable, kwargs: dict) -> Non
     """Numbers where the factory's default (or a learning rate) is a number, booleans where it is one."""
     params = inspect.signature(factory).parameters
     for key, value in kwargs.items():
+        if key not in params:  # a wrapper's `optimizer=` (lookahead's is fast_optimizer)
+            continue
         default = params[key].default
         if key == "learning_rate" or _is_number(default):
             if not _is_number(value):
@@ -207,13 +209,15 @@ def parse_optimizer(spec: str) -> OptimizerSpec:
         raise SpecError(f"unknown optimizer {name!r}.{close_matches(name, optimizer_names())} "
                         f"Known: {', '.join(optimizer_names())}.")
     factory = _registry.factory(member)
-    _check_args(spec, member, factory, kwargs)
+    _check_args(spec, member, factory, kwargs, also=("optimizer",) if member in _registry.WRAPPERS else ())
     _check_types(spec, member, factory, kwargs)
     inner = adv = None
     given = tuple(kwargs)
     if member in _registry.WRAPPERS:
         base.update(kwargs)
         inner_spec = base.pop("optimizer", None)
+        if inner_spec is None:  # the factory's own name for it (lookahead: fast_optimizer)
+            inner_spec = base.pop("fast_optimizer", None)
         adv_spec = base.pop("adv_optimizer", None)
         if inner_spec is None:
             raise SpecError(f"in {spec!r}: the wrapper {member} needs optimizer=<name or quoted spec>, "

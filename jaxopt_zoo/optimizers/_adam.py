@@ -65,6 +65,8 @@ def scale_by_adam(
     nesterov: bool = False,
     amsgrad: bool = False,
     nu_dtype: Any = None,
+    bias_correction_mu: bool = True,
+    bias_correction_nu: bool = True,
 ) -> GradientTransformation:
     r"""Rescale updates by Adam's bias-corrected moment ratio (see module docstring).
 
@@ -80,13 +82,17 @@ def scale_by_adam(
       nesterov: use Nesterov momentum (NAdam, Dozat 2016).
       amsgrad: divide by the running maximum of the second moment (Reddi et al. 2018).
       nu_dtype: dtype of the second moment (``None``: that of the params).
+      bias_correction_mu, bias_correction_nu: divide the moments by ``1 - b**t`` (as
+        optax's ``amsgrad`` arguments of these names; turning ``bias_correction_mu`` off
+        with ``nesterov`` is not supported).
 
     Returns:
       A ``GradientTransformation`` with state ``ScaleByAdamState`` (``ScaleByAmsgradState``
       when ``amsgrad``).
 
     Raises:
-      ValueError: if a concrete ``b1``/``b2`` is outside [0, 1) or ``eps``/``eps_root`` < 0.
+      ValueError: if a concrete ``b1``/``b2`` is outside [0, 1) or ``eps``/``eps_root`` < 0,
+        or for ``nesterov`` without ``bias_correction_mu``.
 
     Example:
       >>> import jaxopt_zoo as zoo
@@ -97,6 +103,9 @@ def scale_by_adam(
       <https://arxiv.org/abs/1412.6980>`_, 2015.
     """
     _check_adam_args("scale_by_adam", b1, b2, eps, eps_root)
+    if nesterov and not bias_correction_mu:
+        _validate.fail("scale_by_adam", "bias_correction_mu", bias_correction_mu,
+                       "must be True with nesterov=True (the Nesterov form is defined bias-corrected)")
     mu_dtype = _numerics.canonical_dtype(mu_dtype)
     nu_dtype = _numerics.canonical_dtype(nu_dtype)
 
@@ -112,8 +121,8 @@ def scale_by_adam(
         del params, extra_args
         mu, nu = _numerics.update_moments(updates, state.mu, state.nu, b1, b2, where="scale_by_adam")
         count = _numerics.safe_increment(state.count)
-        mu_hat = _numerics.first_moment_hat(mu, updates, b1, count, nesterov)
-        nu_hat = _numerics.bias_correction(nu, b2, count)
+        mu_hat = _numerics.first_moment_hat(mu, updates, b1, count, nesterov) if bias_correction_mu else mu
+        nu_hat = _numerics.bias_correction(nu, b2, count) if bias_correction_nu else nu
         if amsgrad:
             nu_hat = jax.tree.map(jnp.maximum, state.nu_max, nu_hat)
         updates = tree_map(
@@ -230,6 +239,8 @@ def amsgrad(
     eps: Any = 1e-8,
     eps_root: Any = 0.0,
     mu_dtype: Any = None,
+    bias_correction_mu: bool = True,
+    bias_correction_nu: bool = True,
     *,
     nu_dtype: Any = None,
 ) -> GradientTransformation:
@@ -240,6 +251,8 @@ def amsgrad(
     Args:
       learning_rate: a float >= 0 or a schedule.
       b1, b2, eps, eps_root, mu_dtype, nu_dtype: as in ``scale_by_adam``.
+      bias_correction_mu, bias_correction_nu: bias-correct the first / second moment
+        (optax's arguments).
 
     Returns:
       A ``GradientTransformation``.
@@ -255,7 +268,8 @@ def amsgrad(
     _validate.check_learning_rate("amsgrad", learning_rate)
     _check_adam_args("amsgrad", b1, b2, eps, eps_root)
     return chain(
-        scale_by_adam(b1, b2, eps, eps_root, mu_dtype, amsgrad=True, nu_dtype=nu_dtype),
+        scale_by_adam(b1, b2, eps, eps_root, mu_dtype, amsgrad=True, nu_dtype=nu_dtype,
+                      bias_correction_mu=bias_correction_mu, bias_correction_nu=bias_correction_nu),
         scale_by_learning_rate(learning_rate),
     )
 
@@ -268,6 +282,7 @@ def nadam(
     eps_root: Any = 0.0,
     mu_dtype: Any = None,
     *,
+    nesterov: bool = True,
     nu_dtype: Any = None,
 ) -> GradientTransformation:
     r"""NAdam: Adam with Nesterov momentum (``adam(..., nesterov=True)``).
@@ -279,6 +294,7 @@ def nadam(
     Args:
       learning_rate: a float >= 0 or a schedule.
       b1, b2, eps, eps_root, mu_dtype, nu_dtype: as in ``scale_by_adam``.
+      nesterov: optax's switch (``False`` makes it ``adam``).
 
     Returns:
       A ``GradientTransformation``.
@@ -293,4 +309,4 @@ def nadam(
     """
     _validate.check_learning_rate("nadam", learning_rate)
     _check_adam_args("nadam", b1, b2, eps, eps_root)
-    return adam(learning_rate, b1, b2, eps, eps_root, mu_dtype, nesterov=True, nu_dtype=nu_dtype)
+    return adam(learning_rate, b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov, nu_dtype=nu_dtype)

@@ -31,19 +31,35 @@ class ScaleByLionState(NamedTuple):
     mu: Any
 
 
-def scale_by_lion(b1: Any = 0.9, b2: Any = 0.99, mu_dtype: Any = None) -> GradientTransformation:
+def scale_by_lion(
+    b1: Any = 0.9, b2: Any = 0.99, mu_dtype: Any = None, *, mode: str = "hard", smooth_beta: Any = 1.0
+) -> GradientTransformation:
     r"""Lion's direction ``sign(b1 * m + (1 - b1) * g)``, then ``m <- b2 * m + (1 - b2) * g``.
+
+    With ``x = b1 * m + (1 - b1) * g``, ``mode`` chooses the sign variant (optax's):
+    ``'hard'`` is ``sign(x)``, ``'smooth'`` is ``tanh(smooth_beta * x)``, ``'refined'`` is
+    ``x`` where ``|x| < 1`` and ``sign(x)`` elsewhere.
 
     Args:
       b1: interpolation for the update direction, in [0, 1).
       b2: decay of the momentum, in [0, 1).
       mu_dtype: dtype of the momentum (``None``: that of the params).
+      mode: ``'hard'``, ``'smooth'`` or ``'refined'``.
+      smooth_beta: the tanh's slope for ``mode='smooth'``, > 0.
 
     Returns:
       A ``GradientTransformation`` with state ``ScaleByLionState``.
 
     Raises:
-      ValueError: for a decay outside [0, 1).
+      ValueError: for a decay outside [0, 1), an unknown ``mode`` or ``smooth_beta <= 0``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxopt_zoo as zoo
+      >>> tx = zoo.scale_by_lion(mode="smooth", smooth_beta=2.0)
+      >>> g = jnp.array([0.1, -5.0])
+      >>> updates, _ = tx.update(g, tx.init(g))
+      >>> print([round(float(u), 4) for u in updates])
+      [0.02, -0.7616]
 
     References:
       Chen et al., `Symbolic Discovery of Optimization Algorithms
@@ -51,6 +67,13 @@ def scale_by_lion(b1: Any = 0.9, b2: Any = 0.99, mu_dtype: Any = None) -> Gradie
     """
     _validate.check_decay("scale_by_lion", "b1", b1)
     _validate.check_decay("scale_by_lion", "b2", b2)
+    _validate.check_choice("scale_by_lion", "mode", mode, ("hard", "smooth", "refined"))
+    _validate.check_positive("scale_by_lion", "smooth_beta", smooth_beta)
+    sign = {
+        "hard": jnp.sign,
+        "smooth": lambda x: jnp.tanh(smooth_beta * x),
+        "refined": lambda x: jnp.where(jnp.abs(x) < 1.0, x, jnp.sign(x)),
+    }[mode]
     mu_dtype = _numerics.canonical_dtype(mu_dtype)
 
     def init_fn(params):
@@ -58,7 +81,7 @@ def scale_by_lion(b1: Any = 0.9, b2: Any = 0.99, mu_dtype: Any = None) -> Gradie
 
     def update_fn(updates, state, params=None, **extra_args):
         del params, extra_args
-        direction = tree_map(lambda g, m: jnp.sign((1.0 - b1) * g + b1 * m), updates, state.mu,
+        direction = tree_map(lambda g, m: sign((1.0 - b1) * g + b1 * m), updates, state.mu,
                              where="scale_by_lion", names=("updates", "state.mu"))
         mu = _numerics.update_moment(updates, state.mu, b2, 1, where="scale_by_lion")
         return direction, ScaleByLionState(_numerics.safe_increment(state.count), _numerics.keep_dtype(mu, state.mu))

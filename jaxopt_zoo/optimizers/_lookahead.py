@@ -8,14 +8,19 @@ The inner optimizer moves the parameters (the *fast* weights) as usual; the stat
    \phi \leftarrow \phi + \alpha\,(\theta - \phi), \qquad \theta \leftarrow \phi,
 
 so the model you train and evaluate is always the ordinary ``params``. This equals
-``optax.lookahead``'s fast parameters at every step (optax carries both copies in a
-``LookaheadParams(fast, slow)`` instead of the state). Ranger is Lookahead over RAdam,
+``optax.lookahead``'s fast parameters at every step. optax's form works too: give
+``init``/``update`` a ``LookaheadParams(fast, slow)`` (the zoo's or optax's, e.g. from
+``LookaheadParams.init_synced(params)``) and the update is a ``LookaheadParams`` of fast and
+slow updates, exactly as ``optax.lookahead`` computes them; the slow weights then live in
+the params and not in the state. Ranger is Lookahead over RAdam,
 optionally with gradient centralization.
 """
 
 from __future__ import annotations
 
 from typing import Any, NamedTuple
+
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -30,42 +35,87 @@ class LookaheadState(NamedTuple):
     """State of ``lookahead``."""
 
     inner_state: Any
-    slow: Any  # the slow weights, like params
+    slow: Any  # the slow weights, like params (None when params are LookaheadParams)
     steps_since_sync: jax.Array  # int32
 
+    @property
+    def fast_state(self) -> Any:
+        """optax's name for the inner (fast) optimizer's state."""
+        return self.inner_state
 
-def lookahead(optimizer: GradientTransformation, sync_period: int = 5, alpha: Any = 0.5, reset_state: bool = False) -> GradientTransformation:
+
+class LookaheadParams(NamedTuple):
+    """Fast and slow parameters for ``lookahead`` in optax's form.
+
+    Take gradients at ``fast``; evaluate with ``slow``. ``optax.LookaheadParams`` is
+    accepted as well.
+    """
+
+    fast: Any
+    slow: Any
+
+    @classmethod
+    def init_synced(cls, params: Any) -> "LookaheadParams":
+        """A synchronised pair: ``slow`` is a copy of ``params`` (so a donated step can
+        take both)."""
+        return cls(fast=params, slow=jax.tree.map(jnp.copy, params))
+
+
+def _is_pair(params: Any) -> bool:
+    """Whether ``params`` are fast/slow pairs (the zoo's or optax's ``LookaheadParams``)."""
+    if isinstance(params, LookaheadParams):
+        return True
+    optax = sys.modules.get("optax")  # no import: an optax pair implies optax is loaded
+    return optax is not None and isinstance(params, getattr(optax, "LookaheadParams", ()))
+
+
+def lookahead(
+    fast_optimizer: GradientTransformation, sync_period: int = 5, slow_step_size: Any = 0.5, reset_state: bool = False
+) -> GradientTransformation:
     r"""Lookahead around ``optimizer`` (see module docstring).
 
     Args:
-      optimizer: the inner (fast) optimizer.
+      fast_optimizer: the inner (fast) optimizer.
       sync_period: ``k``, the steps between synchronisations, an integer >= 1.
-      alpha: the slow step size :math:`\alpha`, in [0, 1].
+      slow_step_size: the slow step size :math:`\alpha`, in [0, 1].
       reset_state: re-initialise the inner optimizer's state at each synchronisation.
 
     Returns:
       A ``GradientTransformation`` with state ``LookaheadState``; its update needs ``params``.
 
     Raises:
-      ValueError: for a bad ``sync_period`` or ``alpha``, or when ``params`` is missing.
+      ValueError: for a bad ``sync_period`` or ``slow_step_size``, or when ``params`` is
+        missing.
 
     Example:
-      >>> import jaxopt_zoo as zoo
-      >>> tx = zoo.lookahead(zoo.adam(1e-3), sync_period=5, alpha=0.5)
+      >>> import jax, jax.numpy as jnp, jaxopt_zoo as zoo
+      >>> tx = zoo.lookahead(zoo.sgd(0.1), sync_period=2, slow_step_size=0.5)
+      >>> params = jnp.array([1.0])
+      >>> state = tx.init(params)
+      >>> for _ in range(2):
+      ...     updates, state = tx.update(jax.grad(lambda p: jnp.sum(p**2))(params), state, params)
+      ...     params = zoo.apply_updates(params, updates)
+      >>> print(params)
+      [0.82]
 
     References:
       Zhang, Lucas, Hinton & Ba, `Lookahead Optimizer: k steps forward, 1 step back
       <https://arxiv.org/abs/1907.08610>`_, 2019.
     """
     _validate.check_int("lookahead", "sync_period", sync_period, lo=1)
-    _validate.check_range("lookahead", "alpha", alpha, 0.0, 1.0)
+    _validate.check_range("lookahead", "slow_step_size", slow_step_size, 0.0, 1.0)
+    optimizer, alpha = fast_optimizer, slow_step_size
 
     def init_fn(params):
+        if _is_pair(params):
+            return LookaheadState(optimizer.init(params.fast), None, _numerics.zero_count())
         return LookaheadState(optimizer.init(params), _numerics.copy_tree(params), _numerics.zero_count())
 
     def update_fn(updates, state, params=None, **extra_args):
         if params is None and jax.tree.leaves(updates):  # an empty tree needs no params
             raise ValueError(f"{_validate.PREFIX}lookahead: update needs `params` (the fast weights).")
+        if _is_pair(params):
+            return _pair_update(updates, state, params, **extra_args)
         updates, inner_state = optimizer.update(updates, state.inner_state, params, **extra_args)
         sync = state.steps_since_sync == sync_period - 1
         # diff: how far the fast weights would land from the slow ones. At a sync both end
@@ -79,6 +129,20 @@ def lookahead(optimizer: GradientTransformation, sync_period: int = 5, alpha: An
             inner_state = jax.tree.map(lambda cur, new: jnp.where(sync, new, cur), inner_state, fresh)
         steps = (state.steps_since_sync + 1) % sync_period
         return updates, LookaheadState(inner_state, slow, steps.astype(jnp.int32))
+
+    def _pair_update(updates, state, params, **extra_args):
+        # optax's form: the inner step at the fast weights; the update moves both.
+        updates, inner_state = optimizer.update(updates, state.inner_state, params.fast, **extra_args)
+        sync = state.steps_since_sync == sync_period - 1
+        sync_f = sync.astype(jnp.result_type(float))
+        diff = jax.tree.map(lambda f, u, s: f + u - s, params.fast, updates, params.slow)
+        fast = jax.tree.map(lambda u, d: u - (sync_f * (1 - alpha) * d).astype(u.dtype), updates, diff)
+        slow = jax.tree.map(lambda s, d: (alpha * sync_f * d).astype(s.dtype), params.slow, diff)
+        if reset_state:
+            fresh = optimizer.init(params.fast)
+            inner_state = jax.tree.map(lambda cur, new: jnp.where(sync, new, cur), inner_state, fresh)
+        steps = (state.steps_since_sync + 1) % sync_period
+        return type(params)(fast=fast, slow=slow), LookaheadState(inner_state, None, steps.astype(jnp.int32))
 
     return _packable.composite(GradientTransformation(init_fn, update_fn), optimizer)
 

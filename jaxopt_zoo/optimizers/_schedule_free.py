@@ -52,7 +52,8 @@ def _check(fn: str, learning_rate, warmup_steps, r, weight_lr_power, weight_deca
     _validate.check_nonnegative(fn, "weight_decay", weight_decay)
 
 
-def _schedule_free(fn: str, learning_rate, beta1, warmup_steps, r, weight_lr_power, direction, with_nu: bool):
+def _schedule_free(fn: str, learning_rate, beta1, warmup_steps, r, weight_lr_power, direction, with_nu: bool,
+                   state_dtype=None):
     """The shared averaging machinery; ``direction(g, y, z, nu, lr, k) -> (z_new, nu_new)``."""
 
     def init_fn(params):
@@ -86,26 +87,36 @@ def _schedule_free(fn: str, learning_rate, beta1, warmup_steps, r, weight_lr_pow
                                       weight_sum.astype(state.weight_sum.dtype))
         return new_updates, new_state
 
-    return _packable.elementwise(GradientTransformation(init_fn, update_fn))
+    def init_with_dtype(params):
+        state = init_fn(params)
+        if state_dtype is None:
+            return state
+        cast = lambda z: z.astype(state_dtype) if jnp.issubdtype(z.dtype, jnp.inexact) else z  # noqa: E731
+        return state._replace(z=jax.tree.map(cast, state.z))
+
+    return _packable.elementwise(GradientTransformation(init_with_dtype, update_fn))
 
 
 def schedule_free_sgd(
     learning_rate: ScalarOrSchedule = 1.0,
-    momentum: Any = 0.9,
-    weight_decay: Any = 0.0,
-    warmup_steps: int = 0,
-    r: Any = 0.0,
+    warmup_steps: int | None = None,
+    b1: Any = 0.9,
+    weight_decay: Any = None,
     weight_lr_power: Any = 2.0,
+    state_dtype: Any = None,
+    r: Any = 0.0,
 ) -> GradientTransformation:
-    r"""Schedule-free SGD (see module docstring); ``momentum`` is the interpolation :math:`\beta_1`.
+    r"""Schedule-free SGD (see module docstring); ``b1`` is the interpolation :math:`\beta_1`
+    (schedulefree's ``momentum``). optax.contrib's argument order and names.
 
     Args:
       learning_rate: a float >= 0 (or a schedule, multiplied by the warmup).
-      momentum: :math:`\beta_1`, in (0, 1).
-      weight_decay: L2 decay added to the gradient at ``y``, >= 0.
-      warmup_steps: linear warmup length, >= 0.
-      r: the polynomial weighting power, >= 0.
+      warmup_steps: linear warmup length, >= 0; ``None`` (the default) means none.
+      b1: :math:`\beta_1`, in (0, 1) (schedulefree's ``momentum``).
+      weight_decay: L2 decay added to the gradient at ``y``, >= 0; ``None`` means 0.
       weight_lr_power: the learning-rate weighting power, >= 0.
+      state_dtype: dtype of the ``z`` sequence in the state (default: the params').
+      r: the polynomial weighting power, >= 0 (schedulefree's; not in optax).
 
     Returns:
       A ``GradientTransformation`` with state ``ScheduleFreeState``; its update needs
@@ -121,39 +132,45 @@ def schedule_free_sgd(
     References:
       Defazio et al., `The Road Less Scheduled <https://arxiv.org/abs/2405.15682>`_, 2024.
     """
+    warmup_steps = 0 if warmup_steps is None else warmup_steps
+    weight_decay = 0.0 if weight_decay is None else weight_decay
     _check("schedule_free_sgd", learning_rate, warmup_steps, r, weight_lr_power, weight_decay)
-    _validate.check_range("schedule_free_sgd", "momentum", momentum, 0.0, 1.0, lo_open=True, hi_open=True)
+    _validate.check_range("schedule_free_sgd", "b1", b1, 0.0, 1.0, lo_open=True, hi_open=True)
 
     def direction(g, y, z, nu, lr, k):
         del k
         z = jax.tree.map(lambda zi, gi, yi: (zi - lr * (gi + weight_decay * yi)).astype(zi.dtype), z, g, y)
         return z, nu
 
-    return _schedule_free("schedule_free_sgd", learning_rate, momentum, warmup_steps, r, weight_lr_power, direction, False)
+    return _schedule_free("schedule_free_sgd", learning_rate, b1, warmup_steps, r, weight_lr_power, direction, False,
+                          state_dtype)
 
 
 def schedule_free_adamw(
     learning_rate: ScalarOrSchedule = 0.0025,
+    warmup_steps: int | None = None,
     b1: Any = 0.9,
     b2: Any = 0.999,
     eps: Any = 1e-8,
     weight_decay: Any = 0.0,
-    warmup_steps: int = 0,
-    r: Any = 0.0,
     weight_lr_power: Any = 2.0,
+    state_dtype: Any = None,
+    r: Any = 0.0,
     decay_at_z: bool = False,
 ) -> GradientTransformation:
-    r"""Schedule-free AdamW (see module docstring).
+    r"""Schedule-free AdamW (see module docstring). optax.contrib's argument order and names.
 
     Args:
       learning_rate: a float >= 0 (or a schedule, multiplied by the warmup).
+      warmup_steps: linear warmup length, >= 0; ``None`` (the default) means none.
       b1: the interpolation :math:`\beta_1`, in [0, 1).
       b2: the second-moment decay, in [0, 1).
       eps: added to the root, >= 0.
       weight_decay: decoupled decay, >= 0.
-      warmup_steps: linear warmup length, >= 0.
-      r, weight_lr_power: the averaging weights' powers, >= 0.
-      decay_at_z: decay ``z`` by itself instead of by ``y``.
+      weight_lr_power: the learning-rate weighting power, >= 0.
+      state_dtype: dtype of the ``z`` sequence in the state (default: the params').
+      r: the polynomial weighting power, >= 0 (schedulefree's; not in optax).
+      decay_at_z: decay ``z`` by itself instead of by ``y`` (schedulefree's; not in optax).
 
     Returns:
       A ``GradientTransformation`` with state ``ScheduleFreeState``; its update needs
@@ -169,6 +186,7 @@ def schedule_free_adamw(
     References:
       Defazio et al., `The Road Less Scheduled <https://arxiv.org/abs/2405.15682>`_, 2024.
     """
+    warmup_steps = 0 if warmup_steps is None else warmup_steps
     _check("schedule_free_adamw", learning_rate, warmup_steps, r, weight_lr_power, weight_decay)
     _validate.check_decay("schedule_free_adamw", "b1", b1)
     _validate.check_decay("schedule_free_adamw", "b2", b2)
@@ -182,7 +200,8 @@ def schedule_free_adamw(
         z = jax.tree.map(lambda zi, gi, v: (zi + (-lr) * (gi / (jnp.sqrt(v / correction) + eps))).astype(zi.dtype), z, g, nu)
         return z, nu
 
-    return _schedule_free("schedule_free_adamw", learning_rate, b1, warmup_steps, r, weight_lr_power, direction, True)
+    return _schedule_free("schedule_free_adamw", learning_rate, b1, warmup_steps, r, weight_lr_power, direction, True,
+                          state_dtype)
 
 
 def schedule_free_eval_params(state: Any, params: Any) -> Any:

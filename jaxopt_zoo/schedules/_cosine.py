@@ -47,6 +47,11 @@ def cosine_decay_schedule(init_value: Any, decay_steps: int, alpha: Any = 0.0, e
     """
     _validate.check_int("cosine_decay_schedule", "decay_steps", decay_steps, lo=1)
     _validate.check_nonnegative("cosine_decay_schedule", "alpha", alpha)
+    return _cosine_decay(init_value, decay_steps, alpha, exponent)
+
+
+def _cosine_decay(init_value: Any, decay_steps: int, alpha: Any, exponent: Any) -> Schedule:
+    """The cosine decay without argument checks (its callers check theirs)."""
 
     def schedule(count):
         count = jnp.minimum(float_step(count), float(decay_steps))
@@ -69,7 +74,7 @@ def warmup_cosine_decay_schedule(
       peak_value: the value at the end of the warmup.
       warmup_steps: the length of the warmup, >= 0.
       decay_steps: the total length of warmup + decay, > ``warmup_steps``.
-      end_value: the final value.
+      end_value: the final value (any sign, as in optax).
       exponent: the power of the cosine factor.
 
     Returns:
@@ -97,7 +102,7 @@ def warmup_cosine_decay_schedule(
     return join_schedules(
         [
             linear_schedule(init_value, peak_value, warmup_steps),
-            cosine_decay_schedule(peak_value, decay_steps - warmup_steps, alpha, exponent),
+            _cosine_decay(peak_value, decay_steps - warmup_steps, alpha, exponent),
         ],
         [warmup_steps],
     )

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _numerics, _packable, _validate
-from .._base import GradientTransformation
+from .._base import GradientTransformation, _accepted_kwargs
 
 
 class InjectHyperparamsState(NamedTuple):
@@ -24,6 +24,62 @@ class InjectHyperparamsState(NamedTuple):
     count: jax.Array
     hyperparams: dict
     inner_state: Any
+
+
+class InjectStatefulHyperparamsState(NamedTuple):
+    """State of an ``inject_hyperparams`` transformation given a stateful schedule
+    (optax's fields): ``hyperparams_states`` holds each stateful schedule's state."""
+
+    count: jax.Array
+    hyperparams: dict
+    hyperparams_states: dict
+    inner_state: Any
+
+
+class WrappedScheduleState(NamedTuple):
+    """State of a ``WrappedSchedule``: the number of updates made."""
+
+    count: jax.Array
+
+
+class WrappedSchedule:
+    """A stateful schedule made of a plain one (optax's ``WrappedSchedule``).
+
+    A stateful schedule has ``init() -> state``, ``update(state, **extra_args) -> state``
+    and ``__call__(state, **extra_args) -> value``; this one counts updates and returns
+    ``schedule_fn(count)``, the same values ``inject_hyperparams`` gives the plain schedule.
+
+    Args:
+      schedule_fn: a schedule ``step -> value``.
+
+    Example:
+      >>> import jaxopt_zoo as zoo
+      >>> s = zoo.WrappedSchedule(zoo.linear_schedule(1.0, 0.0, 10))
+      >>> state = s.update(s.init())
+      >>> print(round(float(s(state)), 6))
+      0.9
+    """
+
+    def __init__(self, schedule_fn: Callable[[jax.Array], Any]):
+        if not callable(schedule_fn):
+            _validate.fail("WrappedSchedule", "schedule_fn", schedule_fn, "must be a schedule (a callable)", TypeError)
+        self.schedule_fn = schedule_fn
+
+    def init(self) -> WrappedScheduleState:
+        return WrappedScheduleState(_numerics.zero_count())
+
+    def update(self, state: WrappedScheduleState, **extra_args) -> WrappedScheduleState:
+        del extra_args
+        return WrappedScheduleState(_numerics.safe_increment(state.count))
+
+    def __call__(self, state: WrappedScheduleState, **extra_args) -> Any:
+        del extra_args
+        return self.schedule_fn(state.count)
+
+
+def _is_stateful_schedule(value: Any) -> bool:
+    """optax's ``StatefulSchedule`` protocol: callable with ``init`` and ``update``."""
+    return callable(value) and callable(getattr(value, "init", None)) and callable(getattr(value, "update", None))
 
 
 def _is_numeric(value: Any) -> bool:
@@ -45,6 +101,13 @@ def inject_hyperparams(
     without recompiling, e.g. ``state.hyperparams["b1"] = ...``). The values used are
     readable from the state, also through ``current_hyperparams``.
 
+    A hyperparameter may also be a *stateful* schedule (optax's protocol: ``init()``,
+    ``update(state, **extra_args)``, ``__call__(state, **extra_args)``, e.g.
+    ``WrappedSchedule`` or optax's own): its value is ``schedule(state, **extra_args)``
+    before each update, after which its state is updated with the same extra arguments
+    (``value=`` and the like). The state is then an ``InjectStatefulHyperparamsState``
+    (optax's fields, with ``hyperparams_states``).
+
     Args:
       inner_factory: a function returning a ``GradientTransformation`` (``zoo.adam``, ...).
       static_args: names of numeric arguments to keep as Python values (for arguments the
@@ -56,6 +119,7 @@ def inject_hyperparams(
       A factory with the same arguments as ``inner_factory``.
 
     Raises:
+      ValueError: if ``static_args`` names an argument ``inner_factory`` does not have.
       TypeError: if a keyword is not an argument of ``inner_factory``.
 
     Example:
@@ -66,6 +130,11 @@ def inject_hyperparams(
     """
     static_args = {static_args} if isinstance(static_args, str) else set(static_args)
     signature = inspect.signature(inner_factory)
+    unknown = static_args - set(signature.parameters)
+    if unknown:
+        _validate.fail("inject_hyperparams", "static_args", sorted(unknown),
+                       f"must name arguments of {getattr(inner_factory, '__name__', inner_factory)} "
+                       f"({', '.join(signature.parameters)})")
 
     @functools.wraps(inner_factory)
     def wrapped_factory(*args, **kwargs) -> GradientTransformation:
@@ -79,8 +148,11 @@ def inject_hyperparams(
             if p.kind is inspect.Parameter.VAR_KEYWORD:
                 given.update(given.pop(p.name, {}))
         schedules = {k: v for k, v in given.items() if callable(v) and k not in static_args and not isinstance(v, GradientTransformation)}
+        stateful = {k: schedules.pop(k) for k in list(schedules) if _is_stateful_schedule(schedules[k])}
+        keeps = {k: _accepted_kwargs(v.__call__) for k, v in stateful.items()}
+        keeps_update = {k: _accepted_kwargs(v.update) for k, v in stateful.items()}
         numeric = {k: v for k, v in given.items() if _is_numeric(v) and k not in static_args}
-        fixed = {k: v for k, v in given.items() if k not in schedules and k not in numeric}
+        fixed = {k: v for k, v in given.items() if k not in schedules and k not in numeric and k not in stateful}
         def dtype_for(tree):
             """The stored dtype: ``hyperparam_dtype``, else the highest float dtype of the params."""
             if hyperparam_dtype is not None:
@@ -102,15 +174,29 @@ def inject_hyperparams(
 
         def init_fn(params):
             count = _numerics.zero_count()
-            hparams = current(count, numeric, dtype_for(params))
+            dtype = dtype_for(params)
+            hparams = current(count, numeric, dtype)
+            sched_states = {k: s.init() for k, s in stateful.items()}
+            hparams.update({k: as_array(s(sched_states[k]), dtype) for k, s in stateful.items()})
             inner = inner_factory(**fixed, **hparams)
+            if stateful:
+                return InjectStatefulHyperparamsState(count, hparams, sched_states, inner.init(params))
             return InjectHyperparamsState(count, hparams, inner.init(params))
 
         def update_fn(updates, state, params=None, **extra_args):
-            hparams = current(state.count, state.hyperparams, dtype_for(updates if params is None else params))
+            dtype = dtype_for(updates if params is None else params)
+            hparams = current(state.count, state.hyperparams, dtype)
+            if stateful:
+                hparams.update({k: as_array(s(state.hyperparams_states[k], **keeps[k](extra_args)), dtype)
+                                for k, s in stateful.items()})
             inner = inner_factory(**fixed, **hparams)
             updates, inner_state = inner.update(updates, state.inner_state, params, **extra_args)
-            return updates, InjectHyperparamsState(_numerics.safe_increment(state.count), hparams, inner_state)
+            count = _numerics.safe_increment(state.count)
+            if stateful:
+                sched_states = {k: s.update(state.hyperparams_states[k], **keeps_update[k](extra_args))
+                                for k, s in stateful.items()}
+                return updates, InjectStatefulHyperparamsState(count, hparams, sched_states, inner_state)
+            return updates, InjectHyperparamsState(count, hparams, inner_state)
 
         def packing_reason():  # the inner transformation, built with the first step's values
             return _packable.reason(inner_factory(**fixed, **current(_numerics.zero_count(), numeric, jnp.result_type(float))))
@@ -118,6 +204,29 @@ def inject_hyperparams(
         return _packable.lazy(GradientTransformation(init_fn, update_fn), packing_reason)
 
     return wrapped_factory
+
+
+def inject_stateful_hyperparams(
+    inner_factory: Callable[..., GradientTransformation],
+    static_args: str | Iterable[str] = (),
+    hyperparam_dtype: Any = None,
+) -> Callable[..., GradientTransformation]:
+    """optax's older name for ``inject_hyperparams`` (which takes stateful schedules).
+
+    optax 0.2.8 deprecates this name with a warning; here it is simply the same function,
+    kept so that optax code using it runs unchanged.
+
+    Args:
+      inner_factory, static_args, hyperparam_dtype: as for ``inject_hyperparams``.
+
+    Returns:
+      ``inject_hyperparams(inner_factory, static_args, hyperparam_dtype)``.
+
+    Example:
+      >>> import jaxopt_zoo as zoo
+      >>> tx = zoo.inject_stateful_hyperparams(zoo.sgd)(learning_rate=zoo.WrappedSchedule(lambda t: 0.1))
+    """
+    return inject_hyperparams(inner_factory, static_args, hyperparam_dtype)
 
 
 def _carriers(state: Any) -> list:
@@ -132,19 +241,20 @@ def _carriers(state: Any) -> list:
     """
     from ..schedules._plateau import ReduceLROnPlateauState
 
-    kinds = (InjectHyperparamsState, ReduceLROnPlateauState)
+    kinds = (InjectHyperparamsState, InjectStatefulHyperparamsState, ReduceLROnPlateauState)
+    injected = (InjectHyperparamsState, InjectStatefulHyperparamsState)
 
     def level(tree) -> list:
         found = []
         for node in jax.tree.leaves(tree, is_leaf=lambda x: isinstance(x, kinds)):
             while isinstance(node, kinds):
                 found.append(node)
-                node = node.inner_state if isinstance(node, InjectHyperparamsState) else None
+                node = node.inner_state if isinstance(node, injected) else None
         return found
 
     found = level(state)
     for carrier in found:  # grows while iterated: each nested level is searched in turn
-        if isinstance(carrier, InjectHyperparamsState) and not isinstance(carrier.inner_state, kinds):
+        if isinstance(carrier, injected) and not isinstance(carrier.inner_state, kinds):
             found.extend(level(carrier.inner_state))
     return found
 

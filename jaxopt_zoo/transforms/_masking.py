@@ -42,7 +42,7 @@ def _is_optax_placeholder(params) -> bool:
 
 
 def masked(
-    inner: GradientTransformation, mask: Any | Callable[[Any], Any]
+    inner: GradientTransformation, mask: Any | Callable[[Any], Any], *, mask_compatible_extra_args: bool = False
 ) -> GradientTransformation:
     """Apply ``inner`` where ``mask`` is ``True``; elsewhere updates pass through unchanged.
 
@@ -52,6 +52,8 @@ def masked(
         ``True``/``False`` for a whole subtree), or a callable ``params -> such a tree``.
         As in optax, it is a callable when every leaf of it is callable: a pytree of
         booleans that also defines ``__call__`` (an equinox Module) is a mask tree.
+      mask_compatible_extra_args: also mask the extra keyword arguments of ``update``
+        whose tree structure is that of the updates (e.g. per-parameter tags), as optax.
 
     Returns:
       A ``GradientTransformation`` with state ``MaskedState``; the inner state holds
@@ -80,6 +82,12 @@ def masked(
                 f"  updates: {jax.tree.structure(tree)}"
             ) from e
 
+    def mask_extra_args(extra_args, updates, mask_tree):
+        if not mask_compatible_extra_args:
+            return extra_args
+        structure = jax.tree.structure(updates)
+        return {k: apply_mask(v, mask_tree) if jax.tree.structure(v) == structure else v for k, v in extra_args.items()}
+
     def init_fn(params):
         if _is_optax_placeholder(params):  # tree_map_params: pass it down unmasked, as optax does
             return MaskedState(inner_state=inner.init(params))
@@ -91,7 +99,7 @@ def masked(
             apply_mask(updates, mask_tree),
             state.inner_state,
             None if params is None else apply_mask(params, mask_tree),
-            **keep_kwargs(extra_args),
+            **keep_kwargs(mask_extra_args(extra_args, updates, mask_tree)),
         )
         # Put the inner results back where the mask is True, the originals elsewhere.
         merged = jax.tree.map(

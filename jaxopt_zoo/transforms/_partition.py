@@ -18,7 +18,10 @@ class MultiTransformState(NamedTuple):
 
 
 def multi_transform(
-    transforms: Mapping[Any, GradientTransformation], param_labels: Any | Callable[[Any], Any]
+    transforms: Mapping[Any, GradientTransformation],
+    param_labels: Any | Callable[[Any], Any],
+    *,
+    mask_compatible_extra_args: bool = False,
 ) -> GradientTransformation:
     """Parameter groups: each leaf is updated by the transformation of its label.
 
@@ -28,6 +31,8 @@ def multi_transform(
       transforms: a mapping ``label -> transformation``.
       param_labels: a pytree of labels with the structure of the params (or a prefix of
         it), or a callable ``params -> such a tree``.
+      mask_compatible_extra_args: give each group's transformation only its leaves of the
+        extra keyword arguments whose structure is that of the updates (optax's).
 
     Returns:
       A ``GradientTransformation`` with state ``MultiTransformState``.
@@ -63,7 +68,8 @@ def multi_transform(
         check_labels(labels)
         masks = group_masks(labels)
         return MultiTransformState(
-            {group: masked(tx, masks[group]).init(params) for group, tx in transforms.items()}
+            {group: masked(tx, masks[group], mask_compatible_extra_args=mask_compatible_extra_args).init(params)
+             for group, tx in transforms.items()}
         )
 
     def update_fn(updates, state, params=None, **extra_args):
@@ -72,7 +78,7 @@ def multi_transform(
         masks = group_masks(labels)
         new_states = {}
         for group, tx in transforms.items():
-            updates, new_states[group] = masked(tx, masks[group]).update(
+            updates, new_states[group] = masked(tx, masks[group], mask_compatible_extra_args=mask_compatible_extra_args).update(
                 updates, state.inner_states[group], params, **extra_args
             )
         return updates, MultiTransformState(new_states)

@@ -72,7 +72,7 @@ def scale_by_schedule(step_size_fn: Schedule) -> GradientTransformation:
     return _packable.elementwise(GradientTransformation(init_fn, update_fn))
 
 
-def scale_by_learning_rate(learning_rate: ScalarOrSchedule | None, *, flip_sign: bool = True) -> GradientTransformation:
+def scale_by_learning_rate(learning_rate: ScalarOrSchedule | None = None, *, flip_sign: bool = True) -> GradientTransformation:
     """Multiply updates by ``-learning_rate`` (a float or a schedule).
 
     Args:

@@ -102,6 +102,8 @@ def zoo_kwargs(member: str, kw: dict) -> dict:
             out["eta_minus"], out["eta_plus"] = kw.pop("etas")
         if "step_sizes" in kw:
             out["min_step_size"], out["max_step_size"] = kw.pop("step_sizes")
+    if member == "schedule_free_sgd" and "momentum" in kw:
+        out["b1"] = kw.pop("momentum")  # optax's name for schedulefree's momentum
     betas = kw.pop("betas", None)
     if betas is not None:
         names = {"schedule_free_adamw": ("b1", "b2"), "adan": ("b1", "b2", "b3"), "padam": ("b1", "b2"), "adai": ("b0", "b2")}

@@ -1,0 +1,164 @@
+"""Every public name the zoo shares with optax accepts optax's call (issue 13, item 4).
+
+For each public name of ``jaxopt_zoo`` that also exists in ``optax`` (else ``optax.contrib``,
+``optax.schedules``, ``optax.transforms``), the signatures are compared: optax's positional
+order, keyword names, kinds and defaults must all be there. Differences are allowed only for
+the names in ``jaxopt_zoo._optax_differences.DIFFERENCES`` (the table of
+docs/differences-from-optax.md, with a reason each). The names are found dynamically, so
+members added later are covered too.
+"""
+
+import inspect
+import pathlib
+import types
+
+import numpy as np
+import optax
+import optax.contrib
+import optax.schedules
+import optax.transforms
+import pytest
+
+import jaxopt_zoo as zoo
+from jaxopt_zoo import _optax_differences
+
+OPTAX_MODULES = (optax, optax.contrib, optax.schedules, optax.transforms)
+P = inspect.Parameter
+POSITIONAL = (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD)
+DOC = pathlib.Path(__file__).resolve().parents[1] / "docs" / "differences-from-optax.md"
+
+
+def optax_twin(name):
+    for module in OPTAX_MODULES:
+        if hasattr(module, name):
+            return getattr(module, name)
+    return None
+
+
+def signature_or_none(obj):
+    if isinstance(obj, types.ModuleType) or not callable(obj):
+        return None
+    try:
+        return inspect.signature(obj)
+    except (TypeError, ValueError):
+        return None
+
+
+def shared_names():
+    out = []
+    for name in sorted(n for n in dir(zoo) if not n.startswith("_")):
+        twin = optax_twin(name)
+        if twin is None:
+            continue
+        if signature_or_none(getattr(zoo, name)) is None or signature_or_none(twin) is None:
+            continue  # modules, type aliases
+        out.append(name)
+    return out
+
+
+def same_default(a, b) -> bool:
+    """Equal defaults: identical, or equal values of one type (int and float count as one)."""
+    if a is b:
+        return True
+    numbers = (int, float)
+    both_numbers = isinstance(a, numbers) and isinstance(b, numbers) and not isinstance(a, bool) and not isinstance(b, bool)
+    if type(a) is not type(b) and not both_numbers:
+        return False
+    try:
+        return bool(np.all(a == b))
+    except Exception:  # noqa: BLE001 - incomparable defaults are different
+        return False
+
+
+def incompatibilities(zoo_obj, optax_obj) -> list[str]:
+    """What an optax call of ``optax_obj`` would not find in ``zoo_obj``; empty if none."""
+    zs, os_ = inspect.signature(zoo_obj), inspect.signature(optax_obj)
+    zp, op = list(zs.parameters.values()), list(os_.parameters.values())
+    problems = []
+    z_pos = [p for p in zp if p.kind in POSITIONAL]
+    o_pos = [p for p in op if p.kind in POSITIONAL]
+    for i, o in enumerate(o_pos):
+        if i >= len(z_pos):
+            if not any(p.kind is P.VAR_POSITIONAL for p in zp):
+                problems.append(f"positional #{i} `{o.name}` missing")
+            continue
+        if z_pos[i].name != o.name:
+            problems.append(f"positional #{i} is `{z_pos[i].name}`, optax's is `{o.name}`")
+    for extra in z_pos[len(o_pos):]:
+        if extra.default is P.empty:
+            problems.append(f"zoo-only positional `{extra.name}` has no default")
+    z_by_name = {p.name: p for p in zp}
+    for o in op:
+        if o.kind is P.VAR_POSITIONAL:
+            if not any(p.kind is P.VAR_POSITIONAL for p in zp):
+                problems.append("no *args")
+            continue
+        if o.kind is P.VAR_KEYWORD:
+            if not any(p.kind is P.VAR_KEYWORD for p in zp):
+                problems.append("no **kwargs")
+            continue
+        z = z_by_name.get(o.name)
+        if z is None:
+            if o.kind is P.KEYWORD_ONLY and not any(p.kind is P.VAR_KEYWORD for p in zp):
+                problems.append(f"keyword `{o.name}` missing")
+            continue
+        if o.kind is P.KEYWORD_ONLY and z.kind not in (P.KEYWORD_ONLY, P.POSITIONAL_OR_KEYWORD):
+            problems.append(f"`{o.name}` is not a keyword")
+        if o.default is not P.empty and (z.default is P.empty or not same_default(z.default, o.default)):
+            shown = "required" if z.default is P.empty else repr(z.default)
+            problems.append(f"`{o.name}` defaults to {shown}, optax's to {o.default!r}")
+    for z in zp:
+        if z.kind is P.KEYWORD_ONLY and z.default is P.empty and z.name not in {o.name for o in op}:
+            problems.append(f"zoo-only keyword `{z.name}` is required")
+    return problems
+
+
+SHARED = shared_names()
+
+
+def test_many_names_are_shared():
+    """The comparison covers the zoo's surface (a broken lookup would compare nothing)."""
+    assert len(SHARED) > 60 and {"adam", "lookahead", "monitor", "chain", "sam", "cosine_decay_schedule"} <= set(SHARED)
+
+
+@pytest.mark.parametrize("name", SHARED)
+def test_signature_accepts_optax_call(name):
+    problems = incompatibilities(getattr(zoo, name), optax_twin(name))
+    if name in _optax_differences.DIFFERENCES:
+        assert problems, f"{name} is listed as a deliberate difference but its signature is compatible: drop the row"
+    else:
+        assert not problems, f"zoo.{name} does not accept optax's call: {problems}"
+
+
+def test_every_listed_difference_is_a_shared_name():
+    assert set(_optax_differences.DIFFERENCES) <= set(SHARED)
+    for name, (what, why) in _optax_differences.DIFFERENCES.items():
+        assert what.strip() and len(why.strip()) > 20, name
+
+
+def test_the_doc_is_generated_from_the_table():
+    assert DOC.read_text() == _optax_differences.render(), (
+        "docs/differences-from-optax.md is stale: run "
+        "`python -m jaxopt_zoo._optax_differences > docs/differences-from-optax.md`")
+
+
+# --- the comparison itself can fail --------------------------------------------------------------
+
+def _optax_like(learning_rate, b1=0.9, *, nesterov=False):
+    del learning_rate, b1, nesterov
+
+
+@pytest.mark.parametrize("candidate,expected", [
+    (lambda learning_rate, b1=0.9, *, nesterov=False, extra=1: None, []),
+    (lambda learning_rate=1.0, b1=0.9, extra=2, *, nesterov=False: None, []),
+    (lambda learning_rate, b2=0.9, *, nesterov=False: None, ["positional #1 is `b2`"]),
+    (lambda learning_rate, b1=0.8, *, nesterov=False: None, ["`b1` defaults to 0.8"]),
+    (lambda learning_rate, b1=0.9: None, ["keyword `nesterov` missing"]),
+    (lambda learning_rate, b1=0.9, *, nesterov=False, extra: None, ["zoo-only keyword `extra` is required"]),
+    (lambda learning_rate, b1=0.9, c=None, d=None, *, nesterov=False: None, []),
+    (lambda learning_rate, b1=0, *, nesterov=False: None, ["`b1` defaults to 0"]),
+    (lambda learning_rate, *, b1=0.9, nesterov=False: None, ["positional #1 `b1` missing"]),
+])
+def test_the_comparison_finds_differences(candidate, expected):
+    found = incompatibilities(candidate, _optax_like)
+    assert len(found) == len(expected) and all(f.startswith(e) for f, e in zip(found, expected)), found
