@@ -28,4 +28,3 @@ from ._rprop_asgd import asgd_averaged_params as asgd_averaged_params
 # --- gradient clipping (torch.nn.utils look-alikes) ---------------------------------------
 from ._clip import clip_grad_norm as clip_grad_norm
 from ._clip import clip_grad_value as clip_grad_value
-from ._clip import ClipGradNormState as ClipGradNormState
