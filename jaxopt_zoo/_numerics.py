@@ -188,20 +188,15 @@ def _log_decay(decay: Any) -> Any:
     return math.log(known) if known > 0 else -math.inf
 
 
-def decay_power(decay: Any, count: jax.Array) -> jax.Array:
-    """``decay**count`` as ``exp(count * log(decay))``, the log taken in double where ``decay`` is known.
-
-    torch computes its per-step scalars (``beta2**step``) in Python doubles. With x64 off a
-    float32 ``0.999**k`` is off by ``k * 1.3e-8`` (0.999 itself rounds), which
-    ``1 - beta2**k`` turns into a 1e-5 relative error; this form keeps the result's own
-    precision. ``count`` >= 1.
-    """
-    return jnp.exp(count * _log_decay(decay))
-
-
 def one_minus_power(decay: Any, count: jax.Array) -> jax.Array:
-    """``1 - decay**count`` (a bias correction) to the precision of its dtype (see ``decay_power``;
-    in float64 torch's own ``1 - decay**count``)."""
+    """``1 - decay**count`` (a bias correction, ``count >= 1``) to the precision of its dtype.
+
+    torch computes its per-step scalars (``1 - beta2**step``) in Python doubles. With x64 off,
+    a float32 ``0.999**k`` is off by ``k * 1.3e-8`` (0.999 itself rounds), which
+    ``1 - 0.999**k`` turns into a 1e-5 relative error. Here it is ``-expm1(count * log(decay))``
+    with the log taken in double where ``decay`` is known: float32's own precision. In float64
+    it is torch's ``1 - decay**count``.
+    """
     x = count * _log_decay(decay)
     return 1 - decay**count if jnp.result_type(x) == jnp.float64 else -jnp.expm1(x)
 
@@ -232,15 +227,11 @@ def radam_rho(b2: Any, count: jax.Array, *, precise: bool = True) -> jax.Array:
     :math:`\rho_k = (\rho_\infty - 2/a) + 2k\,(1/(ka) - 1/\mathrm{expm1}(ka))`, the constant
     in double where ``b2`` is known.
     """
-    a = -_log_decay(b2)
+    a = -_log_decay(b2) if precise else None
     if not precise or jnp.result_type(count * a) == jnp.float64:
         b2_k = b2**count
         return radam_rho_inf(b2) - 2 * count * b2_k / (1 - b2_k)
-    known = _validate.concrete_float(b2)
-    if known is None:
-        const = radam_rho_inf(b2) - 2 / a
-    else:  # b2 = 0: a = inf, rho = rho_inf = 1
-        const = radam_rho_inf(known) - (2 / a if a > 0 else math.inf)
+    const = radam_rho_inf(b2) - 2 / a  # a Python double for a known b2 (b2 = 0: a = inf, rho = 1)
     return const + 2 * count * _inv_minus_inv_expm1(count * a)
 
 
