@@ -7,11 +7,13 @@ fix (or a faster layout) lands everywhere at once.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
+from . import _validate
 from ._tree import check_same_structure, is_none, tree_map
 
 # --------------------------------------------------------------------------- counters
@@ -199,6 +201,77 @@ def first_moment_hat(mu: Any, updates: Any, b1: Any, count: jax.Array, nesterov:
         bias_correction(mu, b1, safe_increment(count)),
         bias_correction(updates, b1, count),
     )
+
+
+# ------------------------------------------------- powers of the step count, in double where known
+
+
+def _log_decay(decay: Any) -> Any:
+    """``log(decay)``: a Python float (double precision) when ``decay`` is concrete, else traced."""
+    known = _validate.concrete_float(decay)
+    if known is None:
+        return jnp.log(decay)
+    return math.log(known) if known > 0 else -math.inf
+
+
+def one_minus_power(decay: Any, count: jax.Array) -> jax.Array:
+    """``1 - decay**count`` (a bias correction, ``count >= 1``) to the precision of its dtype.
+
+    torch computes its per-step scalars (``1 - beta2**step``) in Python doubles. With x64 off,
+    a float32 ``0.999**k`` is off by ``k * 1.3e-8`` (0.999 itself rounds), which
+    ``1 - 0.999**k`` turns into a 1e-5 relative error. Here it is ``-expm1(count * log(decay))``
+    with the log taken in double where ``decay`` is known: float32's own precision. In float64
+    it is torch's ``1 - decay**count``.
+    """
+    x = count * _log_decay(decay)
+    return 1 - decay**count if jnp.result_type(x) == jnp.float64 else -jnp.expm1(x)
+
+
+def _inv_minus_inv_expm1(y: jax.Array) -> jax.Array:
+    """``1/y - 1/expm1(y)`` for ``y >= 0``, without its cancellation near 0 (a series below 0.3)."""
+    small = y < 0.3
+    ys = jnp.where(small, y, 0.0)
+    yl = jnp.where(small, 1.0, y)
+    y2 = ys * ys
+    series = 0.5 - ys / 12 * (1 - y2 / 60 * (1 - y2 / 42 * (1 - y2 / 40 * (1 - y2 / 39.6))))
+    return jnp.where(small, series, 1 / yl - 1 / jnp.expm1(yl))
+
+
+def radam_rho_inf(b2: Any) -> Any:
+    r"""RAdam's :math:`\rho_\infty = 2/(1-\beta_2) - 1` (a Python float for a concrete ``b2``)."""
+    known = _validate.concrete_float(b2)
+    return 2 / (1 - b2) - 1 if known is None else 2 / (1 - known) - 1
+
+
+def radam_rho(b2: Any, count: jax.Array, *, precise: bool = True) -> jax.Array:
+    r"""RAdam's :math:`\rho_k = \rho_\infty - 2k\beta_2^k/(1-\beta_2^k)` at ``count = k >= 1``.
+
+    ``precise=False`` is the plain formula in the count's float dtype (optax's arithmetic: in
+    float32 its two ~2/(1-b2) terms cancel to a few hundredths). ``precise=True`` is torch's
+    double-precision value to the result's precision: in float64 torch's own formula; in
+    float32, with :math:`a = -\log\beta_2`,
+    :math:`\rho_k = (\rho_\infty - 2/a) + 2k\,(1/(ka) - 1/\mathrm{expm1}(ka))`, the constant
+    in double where ``b2`` is known.
+    """
+    a = -_log_decay(b2) if precise else None
+    if not precise or jnp.result_type(count * a) == jnp.float64:
+        b2_k = b2**count
+        return radam_rho_inf(b2) - 2 * count * b2_k / (1 - b2_k)
+    const = radam_rho_inf(b2) - 2 / a  # a Python double for a known b2 (b2 = 0: a = inf, rho = 1)
+    return const + 2 * count * _inv_minus_inv_expm1(count * a)
+
+
+def radam_rectifier(rho: jax.Array, rho_inf: Any, threshold: Any, *, strict: bool = False) -> tuple:
+    r"""RAdam's rectification: ``(on, r)`` with ``on`` = :math:`\rho_k \ge` ``threshold``
+    (``>`` when ``strict``, torch's test) and
+
+    .. math:: r_k = \sqrt{\frac{(\rho_k-4)(\rho_k-2)\rho_\infty}{(\rho_\infty-4)(\rho_\infty-2)\rho_k}}
+
+    where ``on`` (elsewhere ``r`` is that of :math:`\rho_\infty`, finite, and unused).
+    """
+    on = rho > threshold if strict else rho >= threshold
+    safe = jnp.where(on, rho, rho_inf)
+    return on, jnp.sqrt((safe - 4) * (safe - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * safe))
 
 
 # --------------------------------------------------------------------------- norms

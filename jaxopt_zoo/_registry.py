@@ -173,7 +173,7 @@ class TorchEntry(NamedTuple):
     tests: tuple[str, ...]  # the suites that prove parity with it
 
 
-TORCH_OPTIMIZERS: dict[str, TorchEntry] = {}  # keyed by torch's class name
+TORCH_OPTIMIZERS: dict[str, TorchEntry] = {}  # keyed by torch's class name (TORCH_TRANSFORMS below)
 TORCH_SCHEDULERS: dict[str, TorchEntry] = {}
 
 _TC_OPT_TESTS = ("tests/reference/test_torch_compat_optimizers.py", "tests/reference/test_torch_compat_fixtures.py")
@@ -198,6 +198,12 @@ _torch(TORCH_SCHEDULERS, "torch.optim.lr_scheduler", "OneCycleLR", _TC_SCHED_TES
 _torch(TORCH_SCHEDULERS, "torch.optim.lr_scheduler", "ReduceLROnPlateau", _TC_PLATEAU_TESTS,
        "as the lr of any torch_compat optimizer, stepped by value=")
 del _name
+
+# torch.nn.utils' gradient clipping as transformations (torch's name without the trailing _)
+TORCH_TRANSFORMS: dict[str, TorchEntry] = {
+    name: TorchEntry(f"torch_compat.{name}", f"torch.nn.utils.{name}_", ("tests/reference/test_torch_compat_clip.py",))
+    for name in ("clip_grad_norm", "clip_grad_value")
+}
 
 
 def torch_factory(entry: TorchEntry) -> Callable:

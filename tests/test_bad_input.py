@@ -55,7 +55,7 @@ KINDS: dict[str, list] = {
     "momentum": UNIT, "base_momentum": UNIT, "max_momentum": UNIT, "factor": UNIT,
     "eps": EPS, "eps_root": EPS, "epsilon": EPS,
     "weight_decay": NEG, "weight_decay_rate": NEG, "decay_rate": NEG, "gamma": NEG,
-    "max_norm": NEG, "max_delta": NEG, "threshold": NEG, "trust_coefficient": NEG, "min_norm": NEG,
+    "max_norm": NEG, "clip_value": NEG, "norm_type": ["two"], "max_delta": NEG, "threshold": NEG, "trust_coefficient": NEG, "min_norm": NEG,
     "min_scale": NEG, "initial_accumulator_value": NEG, "initial_scale": NEG, "max_grad_norm": NEG,
     "clipping_threshold": NEG, "min_step_size": NEG, "max_step_size": NEG, "r": NEG,
     "weight_lr_power": NEG, "partial": UNIT, "alpha": [1.5, -0.1], "pct_start": [1.5, -0.1],
@@ -147,7 +147,7 @@ BASE: dict[str, dict] = {
     "CosineAnnealingWarmRestarts": dict(lr=0.1, T_0=5), "CyclicLR": dict(base_lr=1e-3, max_lr=1e-2, step_size_up=5),
     "OneCycleLR": dict(max_lr=0.1, epochs=2, steps_per_epoch=10),  # total_steps=None: epochs and steps_per_epoch count
     "SequentialLR": dict(lr=0.1, schedulers=None, milestones=[5]), "ChainedScheduler": dict(schedulers=None),
-    "ReduceLROnPlateau": dict(lr=0.1),
+    "ReduceLROnPlateau": dict(lr=0.1), "clip_grad_norm": dict(max_norm=1.0), "clip_grad_value": dict(clip_value=1.0),
 }
 
 
@@ -219,7 +219,8 @@ def test_the_walker_sees_the_whole_zoo():
     names = {n for n, _ in factories()}
     assert set(_registry.OPTIMIZERS) <= names and set(_registry.SCHEDULES) <= names
     assert {"scale_by_adam", "apply_if_finite", "MultiSteps", "reduce_on_plateau"} <= names
-    torch_compat = {e.name for e in (*_registry.TORCH_OPTIMIZERS.values(), *_registry.TORCH_SCHEDULERS.values())}
+    torch_compat = {e.name for e in (*_registry.TORCH_OPTIMIZERS.values(), *_registry.TORCH_SCHEDULERS.values(),
+                                     *_registry.TORCH_TRANSFORMS.values())}
     assert torch_compat <= names and {n for n in names if n.startswith("torch_compat.")} == torch_compat
 
 

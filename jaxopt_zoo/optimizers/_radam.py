@@ -55,7 +55,7 @@ def scale_by_radam(
     """
     _check_adam_args("scale_by_radam", b1, b2, eps, eps_root)
     _validate.check_nonnegative("scale_by_radam", "threshold", threshold)
-    rho_inf = 2.0 / (1.0 - b2) - 1.0
+    rho_inf = _numerics.radam_rho_inf(b2)
 
     def init_fn(params):
         return ScaleByAdamState(_numerics.zero_count(), _numerics.zeros_like(params), _numerics.zeros_like(params))
@@ -65,15 +65,14 @@ def scale_by_radam(
         mu = _numerics.update_moment(updates, state.mu, b1, 1, where="scale_by_radam")
         nu = _numerics.update_moment_per_elem_norm(updates, state.nu, b2, 2, where="scale_by_radam")
         count = _numerics.safe_increment(state.count)
-        b2_k = b2**count
-        rho = rho_inf - 2 * count * b2_k / (1 - b2_k)
+        rho = _numerics.radam_rho(b2, count, precise=False)  # optax's arithmetic, as its reference
+        on, r = _numerics.radam_rectifier(rho, rho_inf, threshold)
         mu_hat = _numerics.first_moment_hat(mu, updates, b1, count, nesterov)
         nu_hat = _numerics.bias_correction(nu, b2, count)
-        r = jnp.sqrt((rho - 4.0) * (rho - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho))
         rectified = tree_map(
             lambda m, v: r.astype(m.dtype) * m / (jnp.sqrt(v + eps_root) + eps), mu_hat, nu_hat
         )
-        updates = jax.tree.map(lambda t, f: jnp.where(rho >= threshold, t, f), rectified, mu_hat)
+        updates = jax.tree.map(lambda t, f: jnp.where(on, t, f), rectified, mu_hat)
         return updates, ScaleByAdamState(count, _numerics.keep_dtype(mu, state.mu), _numerics.keep_dtype(nu, state.nu))
 
     return _packable.elementwise(GradientTransformation(init_fn, update_fn))

@@ -28,12 +28,12 @@ import jax.numpy as jnp
 from .. import _numerics
 from .._base import GradientTransformation, chain
 from .._tree import tree_map
-from ..optimizers._adam import scale_by_adam
+from ..optimizers._adam import ScaleByAdamState
 from . import _common
 
 
 class ScaleByTorchAmsgradState(NamedTuple):
-    """State of ``scale_by_torch_amsgrad``."""
+    """State of ``scale_by_torch_adam`` with ``amsgrad``."""
 
     count: jax.Array
     mu: Any  # exp_avg
@@ -41,32 +41,48 @@ class ScaleByTorchAmsgradState(NamedTuple):
     nu_max: Any  # max_exp_avg_sq: running maximum of the raw second moment
 
 
-def scale_by_torch_amsgrad(b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-8) -> GradientTransformation:
-    r"""torch's AMSGrad scaling: ``\hat m_k / (\sqrt{\max_{s \le k} v_s} / \sqrt{1-\beta_2^k} + eps)``.
+def scale_by_torch_adam(b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-8, amsgrad: bool = False) -> GradientTransformation:
+    r"""torch's Adam scaling, in torch's order: ``(m / (\sqrt{\bar v} / \sqrt{1-\beta_2^k} + eps)) / (1-\beta_1^k)``.
+
+    ``m`` is updated with torch's ``lerp``; ``\bar v`` is ``v``, or with ``amsgrad`` the running
+    maximum of the raw ``v``. The bias corrections are torch's double-precision scalars to the
+    precision of the params (``_numerics.one_minus_power``), cast to each leaf's dtype as torch
+    casts a Python float.
 
     Args:
       b1, b2: the moment decays (traced values allowed).
       eps: added outside the root, after the bias correction.
+      amsgrad: torch's AMSGrad.
 
     Returns:
-      A ``GradientTransformation`` with state ``ScaleByTorchAmsgradState``.
+      A ``GradientTransformation`` with state ``ScaleByAdamState`` (``ScaleByTorchAmsgradState``
+      with ``amsgrad``).
     """
+    fn = "torch_compat.Adam"
 
     def init_fn(params):
         z = _numerics.zeros_like
-        return ScaleByTorchAmsgradState(_numerics.zero_count(), z(params), z(params), z(params))
+        if amsgrad:
+            return ScaleByTorchAmsgradState(_numerics.zero_count(), z(params), z(params), z(params))
+        return ScaleByAdamState(_numerics.zero_count(), z(params), z(params))
 
     def update_fn(updates, state, params=None, **extra_args):
         del params, extra_args
         count = _numerics.safe_increment(state.count)
-        mu = _numerics.update_moment(updates, state.mu, b1, 1, where="torch_compat.Adam")
-        nu = _numerics.update_moment_per_elem_norm(updates, state.nu, b2, 2, where="torch_compat.Adam")
-        nu_max = jax.tree.map(jnp.maximum, state.nu_max, nu)
-        mu_hat = _numerics.bias_correction(mu, b1, count)
-        root_bc2 = jnp.sqrt(1 - b2**count)
-        out = tree_map(lambda m, v: m / (jnp.sqrt(v) / root_bc2.astype(v.dtype) + eps), mu_hat, nu_max)
-        keep = _numerics.keep_dtype
-        return out, ScaleByTorchAmsgradState(count, keep(mu, state.mu), keep(nu, state.nu), keep(nu_max, state.nu_max))
+        mu = tree_map(lambda g, m: _numerics.lerp(m, g, (1 - b1)).astype(m.dtype), updates, state.mu,
+                      where=fn, names=("updates", "state.mu"))
+        nu = _numerics.keep_dtype(_numerics.update_moment_per_elem_norm(updates, state.nu, b2, 2, where=fn), state.nu)
+        nu_bar = jax.tree.map(jnp.maximum, state.nu_max, nu) if amsgrad else nu
+        bc1 = _numerics.one_minus_power(b1, count)
+        root_bc2 = jnp.sqrt(_numerics.one_minus_power(b2, count))
+
+        def leaf(m, v):
+            return m / (jnp.sqrt(v) / root_bc2.astype(v.dtype) + eps) / bc1.astype(m.dtype)
+
+        out = tree_map(leaf, mu, nu_bar)
+        if amsgrad:
+            return out, ScaleByTorchAmsgradState(count, mu, nu, nu_bar)
+        return out, ScaleByAdamState(count, mu, nu)
 
     return GradientTransformation(init_fn, update_fn)
 
@@ -79,8 +95,7 @@ def _adam(fn, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled):
     b1, b2 = betas
 
     def core(h):
-        scaling = scale_by_torch_amsgrad(h["beta1"], b2, eps) if amsgrad else scale_by_adam(h["beta1"], b2, eps)
-        return chain(*_common.grad_prelude(maximize, weight_decay, decoupled), scaling,
+        return chain(*_common.grad_prelude(maximize, weight_decay, decoupled), scale_by_torch_adam(h["beta1"], b2, eps, amsgrad),
                      *_common.lr_epilogue(h["lr"], weight_decay, decoupled))
 
     return _common.make({"lr": lr, "beta1": b1}, core)

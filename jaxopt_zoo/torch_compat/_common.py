@@ -20,7 +20,7 @@ The state is an ``InjectHyperparamsState`` (as for ``zoo.inject_hyperparams``):
   ``zoo.current_hyperparams`` reports as ``'plateau_scale'`` (next to ``'lr'``, the lr in effect).
 
 Hyperparameters are stored in JAX's default float dtype (float64 under x64: torch's are
-Python floats), or the params' float dtype if wider.
+Python floats), or the params' float dtype if wider. The updates keep the gradients' dtype.
 """
 
 from __future__ import annotations
@@ -93,7 +93,8 @@ def make(hyper: dict, core: Callable[[dict], GradientTransformation]) -> Gradien
         if plateau is not None and value is not None:
             plateau_state = plateau.step(plateau_state, value)
         h = current(state.count, state.hyperparams, plateau_state, dtype)
-        updates, core_state = core(h).update(updates, state.inner_state.core, params)
+        out, core_state = core(h).update(updates, state.inner_state.core, params)
+        updates = _numerics.keep_dtype(out, updates)  # the gradients' dtype: float64 scalars must not promote it
         inner = TorchCompatInnerState(core_state, plateau_state)
         return updates, InjectHyperparamsState(_numerics.safe_increment(state.count), h, inner)
 

@@ -98,7 +98,7 @@ def scale_by_torch_nadam(b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-8, moment
         mu_product_next = mu_product.astype(dt) * mu_next
         c_grad = (1.0 - mu_k) / (1.0 - mu_product.astype(dt))
         c_avg = mu_next / (1.0 - mu_product_next)
-        bc2 = 1 - b2**step
+        bc2 = _numerics.one_minus_power(b2, count)  # torch's double, to the params' precision
         mu, nu = _moments(updates, state, b1, b2, "torch_compat.NAdam")
 
         def leaf(g, m, v):
@@ -129,14 +129,10 @@ def scale_by_torch_radam(b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-8) -> Gra
     def update_fn(updates, state, params=None, **extra_args):
         del params, extra_args
         count = _numerics.safe_increment(state.count)
-        dt = jnp.result_type(b1, b2, float)
-        step = count.astype(dt)
-        bc1, bc2 = 1 - b1**step, 1 - b2**step
-        rho_inf = 2 / (1 - b2) - 1
-        rho = rho_inf - 2 * step * b2**step / bc2
-        rectify = rho > 5.0
-        safe_rho = jnp.where(rectify, rho, 6.0)
-        rect = jnp.sqrt((safe_rho - 4) * (safe_rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * safe_rho))
+        # torch's scalars are Python doubles; these keep that precision in float32 too
+        bc1, bc2 = _numerics.one_minus_power(b1, count), _numerics.one_minus_power(b2, count)
+        rho = _numerics.radam_rho(b2, count, precise=True)
+        rectify, rect = _numerics.radam_rectifier(rho, _numerics.radam_rho_inf(b2), 5.0, strict=True)
         mu, nu = _moments(updates, state, b1, b2, "torch_compat.RAdam")
 
         def leaf(m, v):

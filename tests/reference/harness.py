@@ -21,14 +21,26 @@ import numpy as np
 import pytest
 
 RTOL = {"float64": 1e-10, "float32": 1e-5}
+
+
+def x64_is_off() -> bool:
+    """Whether this test runs in JAX's default mode, x64 off (the ``[float32-x64off]`` case of
+    the ``dtype`` fixture): Python floats then become float32."""
+    return not jax.config.jax_enable_x64 and jnp.asarray(1.0).dtype == jnp.float32
 STEPS = 120
 SHAPES = {"scalar": (), "vector": (5,), "cube": (2, 3, 4)}
 
 
+def start_values(dtype: str = "float64", seed: int = 0) -> dict:
+    """The start parameters of ``make_params`` as numpy arrays (for torch references: a
+    float64 torch run needs no JAX float64, so it also runs when x64 is off)."""
+    rng = np.random.default_rng(seed)
+    return {k: rng.uniform(-2.0, 2.0, size=s).astype(dtype) for k, s in SHAPES.items()}
+
+
 def make_params(dtype: str = "float64", seed: int = 0) -> dict:
     """Start parameters: a scalar, a vector and a 3-D leaf, values in about [-2, 2]."""
-    rng = np.random.default_rng(seed)
-    return {k: jnp.asarray(rng.uniform(-2.0, 2.0, size=s), dtype=dtype) for k, s in SHAPES.items()}
+    return {k: jnp.asarray(v, dtype=dtype) for k, v in start_values(dtype, seed).items()}
 
 
 def _curvatures(seed: int = 0) -> dict:

@@ -3,10 +3,11 @@ crossed (float64, 1e-10), torch's signatures, bad arguments."""
 
 import inspect
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from harness import seeded_rng, require_live
+from harness import require_live, seeded_rng, x64_is_off
 from torch_compat_cases import (FLAGS, OPTIMIZERS, assert_equals_torch, draw, flag_combinations, torch_available,
                                 torch_runs, zoo_run)
 
@@ -24,14 +25,28 @@ def test_random_hyperparameters_equal_torch(name, flags, request):
     assert_equals_torch(zoo_run(name, kwargs), torch_runs(name, kwargs, dtypes=("float64",)), "float64")
 
 
+def test_the_cases_cover_every_torch_compat_optimizer():
+    """The parity suites run over OPTIMIZERS: a new torch_compat optimizer must join it."""
+    from jaxopt_zoo import _registry
+
+    assert sorted(OPTIMIZERS) == sorted(_registry.TORCH_OPTIMIZERS)
+
+
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_random_hyperparameters_equal_torch_in_float32(name, request):
+    """JAX's default mode (x64 off): torch's float32 run to 5e-6 over 100 steps. (float32 with x64
+    on is covered by the fixed cases' [float32] runs.)"""
     require_live(torch_available(), "needs live torch")
     rng, _ = seeded_rng(request.node.name)
     flags = rng.choice(flag_combinations(name))
     kwargs = draw(name, flags, rng)
     print(name, kwargs)
-    assert_equals_torch(zoo_run(name, kwargs, dtype="float32"), torch_runs(name, kwargs), "float32")
+    with jax.enable_x64(False):
+        assert x64_is_off()
+        got = zoo_run(name, kwargs, dtype="float32")
+    assert got["params"]["cube"].dtype == np.float32
+    with jax.enable_x64(False):
+        assert_equals_torch(got, torch_runs(name, kwargs, dtypes=("float32",)), "float32")
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)
