@@ -139,7 +139,7 @@ _add(SCHEDULES, "warmup_linear_decay_schedule", "torch LambdaLR (Hugging Face ge
 WRAPPERS: dict[str, Entry] = {}
 _add(WRAPPERS, "lookahead", "optax.lookahead (the fast weights)",
      "Zhang, Lucas, Hinton & Ba, Lookahead Optimizer: k steps forward, 1 step back, 2019, https://arxiv.org/abs/1907.08610",
-     sync_period=5, alpha=0.5)
+     sync_period=5, slow_step_size=0.5)
 _add(WRAPPERS, "sam", "optax.contrib.sam (transparent and opaque modes)",
      "Foret, Kleiner, Mobahi & Neyshabur, Sharpness-Aware Minimization for Efficiently Improving Generalization, 2021, https://arxiv.org/abs/2010.01412",
      sync_period=2, rho=0.05)

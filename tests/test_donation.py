@@ -40,7 +40,7 @@ MEMBERS = {
 
 # Wrappers that are not catalogued: checked for shared buffers too (cheap: no step is compiled).
 UNCATALOGUED = {
-    "monitor(adam)": lambda: zoo.monitor(zoo.adam(1e-2)),
+    "record_norms(adam)": lambda: zoo.record_norms(zoo.adam(1e-2)),
     "inject_hyperparams(adamw)": lambda: zoo.inject_hyperparams(zoo.adamw)(learning_rate=1e-2),
     "MultiSteps(adam)": lambda: zoo.MultiSteps(zoo.adam(1e-2), 2).gradient_transformation(),
     "apply_if_finite(adam)": lambda: zoo.apply_if_finite(zoo.adam(1e-2), 2),

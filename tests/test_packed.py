@@ -235,7 +235,7 @@ def _registry_members():
         "inject_hyperparams(adamw)": lambda: zoo.inject_hyperparams(zoo.adamw)(
             learning_rate=zoo.linear_schedule(1e-2, 1e-3, 20), weight_decay=1e-2),
         "MultiSteps(adam)": lambda: zoo.MultiSteps(zoo.adam(1e-2), 2).gradient_transformation(),
-        "apply_if_finite(monitor(sgd))": lambda: zoo.apply_if_finite(zoo.monitor(zoo.sgd(1e-2, momentum=0.9)), 2),
+        "apply_if_finite(record_norms(sgd))": lambda: zoo.apply_if_finite(zoo.record_norms(zoo.sgd(1e-2, momentum=0.9)), 2),
         "chain(adam, reduce_on_plateau)": lambda: zoo.chain(zoo.adam(1e-2), zoo.reduce_on_plateau(patience=2)),
         "masked(adam, True)": lambda: zoo.masked(zoo.adam(1e-2), True),
         "adafactor(factored=False, no block parts)": lambda: zoo.adafactor(
