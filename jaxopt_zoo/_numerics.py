@@ -207,3 +207,8 @@ def lerp(start: jax.Array, end: jax.Array, weight: Any) -> jax.Array:
     """
     w = jnp.asarray(weight)
     return jnp.where(w < 0.5, start + w * (end - start), end - (end - start) * (1 - w))
+
+
+def value_at(value: Any, count: Any) -> Any:
+    """A hyperparameter at step ``count``: ``value(count)`` for a schedule, else ``value``."""
+    return value(count) if callable(value) else value

@@ -107,8 +107,7 @@ def scale_by_factored_rms(
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
-        if params is None and jax.tree.leaves(updates):  # an empty tree needs no params
-            raise ValueError(f"{_validate.PREFIX}scale_by_factored_rms: update needs `params`.")
+        _validate.check_params("scale_by_factored_rms", params, updates)
         check_same_structure("scale_by_factored_rms", (updates, state.v, params), ("updates", "state.v", "params"))
         beta = decay_rate_fn(state.count - step_offset, decay_rate)
 

@@ -95,11 +95,10 @@ def adan(
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
-        if params is None and jax.tree.leaves(updates):  # an empty tree needs no params
-            raise ValueError(f"{_validate.PREFIX}adan: update needs `params`.")
+        _validate.check_params("adan", params, updates)
         count = _numerics.safe_increment(state.count)
         kf = count.astype(jnp.result_type(float))
-        lr = learning_rate(state.count) if callable(learning_rate) else learning_rate
+        lr = _numerics.value_at(learning_rate, state.count)
         if clip:
             factor = jnp.minimum(max_grad_norm / (_numerics.global_norm(updates) + eps), 1.0)
             updates = jax.tree.map(lambda g: g * factor.astype(g.dtype), updates)

@@ -64,8 +64,7 @@ def lookahead(optimizer: GradientTransformation, sync_period: int = 5, alpha: An
         return LookaheadState(optimizer.init(params), jax.tree.map(lambda x: x, params), _numerics.zero_count())
 
     def update_fn(updates, state, params=None, **extra_args):
-        if params is None and jax.tree.leaves(updates):  # an empty tree needs no params
-            raise ValueError(f"{_validate.PREFIX}lookahead: update needs `params` (the fast weights).")
+        _validate.check_params("lookahead", params, updates, " (the fast weights)")
         updates, inner_state = optimizer.update(updates, state.inner_state, params, **extra_args)
         sync = state.steps_since_sync == sync_period - 1
         # diff: how far the fast weights would land from the slow ones. At a sync both end

@@ -102,8 +102,7 @@ def sam(
         return jax.tree.map(lambda t, f: jnp.where(cond, t, f), if_true, if_false)
 
     def transparent_update(updates, state, params=None, **extra_args):
-        if params is None:
-            raise ValueError(f"{_validate.PREFIX}sam: update needs `params`.")
+        _validate.check_params("sam", params, updates)
         first = state.steps_since_sync == 0
         last = state.steps_since_sync == sync_period - 1
         adv_updates, adv_state = adv_optimizer.update(updates, state.adv_state, params)
@@ -122,8 +121,7 @@ def sam(
         if grad_fn is None:
             raise ValueError(f"{_validate.PREFIX}sam: in opaque mode, update needs `grad_fn=` "
                              "(a callable (params, i) -> grads).")
-        if params is None:
-            raise ValueError(f"{_validate.PREFIX}sam: update needs `params`.")
+        _validate.check_params("sam", params, updates)
         adv_params, adv_updates, adv_state = params, updates, state.adv_state
         for i in range(sync_period - 1):
             adv_updates, adv_state = adv_optimizer.update(adv_updates, adv_state, adv_params)

@@ -63,12 +63,11 @@ def _schedule_free(fn: str, learning_rate, beta1, warmup_steps, r, weight_lr_pow
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
-        if params is None and jax.tree.leaves(updates):  # an empty tree needs no params
-            raise ValueError(f"{_validate.PREFIX}{fn}: update needs `params` (the current y).")
+        _validate.check_params(fn, params, updates, " (the current y)")
         check_same_structure(fn, (updates, state.z, params), ("updates", "state.z", "params"))
         k = state.count
         kf = k.astype(state.lr_max.dtype)
-        base_lr = learning_rate(k) if callable(learning_rate) else learning_rate
+        base_lr = _numerics.value_at(learning_rate, k)
         warm = 1.0 if warmup_steps == 0 else jnp.where(k < warmup_steps, (kf + 1) / warmup_steps, 1.0)
         lr = base_lr * warm
         lr_max = jnp.maximum(lr, state.lr_max)

@@ -20,6 +20,12 @@ from ._join import join_schedules
 from ._simple import float_step, linear_schedule
 
 
+def cosine_interpolate(start: Any, end: Any, fraction: Any) -> Any:
+    r"""Half a cosine from ``start`` (fraction 0) to ``end`` (fraction 1):
+    :math:`end + (start - end)\,\tfrac12\big(1 + \cos(\pi \cdot fraction)\big)`."""
+    return end + (start - end) / 2.0 * (jnp.cos(jnp.pi * fraction) + 1)
+
+
 def cosine_decay_schedule(init_value: Any, decay_steps: int, alpha: Any = 0.0, exponent: Any = 1.0) -> Schedule:
     r"""Cosine decay from ``init_value`` to ``alpha * init_value`` over ``decay_steps``.
 
@@ -184,6 +190,6 @@ def cosine_warm_restarts_schedule(init_value: Any, t_0: int, t_mult: int = 1, et
         else:
             i = jnp.searchsorted(jnp.asarray(starts), count, side="right") - 1
             t_cur, t_i = float_step(count - jnp.asarray(starts)[i]), jnp.asarray(lengths)[i]
-        return eta_min + (init_value - eta_min) * (1 + jnp.cos(jnp.pi * t_cur / t_i)) / 2
+        return cosine_interpolate(init_value, eta_min, t_cur / t_i)
 
     return schedule

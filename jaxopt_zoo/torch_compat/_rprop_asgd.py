@@ -68,9 +68,7 @@ def torch_asgd_step(lr: Any, lambd: Any = 1e-4, alpha: Any = 0.75, t0: Any = 1e6
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
-        if params is None:
-            _validate.fail("torch_compat.ASGD", "params", params,
-                           "is needed by update (ASGD decays the parameters); call tx.update(grads, state, params)")
+        _validate.check_params("torch_compat.ASGD", params, updates, " (ASGD decays the parameters)")
         count = _numerics.safe_increment(state.count)
         dt = jnp.result_type(lr, float)
         eta = state.eta.astype(dt)

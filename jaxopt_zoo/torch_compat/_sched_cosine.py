@@ -24,7 +24,7 @@ from typing import Any
 import jax.numpy as jnp
 
 from .. import _validate
-from ..schedules._cosine import cosine_warm_restarts_schedule
+from ..schedules._cosine import cosine_interpolate, cosine_warm_restarts_schedule
 from ..schedules._simple import float_step
 from ._sched_base import OverwritingScheduler, TorchLRScheduler
 
@@ -66,8 +66,7 @@ class CosineAnnealingLR(TorchLRScheduler):
         self.T_max, self.eta_min = T_max, eta_min
 
     def _value(self, e):
-        cosine = 1 + jnp.cos(jnp.pi * float_step(e) / self.T_max)
-        return self.eta_min + (self.lr - self.eta_min) * cosine / 2
+        return cosine_interpolate(self.lr, self.eta_min, float_step(e) / self.T_max)
 
     def _step_map(self, ks):
         n, eta = self.T_max, self.eta_min

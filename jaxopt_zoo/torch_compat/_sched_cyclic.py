@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import _validate
-from ..schedules._cyclic import cyclic_schedule, one_cycle_schedule
+from ..schedules._cyclic import cyclic_schedule, one_cycle_schedule, triangle_wave
 from ..schedules._simple import float_step
 from ._sched_base import TorchLRScheduler, as_float, call_user_fn, check_callable
 
@@ -118,15 +118,9 @@ class CyclicLR(_WithMomentum):
         else:
             check_callable(fn, "scale_fn", scale_fn)
             _validate.check_choice(fn, "scale_mode", scale_mode, ("cycle", "iterations"))
-            up = float(step_size_up)
-            total = up + (float(step_size_down) if step_size_down is not None else up)
 
             def height(e):
-                t = float_step(e)
-                cycle = jnp.floor(1 + t / total)
-                x = 1.0 + t / total - cycle
-                ratio = up / total
-                factor = jnp.where(x <= ratio, x / ratio, (x - 1) / (ratio - 1))
+                factor, cycle, _ = triangle_wave(e, step_size_up, step_size_down)
                 scale = call_user_fn(scale_fn, cycle if scale_mode == "cycle" else e)
                 return factor * scale
 

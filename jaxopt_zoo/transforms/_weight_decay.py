@@ -47,11 +47,7 @@ def add_decayed_weights(weight_decay: Any = 0.0, mask: Any | Callable[[Any], Any
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
-        if params is None and jax.tree.leaves(updates):  # an empty tree needs no params
-            raise ValueError(
-                f"{_validate.PREFIX}add_decayed_weights: update needs `params` (the current "
-                "parameters) to decay them; call tx.update(updates, state, params)."
-            )
+        _validate.check_params("add_decayed_weights", params, updates, " (the current parameters) to decay them")
         updates = tree_map(
             lambda g, p: None if g is None else g + weight_decay * p,
             updates,
