@@ -11,7 +11,7 @@ Each update that receives ``value=`` takes exactly one torch ``scheduler.step(va
 without ``value`` keeps the lr. A torch loop ``opt.step(); ...; sched.step(val_loss)`` maps
 to passing ``val_loss`` to the *next* update.
 
-The rules are the zoo's ``reduce_on_plateau`` (one home: ``schedules/_plateau.py``), which
+The rules are the zoo's ``reduce_on_plateau`` (one home: ``transforms/_plateau.py``), which
 works on a scale starting at 1: torch's lr-valued ``min_lr`` and ``eps`` become
 ``min_lr / lr`` and ``eps / lr`` on the scale, and the lr in use is ``lr * scale``.
 ``zoo.current_hyperparams(state)`` reports both: ``'lr'`` (torch's ``param_groups[0]['lr']``)
@@ -25,7 +25,7 @@ from typing import Any
 import jax
 
 from .. import _validate
-from ..schedules._plateau import ReduceLROnPlateauState, check_plateau_args, init_plateau_state, plateau_step
+from ..transforms._plateau import ReduceLROnPlateauState, check_plateau_args, init_plateau_state, plateau_step
 
 _FN = "torch_compat.lr_scheduler.ReduceLROnPlateau"
 

@@ -127,7 +127,7 @@ def _carriers(state: Any) -> list:
     ``inject_hyperparams`` inside a chain inside another one). Taking the levels in this order
     keeps the level-0 list, and so the names it is given, whatever is nested below it.
     """
-    from ..schedules._plateau import ReduceLROnPlateauState
+    from ._plateau import ReduceLROnPlateauState
 
     kinds = (InjectHyperparamsState, ReduceLROnPlateauState)
 
@@ -175,7 +175,7 @@ def current_hyperparams(state: Any) -> dict:
       >>> float(zoo.current_hyperparams(tx.init({"w": jnp.zeros(2)}))["learning_rate"])
       0.1
     """
-    from ..schedules._plateau import ReduceLROnPlateauState
+    from ._plateau import ReduceLROnPlateauState
 
     out: dict = {}
 
