@@ -155,6 +155,8 @@ def plot_schedules(schedules: Mapping[str, Callable], steps: int, *, log_scale: 
       >>> import jaxopt_zoo as zoo
       >>> fig = zoo.plot_schedules({"warmup+cosine": zoo.warmup_cosine_decay_schedule(0.0, 1e-3, 100, 1000)}, 1000)
       >>> fig.savefig("schedules.png")  # doctest: +SKIP
+      >>> [line.get_label() for line in fig.axes[0].lines]
+      ['warmup+cosine']
     """
     import jax
     import jax.numpy as jnp

@@ -169,6 +169,11 @@ def adafactor(
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.adafactor(learning_rate=1e-2)
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.984189, -1.984189]
 
     References:
       Shazeer & Stern, `Adafactor: Adaptive Learning Rates with Sublinear Memory Cost

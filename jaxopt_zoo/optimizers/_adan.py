@@ -76,6 +76,11 @@ def adan(
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.adan(1e-3, weight_decay=0.02)
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.99898, -1.99896]
 
     References:
       Xie et al., `Adan: Adaptive Nesterov Momentum Algorithm for Faster Optimizing Deep

@@ -52,6 +52,11 @@ def lookahead(optimizer: GradientTransformation, sync_period: int = 5, alpha: An
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.lookahead(zoo.adam(1e-3), sync_period=5, alpha=0.5)
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.999, -1.999]
 
     References:
       Zhang, Lucas, Hinton & Ba, `Lookahead Optimizer: k steps forward, 1 step back
@@ -149,6 +154,11 @@ def ranger(
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.ranger(1e-3, gradient_centralization=True)
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.999, -1.998]
 
     References:
       Wright, `Ranger: a synergistic optimizer

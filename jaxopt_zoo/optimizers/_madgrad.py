@@ -98,6 +98,11 @@ def madgrad(learning_rate: ScalarOrSchedule, momentum: Any = 0.9, weight_decay: 
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.madgrad(1e-2)
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.995358, -1.994152]
 
     References:
       Defazio & Jelassi, `Adaptivity without Compromise: A Momentumized, Adaptive, Dual

@@ -67,6 +67,11 @@ def padam(
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.padam(0.1, partial=0.125)
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.992501, -1.987388]
 
     References:
       Chen et al., `Closing the Generalization Gap of Adaptive Gradient Methods in Training

@@ -85,6 +85,11 @@ def sam(
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.sam(zoo.sgd(0.1, momentum=0.9), rho=0.05)
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [1.022361, -2.044721]
 
     References:
       Foret, Kleiner, Mobahi & Neyshabur, `Sharpness-Aware Minimization for Efficiently

@@ -115,6 +115,11 @@ def schedule_free_sgd(
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.schedule_free_sgd(1.0, warmup_steps=100)
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.99, -1.98]
 
     References:
       Defazio et al., `The Road Less Scheduled <https://arxiv.org/abs/2405.15682>`_, 2024.
@@ -163,6 +168,11 @@ def schedule_free_adamw(
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.schedule_free_adamw(2.5e-3, warmup_steps=100, weight_decay=1e-4)
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.999975, -1.999975]
 
     References:
       Defazio et al., `The Road Less Scheduled <https://arxiv.org/abs/2405.15682>`_, 2024.

@@ -87,6 +87,8 @@ def warmup_cosine_decay_schedule(
     Example:
       >>> import jaxopt_zoo as zoo
       >>> s = zoo.warmup_cosine_decay_schedule(0.0, 3e-4, warmup_steps=1_000, decay_steps=100_000)
+      >>> print([round(float(s(t)), 6) for t in (0, 500, 1000, 50500, 100000)])
+      [0.0, 0.00015, 0.0003, 0.00015, 0.0]
 
     References:
       Goyal et al., `Accurate, Large Minibatch SGD: Training ImageNet in 1 Hour
@@ -123,6 +125,8 @@ def sgdr_schedule(cosine_kwargs: Iterable[dict]) -> Schedule:
       >>> import jaxopt_zoo as zoo
       >>> cycle = dict(init_value=0.0, peak_value=0.1, warmup_steps=10, decay_steps=100)
       >>> s = zoo.sgdr_schedule([cycle] * 3)
+      >>> print([round(float(s(t)), 6) for t in (0, 10, 60, 110, 120)])
+      [0.0, 0.1, 0.041318, 0.1, 0.096985]
 
     References:
       Loshchilov & Hutter, `SGDR: Stochastic Gradient Descent with Warm Restarts
@@ -163,6 +167,8 @@ def cosine_warm_restarts_schedule(init_value: Any, t_0: int, t_mult: int = 1, et
     Example:
       >>> import jaxopt_zoo as zoo
       >>> s = zoo.cosine_warm_restarts_schedule(0.1, t_0=10, t_mult=2)
+      >>> print([round(float(s(t)), 6) for t in (0, 5, 10, 20, 30)])
+      [0.1, 0.05, 0.1, 0.05, 0.1]
 
     References:
       Loshchilov & Hutter, `SGDR: Stochastic Gradient Descent with Warm Restarts

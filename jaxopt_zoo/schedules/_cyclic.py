@@ -102,6 +102,10 @@ def one_cycle_schedule(
       >>> import jaxopt_zoo as zoo
       >>> s = zoo.one_cycle_schedule(0.1, total_steps=1000)
       >>> tx = zoo.inject_hyperparams(zoo.sgd)(learning_rate=s, momentum=s.momentum)
+      >>> print([round(float(s(t)), 6) for t in (0, 299, 999)])
+      [0.004, 0.1, 0.0]
+      >>> print([round(float(s.momentum(t)), 6) for t in (0, 299, 999)])
+      [0.95, 0.85, 0.95]
 
     References:
       Smith & Topin, `Super-Convergence: Very Fast Training of Neural Networks Using Large
@@ -196,6 +200,8 @@ def cyclic_schedule(
     Example:
       >>> import jaxopt_zoo as zoo
       >>> s = zoo.cyclic_schedule(1e-3, 6e-3, step_size_up=500, mode="triangular2")
+      >>> print([round(float(s(t)), 6) for t in (0, 250, 500, 1000, 1500, 2000)])
+      [0.001, 0.0035, 0.006, 0.001, 0.0035, 0.001]
 
     References:
       Smith, `Cyclical Learning Rates for Training Neural Networks

@@ -35,6 +35,8 @@ def join_schedules(schedules: Sequence[Schedule], boundaries: Sequence[int]) -> 
     Example:
       >>> import jaxopt_zoo as zoo
       >>> s = zoo.join_schedules([zoo.linear_schedule(0.0, 1.0, 10), zoo.constant_schedule(1.0)], [10])
+      >>> print([round(float(s(t)), 6) for t in (0, 5, 10, 20)])
+      [0.0, 0.5, 1.0, 1.0]
     """
     schedules, boundaries = list(schedules), list(boundaries)
     if len(boundaries) != len(schedules) - 1:
@@ -78,6 +80,8 @@ def piecewise_constant_schedule(init_value: Any, boundaries_and_scales: dict[int
     Example:
       >>> import jaxopt_zoo as zoo
       >>> s = zoo.piecewise_constant_schedule(0.1, {100: 0.1, 200: 0.1})
+      >>> print([round(float(s(t)), 6) for t in (0, 100, 200)])
+      [0.1, 0.01, 0.001]
     """
     items = _boundaries_and_scales("piecewise_constant_schedule", boundaries_and_scales)
 
@@ -161,6 +165,8 @@ def warmup_exponential_decay_schedule(
     Example:
       >>> import jaxopt_zoo as zoo
       >>> s = zoo.warmup_exponential_decay_schedule(0.0, 1e-3, 100, transition_steps=1000, decay_rate=0.5)
+      >>> print([round(float(s(t)), 6) for t in (0, 50, 100, 1100)])
+      [0.0, 0.0005, 0.001, 0.0005]
     """
     fn = "warmup_exponential_decay_schedule"
     _validate.check_int(fn, "warmup_steps", warmup_steps, lo=0)

@@ -106,6 +106,8 @@ def linear_schedule(init_value: Any, end_value: Any, transition_steps: int, tran
     Example:
       >>> import jaxopt_zoo as zoo
       >>> warmup = zoo.linear_schedule(0.0, 1e-3, transition_steps=100)
+      >>> print([round(float(warmup(t)), 6) for t in (0, 50, 100, 200)])
+      [0.0, 0.0005, 0.001, 0.001]
     """
     _validate.check_int("linear_schedule", "transition_steps", transition_steps, lo=0)
     _validate.check_int("linear_schedule", "transition_begin", transition_begin, lo=0)

@@ -54,6 +54,12 @@ class ReduceLROnPlateau:
     Example:
       >>> from jaxopt_zoo import torch_compat as tc
       >>> tx = tc.Adam(lr=tc.lr_scheduler.ReduceLROnPlateau(1e-3, factor=0.5, patience=3))
+      >>> import jax.numpy as jnp, jaxopt_zoo as zoo
+      >>> params = jnp.array([1.0, -2.0]); state = tx.init(params)
+      >>> for loss in [1.0] * 6:  # no improvement after the first value
+      ...     updates, state = tx.update(params, state, params, value=loss)
+      >>> print(round(float(zoo.current_hyperparams(state)["lr"]), 8))  # halved once
+      0.0005
       >>> # updates, state = tx.update(grads, state, params, value=val_loss)
 
     References:

@@ -51,6 +51,8 @@ class CosineAnnealingLR(TorchLRScheduler):
     Example:
       >>> from jaxopt_zoo.torch_compat import lr_scheduler as L
       >>> s = L.CosineAnnealingLR(0.1, T_max=100, eta_min=1e-4)
+      >>> print([round(float(s(t)), 6) for t in (0, 50, 100)])
+      [0.1, 0.05005, 0.0001]
 
     References:
       Loshchilov & Hutter, `SGDR: Stochastic Gradient Descent with Warm Restarts
@@ -106,6 +108,8 @@ class CosineAnnealingWarmRestarts(OverwritingScheduler):
     Example:
       >>> from jaxopt_zoo.torch_compat import lr_scheduler as L
       >>> s = L.CosineAnnealingWarmRestarts(0.1, T_0=10, T_mult=2)
+      >>> print([round(float(s(t)), 6) for t in (0, 5, 10, 20, 30)])
+      [0.1, 0.05, 0.1, 0.05, 0.1]
 
     References:
       Loshchilov & Hutter, `SGDR: Stochastic Gradient Descent with Warm Restarts

@@ -38,6 +38,11 @@ def monitor(inner: GradientTransformation | None = None) -> GradientTransformati
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.monitor(zoo.adamw(zoo.warmup_cosine_decay_schedule(0.0, 1e-3, 100, 1000)))
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([3.0, -4.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)
+      >>> print(float(state.grad_norm), float(state.update_norm))  # the warmup's lr is 0 at step 0
+      5.0 0.0
       >>> # after an update: state.grad_norm, state.update_norm
     """
     inner = inner if inner is not None else identity()

@@ -34,6 +34,11 @@ def scale_by_trust_ratio(min_norm: Any = 0.0, trust_coefficient: Any = 1.0, eps:
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.chain(zoo.scale_by_adam(), zoo.scale_by_trust_ratio(), zoo.scale(-1e-3))
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.998419, -1.998419]
 
     References:
       You, Gitman & Ginsburg, `Large Batch Training of Convolutional Networks
