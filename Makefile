@@ -8,7 +8,7 @@ PIP    := $(VENV)/bin/pip
 PYTEST_ARGS ?= -n 2 --dist loadgroup  # both cores (pytest-xdist); an xdist_group stays on one worker
 BENCH_ARGS ?=
 
-.PHONY: test demo bench clean
+.PHONY: test lint doctest docs demo bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -19,12 +19,30 @@ $(VENV)/.installed-test: pyproject.toml | $(PY)
 	$(PIP) install -q -e '.[test,parity]'
 	touch $@
 
+$(VENV)/.installed-docs: pyproject.toml | $(PY)
+	$(PIP) install -q -e '.[docs]'
+	touch $@
+
 $(VENV)/.installed-demo: pyproject.toml | $(PY)
 	$(PIP) install -q -e '.[demo]'
 	touch $@
 
 test: $(VENV)/.installed-test
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# `make test` also lints (ruff, configured in pyproject.toml) and runs the docstring examples
+# with x64 off (tests/conftest.py, which turns x64 on, is not loaded for jaxopt_zoo/).
+test: lint doctest
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
+
+doctest: $(VENV)/.installed-test
+	$(PY) -m pytest $(PYTEST_ARGS) -p no:cacheprovider --doctest-modules jaxopt_zoo
+
+# The docs site in site/ (mkdocs-material + mkdocstrings), warnings as errors; no network needed.
+docs: $(VENV)/.installed-docs
+	$(VENV)/bin/mkdocs build --strict
 
 # The optimizer paths on 2-D test functions, then the 11-optimizer shootout on digits (its table
 # stays on screen); pictures, CSV and JSON in zoo-out/.
@@ -36,4 +54,4 @@ bench: $(VENV)/.installed-test
 	$(PY) -m benchmarks.run $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) zoo-out .pytest_cache
+	rm -rf $(VENV) zoo-out .pytest_cache site

@@ -35,9 +35,7 @@ from .workloads import Sizes
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
-# Extra zoo contenders for a workload: (label, factory taking the zoo module). "blocked
-# moments" is compiled with ``jaxopt_zoo._fused.blocking()`` (Adam's moments of leaves of
-# 4 Mi elements or more in one cache-blocked pass; off by default). A label
+# Extra zoo contenders for a workload: (label, factory taking the zoo module). A label
 # starting with "packed params" keeps the params themselves packed (``zoo.pack_tree``) across
 # steps; its step still receives per-leaf grads and packs them (as a backward pass through
 # ``unpack_tree`` would). A label starting with "no-op step" (W2 only) is the host floor of
@@ -45,7 +43,6 @@ RESULTS = Path(__file__).resolve().parent / "results"
 # computation at all, so what it costs is only the passing of arrays in and out of ``jit``.
 VARIANTS: dict = {
     "adamw": [
-        ("blocked moments", workloads.adamw),
         ("packed", lambda zoo: zoo.packed(workloads.adamw(zoo))),
         ("packed params", workloads.adamw),
         ("no-op step", workloads.adamw),
@@ -108,8 +105,6 @@ def _contenders(opt_name: str, zoo, optax, wid: str = "") -> dict:
     make = getattr(workloads, opt_name)
     out = {"zoo": (make(zoo), zoo), "optax": (make(optax), optax)}
     for label, factory in VARIANTS.get(opt_name, []):
-        if label == "blocked moments" and wid != "W1":  # only W1 has leaves that large
-            continue
         if label.startswith("no-op step") and wid != "W2":  # the host floor matters with many leaves
             continue
         out[label] = (factory(zoo), zoo)
@@ -145,13 +140,7 @@ def time_row(
             else:
                 step = _packed_params_step(tx, zoo)
         s = tx.init(p)
-        if name == "blocked moments":
-            from jaxopt_zoo import _fused
-
-            with _fused.blocking(1 << 22):
-                compiled, compile_s[name] = timing.compile_step(step, p, s, grads)
-        else:
-            compiled, compile_s[name] = timing.compile_step(step, p, s, grads)
+        compiled, compile_s[name] = timing.compile_step(step, p, s, grads)
         programs[name] = timing.program_text(compiled)
         runners[name] = timing.Runner(compiled, p, s, grads)
     runners["triad"] = timing.TriadRunner(sizes.floor_elements)

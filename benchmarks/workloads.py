@@ -36,7 +36,7 @@ class Sizes:
     reps: int = 7
 
     @classmethod
-    def quick(cls) -> "Sizes":
+    def quick(cls) -> Sizes:
         return cls(
             w1_elements=4 * 2**20,
             w2_trees=((512, (512,)), (100, (128, 160))),
@@ -51,7 +51,7 @@ class Sizes:
         )
 
     @classmethod
-    def toy(cls) -> "Sizes":
+    def toy(cls) -> Sizes:
         return cls(
             w1_elements=4096,
             w2_trees=((8, (16,)),),

@@ -138,8 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.compare_torch:
         theirs = train_torch(init, x_train, y_train, batches, steps_per_epoch)
         ours = pure_params(model)
-        worst = max(float(np.max(np.abs(ours[l][k] - theirs[l][k])) / np.max(np.abs(theirs[l][k])))
-                    for l in ours for k in ours[l])
+        worst = max(float(np.max(np.abs(ours[m][k] - theirs[m][k])) / np.max(np.abs(theirs[m][k])))
+                    for m in ours for k in ours[m])
         print(f"largest difference to the torch run after {args.steps} steps: {worst:.2e} (relative, float32)")
     return 0
 

@@ -124,14 +124,13 @@ from .schedules._cosine import cosine_decay_schedule as cosine_decay_schedule
 from .schedules._cosine import cosine_warm_restarts_schedule as cosine_warm_restarts_schedule
 from .schedules._cosine import sgdr_schedule as sgdr_schedule
 from .schedules._cosine import warmup_cosine_decay_schedule as warmup_cosine_decay_schedule
-from .schedules._simple import warmup_exponential_decay_schedule as warmup_exponential_decay_schedule
+from .schedules._join import warmup_exponential_decay_schedule as warmup_exponential_decay_schedule
 from .schedules._step import multistep_decay_schedule as multistep_decay_schedule
 from .schedules._step import step_decay_schedule as step_decay_schedule
 from .schedules._step import warmup_linear_decay_schedule as warmup_linear_decay_schedule
 from .schedules._cyclic import CyclicalSchedule as CyclicalSchedule
 from .schedules._cyclic import cyclic_schedule as cyclic_schedule
 from .schedules._cyclic import one_cycle_schedule as one_cycle_schedule
-from .schedules._plot import plot_schedules as plot_schedules
 
 # --- hyperparameters and plateau ---------------------------------------------------------
 from .transforms._inject import InjectHyperparamsState as InjectHyperparamsState
@@ -141,8 +140,11 @@ from .transforms._inject import InjectStatefulHyperparamsState as InjectStateful
 from .transforms._inject import WrappedSchedule as WrappedSchedule
 from .transforms._inject import WrappedScheduleState as WrappedScheduleState
 from .transforms._inject import inject_stateful_hyperparams as inject_stateful_hyperparams
-from .schedules._plateau import ReduceLROnPlateauState as ReduceLROnPlateauState
-from .schedules._plateau import reduce_on_plateau as reduce_on_plateau
+from .transforms._plateau import ReduceLROnPlateauState as ReduceLROnPlateauState
+from .transforms._plateau import reduce_on_plateau as reduce_on_plateau
+
+# --- plotting (matplotlib, imported when called) --------------------------------------------
+from .cli._plots import plot_schedules as plot_schedules
 
 # --- reliability (faults, accumulation) ---------------------------------------------------
 from .transforms._faults import ApplyIfFiniteState as ApplyIfFiniteState
@@ -158,4 +160,14 @@ from .transforms._packed import pack_tree as pack_tree
 from .transforms._packed import packed as packed
 from .transforms._packed import unpack_tree as unpack_tree
 
-__version__ = "0.1.0"
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("jaxopt_zoo")
+    except PackageNotFoundError:  # a source tree on sys.path, not installed
+        return "0+unknown"
+
+
+__version__ = _version()
+del _version

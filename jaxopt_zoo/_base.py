@@ -17,7 +17,7 @@ works wherever an optax one does and the other way round.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, NamedTuple, Protocol, Union
+from typing import Any, Callable, NamedTuple, Protocol
 
 import jax
 import jax.numpy as jnp
@@ -29,7 +29,7 @@ Params = Any
 Updates = Any
 OptState = Any
 # A schedule maps the step count (a traced int32 scalar) to a value.
-ScalarOrSchedule = Union[float, jax.Array, Callable[[jax.Array], jax.Array]]
+ScalarOrSchedule = float | jax.Array | Callable[[jax.Array], jax.Array]
 Schedule = Callable[[jax.Array], jax.Array]
 
 
@@ -133,6 +133,11 @@ def identity() -> GradientTransformation:
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.identity()
+      >>> import jax.numpy as jnp
+      >>> g = jnp.array([3.0, -4.0])
+      >>> updates, state = tx.update(g, tx.init(g), g)
+      >>> print([round(float(u), 6) for u in updates])
+      [3.0, -4.0]
     """
 
     def init_fn(params):
@@ -203,6 +208,11 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.chain(zoo.clip_by_global_norm(1.0), zoo.scale_by_adam(), zoo.scale(-1e-3))
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.999, -1.999]
     """
     for i, t in enumerate(transforms):
         if not (callable(getattr(t, "init", None)) and callable(getattr(t, "update", None))):

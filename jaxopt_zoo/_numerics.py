@@ -151,23 +151,13 @@ def update_moment_per_elem_norm(
 
 def update_moments(updates: Any, mu: Any, nu: Any, b1: Any, b2: Any, *, where: str = "update_moments") -> tuple:
     """Adam's two moments at once: ``update_moment(g, mu, b1, 1)`` and
-    ``update_moment_per_elem_norm(g, nu, b2, 2)``.
-
-    The same numbers as the two calls. When blocking is switched on (``_fused.blocking``), a
-    large leaf on a single-device CPU is updated in one cache-blocked pass
-    (``_fused.blocked_update``), which saves one pass over memory per step.
+    ``update_moment_per_elem_norm(g, nu, b2, 2)``, in one walk over the tree.
     """
-    from . import _fused
-
     check_same_structure(where, (updates, mu, nu), ("updates", "mu", "nu"))
 
     def both(g, m, v):
         if g is None:
             return None, None
-        if _fused.enabled_for(g) and g.shape == m.shape == v.shape:
-            out = _fused.blocked_update(lambda g, m, v: (_ema(g, m, b1, 1), _ema_norm(g, v, b2, 2)), (g,), (m, v))
-            if out is not None:
-                return out
         return _ema(g, m, b1, 1), _ema_norm(g, v, b2, 2)
 
     leaves, treedef = jax.tree.flatten(updates, is_leaf=is_none)
@@ -320,3 +310,8 @@ def lerp(start: jax.Array, end: jax.Array, weight: Any) -> jax.Array:
     """
     w = jnp.asarray(weight)
     return jnp.where(w < 0.5, start + w * (end - start), end - (end - start) * (1 - w))
+
+
+def value_at(value: Any, count: Any) -> Any:
+    """A hyperparameter at step ``count``: ``value(count)`` for a schedule, else ``value``."""
+    return value(count) if callable(value) else value

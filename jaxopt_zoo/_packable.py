@@ -32,7 +32,7 @@ import weakref
 from typing import Any, Callable
 
 # update function -> a zero-argument callable: None (safe) or why not (naming the culprit).
-_TAGS: "weakref.WeakKeyDictionary[Any, Callable[[], str | None]]" = weakref.WeakKeyDictionary()
+_TAGS: weakref.WeakKeyDictionary[Any, Callable[[], str | None]] = weakref.WeakKeyDictionary()
 
 
 def _tag(tx: Any, why: Callable[[], str | None]) -> Any:

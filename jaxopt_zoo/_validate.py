@@ -97,6 +97,15 @@ def check_choice(fn: str, arg: str, value: Any, choices: Iterable[Any]) -> None:
         fail(fn, arg, value, f"must be one of {choices}")
 
 
+def check_params(fn: str, params: Any, updates: Any = (), why: str = "") -> None:
+    """Raise unless ``update`` was given ``params`` (an empty tree of updates needs none).
+
+    ``why`` says what they are for, e.g. ``" (the fast weights)"``.
+    """
+    if params is None and jax.tree.leaves(updates):
+        raise ValueError(f"{PREFIX}{fn}: update needs `params`{why}; call tx.update(updates, state, params).")
+
+
 def check_int(fn: str, arg: str, value: Any, lo: int | None = None) -> None:
     """A concrete Python/numpy integer, optionally at least ``lo``."""
     if isinstance(value, jax.core.Tracer):

@@ -40,7 +40,7 @@ STATES = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def runner(name):
     tx = STATES[name]()
 

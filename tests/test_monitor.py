@@ -83,3 +83,19 @@ def test_monitor_measure_that_needs_value_starts_absent():
     assert set(state.measurements) == {"n"}
     _, state = tx.update(params, state, params, value=3.0)
     assert float(state.measurements["v"]) == 3.0
+
+
+def test_monitor_of_a_transformation_is_record_norms():
+    """DESIGN's `zoo.monitor(tx)` / `zoo.monitor()`: the grad and update norms in the state."""
+    params = make_params("float64")
+    grads = jax.grad(loss)(params)
+    for tx_args in [(zoo.adam(1e-2),), ()]:
+        a, b = zoo.monitor(*tx_args), zoo.record_norms(*tx_args)
+        ua, sa = a.update(grads, a.init(params), params)
+        ub, sb = b.update(grads, b.init(params), params)
+        assert type(sa) is zoo.RecordNormsState
+        for x, y in zip(jax.tree.leaves((ua, sa)), jax.tree.leaves((ub, sb)), strict=True):
+            np.testing.assert_array_equal(x, y)
+        assert float(sa.grad_norm) == pytest.approx(float(optax.tree.norm(grads)), rel=1e-12)
+    with pytest.raises(TypeError, match=r"monitor.*measures"):
+        zoo.monitor(3)

@@ -1,5 +1,5 @@
-"""The opt-in packed layout and the cache-blocked moment update give the very numbers of the
-default layout (the trajectories are compared whole, side by side)."""
+"""The opt-in packed layout gives the very numbers of the default layout (the trajectories are
+compared whole, side by side)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import pytest
 from harness import assert_trajectories_close, make_params, trajectory
 
 import jaxopt_zoo as zoo
-from jaxopt_zoo import _fused
 
 STEPS = 60
 
@@ -113,52 +112,15 @@ def test_packed_params_train_step_equals_default():
     assert_trajectories_close(got, want, "float64")
 
 
-@pytest.mark.parametrize(
-    "variant, dtype",
-    [("plain", "float64"), ("plain", "float32"), ("amsgrad", "float64"), ("bf16_mu", "float32"), ("complex", "float32")],
-)
-def test_blocked_moments_equal_unblocked(monkeypatch, variant, dtype):
-    """Large leaves on a single-device CPU take the (opt-in) cache-blocked path: the same trajectory
-    (up to rounding: XLA may contract a multiply-add differently inside the loop)."""
-    kwargs = {"nesterov": {"nesterov": True}, "bf16_mu": {"mu_dtype": jnp.bfloat16}}.get(variant, {})
-    make = (lambda: zoo.amsgrad(1e-2)) if variant == "amsgrad" else (lambda: zoo.adamw(1e-2, **kwargs))
-    dt = {"float32": jnp.complex64, "float64": jnp.complex128}[dtype] if variant == "complex" else dtype
-    rng = np.random.default_rng(0)
-    # Blocks of 8 (or a divisor >= 2): 36 = 6 blocks of 6, 16 = 2 of 8, 37 is prime, 7 is too small.
-    sizes = (("big", 36), ("even", 16), ("prime", 37), ("small", 7))
-    params = {k: jnp.asarray(rng.uniform(-1, 1, n), dt) for k, n in sizes}
-
-    def run():
-        tx = make()
-        loss_fn = lambda p: sum(jnp.sum(jnp.abs(x - 0.3) ** 2 + 0.1 * jnp.abs(x) ** 4) for x in p.values())  # noqa: E731
-        return trajectory(tx, params, steps=20, loss_fn=loss_fn)
-
-    monkeypatch.setattr(_fused, "MIN_SIZE", None)
-    want = run()
-    monkeypatch.setattr(_fused, "MIN_SIZE", 0)
-    monkeypatch.setattr(_fused, "BLOCK_SIZE", 8)
-    assert _fused.enabled_for(params["big"]) and _fused.enabled_for(params["even"])
-    assert not _fused.enabled_for(params["prime"]) and not _fused.enabled_for(params["small"])
-    got = run()
-    if variant == "complex":
-        for k in params:
-            np.testing.assert_allclose(np.asarray(got[k]), np.asarray(want[k]), rtol=0, atol={"float64": 1e-12, "float32": 1e-5}[dtype])
-    else:
-        assert_trajectories_close(got, want, dtype)
-
-
 _SHARDED_CHILD = r"""
 import jax, jax.numpy as jnp, numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 import jaxopt_zoo as zoo
-from jaxopt_zoo import _fused
 assert jax.device_count() == 8
 mesh = Mesh(np.array(jax.devices()).reshape(8), ("d",))
 sh = NamedSharding(mesh, P("d"))
 n = 1 << 20
 params = {"big": jax.device_put(jnp.ones((n,), jnp.float32), sh), "small": jax.device_put(jnp.ones((64,), jnp.float32), sh)}
-with _fused.blocking(n):  # large enough for the blocked path on a single device
-    assert not _fused.enabled_for(params["big"])
 tx = zoo.adamw(1e-3)
 state = jax.jit(tx.init)(params)
 
@@ -167,8 +129,7 @@ def step(p, s, g):
     u, s = tx.update(g, s, p)
     return zoo.apply_updates(p, u), s
 
-with _fused.blocking(n):
-    params, state = step(params, state, params)
+params, state = step(params, state, params)
 for k in params:
     for leaf in (state[0].mu[k], state[0].nu[k], params[k]):
         assert leaf.sharding.is_equivalent_to(sh, leaf.ndim), (k, leaf.sharding)
@@ -177,8 +138,7 @@ print("ok")
 
 
 def test_sharded_state_stays_sharded_like_params():
-    """With 8 devices the blocked path stays off even when asked for, and every state leaf is
-    sharded like its param."""
+    """With 8 devices every state leaf is sharded like its param."""
     import os
     import subprocess
     import sys
@@ -202,7 +162,7 @@ def test_unpack_tree_gradient_is_one_concatenation_per_chunk():
 
     for chunk_size in (None, 16):
         flat = zoo.pack_tree(tree, chunk_size=chunk_size)
-        f = lambda fl: loss(zoo.unpack_tree(fl, like, chunk_size=chunk_size))  # noqa: E731
+        f = lambda fl: loss(zoo.unpack_tree(fl, like, chunk_size=chunk_size))  # noqa: E731, B023
         got = jax.grad(f)(flat)
         want = zoo.pack_tree(jax.grad(loss)(tree), chunk_size=chunk_size)
         assert jax.tree.structure(got) == jax.tree.structure(want)

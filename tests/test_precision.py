@@ -57,7 +57,7 @@ def test_low_precision_params_keep_their_dtype(name):
     def both(pb, ph):
         return steps(tx, pb), steps(tx16, ph)
 
-    for dtype, (p, s, us) in zip((jnp.bfloat16, jnp.float16), both(params_of(jnp.bfloat16), params_of(jnp.float16))):
+    for dtype, (p, _s, us) in zip((jnp.bfloat16, jnp.float16), both(params_of(jnp.bfloat16), params_of(jnp.float16))):
         for k in p:
             assert p[k].dtype == dtype, f"{name}: param {k} became {p[k].dtype}"
             assert us[k].dtype == dtype, f"{name}: updates for {k} are {us[k].dtype}"

@@ -52,7 +52,7 @@ LR_ZERO_EXCEPTIONS = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def lr_zero_run(name):
     tx = make(name, learning_rate=0.0)
 
@@ -144,7 +144,7 @@ def _values(kwargs):
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def schedule_on(name):
     sched = _registry.factory(name)(**_registry.SCHEDULES[name].example)
     momentum = getattr(sched, "momentum", None)

@@ -56,7 +56,7 @@ class Progress:
     def __init__(self):
         self._rich = None
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         out = sys.stdout
         if hasattr(out, "isatty") and out.isatty():
             from rich import progress as rp

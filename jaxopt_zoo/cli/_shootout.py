@@ -28,8 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", default="digits", choices=list(DATASETS),
                    help="; ".join(f"{k}: {v}" for k, v in DATASETS.items()) + " (default: digits)")
     p.add_argument("--optimizers", "-o", nargs="+", action="extend", metavar="SPEC", default=None,
-                   help="optimizer specs, space-separated (default: %s)" % " ".join(
-                       s if " " not in s else repr(s) for s in DEFAULT_OPTIMIZERS))
+                   help="optimizer specs, space-separated (default: {})".format(" ".join(
+                       s if " " not in s else repr(s) for s in DEFAULT_OPTIMIZERS)))
     p.add_argument("--schedule", "-s", default="constant", metavar="SPEC",
                    help="learning-rate schedule spec; its shape multiplies each optimizer's learning rate "
                         "(default: constant)")
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
             tasks[0].note("compiling ...")
             compiled = trainer.compile(tx)
             for seed, task in zip(seeds, tasks):
-                result = trainer.run(compiled, seed, lambda e, loss: task.update(e * trainer.batches, loss))
+                result = trainer.run(compiled, seed, lambda e, loss: task.update(e * trainer.batches, loss))  # noqa: B023 (called in this iteration)
                 task.finish(f"loss {result.train_loss[-1]:.4g}, {metric} {result.test_metric[-1]:.4f}, "
                             f"{result.steps_per_second:,.0f} steps/s")
                 runs.append(dict(optimizer=spec.label, member=spec.member, hyperparameters=_jsonable(_hparams(spec)),

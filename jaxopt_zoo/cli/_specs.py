@@ -157,11 +157,11 @@ class OptimizerSpec(NamedTuple):
     label: str  # the spec as written
     member: str  # the catalogued factory (or wrapper) name
     kwargs: dict  # its keyword arguments (wrappers: without the inner optimizers)
-    inner: "OptimizerSpec | None" = None  # a wrapper's optimizer
-    adv_inner: "OptimizerSpec | None" = None  # sam's adv_optimizer
+    inner: OptimizerSpec | None = None  # a wrapper's optimizer
+    adv_inner: OptimizerSpec | None = None  # sam's adv_optimizer
     given: tuple = ()  # the argument names the spec itself wrote
 
-    def with_learning_rate(self, learning_rate: Any) -> "OptimizerSpec":
+    def with_learning_rate(self, learning_rate: Any) -> OptimizerSpec:
         """This spec with ``learning_rate`` unless the spec wrote one itself (wrappers: the inner's)."""
         if self.inner is not None:
             return self._replace(inner=self.inner.with_learning_rate(learning_rate))

@@ -79,7 +79,9 @@ class Trainer:
         self.total_steps = self.batches * epochs
         self.replicated = NamedSharding(mesh, P())
         self.batch_sharding = NamedSharding(mesh, P(None, "data"))
-        put = lambda a: jax.device_put(jnp.asarray(a), self.replicated)
+        def put(a):
+            return jax.device_put(jnp.asarray(a), self.replicated)
+
         self.arrays = tuple(put(a) for a in (data.x_train, data.y_train, data.x_test, data.y_test))
         self.graphdef, abstract = nnx.split(nnx.eval_shape(lambda: MLP(self.sizes, nnx.Rngs(0))))
         leaves, self._treedef = jax.tree.flatten(abstract)

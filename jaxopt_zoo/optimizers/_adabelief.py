@@ -85,6 +85,11 @@ def adabelief(
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.adabelief(1e-3)
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.998889, -1.998889]
 
     References:
       Zhuang et al., `AdaBelief Optimizer: Adapting Stepsizes by the Belief in Observed

@@ -96,6 +96,11 @@ def adadelta(
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.adadelta()
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.996838, -1.996838]
 
     References:
       Zeiler, `ADADELTA: An Adaptive Learning Rate Method

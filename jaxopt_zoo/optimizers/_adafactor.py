@@ -111,8 +111,7 @@ def scale_by_factored_rms(
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
-        if params is None and jax.tree.leaves(updates):  # an empty tree needs no params
-            raise ValueError(f"{_validate.PREFIX}scale_by_factored_rms: update needs `params`.")
+        _validate.check_params("scale_by_factored_rms", params, updates)
         check_same_structure("scale_by_factored_rms", (updates, state.v, params), ("updates", "state.v", "params"))
         beta = decay_rate_fn(state.count - step_offset, decay_rate)
 
@@ -179,6 +178,11 @@ def adafactor(
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.adafactor(learning_rate=1e-2)
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.984189, -1.984189]
 
     References:
       Shazeer & Stern, `Adafactor: Adaptive Learning Rates with Sublinear Memory Cost

@@ -81,6 +81,11 @@ def adagrad(
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.adagrad(0.1)
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.904654, -1.901227]
 
     References:
       Duchi, Hazan & Singer, `Adaptive Subgradient Methods for Online Learning and

@@ -68,6 +68,11 @@ def adai(
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.adai(1e-3)
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.999, -1.998]
 
     References:
       Xie et al., `Adaptive Inertia: Disentangling the Effects of Adaptive Learning Rate and
@@ -88,12 +93,11 @@ def adai(
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
-        if params is None and jax.tree.leaves(updates):  # an empty tree needs no params
-            raise ValueError(f"{_validate.PREFIX}adai: update needs `params`.")
+        _validate.check_params("adai", params, updates)
         check_same_structure("adai", (updates, state.mu, params), ("updates", "state.mu", "params"))
         count = _numerics.safe_increment(state.count)
         bc2 = 1 - b2 ** count.astype(jnp.result_type(float))
-        lr = learning_rate(state.count) if callable(learning_rate) else learning_rate
+        lr = _numerics.value_at(learning_rate, state.count)
         # First pass: decay (unless stable), second moments and their global mean.
         if decay and not stable_weight_decay:
             pairs = tree_map(lambda p, g: decayed(p, g, lr, weight_decay, weight_decouple, fixed_decay),

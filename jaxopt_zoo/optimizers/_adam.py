@@ -97,6 +97,11 @@ def scale_by_adam(
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.chain(zoo.scale_by_adam(b2=0.99), zoo.scale(-1e-3))
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.999, -1.999]
 
     References:
       Kingma & Ba, `Adam: A Method for Stochastic Optimization
@@ -172,6 +177,8 @@ def adam(
       >>> grads = jax.grad(lambda p: jnp.sum(p["w"] ** 2))(params)
       >>> updates, state = tx.update(grads, state, params)
       >>> params = zoo.apply_updates(params, updates)
+      >>> print([round(float(w), 6) for w in params["w"]])
+      [0.999, 0.999, 0.999]
 
     References:
       Kingma & Ba, `Adam: A Method for Stochastic Optimization
@@ -217,6 +224,11 @@ def adamw(
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.adamw(3e-4, weight_decay=1e-2)
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.999697, -1.999694]
 
     References:
       Loshchilov & Hutter, `Decoupled Weight Decay Regularization
@@ -260,6 +272,11 @@ def amsgrad(
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.amsgrad(1e-3)
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.999, -1.999]
 
     References:
       Reddi, Kale & Kumar, `On the Convergence of Adam and Beyond
@@ -302,6 +319,11 @@ def nadam(
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.nadam(1e-3)
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.998526, -1.998526]
 
     References:
       Dozat, `Incorporating Nesterov Momentum into Adam

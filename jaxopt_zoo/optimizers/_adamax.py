@@ -82,6 +82,11 @@ def adamax(learning_rate: ScalarOrSchedule, b1: Any = 0.9, b2: Any = 0.999, eps:
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.adamax(2e-3)
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.998, -1.998]
 
     References:
       Kingma & Ba, `Adam: A Method for Stochastic Optimization (section 7.1)

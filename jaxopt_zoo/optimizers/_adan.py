@@ -76,6 +76,11 @@ def adan(
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.adan(1e-3, weight_decay=0.02)
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.99898, -1.99896]
 
     References:
       Xie et al., `Adan: Adaptive Nesterov Momentum Algorithm for Faster Optimizing Deep
@@ -97,11 +102,10 @@ def adan(
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
-        if params is None and jax.tree.leaves(updates):  # an empty tree needs no params
-            raise ValueError(f"{_validate.PREFIX}adan: update needs `params`.")
+        _validate.check_params("adan", params, updates)
         count = _numerics.safe_increment(state.count)
         kf = count.astype(jnp.result_type(float))
-        lr = learning_rate(state.count) if callable(learning_rate) else learning_rate
+        lr = _numerics.value_at(learning_rate, state.count)
         if clip:
             factor = jnp.minimum(max_grad_norm / (_numerics.global_norm(updates) + eps), 1.0)
             factor = jnp.where(jnp.asarray(max_grad_norm) > 0, factor, 1.0)

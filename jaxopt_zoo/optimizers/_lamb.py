@@ -44,6 +44,11 @@ def lamb(
     Example:
       >>> import jax, jaxopt_zoo as zoo
       >>> tx = zoo.lamb(1e-3, weight_decay=1e-2, mask=lambda p: jax.tree.map(lambda x: x.ndim > 1, p))
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.998419, -1.998419]
 
     References:
       You et al., `Large Batch Optimization for Deep Learning: Training BERT in 76 minutes

@@ -55,6 +55,11 @@ def lars(
       >>> import jax, jaxopt_zoo as zoo
       >>> not_bias = lambda p: jax.tree.map(lambda x: x.ndim > 1, p)
       >>> tx = zoo.lars(0.1, weight_decay=1e-4, weight_decay_mask=not_bias, trust_ratio_mask=not_bias)
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.9, -1.8]
 
     References:
       You, Gitman & Ginsburg, `Large Batch Training of Convolutional Networks

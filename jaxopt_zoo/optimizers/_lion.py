@@ -114,6 +114,11 @@ def lion(
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.lion(1e-4, weight_decay=1e-2)
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.999899, -1.999898]
 
     References:
       Chen et al., `Symbolic Discovery of Optimization Algorithms

@@ -55,7 +55,7 @@ class LookaheadParams(NamedTuple):
     slow: Any
 
     @classmethod
-    def init_synced(cls, params: Any) -> "LookaheadParams":
+    def init_synced(cls, params: Any) -> LookaheadParams:
         """A synchronised pair: ``slow`` is a copy of ``params`` (so a donated step can
         take both)."""
         return cls(fast=params, slow=jax.tree.map(jnp.copy, params))
@@ -112,8 +112,7 @@ def lookahead(
         return LookaheadState(optimizer.init(params), _numerics.copy_tree(params), _numerics.zero_count())
 
     def update_fn(updates, state, params=None, **extra_args):
-        if params is None and jax.tree.leaves(updates):  # an empty tree needs no params
-            raise ValueError(f"{_validate.PREFIX}lookahead: update needs `params` (the fast weights).")
+        _validate.check_params("lookahead", params, updates, " (the fast weights)")
         if _is_pair(params):
             return _pair_update(updates, state, params, **extra_args)
         updates, inner_state = optimizer.update(updates, state.inner_state, params, **extra_args)
@@ -214,6 +213,11 @@ def ranger(
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.ranger(1e-3, gradient_centralization=True)
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.999, -1.998]
 
     References:
       Wright, `Ranger: a synergistic optimizer

@@ -66,9 +66,8 @@ def scale_by_madgrad(learning_rate: ScalarOrSchedule, momentum: Any = 0.9, eps: 
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
-        if params is None and jax.tree.leaves(updates):  # an empty tree needs no params
-            raise ValueError(f"{_validate.PREFIX}scale_by_madgrad: update needs `params`.")
-        lr = learning_rate(state.count) if callable(learning_rate) else learning_rate
+        _validate.check_params("scale_by_madgrad", params, updates)
+        lr = _numerics.value_at(learning_rate, state.count)
         lam = (lr + eps) * jnp.sqrt(state.count.astype(jnp.float32) + 1)  # float32 as optax; no int32 overflow
         sq = tree_map(lambda a, g: a + (lam * g**2).astype(g.dtype), state.grad_sum_sq, updates,
                       where="scale_by_madgrad", names=("state.grad_sum_sq", "updates"))
@@ -99,6 +98,11 @@ def madgrad(learning_rate: ScalarOrSchedule, momentum: Any = 0.9, weight_decay: 
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.madgrad(1e-2)
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.995358, -1.994152]
 
     References:
       Defazio & Jelassi, `Adaptivity without Compromise: A Momentumized, Adaptive, Dual

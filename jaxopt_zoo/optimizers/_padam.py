@@ -67,6 +67,11 @@ def padam(
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.padam(0.1, partial=0.125)
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.992501, -1.987388]
 
     References:
       Chen et al., `Closing the Generalization Gap of Adaptive Gradient Methods in Training
@@ -85,11 +90,10 @@ def padam(
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
-        if params is None and jax.tree.leaves(updates):  # an empty tree needs no params
-            raise ValueError(f"{_validate.PREFIX}padam: update needs `params`.")
+        _validate.check_params("padam", params, updates)
         count = _numerics.safe_increment(state.count)
         kf = count.astype(jnp.result_type(float))
-        lr = learning_rate(state.count) if callable(learning_rate) else learning_rate
+        lr = _numerics.value_at(learning_rate, state.count)
         step_size = lr * jnp.sqrt(1 - b2**kf) / (1 - b1**kf)
 
         def leaf(g, p, m, v):

@@ -103,6 +103,11 @@ def radam(
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.radam(1e-3)
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.999, -1.998]
 
     References:
       Liu et al., `On the Variance of the Adaptive Learning Rate and Beyond

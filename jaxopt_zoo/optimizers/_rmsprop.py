@@ -202,6 +202,11 @@ def rmsprop(
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.rmsprop(1e-3, decay=0.99, centered=True, momentum=0.9)
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.98995, -1.98995]
 
     References:
       Tieleman & Hinton, `Lecture 6.5 - RMSprop

@@ -62,6 +62,11 @@ def rprop(
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.rprop(1e-2)
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.99, -1.99]
 
     References:
       Riedmiller & Braun, `A Direct Adaptive Method for Faster Backpropagation Learning: The

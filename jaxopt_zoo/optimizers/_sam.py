@@ -85,6 +85,11 @@ def sam(
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.sam(zoo.sgd(0.1, momentum=0.9), rho=0.05)
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [1.022361, -2.044721]
 
     References:
       Foret, Kleiner, Mobahi & Neyshabur, `Sharpness-Aware Minimization for Efficiently
@@ -102,8 +107,7 @@ def sam(
         return jax.tree.map(lambda t, f: jnp.where(cond, t, f), if_true, if_false)
 
     def transparent_update(updates, state, params=None, **extra_args):
-        if params is None:
-            raise ValueError(f"{_validate.PREFIX}sam: update needs `params`.")
+        _validate.check_params("sam", params, updates)
         first = state.steps_since_sync == 0
         last = state.steps_since_sync == sync_period - 1
         adv_updates, adv_state = adv_optimizer.update(updates, state.adv_state, params)
@@ -122,8 +126,7 @@ def sam(
         if grad_fn is None:
             raise ValueError(f"{_validate.PREFIX}sam: in opaque mode, update needs `grad_fn=` "
                              "(a callable (params, i) -> grads).")
-        if params is None:
-            raise ValueError(f"{_validate.PREFIX}sam: update needs `params`.")
+        _validate.check_params("sam", params, updates)
         adv_params, adv_updates, adv_state = params, updates, state.adv_state
         for i in range(sync_period - 1):
             adv_updates, adv_state = adv_optimizer.update(adv_updates, adv_state, adv_params)

@@ -65,12 +65,11 @@ def _schedule_free(fn: str, learning_rate, beta1, warmup_steps, r, weight_lr_pow
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
-        if params is None and jax.tree.leaves(updates):  # an empty tree needs no params
-            raise ValueError(f"{_validate.PREFIX}{fn}: update needs `params` (the current y).")
+        _validate.check_params(fn, params, updates, " (the current y)")
         check_same_structure(fn, (updates, state.z, params), ("updates", "state.z", "params"))
         k = state.count
         kf = k.astype(state.lr_max.dtype)
-        base_lr = learning_rate(k) if callable(learning_rate) else learning_rate
+        base_lr = _numerics.value_at(learning_rate, k)
         warm = 1.0 if warmup_steps == 0 else jnp.where(k < warmup_steps, (kf + 1) / warmup_steps, 1.0)
         lr = base_lr * warm
         lr_max = jnp.maximum(lr, state.lr_max)
@@ -128,6 +127,11 @@ def schedule_free_sgd(
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.schedule_free_sgd(1.0, warmup_steps=100)
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.99, -1.98]
 
     References:
       Defazio et al., `The Road Less Scheduled <https://arxiv.org/abs/2405.15682>`_, 2024.
@@ -182,6 +186,11 @@ def schedule_free_adamw(
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.schedule_free_adamw(2.5e-3, warmup_steps=100, weight_decay=1e-4)
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.999975, -1.999975]
 
     References:
       Defazio et al., `The Road Less Scheduled <https://arxiv.org/abs/2405.15682>`_, 2024.

@@ -44,6 +44,11 @@ def sgd(
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.sgd(0.1, momentum=0.9, nesterov=True)
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.81, -1.62]
 
     References:
       Robbins & Monro, `A Stochastic Approximation Method

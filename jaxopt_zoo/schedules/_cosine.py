@@ -20,6 +20,12 @@ from ._join import join_schedules
 from ._simple import float_step, linear_schedule
 
 
+def cosine_interpolate(start: Any, end: Any, fraction: Any) -> Any:
+    r"""Half a cosine from ``start`` (fraction 0) to ``end`` (fraction 1):
+    :math:`end + (start - end)\,\tfrac12\big(1 + \cos(\pi \cdot fraction)\big)`."""
+    return end + (start - end) / 2.0 * (jnp.cos(jnp.pi * fraction) + 1)
+
+
 def cosine_decay_schedule(init_value: Any, decay_steps: int, alpha: Any = 0.0, exponent: Any = 1.0) -> Schedule:
     r"""Cosine decay from ``init_value`` to ``alpha * init_value`` over ``decay_steps``.
 
@@ -86,6 +92,8 @@ def warmup_cosine_decay_schedule(
     Example:
       >>> import jaxopt_zoo as zoo
       >>> s = zoo.warmup_cosine_decay_schedule(0.0, 3e-4, warmup_steps=1_000, decay_steps=100_000)
+      >>> print([round(float(s(t)), 6) for t in (0, 500, 1000, 50500, 100000)])
+      [0.0, 0.00015, 0.0003, 0.00015, 0.0]
 
     References:
       Goyal et al., `Accurate, Large Minibatch SGD: Training ImageNet in 1 Hour
@@ -122,6 +130,8 @@ def sgdr_schedule(cosine_kwargs: Iterable[dict]) -> Schedule:
       >>> import jaxopt_zoo as zoo
       >>> cycle = dict(init_value=0.0, peak_value=0.1, warmup_steps=10, decay_steps=100)
       >>> s = zoo.sgdr_schedule([cycle] * 3)
+      >>> print([round(float(s(t)), 6) for t in (0, 10, 60, 110, 120)])
+      [0.0, 0.1, 0.041318, 0.1, 0.096985]
 
     References:
       Loshchilov & Hutter, `SGDR: Stochastic Gradient Descent with Warm Restarts
@@ -162,6 +172,8 @@ def cosine_warm_restarts_schedule(init_value: Any, t_0: int, t_mult: int = 1, et
     Example:
       >>> import jaxopt_zoo as zoo
       >>> s = zoo.cosine_warm_restarts_schedule(0.1, t_0=10, t_mult=2)
+      >>> print([round(float(s(t)), 6) for t in (0, 5, 10, 20, 30)])
+      [0.1, 0.05, 0.1, 0.05, 0.1]
 
     References:
       Loshchilov & Hutter, `SGDR: Stochastic Gradient Descent with Warm Restarts
@@ -189,6 +201,6 @@ def cosine_warm_restarts_schedule(init_value: Any, t_0: int, t_mult: int = 1, et
         else:
             i = jnp.searchsorted(jnp.asarray(starts), count, side="right") - 1
             t_cur, t_i = float_step(count - jnp.asarray(starts)[i]), jnp.asarray(lengths)[i]
-        return eta_min + (init_value - eta_min) * (1 + jnp.cos(jnp.pi * t_cur / t_i)) / 2
+        return cosine_interpolate(init_value, eta_min, t_cur / t_i)
 
     return schedule

@@ -14,6 +14,7 @@ import jax.numpy as jnp
 
 from .. import _validate
 from .._base import Schedule
+from ._cosine import cosine_interpolate
 from ._simple import float_step
 
 
@@ -35,8 +36,21 @@ class CyclicalSchedule:
         return f"<{self.__name__} schedule with .momentum>"
 
 
-def _cos_anneal(start, end, pct):
-    return end + (start - end) / 2.0 * (jnp.cos(jnp.pi * pct) + 1)
+def triangle_wave(count, step_size_up, step_size_down=None):
+    """CyclicLR's triangle: ``(factor, cycle, t)`` at step ``count``.
+
+    ``factor`` rises from 0 to 1 over ``step_size_up`` steps and falls back over
+    ``step_size_down`` (default ``step_size_up``); ``cycle`` is the 1-based cycle number and
+    ``t`` the step, both as floats of the default precision.
+    """
+    up = float(step_size_up)
+    total = up + (float(step_size_down) if step_size_down is not None else up)
+    ratio = up / total
+    t = float_step(count)
+    cycle = jnp.floor(1 + t / total)
+    x = 1.0 + t / total - cycle
+    factor = jnp.where(x <= ratio, x / ratio, (x - 1) / (ratio - 1))
+    return factor, cycle, t
 
 
 def _linear_anneal(start, end, pct):
@@ -88,6 +102,10 @@ def one_cycle_schedule(
       >>> import jaxopt_zoo as zoo
       >>> s = zoo.one_cycle_schedule(0.1, total_steps=1000)
       >>> tx = zoo.inject_hyperparams(zoo.sgd)(learning_rate=s, momentum=s.momentum)
+      >>> print([round(float(s(t)), 6) for t in (0, 299, 999)])
+      [0.004, 0.1, 0.0]
+      >>> print([round(float(s.momentum(t)), 6) for t in (0, 299, 999)])
+      [0.95, 0.85, 0.95]
 
     References:
       Smith & Topin, `Super-Convergence: Very Fast Training of Neural Networks Using Large
@@ -101,7 +119,7 @@ def one_cycle_schedule(
     _validate.check_positive(fn, "final_div_factor", final_div_factor)
     _validate.check_range(fn, "base_momentum", base_momentum, 0.0, 1.0)
     _validate.check_range(fn, "max_momentum", max_momentum, 0.0, 1.0)
-    anneal = _cos_anneal if anneal_strategy == "cos" else _linear_anneal
+    anneal = cosine_interpolate if anneal_strategy == "cos" else _linear_anneal
     initial = max_value / div_factor
     minimum = initial / final_div_factor
     rise_end = float(pct_start * total_steps) - 1
@@ -182,6 +200,8 @@ def cyclic_schedule(
     Example:
       >>> import jaxopt_zoo as zoo
       >>> s = zoo.cyclic_schedule(1e-3, 6e-3, step_size_up=500, mode="triangular2")
+      >>> print([round(float(s(t)), 6) for t in (0, 250, 500, 1000, 1500, 2000)])
+      [0.001, 0.0035, 0.006, 0.001, 0.0035, 0.001]
 
     References:
       Smith, `Cyclical Learning Rates for Training Neural Networks
@@ -195,16 +215,9 @@ def cyclic_schedule(
     _validate.check_range(fn, "gamma", gamma, 0.0, 1.0, lo_open=True)
     _validate.check_range(fn, "base_momentum", base_momentum, 0.0, 1.0)
     _validate.check_range(fn, "max_momentum", max_momentum, 0.0, 1.0)
-    up = float(step_size_up)
-    down = float(step_size_down) if step_size_down is not None else up
-    total = up + down
-    ratio = up / total
 
     def factor_and_scale(count):
-        t = float_step(count)
-        cycle = jnp.floor(1 + t / total)
-        x = 1.0 + t / total - cycle
-        factor = jnp.where(x <= ratio, x / ratio, (x - 1) / (ratio - 1))
+        factor, cycle, t = triangle_wave(count, step_size_up, step_size_down)
         if mode == "triangular":
             scale = 1.0
         elif mode == "triangular2":

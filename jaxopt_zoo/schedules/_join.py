@@ -1,4 +1,5 @@
-"""Joining schedules one after another, and piecewise schedules built from boundaries."""
+"""Joining schedules one after another, piecewise schedules built from boundaries, and a
+linear warmup joined to an exponential decay."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import jax.numpy as jnp
 
 from .. import _validate
 from .._base import Schedule
-from ._simple import float_step
+from ._simple import exponential_decay, float_step, linear_schedule
 
 
 def _check_increasing(fn: str, arg: str, values: Sequence[Any], strict: bool = False) -> None:
@@ -34,6 +35,8 @@ def join_schedules(schedules: Sequence[Schedule], boundaries: Sequence[int]) -> 
     Example:
       >>> import jaxopt_zoo as zoo
       >>> s = zoo.join_schedules([zoo.linear_schedule(0.0, 1.0, 10), zoo.constant_schedule(1.0)], [10])
+      >>> print([round(float(s(t)), 6) for t in (0, 5, 10, 20)])
+      [0.0, 0.5, 1.0, 1.0]
     """
     schedules, boundaries = list(schedules), list(boundaries)
     if len(boundaries) != len(schedules) - 1:
@@ -77,6 +80,8 @@ def piecewise_constant_schedule(init_value: Any, boundaries_and_scales: dict[int
     Example:
       >>> import jaxopt_zoo as zoo
       >>> s = zoo.piecewise_constant_schedule(0.1, {100: 0.1, 200: 0.1})
+      >>> print([round(float(s(t)), 6) for t in (0, 100, 200)])
+      [0.1, 0.01, 0.001]
     """
     items = _boundaries_and_scales("piecewise_constant_schedule", boundaries_and_scales)
 
@@ -128,3 +133,50 @@ def piecewise_interpolate_schedule(
         return inside.dot(interpolate(values[:-1], values[1:], pct)) + (bounds[-1] <= count) * values[-1]
 
     return schedule
+
+
+def warmup_exponential_decay_schedule(
+    init_value: Any,
+    peak_value: Any,
+    warmup_steps: int,
+    transition_steps: int,
+    decay_rate: Any,
+    transition_begin: int = 0,
+    staircase: bool = False,
+    end_value: Any = None,
+) -> Schedule:
+    r"""Linear warmup from ``init_value`` to ``peak_value``, then ``exponential_decay``.
+
+    The decay starts (at its own step 0) when the warmup ends.
+
+    Args:
+      init_value: ``s(0)``.
+      peak_value: the value at the end of the warmup.
+      warmup_steps: the length of the warmup, >= 0.
+      transition_steps, decay_rate, transition_begin, staircase, end_value: as in
+        ``exponential_decay`` (with ``init_value=peak_value``).
+
+    Returns:
+      A schedule.
+
+    Raises:
+      ValueError: for a negative ``warmup_steps`` or a bad decay argument.
+
+    Example:
+      >>> import jaxopt_zoo as zoo
+      >>> s = zoo.warmup_exponential_decay_schedule(0.0, 1e-3, 100, transition_steps=1000, decay_rate=0.5)
+      >>> print([round(float(s(t)), 6) for t in (0, 50, 100, 1100)])
+      [0.0, 0.0005, 0.001, 0.0005]
+    """
+    fn = "warmup_exponential_decay_schedule"
+    _validate.check_int(fn, "warmup_steps", warmup_steps, lo=0)
+    _validate.check_int(fn, "transition_steps", transition_steps, lo=1)
+    _validate.check_int(fn, "transition_begin", transition_begin, lo=0)
+    _validate.check_nonnegative(fn, "decay_rate", decay_rate)
+    return join_schedules(
+        [
+            linear_schedule(init_value, peak_value, warmup_steps),
+            exponential_decay(peak_value, transition_steps, decay_rate, transition_begin, staircase, end_value),
+        ],
+        [warmup_steps],
+    )

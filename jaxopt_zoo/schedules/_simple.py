@@ -106,6 +106,8 @@ def linear_schedule(init_value: Any, end_value: Any, transition_steps: int, tran
     Example:
       >>> import jaxopt_zoo as zoo
       >>> warmup = zoo.linear_schedule(0.0, 1e-3, transition_steps=100)
+      >>> print([round(float(warmup(t)), 6) for t in (0, 50, 100, 200)])
+      [0.0, 0.0005, 0.001, 0.001]
     """
     _validate.check_int("linear_schedule", "transition_steps", transition_steps, lo=0)
     _validate.check_int("linear_schedule", "transition_begin", transition_begin, lo=0)
@@ -193,49 +195,3 @@ def inverse_time_decay_schedule(init_value: Any, decay_rate: Any) -> Schedule:
 
     return schedule
 
-
-def warmup_exponential_decay_schedule(
-    init_value: Any,
-    peak_value: Any,
-    warmup_steps: int,
-    transition_steps: int,
-    decay_rate: Any,
-    transition_begin: int = 0,
-    staircase: bool = False,
-    end_value: Any = None,
-) -> Schedule:
-    r"""Linear warmup from ``init_value`` to ``peak_value``, then ``exponential_decay``.
-
-    The decay starts (at its own step 0) when the warmup ends.
-
-    Args:
-      init_value: ``s(0)``.
-      peak_value: the value at the end of the warmup.
-      warmup_steps: the length of the warmup, >= 0.
-      transition_steps, decay_rate, transition_begin, staircase, end_value: as in
-        ``exponential_decay`` (with ``init_value=peak_value``).
-
-    Returns:
-      A schedule.
-
-    Raises:
-      ValueError: for a negative ``warmup_steps`` or a bad decay argument.
-
-    Example:
-      >>> import jaxopt_zoo as zoo
-      >>> s = zoo.warmup_exponential_decay_schedule(0.0, 1e-3, 100, transition_steps=1000, decay_rate=0.5)
-    """
-    from ._join import join_schedules
-
-    fn = "warmup_exponential_decay_schedule"
-    _validate.check_int(fn, "warmup_steps", warmup_steps, lo=0)
-    _validate.check_int(fn, "transition_steps", transition_steps, lo=1)
-    _validate.check_int(fn, "transition_begin", transition_begin, lo=0)
-    _validate.check_nonnegative(fn, "decay_rate", decay_rate)
-    return join_schedules(
-        [
-            linear_schedule(init_value, peak_value, warmup_steps),
-            exponential_decay(peak_value, transition_steps, decay_rate, transition_begin, staircase, end_value),
-        ],
-        [warmup_steps],
-    )

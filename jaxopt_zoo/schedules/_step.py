@@ -63,6 +63,8 @@ def multistep_decay_schedule(init_value: Any, milestones: Sequence[int], gamma: 
     Example:
       >>> import jaxopt_zoo as zoo
       >>> s = zoo.multistep_decay_schedule(0.1, milestones=[50, 80], gamma=0.1)
+      >>> print([round(float(s(t)), 6) for t in (0, 50, 80)])
+      [0.1, 0.01, 0.001]
     """
     milestones = list(milestones)
     for m in milestones:
@@ -103,6 +105,8 @@ def warmup_linear_decay_schedule(peak_value: Any, warmup_steps: int, total_steps
     Example:
       >>> import jaxopt_zoo as zoo
       >>> s = zoo.warmup_linear_decay_schedule(5e-5, warmup_steps=100, total_steps=1000)
+      >>> print([round(float(s(t)), 6) for t in (0, 50, 100, 550, 1000)])
+      [0.0, 2.5e-05, 5e-05, 2.5e-05, 0.0]
 
     References:
       Devlin et al., `BERT: Pre-training of Deep Bidirectional Transformers for Language

@@ -47,6 +47,11 @@ def Adadelta(lr: Any = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: f
     Example:
       >>> from jaxopt_zoo import torch_compat as tc
       >>> tx = tc.Adadelta(lr=1.0, rho=0.95)
+      >>> import jax.numpy as jnp, jaxopt_zoo as zoo
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.995528, -1.995528]
 
     References:
       Zeiler, `ADADELTA: An Adaptive Learning Rate Method <https://arxiv.org/abs/1212.5701>`_, 2012.
@@ -88,6 +93,11 @@ def Adamax(lr: Any = 2e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8, weigh
     Example:
       >>> from jaxopt_zoo import torch_compat as tc
       >>> tx = tc.Adamax(lr=2e-3)
+      >>> import jax.numpy as jnp, jaxopt_zoo as zoo
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.998, -1.998]
 
     References:
       Kingma & Ba, `Adam: A Method for Stochastic Optimization (section 7.1)

@@ -82,6 +82,11 @@ def Adagrad(lr: Any = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0, in
     Example:
       >>> from jaxopt_zoo import torch_compat as tc
       >>> tx = tc.Adagrad(lr=0.1, lr_decay=1e-3)
+      >>> import jax.numpy as jnp, jaxopt_zoo as zoo
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.9, -1.9]
 
     References:
       Duchi, Hazan & Singer, `Adaptive Subgradient Methods for Online Learning and Stochastic

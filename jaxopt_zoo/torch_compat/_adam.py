@@ -125,6 +125,11 @@ def Adam(lr: Any = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8, weight_
     Example:
       >>> from jaxopt_zoo import torch_compat as tc
       >>> tx = tc.Adam(lr=1e-3, betas=(0.9, 0.99), amsgrad=True)
+      >>> import jax.numpy as jnp, jaxopt_zoo as zoo
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.999, -1.999]
 
     References:
       Kingma & Ba, `Adam: A Method for Stochastic Optimization <https://arxiv.org/abs/1412.6980>`_, 2015.
@@ -156,6 +161,11 @@ def AdamW(lr: Any = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8, weight
     Example:
       >>> from jaxopt_zoo import torch_compat as tc
       >>> tx = tc.AdamW(lr=3e-4, weight_decay=0.05)
+      >>> import jax.numpy as jnp, jaxopt_zoo as zoo
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.999685, -1.99967]
 
     References:
       Loshchilov & Hutter, `Decoupled Weight Decay Regularization

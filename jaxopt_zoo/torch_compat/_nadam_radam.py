@@ -174,6 +174,11 @@ def NAdam(lr: Any = 2e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8, weight
     Example:
       >>> from jaxopt_zoo import torch_compat as tc
       >>> tx = tc.NAdam(lr=2e-3, momentum_decay=4e-3, decoupled_weight_decay=True, weight_decay=1e-2)
+      >>> import jax.numpy as jnp, jaxopt_zoo as zoo
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.997867, -1.997847]
 
     References:
       Dozat, `Incorporating Nesterov Momentum into Adam
@@ -218,6 +223,11 @@ def RAdam(lr: Any = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8, weight
     Example:
       >>> from jaxopt_zoo import torch_compat as tc
       >>> tx = tc.RAdam(lr=1e-3, decoupled_weight_decay=True, weight_decay=1e-2)
+      >>> import jax.numpy as jnp, jaxopt_zoo as zoo
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.99899, -1.99798]
 
     References:
       Liu, Jiang, He, Chen, Liu, Gao & Han, `On the Variance of the Adaptive Learning Rate and

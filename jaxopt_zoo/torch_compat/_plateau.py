@@ -11,7 +11,7 @@ Each update that receives ``value=`` takes exactly one torch ``scheduler.step(va
 without ``value`` keeps the lr. A torch loop ``opt.step(); ...; sched.step(val_loss)`` maps
 to passing ``val_loss`` to the *next* update.
 
-The rules are the zoo's ``reduce_on_plateau`` (one home: ``schedules/_plateau.py``), which
+The rules are the zoo's ``reduce_on_plateau`` (one home: ``transforms/_plateau.py``), which
 works on a scale starting at 1: torch's lr-valued ``min_lr`` and ``eps`` become
 ``min_lr / lr`` and ``eps / lr`` on the scale, and the lr in use is ``lr * scale``.
 ``zoo.current_hyperparams(state)`` reports both: ``'lr'`` (torch's ``param_groups[0]['lr']``)
@@ -25,7 +25,7 @@ from typing import Any
 import jax
 
 from .. import _validate
-from ..schedules._plateau import ReduceLROnPlateauState, check_plateau_args, init_plateau_state, plateau_step
+from ..transforms._plateau import ReduceLROnPlateauState, check_plateau_args, init_plateau_state, plateau_step
 
 _FN = "torch_compat.lr_scheduler.ReduceLROnPlateau"
 
@@ -54,6 +54,12 @@ class ReduceLROnPlateau:
     Example:
       >>> from jaxopt_zoo import torch_compat as tc
       >>> tx = tc.Adam(lr=tc.lr_scheduler.ReduceLROnPlateau(1e-3, factor=0.5, patience=3))
+      >>> import jax.numpy as jnp, jaxopt_zoo as zoo
+      >>> params = jnp.array([1.0, -2.0]); state = tx.init(params)
+      >>> for loss in [1.0] * 6:  # no improvement after the first value
+      ...     updates, state = tx.update(params, state, params, value=loss)
+      >>> print(round(float(zoo.current_hyperparams(state)["lr"]), 8))  # halved once
+      0.0005
       >>> # updates, state = tx.update(grads, state, params, value=val_loss)
 
     References:

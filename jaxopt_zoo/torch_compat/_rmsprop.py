@@ -52,6 +52,11 @@ def RMSprop(lr: Any = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay
     Example:
       >>> from jaxopt_zoo import torch_compat as tc
       >>> tx = tc.RMSprop(lr=1e-3, momentum=0.9, centered=True)
+      >>> import jax.numpy as jnp, jaxopt_zoo as zoo
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.98995, -1.98995]
 
     References:
       Tieleman & Hinton, `Lecture 6.5 - RMSprop

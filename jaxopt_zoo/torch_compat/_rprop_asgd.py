@@ -70,9 +70,7 @@ def torch_asgd_step(lr: Any, lambd: Any = 1e-4, alpha: Any = 0.75, t0: Any = 1e6
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
-        if params is None:
-            _validate.fail("torch_compat.ASGD", "params", params,
-                           "is needed by update (ASGD decays the parameters); call tx.update(grads, state, params)")
+        _validate.check_params("torch_compat.ASGD", params, updates, " (ASGD decays the parameters)")
         count = _numerics.safe_increment(state.count)
         dt = jnp.result_type(lr, float)
         eta = state.eta.astype(dt)
@@ -107,10 +105,17 @@ def asgd_averaged_params(state: Any) -> Any:
       ValueError: if the state holds no ASGD state.
 
     Example:
-      >>> import jax.numpy as jnp
+      >>> import jax.numpy as jnp, jaxopt_zoo as zoo
       >>> from jaxopt_zoo import torch_compat as tc
-      >>> tx = tc.ASGD(lr=0.01, t0=100)
-      >>> averaged = tc.asgd_averaged_params(tx.init({"w": jnp.ones(2)}))
+      >>> tx = tc.ASGD(lr=0.1, t0=0)  # averaging from the first step on
+      >>> params = {"w": jnp.array([1.0, -2.0])}; state = tx.init(params)
+      >>> for _ in range(3):  # gradient = params
+      ...     updates, state = tx.update(params, state, params)
+      ...     params = zoo.apply_updates(params, updates)
+      >>> print([round(float(p), 6) for p in params["w"]])
+      [0.728978, -1.457955]
+      >>> print([round(float(a), 6) for a in tc.asgd_averaged_params(state)["w"]])  # the mean of steps 2 and 3
+      [0.76948, -1.53896]
     """
     found = []
     is_asgd = lambda x: isinstance(x, TorchASGDState)  # noqa: E731
@@ -142,6 +147,11 @@ def Rprop(lr: Any = 1e-2, etas: tuple = (0.5, 1.2), step_sizes: tuple = (1e-6, 5
     Example:
       >>> from jaxopt_zoo import torch_compat as tc
       >>> tx = tc.Rprop(lr=0.01, etas=(0.5, 1.2), step_sizes=(1e-6, 50))
+      >>> import jax.numpy as jnp, jaxopt_zoo as zoo
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.99, -1.99]
 
     References:
       Riedmiller & Braun, `A Direct Adaptive Method for Faster Backpropagation Learning: The
@@ -189,6 +199,11 @@ def ASGD(lr: Any = 1e-2, lambd: float = 1e-4, alpha: float = 0.75, t0: float = 1
     Example:
       >>> from jaxopt_zoo import torch_compat as tc
       >>> tx = tc.ASGD(lr=0.01, t0=1000)
+      >>> import jax.numpy as jnp, jaxopt_zoo as zoo
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.989999, -1.979998]
 
     References:
       Polyak & Juditsky, `Acceleration of Stochastic Approximation by Averaging

@@ -82,6 +82,8 @@ class SequentialLR(TorchLRScheduler):
       >>> warmup = L.LinearLR(0.1, start_factor=0.01, total_iters=5)
       >>> cosine = L.CosineAnnealingLR(0.1, T_max=95)
       >>> s = L.SequentialLR(0.1, schedulers=[warmup, cosine], milestones=[5])
+      >>> print([round(float(s(t)), 6) for t in (0, 4, 5, 52, 100)])
+      [0.001, 0.0802, 0.1, 0.050827, 0.0]
     """
 
     def __init__(self, lr: Any, schedulers: Sequence[TorchLRScheduler], milestones: Sequence[int], *,

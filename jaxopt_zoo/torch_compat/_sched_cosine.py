@@ -24,7 +24,7 @@ from typing import Any
 import jax.numpy as jnp
 
 from .. import _validate
-from ..schedules._cosine import cosine_warm_restarts_schedule
+from ..schedules._cosine import cosine_interpolate, cosine_warm_restarts_schedule
 from ..schedules._simple import float_step
 from ._sched_base import OverwritingScheduler, TorchLRScheduler
 
@@ -51,6 +51,8 @@ class CosineAnnealingLR(TorchLRScheduler):
     Example:
       >>> from jaxopt_zoo.torch_compat import lr_scheduler as L
       >>> s = L.CosineAnnealingLR(0.1, T_max=100, eta_min=1e-4)
+      >>> print([round(float(s(t)), 6) for t in (0, 50, 100)])
+      [0.1, 0.05005, 0.0001]
 
     References:
       Loshchilov & Hutter, `SGDR: Stochastic Gradient Descent with Warm Restarts
@@ -66,8 +68,7 @@ class CosineAnnealingLR(TorchLRScheduler):
         self.T_max, self.eta_min = T_max, eta_min
 
     def _value(self, e):
-        cosine = 1 + jnp.cos(jnp.pi * float_step(e) / self.T_max)
-        return self.eta_min + (self.lr - self.eta_min) * cosine / 2
+        return cosine_interpolate(self.lr, self.eta_min, float_step(e) / self.T_max)
 
     def _step_map(self, ks):
         n, eta = self.T_max, self.eta_min
@@ -107,6 +108,8 @@ class CosineAnnealingWarmRestarts(OverwritingScheduler):
     Example:
       >>> from jaxopt_zoo.torch_compat import lr_scheduler as L
       >>> s = L.CosineAnnealingWarmRestarts(0.1, T_0=10, T_mult=2)
+      >>> print([round(float(s(t)), 6) for t in (0, 5, 10, 20, 30)])
+      [0.1, 0.05, 0.1, 0.05, 0.1]
 
     References:
       Loshchilov & Hutter, `SGDR: Stochastic Gradient Descent with Warm Restarts

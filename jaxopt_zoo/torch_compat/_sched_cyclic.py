@@ -25,11 +25,9 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import jax
-import jax.numpy as jnp
 
 from .. import _validate
-from ..schedules._cyclic import cyclic_schedule, one_cycle_schedule
-from ..schedules._simple import float_step
+from ..schedules._cyclic import cyclic_schedule, one_cycle_schedule, triangle_wave
 from ._sched_base import TorchLRScheduler, as_float, call_user_fn, check_callable
 
 
@@ -91,6 +89,10 @@ class CyclicLR(_WithMomentum):
       >>> from jaxopt_zoo.torch_compat import lr_scheduler as L
       >>> s = L.CyclicLR(1e-3, max_lr=6e-3, step_size_up=500, mode="triangular2")
       >>> tx = zoo.inject_hyperparams(zoo.sgd)(learning_rate=s, momentum=s.momentum)
+      >>> print([round(float(s(t)), 6) for t in (0, 250, 500, 1000, 1500, 2000)])
+      [0.001, 0.0035, 0.006, 0.001, 0.0035, 0.001]
+      >>> print([round(float(s.momentum(t)), 6) for t in (0, 250, 500)])
+      [0.9, 0.85, 0.8]
 
     References:
       Smith, `Cyclical Learning Rates for Training Neural Networks
@@ -118,15 +120,9 @@ class CyclicLR(_WithMomentum):
         else:
             check_callable(fn, "scale_fn", scale_fn)
             _validate.check_choice(fn, "scale_mode", scale_mode, ("cycle", "iterations"))
-            up = float(step_size_up)
-            total = up + (float(step_size_down) if step_size_down is not None else up)
 
             def height(e):
-                t = float_step(e)
-                cycle = jnp.floor(1 + t / total)
-                x = 1.0 + t / total - cycle
-                ratio = up / total
-                factor = jnp.where(x <= ratio, x / ratio, (x - 1) / (ratio - 1))
+                factor, cycle, _ = triangle_wave(e, step_size_up, step_size_down)
                 scale = call_user_fn(scale_fn, cycle if scale_mode == "cycle" else e)
                 return factor * scale
 
@@ -177,6 +173,10 @@ class OneCycleLR(_WithMomentum):
       >>> from jaxopt_zoo.torch_compat import lr_scheduler as L
       >>> s = L.OneCycleLR(0.1, epochs=10, steps_per_epoch=390)
       >>> tx = zoo.inject_hyperparams(zoo.sgd)(learning_rate=s, momentum=s.momentum)
+      >>> print([round(float(s(t)), 6) for t in (0, 1169, 3899)])
+      [0.004, 0.1, 0.0]
+      >>> print([round(float(s.momentum(t)), 6) for t in (0, 1169, 3899)])
+      [0.95, 0.85, 0.95]
 
     References:
       Smith & Topin, `Super-Convergence: Very Fast Training of Neural Networks Using Large

@@ -176,6 +176,8 @@ class MultiStepLR(TorchLRScheduler):
     Example:
       >>> from jaxopt_zoo.torch_compat import lr_scheduler as L
       >>> s = L.MultiStepLR(0.1, milestones=[30, 80], gamma=0.1)
+      >>> print([round(float(s(t)), 6) for t in (0, 30, 80)])
+      [0.1, 0.01, 0.001]
     """
 
     _chain_kind = "mul"
@@ -225,6 +227,8 @@ class ConstantLR(TorchLRScheduler):
     Example:
       >>> from jaxopt_zoo.torch_compat import lr_scheduler as L
       >>> s = L.ConstantLR(0.1, factor=0.5, total_iters=4)
+      >>> print([round(float(s(t)), 6) for t in (0, 3, 4)])
+      [0.05, 0.05, 0.1]
     """
 
     _chain_kind = "mul"
@@ -271,6 +275,8 @@ class LinearLR(TorchLRScheduler):
     Example:
       >>> from jaxopt_zoo.torch_compat import lr_scheduler as L
       >>> warmup = L.LinearLR(0.1, start_factor=0.01, total_iters=10)
+      >>> print([round(float(warmup(t)), 6) for t in (0, 5, 10)])
+      [0.001, 0.0505, 0.1]
     """
 
     _chain_kind = "mul"
@@ -316,6 +322,8 @@ class ExponentialLR(TorchLRScheduler):
     Example:
       >>> from jaxopt_zoo.torch_compat import lr_scheduler as L
       >>> s = L.ExponentialLR(0.1, gamma=0.9)
+      >>> print([round(float(s(t)), 6) for t in (0, 1, 2, 10)])
+      [0.1, 0.09, 0.081, 0.034868]
     """
 
     _chain_kind = "mul"
@@ -355,6 +363,8 @@ class PolynomialLR(TorchLRScheduler):
     Example:
       >>> from jaxopt_zoo.torch_compat import lr_scheduler as L
       >>> s = L.PolynomialLR(0.1, total_iters=100, power=2.0)
+      >>> print([round(float(s(t)), 6) for t in (0, 50, 100)])
+      [0.1, 0.025, 0.0]
     """
 
     _chain_kind = "mul"

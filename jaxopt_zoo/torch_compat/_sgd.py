@@ -94,6 +94,11 @@ def SGD(lr: Any = 1e-3, momentum: Any = 0.0, dampening: Any = 0.0, weight_decay:
     Example:
       >>> from jaxopt_zoo import torch_compat as tc
       >>> tx = tc.SGD(lr=0.1, momentum=0.9, weight_decay=1e-4, nesterov=True)
+      >>> import jax.numpy as jnp, jaxopt_zoo as zoo
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.809981, -1.619962]
 
     References:
       Sutskever, Martens, Dahl & Hinton, `On the importance of initialization and momentum

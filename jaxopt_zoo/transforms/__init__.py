@@ -1,1 +1,52 @@
-"""Building blocks: one file per concern. Import them from ``jaxopt_zoo``."""
+"""Building blocks, one file per concern: scaling, clipping, momentum, weight decay, trust
+ratio, masking, partitions, hyperparameter injection, plateau, faults, accumulation, packing.
+
+Every member is also exported from ``jaxopt_zoo`` itself; this namespace groups them, as
+``optax.transforms`` does::
+
+    from jaxopt_zoo import transforms
+    tx = transforms.clip_by_global_norm(1.0)
+"""
+
+from ._accumulate import MultiSteps as MultiSteps
+from ._accumulate import MultiStepsState as MultiStepsState
+from ._accumulate import skip_large_updates as skip_large_updates
+from ._accumulate import skip_not_finite as skip_not_finite
+from ._clipping import clip as clip
+from ._clipping import clip_by_block_rms as clip_by_block_rms
+from ._clipping import clip_by_global_norm as clip_by_global_norm
+from ._faults import apply_if_finite as apply_if_finite
+from ._faults import ApplyIfFiniteState as ApplyIfFiniteState
+from ._inject import current_hyperparams as current_hyperparams
+from ._inject import inject_hyperparams as inject_hyperparams
+from ._inject import InjectHyperparamsState as InjectHyperparamsState
+from ._inject import inject_stateful_hyperparams as inject_stateful_hyperparams
+from ._inject import InjectStatefulHyperparamsState as InjectStatefulHyperparamsState
+from ._inject import WrappedSchedule as WrappedSchedule
+from ._inject import WrappedScheduleState as WrappedScheduleState
+from ._masking import masked as masked
+from ._masking import MaskedNode as MaskedNode
+from ._masking import MaskedState as MaskedState
+from ._momentum import ema as ema
+from ._momentum import EmaState as EmaState
+from ._momentum import trace as trace
+from ._momentum import TraceState as TraceState
+from ._monitor import monitor as monitor
+from ._monitor import MonitorState as MonitorState
+from ._monitor import record_norms as record_norms
+from ._monitor import RecordNormsState as RecordNormsState
+from ._packed import pack_tree as pack_tree
+from ._packed import packed as packed
+from ._packed import PackedState as PackedState
+from ._packed import unpack_tree as unpack_tree
+from ._partition import multi_transform as multi_transform
+from ._partition import MultiTransformState as MultiTransformState
+from ._plateau import reduce_on_plateau as reduce_on_plateau
+from ._plateau import ReduceLROnPlateauState as ReduceLROnPlateauState
+from ._scaling import scale as scale
+from ._scaling import scale_by_learning_rate as scale_by_learning_rate
+from ._scaling import scale_by_schedule as scale_by_schedule
+from ._scaling import ScaleByScheduleState as ScaleByScheduleState
+from ._trust_ratio import scale_by_param_block_rms as scale_by_param_block_rms
+from ._trust_ratio import scale_by_trust_ratio as scale_by_trust_ratio
+from ._weight_decay import add_decayed_weights as add_decayed_weights

@@ -107,6 +107,15 @@ class MultiSteps:
       >>> import jaxopt_zoo as zoo
       >>> ms = zoo.MultiSteps(zoo.adam(1e-3), every_k_schedule=4)
       >>> tx = ms.gradient_transformation()
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0]); state = tx.init(params)
+      >>> for k in range(4):  # the 4th call applies adam to the mean of 4 gradients
+      ...     updates, state = tx.update(params, state, params)
+      ...     print([round(float(u), 6) for u in updates])
+      [0.0, 0.0]
+      [0.0, 0.0]
+      [0.0, 0.0]
+      [-0.001, 0.001]
 
     References:
       optax, `MultiSteps <https://optax.readthedocs.io/en/latest/api/optimizer_wrappers.html>`_

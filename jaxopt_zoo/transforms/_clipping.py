@@ -40,6 +40,11 @@ def clip(max_delta: Any) -> GradientTransformation:
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.chain(zoo.clip(1.0), zoo.sgd(0.1))
+      >>> import jax.numpy as jnp
+      >>> g = jnp.array([3.0, -4.0])
+      >>> updates, state = tx.update(g, tx.init(g), g)
+      >>> print([round(float(u), 6) for u in updates])
+      [-0.1, 0.1]
     """
     _validate.check_nonnegative("clip", "max_delta", max_delta)
     return _packable.elementwise(_stateless(lambda u: jax.tree.map(lambda g: jnp.clip(g, -max_delta, max_delta), u)))
@@ -85,6 +90,11 @@ def clip_by_global_norm(max_norm: Any) -> GradientTransformation:
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.chain(zoo.clip_by_global_norm(1.0), zoo.adam(1e-3))
+      >>> import jax.numpy as jnp
+      >>> g = jnp.array([3.0, -4.0])
+      >>> updates, state = tx.update(g, tx.init(g), g)
+      >>> print([round(float(u), 6) for u in updates])
+      [-0.001, 0.001]
 
     References:
       Pascanu, Mikolov & Bengio, `On the difficulty of training recurrent neural networks

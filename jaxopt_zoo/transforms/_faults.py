@@ -70,6 +70,11 @@ def apply_if_finite(inner: GradientTransformation, max_consecutive_errors: int) 
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.apply_if_finite(zoo.adam(1e-3), max_consecutive_errors=5)
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.999, -1.999]
 
     References:
       optax, `apply_if_finite

@@ -126,6 +126,12 @@ def inject_hyperparams(
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.inject_hyperparams(zoo.adamw)(
       ...     learning_rate=zoo.warmup_cosine_decay_schedule(0.0, 1e-3, 100, 1_000), weight_decay=1e-2)
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0]); state = tx.init(params)
+      >>> for _ in range(3):
+      ...     updates, state = tx.update(params, state, params)
+      >>> print(round(float(zoo.current_hyperparams(state)["learning_rate"]), 8))  # the warmup's lr at step 2
+      2e-05
       >>> # zoo.current_hyperparams(state)["learning_rate"] is the lr of the last update.
     """
     static_args = {static_args} if isinstance(static_args, str) else set(static_args)
@@ -239,7 +245,7 @@ def _carriers(state: Any) -> list:
     ``inject_hyperparams`` inside a chain inside another one). Taking the levels in this order
     keeps the level-0 list, and so the names it is given, whatever is nested below it.
     """
-    from ..schedules._plateau import ReduceLROnPlateauState
+    from ._plateau import ReduceLROnPlateauState
 
     kinds = (InjectHyperparamsState, InjectStatefulHyperparamsState, ReduceLROnPlateauState)
     injected = (InjectHyperparamsState, InjectStatefulHyperparamsState)
@@ -285,10 +291,11 @@ def current_hyperparams(state: Any) -> dict:
     Example:
       >>> import jax.numpy as jnp, jaxopt_zoo as zoo
       >>> tx = zoo.chain(zoo.clip_by_global_norm(1.0), zoo.inject_hyperparams(zoo.sgd)(learning_rate=0.1))
-      >>> float(zoo.current_hyperparams(tx.init({"w": jnp.zeros(2)}))["learning_rate"])
-      0.1
+      >>> lr = zoo.current_hyperparams(tx.init({"w": jnp.zeros(2)}))["learning_rate"]
+      >>> print(lr.dtype, round(float(lr), 6))  # float32 with x64 off
+      float32 0.1
     """
-    from ..schedules._plateau import ReduceLROnPlateauState
+    from ._plateau import ReduceLROnPlateauState
 
     out: dict = {}
 

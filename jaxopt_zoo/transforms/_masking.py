@@ -66,6 +66,11 @@ def masked(
       >>> import jaxopt_zoo as zoo
       >>> mask = {"w": True, "b": False}
       >>> tx = zoo.masked(zoo.add_decayed_weights(1e-2), mask)
+      >>> import jax.numpy as jnp
+      >>> params = {"w": jnp.array([1.0, -2.0]), "b": jnp.array([1.0])}
+      >>> updates, state = tx.update(params, tx.init(params), params)  # the decay is added to w only
+      >>> print({k: [round(float(u), 6) for u in v] for k, v in updates.items()})
+      {'b': [1.0], 'w': [1.01, -2.02]}
     """
     keep_kwargs = _accepted_kwargs(inner.update)
 

@@ -48,6 +48,11 @@ def trace(decay: Any, nesterov: bool = False, accumulator_dtype: Any = None) -> 
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.chain(zoo.trace(0.9, nesterov=True), zoo.scale(-0.1))
+      >>> import jax.numpy as jnp
+      >>> g = jnp.array([3.0, -4.0])
+      >>> updates, state = tx.update(g, tx.init(g), g)
+      >>> print([round(float(u), 6) for u in updates])
+      [-0.57, 0.76]
 
     References:
       Sutskever, Martens, Dahl & Hinton, `On the importance of initialization and momentum
@@ -87,6 +92,11 @@ def ema(decay: Any, debias: bool = True, accumulator_dtype: Any = None) -> Gradi
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.chain(zoo.ema(0.9), zoo.scale(-0.1))
+      >>> import jax.numpy as jnp
+      >>> g = jnp.array([3.0, -4.0])
+      >>> updates, state = tx.update(g, tx.init(g), g)
+      >>> print([round(float(u), 6) for u in updates])
+      [-0.3, 0.4]
     """
     _validate.check_decay("ema", "decay", decay)
     accumulator_dtype = _numerics.canonical_dtype(accumulator_dtype)

@@ -7,7 +7,7 @@ the gradients and of the updates an inner transformation makes of them.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, NamedTuple
+from typing import Any, Mapping, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -43,8 +43,13 @@ def _measure_tx(name: str, measure) -> GradientTransformation:
                    "must be a callable of the updates or a GradientTransformation", TypeError)
 
 
-def monitor(measures: Mapping[str, Any]) -> GradientTransformation:
+def monitor(measures: Mapping[str, Any] | GradientTransformation | None = None) -> GradientTransformation:
     """Record named measurements of the updates in the state, passing the updates unchanged.
+
+    Called with a transformation (``monitor(tx)``) or with nothing (``monitor()``), it is
+    ``record_norms(tx)``: the zoo's own meaning, which records the global norm of the
+    gradients and of the updates (``state.grad_norm``, ``state.update_norm``). Called with a
+    mapping of measures, it is optax's ``monitor``, described below.
 
     optax's ``monitor``: each measure is either a callable ``updates -> measurement`` or a
     transformation whose update maps the updates to a measurement (for instance one with a
@@ -57,10 +62,12 @@ def monitor(measures: Mapping[str, Any]) -> GradientTransformation:
     only a measure that cannot run without extra arguments starts absent, as in optax.
 
     Args:
-      measures: a mapping from measurement names to callables or transformations.
+      measures: a mapping from measurement names to callables or transformations; or the
+        transformation to watch (or ``None``), for ``record_norms``.
 
     Returns:
-      A ``GradientTransformation`` with state ``MonitorState``; updates pass unchanged.
+      A ``GradientTransformation`` with state ``MonitorState`` (updates pass unchanged), or
+      ``record_norms``'s.
 
     Raises:
       TypeError: if a measure is neither a callable nor a transformation.
@@ -72,12 +79,19 @@ def monitor(measures: Mapping[str, Any]) -> GradientTransformation:
       >>> _, state = tx.update(params, tx.init(params), params)
       >>> print(float(state[0].measurements["grad_norm"]))
       5.0
+      >>> tx = zoo.monitor(zoo.sgd(0.1))  # the zoo's meaning: record_norms(sgd)
+      >>> _, state = tx.update(params, tx.init(params), params)
+      >>> print(float(state.grad_norm), round(float(state.update_norm), 6))
+      5.0 0.5
 
     References:
       ``optax.monitor`` (optax 0.2.7+), the meaning this follows.
     """
+    if measures is None or (callable(getattr(measures, "init", None)) and callable(getattr(measures, "update", None))):
+        return record_norms(measures)
     if not isinstance(measures, Mapping):
-        _validate.fail("monitor", "measures", measures, "must be a dict of name -> measure", TypeError)
+        _validate.fail("monitor", "measures", measures,
+                       "must be a dict of name -> measure (optax's meaning) or a transformation to watch", TypeError)
     txs = {name: _measure_tx(name, m) for name, m in measures.items()}
     names = tuple(txs)
 

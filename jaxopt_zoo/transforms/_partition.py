@@ -45,6 +45,11 @@ def multi_transform(
       >>> tx = zoo.multi_transform(
       ...     {"train": zoo.adam(1e-3), "freeze": zoo.set_to_zero()},
       ...     {"encoder": "freeze", "head": "train"})
+      >>> import jax.numpy as jnp
+      >>> params = {"encoder": jnp.array([1.0, -2.0]), "head": jnp.array([1.0, -2.0])}
+      >>> updates, state = tx.update(params, tx.init(params), params)
+      >>> print({k: [round(float(p), 6) for p in v] for k, v in zoo.apply_updates(params, updates).items()})
+      {'encoder': [1.0, -2.0], 'head': [0.999, -1.999]}
     """
 
     def labels_for(tree):

@@ -29,6 +29,11 @@ def scale(step_size: Any) -> GradientTransformation:
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.chain(zoo.scale_by_adam(), zoo.scale(-1e-3))
+      >>> import jax.numpy as jnp
+      >>> g = jnp.array([3.0, -4.0])
+      >>> updates, state = tx.update(g, tx.init(g), g)
+      >>> print([round(float(u), 6) for u in updates])
+      [-0.001, 0.001]
     """
 
     def init_fn(params):

@@ -17,11 +17,6 @@ from .._base import EmptyState, GradientTransformation
 from .._tree import tree_map
 
 
-def _needs_params(fn: str, params, updates=()) -> None:
-    if params is None and jax.tree.leaves(updates):  # an empty tree needs no params
-        raise ValueError(f"{_validate.PREFIX}{fn}: update needs `params`; call tx.update(updates, state, params).")
-
-
 def scale_by_trust_ratio(min_norm: Any = 0.0, trust_coefficient: Any = 1.0, eps: Any = 0.0) -> GradientTransformation:
     r"""Rescale each leaf by its trust ratio ``trust_coefficient * ||p|| / (||u|| + eps)``.
 
@@ -39,6 +34,11 @@ def scale_by_trust_ratio(min_norm: Any = 0.0, trust_coefficient: Any = 1.0, eps:
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.chain(zoo.scale_by_adam(), zoo.scale_by_trust_ratio(), zoo.scale(-1e-3))
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0])
+      >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
+      >>> print([round(float(p), 6) for p in zoo.apply_updates(params, updates)])
+      [0.998419, -1.998419]
 
     References:
       You, Gitman & Ginsburg, `Large Batch Training of Convolutional Networks
@@ -60,7 +60,7 @@ def scale_by_trust_ratio(min_norm: Any = 0.0, trust_coefficient: Any = 1.0, eps:
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
-        _needs_params("scale_by_trust_ratio", params, updates)
+        _validate.check_params("scale_by_trust_ratio", params, updates)
         return tree_map(scale_leaf, updates, params, where="scale_by_trust_ratio", names=("updates", "params")), state
 
     return _packable.per_leaf(GradientTransformation(init_fn, update_fn), "scale_by_trust_ratio", "its ratio uses each leaf's norms")
@@ -87,7 +87,7 @@ def scale_by_param_block_rms(min_scale: Any = 1e-3) -> GradientTransformation:
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
-        _needs_params("scale_by_param_block_rms", params, updates)
+        _validate.check_params("scale_by_param_block_rms", params, updates)
         return jax.tree.map(lambda u, p: u * _numerics.safe_root_mean_squares(p, min_scale), updates, params), state
 
     return _packable.per_leaf(GradientTransformation(init_fn, update_fn), "scale_by_param_block_rms", "it scales each leaf by its RMS")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-import jax
 
 from .. import _packable, _validate
 from .._base import EmptyState, GradientTransformation
@@ -34,6 +33,11 @@ def add_decayed_weights(weight_decay: Any = 0.0, mask: Any | Callable[[Any], Any
       >>> import jaxopt_zoo as zoo
       >>> no_bias = lambda p: {k: k != "b" for k in p}
       >>> tx = zoo.chain(zoo.scale_by_adam(), zoo.add_decayed_weights(1e-2, no_bias), zoo.scale(-1e-3))
+      >>> import jax.numpy as jnp
+      >>> params = {"w": jnp.array([1.0, -2.0]), "b": jnp.array([1.0])}
+      >>> updates, state = tx.update(params, tx.init(params), params)
+      >>> print({k: [round(float(p), 6) for p in v] for k, v in zoo.apply_updates(params, updates).items()})
+      {'b': [0.999], 'w': [0.99899, -1.99898]}
 
     References:
       Loshchilov & Hutter, `Decoupled Weight Decay Regularization
@@ -47,11 +51,7 @@ def add_decayed_weights(weight_decay: Any = 0.0, mask: Any | Callable[[Any], Any
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
-        if params is None and jax.tree.leaves(updates):  # an empty tree needs no params
-            raise ValueError(
-                f"{_validate.PREFIX}add_decayed_weights: update needs `params` (the current "
-                "parameters) to decay them; call tx.update(updates, state, params)."
-            )
+        _validate.check_params("add_decayed_weights", params, updates, " (the current parameters) to decay them")
         updates = tree_map(
             lambda g, p: None if g is None else g + weight_decay * p,
             updates,

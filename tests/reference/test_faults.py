@@ -192,7 +192,7 @@ def test_multisteps_has_updated_and_default_accumulator():
     assert state.acc_grads["h"].dtype == jnp.float32 and state.acc_grads["d"].dtype == jnp.float64
     flags = []
     for g in [1.0, 3.0, 5.0]:
-        u, state = ms.update(jax.tree.map(lambda p: jnp.full_like(p, g), params), state, params)
+        u, state = ms.update(jax.tree.map(lambda p: jnp.full_like(p, g), params), state, params)  # noqa: B023
         flags.append(bool(ms.has_updated(state)))
     assert flags == [False, True, False]
     assert ms.inner_opt is not None

@@ -151,7 +151,7 @@ def test_jit_equals_eager_traces_once_and_chains(name):
     jitted = jax.jit(update)
     states = {"jit": tx.init(params), "eager": tx.init(params)}
     for k in range(4):
-        grads = jax.tree.map(lambda x: (k + 1.0) * x + 0.1, params)
+        grads = jax.tree.map(lambda x: (k + 1.0) * x + 0.1, params)  # noqa: B023
         value = jnp.asarray(1.0)  # never improves after the first: the lr halves every step
         u_jit, states["jit"] = jitted(grads, states["jit"], params, value)
         u_eager, states["eager"] = tx.update(grads, states["eager"], params, value=value)

@@ -182,7 +182,7 @@ def test_current_hyperparams_report_the_lr_and_momentum_in_use():
     tx = tc.SGD(lr=schedule, momentum=schedule.momentum)
     params = {"w": jnp.ones(3)}
     state = tx.init(params)
-    for k in range(7):
+    for _ in range(7):
         _, state = tx.update({"w": jnp.ones(3)}, state, params)
     hp = zoo.current_hyperparams(state)
     assert float(hp["lr"]) == pytest.approx(float(schedule(6)), rel=1e-14)

@@ -122,6 +122,12 @@ def reduce_on_plateau(
     Example:
       >>> import jaxopt_zoo as zoo
       >>> tx = zoo.chain(zoo.adam(1e-3), zoo.reduce_on_plateau(patience=5, factor=0.5))
+      >>> import jax.numpy as jnp
+      >>> params = jnp.array([1.0, -2.0]); state = tx.init(params)
+      >>> for loss in [1.0] * 8:  # no improvement after the first value
+      ...     updates, state = tx.update(params, state, params, value=loss)
+      >>> print(float(state[1].scale))
+      0.5
       >>> # in the train step: updates, state = tx.update(grads, state, params, value=loss)
     """
     check_plateau_args("reduce_on_plateau", factor, patience, threshold, threshold_mode, cooldown, mode, eps,
