@@ -19,7 +19,7 @@ def optax_quiet(factory, *args, **kwargs):
         return factory(*args, **kwargs)
 
 
-@pytest.mark.parametrize("case", ["defaults", "typed-key", "seed", "random"])
+@pytest.mark.parametrize("case", ["defaults", "typed-key", "seed", "random"])  # seed: optax's deprecated name
 def test_noisy_sgd_matches_optax(case, dtype, request):
     if case == "defaults":
         kw = dict(learning_rate=1e-2)  # key None: seed 0 in both

@@ -23,8 +23,7 @@ def run_both(zoo_tx, optax_tx, dtype):
     assert_trajectories_close(got, want, dtype)
 
 
-@pytest.mark.parametrize("hparams", [dict(learning_rate=0.1), dict(learning_rate=0.05, momentum=0.5), None],
-                         ids=["defaults", "lr=0.05-momentum=0.5", "random"])
+@pytest.mark.parametrize("hparams", [dict(learning_rate=0.1), None], ids=["defaults", "random"])
 def test_sm3_matches_optax(hparams, dtype, request):
     if hparams is None:
         rng = seeded_rng(request.node.name)[0]
@@ -48,7 +47,7 @@ def test_optax_fails_on_a_scalar_leaf_and_the_zoo_does_not():
         tx.update(params, tx.init(params), params)
     tx = zoo.sm3(0.1)
     u, state = tx.update(params, tx.init(params), params)
-    assert np.isfinite(float(u["s"])) and state.mu["s"][0].shape == ()
+    assert np.isfinite(float(u["s"])) and state[0].mu["s"][0].shape == ()
 
 
 def test_state_is_one_vector_per_axis():

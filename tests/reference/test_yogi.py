@@ -6,7 +6,7 @@ from harness import assert_same_as_optax, case_id, cases, seeded_rng
 
 import jaxopt_zoo as zoo
 
-FIXED = {"yogi": [dict(learning_rate=3e-2), dict(learning_rate=5e-2, b1=0.5, b2=0.99, eps=1e-5)]}
+FIXED = {"yogi": [dict(learning_rate=3e-2)]}  # defaults; the random draw covers the rest
 
 
 @pytest.mark.parametrize("name,hparams", cases(FIXED), ids=case_id)
