@@ -72,8 +72,8 @@ def fromage(learning_rate: ScalarOrSchedule, min_norm: Any = 1e-6) -> GradientTr
       >>> params = {"w": jnp.array([3.0, 4.0])}
       >>> tx = zoo.fromage(0.75)
       >>> u, _ = tx.update({"w": jnp.array([1.0, 0.0])}, tx.init(params), params)
-      >>> print(zoo.apply_updates(params, u)["w"].round(4))  # (p - 0.75 * 5 * g) / 1.25
-      [-0.6  3.2]
+      >>> print([round(float(x), 4) for x in zoo.apply_updates(params, u)["w"]])  # (p - 0.75 * 5 * g) / 1.25
+      [-0.6, 3.2]
 
     References:
       Bernstein, Vahdat, Yue & Liu, `On the distance between two neural networks and the

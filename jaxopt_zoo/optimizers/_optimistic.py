@@ -162,8 +162,8 @@ def optimistic_adam_v2(
       >>> tx = zoo.optimistic_adam_v2(0.1)
       >>> state = tx.init(jnp.zeros(2))
       >>> u, state = tx.update(jnp.array([1.0, -4.0]), state)
-      >>> print(u.round(3))  # the first step: alpha * Adam's direction (about its sign)
-      [-0.1  0.1]
+      >>> print(u.round(3))  # the first step: lr * alpha * NAdam's direction (1.47 sign(g) at step 1)
+      [-0.147  0.147]
 
     References:
       Daskalakis, Ilyas, Syrgkanis & Zeng, `Training GANs with Optimism
