@@ -160,7 +160,7 @@ _add(OPTIMIZERS, "sm3", "optax.sm3 (scalar leaves too, where optax raises)",
      learning_rate=1e-1)
 _add(OPTIMIZERS, "optimistic_gradient_descent", "optax.optimistic_gradient_descent",
      "Mokhtari, Ozdaglar & Pattathil, A Unified Analysis of Extra-gradient and Optimistic Gradient Methods for Saddle Point Problems, 2019, https://arxiv.org/abs/1901.08511",
-     learning_rate=1e-2)
+     learning_rate=0.1)
 _add(OPTIMIZERS, "optimistic_adam_v2", "optax.optimistic_adam_v2",
      "Daskalakis et al., Training GANs with Optimism, 2018, https://arxiv.org/abs/1711.00141",
      learning_rate=1e-2)
@@ -170,7 +170,7 @@ _add(OPTIMIZERS, "polyak_sgd", "optax.polyak_sgd (update takes value=)",
 UPDATE_EXTRAS["polyak_sgd"] = ("value",)
 _add(OPTIMIZERS, "noisy_sgd", "optax.noisy_sgd (same key, same noise)",
      "Neelakantan et al., Adding Gradient Noise Improves Learning for Very Deep Networks, 2015, https://arxiv.org/abs/1511.06807",
-     learning_rate=1e-2, eta=1e-4, key=0)
+     learning_rate=0.1, eta=1e-4, key=0)
 _SMITH = "Smith & Topin, Super-Convergence, 2018, https://arxiv.org/abs/1708.07120"
 _add(SCHEDULES, "warmup_constant_schedule", "optax.warmup_constant_schedule",
      "Goyal et al., Accurate, Large Minibatch SGD: Training ImageNet in 1 Hour, 2017, https://arxiv.org/abs/1706.02677",

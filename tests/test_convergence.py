@@ -26,6 +26,11 @@ LEARNING_RATE = {
     "rosenbrock": {"adai": 3e-3, "radam": 3e-3, "ranger": 3e-3, "schedule_free_sgd": 1e-2, "sgd": 1e-3},
 }
 
+# optax core members without momentum (plain gradient steps): the ravine's curvature 20 and
+# Rosenbrock's valley need the small rates plain SGD needs there.
+LEARNING_RATE["quadratic"].update({"noisy_sgd": 1e-2, "optimistic_gradient_descent": 1e-2})
+LEARNING_RATE["rosenbrock"].update({"noisy_sgd": 1e-3, "optimistic_gradient_descent": 1e-3})
+
 
 def build(name, problem=None, **override):
     kwargs = dict(_registry.OPTIMIZERS[name].example)
