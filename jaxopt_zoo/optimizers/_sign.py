@@ -48,7 +48,8 @@ def scale_by_sign() -> GradientTransformation:
 
     def update_fn(updates, state, params=None, **extra_args):
         del params, extra_args
-        return jax.tree.map(jnp.sign, updates), state
+        # integer/bool leaves (not trained) pass as they are: jnp.sign rejects bool
+        return jax.tree.map(lambda g: jnp.sign(g) if jnp.issubdtype(g.dtype, jnp.inexact) else g, updates), state
 
     return GradientTransformation(init_fn, update_fn)
 

@@ -90,6 +90,8 @@ def scale_by_yogi(
         mu = _numerics.update_moment(updates, state.mu, b1, 1, where=fn)
 
         def second(g, v):
+            if not jnp.issubdtype(v.dtype, jnp.inexact):  # integer/bool leaves are not trained
+                return v
             g2 = _numerics.abs_sq(g)
             return v - (1 - b2) * jnp.sign(v - g2) * g2
 

@@ -9,9 +9,9 @@ i.e. the paper's :math:`\sigma_t^2 = \eta / (1 + t)^\gamma` with its step :math:
 from 0. The noise is drawn exactly as optax draws it: at each update the state's key is
 split into (next key, sample key), the sample key is split into one key per leaf (in tree
 order) and each leaf draws ``jax.random.normal`` of its shape and dtype. The same key (or
-seed) therefore gives optax's very noise. Integer and bool leaves (not trained) pass unchanged
-and draw nothing, but still take their key, so the float leaves get the noise optax would
-give them (optax raises on such leaves).
+seed) therefore gives optax's very noise. Integer and bool leaves (not trained; optax raises
+on them) pass unchanged and take no key, so the float leaves get the same noise as in the
+tree without them.
 """
 
 from __future__ import annotations
@@ -94,9 +94,11 @@ def add_noise(eta: Any, gamma: Any, key: Any = None, *, seed: int | None = None)
         std = jnp.sqrt(eta / count**gamma)
         next_key, sample_key = jax.random.split(jax.random.wrap_key_data(state.rng_key))
         leaves, treedef = jax.tree.flatten(updates)
-        keys = jax.random.split(sample_key, len(leaves))
-        noisy = [g + std * jax.random.normal(k, g.shape, g.dtype) if jnp.issubdtype(g.dtype, jnp.inexact) else g
-                 for g, k in zip(leaves, keys)]
+        trained = [i for i, g in enumerate(leaves) if jnp.issubdtype(g.dtype, jnp.inexact)]
+        keys = jax.random.split(sample_key, len(trained))
+        noisy = list(leaves)
+        for i, k in zip(trained, keys):
+            noisy[i] = leaves[i] + std * jax.random.normal(k, leaves[i].shape, leaves[i].dtype)
         return treedef.unflatten(noisy), AddNoiseState(count, jax.random.key_data(next_key))
 
     return GradientTransformation(init_fn, update_fn)
