@@ -45,3 +45,15 @@ def test_zero_gradient_takes_no_step():
     params = {"w": jnp.zeros(2)}
     u, _ = tx.update(params, tx.init(params), params, value=3.0)
     assert float(jnp.abs(u["w"]).max()) == 0.0
+
+
+def test_scaling_enters_before_the_norm_as_in_optax_code_not_its_docstring():
+    """Pins the documented placement: step = min(gap / (s^2 |g|^2 + eps), max) * s * g, which is
+    not optax's docstring's s * min(gap / (|g|^2 + eps), max) * g once scaling != 1."""
+    g, value, s, cap = jnp.array([3.0, 4.0]), 5.0, 2.0, 10.0
+    u, _ = zoo.polyak_sgd(max_learning_rate=cap, scaling=s).update(g, zoo.polyak_sgd().init(g), value=value)
+    code = -min(value / (s**2 * 25.0), cap) * s * g
+    docstring = -s * min(value / 25.0, cap) * g
+    assert jnp.allclose(u, code) and not jnp.allclose(u, docstring)
+    want, _ = optax.polyak_sgd(max_learning_rate=cap, scaling=s).update(g, optax.polyak_sgd().init(g), value=value)
+    assert jnp.allclose(u, want)

@@ -26,3 +26,14 @@ def test_scale_by_yogi_extra_arguments_match_optax(dtype, request):
     print(kw)
     assert_same_as_optax(zoo.chain(zoo.scale_by_yogi(**kw), zoo.scale(-0.02)),
                          optax.chain(optax.scale_by_yogi(**kw), optax.scale(-0.02)), dtype)
+
+
+def test_first_moment_starts_at_the_initial_accumulator_value_as_in_optax():
+    """Pins the documented departure from the paper (m_0 = 0 there): optax starts both moments
+    at initial_accumulator_value, and so does the zoo."""
+    import jax.numpy as jnp
+
+    state = zoo.scale_by_yogi(initial_accumulator_value=0.5).init({"w": jnp.zeros(3)})
+    assert float(state.mu["w"][0]) == 0.5 and float(state.nu["w"][0]) == 0.5
+    ref = optax.scale_by_yogi(initial_accumulator_value=0.5).init({"w": jnp.zeros(3)})
+    assert float(ref.mu["w"][0]) == 0.5
