@@ -132,7 +132,7 @@ def _smoke_test(spec: str, tx) -> None:
 
     tree = {"w": jax.ShapeDtypeStruct((3, 2), jnp.float32), "b": jax.ShapeDtypeStruct((3,), jnp.float32)}
     try:
-        jax.eval_shape(lambda p: tx.update(p, tx.init(p), p), tree)
+        jax.eval_shape(lambda p: tx.update(p, tx.init(p), p, value=jnp.zeros([], jnp.float32)), tree)
     except Exception as e:  # any failure here is a bad value in the spec
         raise SpecError(f"in {spec!r}: the optimizer fails on a small problem: {type(e).__name__}: {e}") from None
 
