@@ -132,6 +132,34 @@ from .schedules._cyclic import CyclicalSchedule as CyclicalSchedule
 from .schedules._cyclic import cyclic_schedule as cyclic_schedule
 from .schedules._cyclic import one_cycle_schedule as one_cycle_schedule
 
+# --- optax core members (optimizers/) ----------------------------------------------------
+from .optimizers._adam import nadamw as nadamw
+from .optimizers._adamax import adamaxw as adamaxw
+from .optimizers._yogi import scale_by_yogi as scale_by_yogi
+from .optimizers._yogi import yogi as yogi
+from .optimizers._sign import scale_by_sign as scale_by_sign
+from .optimizers._sign import sign_sgd as sign_sgd
+from .optimizers._sign import signum as signum
+from .optimizers._novograd import ScaleByNovogradState as ScaleByNovogradState
+from .optimizers._novograd import novograd as novograd
+from .optimizers._novograd import scale_by_novograd as scale_by_novograd
+from .optimizers._fromage import fromage as fromage
+from .optimizers._sm3 import ScaleBySM3State as ScaleBySM3State
+from .optimizers._sm3 import scale_by_sm3 as scale_by_sm3
+from .optimizers._sm3 import sm3 as sm3
+from .optimizers._optimistic import ScaleByOptimisticGradientState as ScaleByOptimisticGradientState
+from .optimizers._optimistic import optimistic_adam_v2 as optimistic_adam_v2
+from .optimizers._optimistic import optimistic_gradient_descent as optimistic_gradient_descent
+from .optimizers._optimistic import scale_by_optimistic_gradient as scale_by_optimistic_gradient
+from .optimizers._polyak import polyak_sgd as polyak_sgd
+from .optimizers._polyak import scale_by_polyak as scale_by_polyak
+from .transforms._noise import AddNoiseState as AddNoiseState
+from .transforms._noise import add_noise as add_noise
+from .optimizers._noisy_sgd import noisy_sgd as noisy_sgd
+from .schedules._onecycle import cosine_onecycle_schedule as cosine_onecycle_schedule
+from .schedules._onecycle import linear_onecycle_schedule as linear_onecycle_schedule
+from .schedules._onecycle import warmup_constant_schedule as warmup_constant_schedule
+
 # --- hyperparameters and plateau ---------------------------------------------------------
 from .transforms._inject import InjectHyperparamsState as InjectHyperparamsState
 from .transforms._inject import current_hyperparams as current_hyperparams

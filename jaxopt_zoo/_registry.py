@@ -135,6 +135,49 @@ _add(SCHEDULES, "cyclic_schedule", "torch CyclicLR (lr and momentum)",
 _add(SCHEDULES, "warmup_linear_decay_schedule", "torch LambdaLR (Hugging Face get_linear_schedule_with_warmup)",
      "Devlin et al., BERT, 2019, https://arxiv.org/abs/1810.04805", peak_value=1e-2, warmup_steps=100, total_steps=1000)
 
+# --- optax core members (optimizers/ and schedules/ added for optax 0.2.8 parity) ----------
+# Members whose update needs keyword extras (``value=`` ...): the whole-zoo suites pass them.
+UPDATE_EXTRAS: dict[str, tuple[str, ...]] = {}
+_add(OPTIMIZERS, "yogi", "optax.yogi",
+     "Zaheer et al., Adaptive Methods for Nonconvex Optimization, 2018, https://proceedings.neurips.cc/paper/2018/hash/90365351ccc7437a1309dc64e4db32a3-Abstract.html",
+     learning_rate=3e-2)
+_add(OPTIMIZERS, "adamaxw", "optax.adamaxw", _ADAM + " (section 7.1); Loshchilov & Hutter 2019, https://arxiv.org/abs/1711.05101",
+     learning_rate=2e-2, weight_decay=1e-2)
+_add(OPTIMIZERS, "nadamw", "optax.nadamw",
+     "Dozat, Incorporating Nesterov Momentum into Adam, 2016, https://openreview.net/pdf?id=OM0jvwB8jIp57ZJjtNEZ",
+     learning_rate=1e-2, weight_decay=1e-2)
+_SIGN = "Bernstein et al., signSGD: Compressed Optimisation for Non-Convex Problems, 2018, https://arxiv.org/abs/1802.04434"
+_add(OPTIMIZERS, "sign_sgd", "optax.sign_sgd", _SIGN, learning_rate=1e-2)
+_add(OPTIMIZERS, "signum", "optax.signum", _SIGN, learning_rate=1e-2)
+_add(OPTIMIZERS, "novograd", "optax.novograd",
+     "Ginsburg et al., Stochastic Gradient Methods with Layer-wise Adaptive Moments for Training of Deep Networks, 2019, https://arxiv.org/abs/1905.11286",
+     learning_rate=3e-2)
+_add(OPTIMIZERS, "fromage", "optax.fromage",
+     "Bernstein et al., On the distance between two neural networks and the stability of learning, 2020, https://arxiv.org/abs/2002.03432",
+     learning_rate=1e-2)
+_add(OPTIMIZERS, "sm3", "optax.sm3 (scalar leaves too, where optax raises)",
+     "Anil, Gupta, Koren & Singer, Memory-Efficient Adaptive Optimization, 2019, https://arxiv.org/abs/1901.11150",
+     learning_rate=1e-1)
+_add(OPTIMIZERS, "optimistic_gradient_descent", "optax.optimistic_gradient_descent",
+     "Mokhtari, Ozdaglar & Pattathil, A Unified Analysis of Extra-gradient and Optimistic Gradient Methods for Saddle Point Problems, 2019, https://arxiv.org/abs/1901.08511",
+     learning_rate=0.1)
+_add(OPTIMIZERS, "optimistic_adam_v2", "optax.optimistic_adam_v2",
+     "Daskalakis et al., Training GANs with Optimism, 2018, https://arxiv.org/abs/1711.00141",
+     learning_rate=1e-2)
+_add(OPTIMIZERS, "polyak_sgd", "optax.polyak_sgd (update takes value=)",
+     "Loizou et al., Stochastic Polyak Step-size for SGD: An Adaptive Learning Rate for Fast Convergence, 2021, https://arxiv.org/abs/2002.10542",
+     max_learning_rate=0.1)
+UPDATE_EXTRAS["polyak_sgd"] = ("value",)
+_add(OPTIMIZERS, "noisy_sgd", "optax.noisy_sgd (same key, same noise)",
+     "Neelakantan et al., Adding Gradient Noise Improves Learning for Very Deep Networks, 2015, https://arxiv.org/abs/1511.06807",
+     learning_rate=0.1, eta=1e-4, key=0)
+_SMITH = "Smith & Topin, Super-Convergence, 2018, https://arxiv.org/abs/1708.07120"
+_add(SCHEDULES, "warmup_constant_schedule", "optax.warmup_constant_schedule",
+     "Goyal et al., Accurate, Large Minibatch SGD: Training ImageNet in 1 Hour, 2017, https://arxiv.org/abs/1706.02677",
+     init_value=0.0, peak_value=1e-2, warmup_steps=100)
+_add(SCHEDULES, "cosine_onecycle_schedule", "optax.cosine_onecycle_schedule", _SMITH, transition_steps=1000, peak_value=1e-2)
+_add(SCHEDULES, "linear_onecycle_schedule", "optax.linear_onecycle_schedule", _SMITH, transition_steps=1000, peak_value=1e-2)
+
 # --- wrappers: they take another optimizer (``optimizer=<name>`` in a command-line spec) ----------
 WRAPPERS: dict[str, Entry] = {}
 _add(WRAPPERS, "lookahead", "optax.lookahead (the fast weights)",

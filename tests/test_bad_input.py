@@ -105,6 +105,13 @@ EXCEPTIONS: dict[tuple[str, str], tuple[list | None, str]] = {
     ("scale_by_factored_rms", "decay_rate"): ([-0.1], "as adafactor"),
     ("cyclic_schedule", "gamma"): ([0.0, -0.1], "exp_range's base: > 0"),
     ("rmsprop", "momentum"): (UNIT, "None (no momentum) or in [0, 1)"),
+    # optax core members: optimistic gradient's alpha/beta are weights, not decays (beta = 1 is the default)
+    ("optimistic_gradient_descent", "alpha"): (NEG, "the weight of the current gradient: any value >= 0"),
+    ("optimistic_gradient_descent", "beta"): (NEG, "the weight of the gradient difference: any value >= 0"),
+    ("optimistic_adam_v2", "alpha"): (NEG, "as optimistic_gradient_descent"),
+    ("optimistic_adam_v2", "beta"): (NEG, "as optimistic_gradient_descent"),
+    ("scale_by_optimistic_gradient", "alpha"): (NEG, "as optimistic_gradient_descent"),
+    ("scale_by_optimistic_gradient", "beta"): (NEG, "as optimistic_gradient_descent"),
     # torch_compat: torch's own checks are the contract; values torch takes give torch's numbers
     # (tests/reference/test_torch_compat_optimizers.py::test_values_torch_accepts_give_torchs_numbers).
     ("SGD", "momentum"): (NEG, "torch takes any momentum >= 0 (no upper bound)"),
@@ -138,6 +145,7 @@ BASE: dict[str, dict] = {
     "MultiSteps": dict(opt=None, every_k_schedule=2),
     "join_schedules": dict(schedules=None, boundaries=[20, 50]),
     "packed": dict(tx=None), "with_extra_args_support": dict(tx=None),
+    "add_noise": dict(eta=0.01, gamma=0.55, key=0),
     # torch_compat (defaults elsewhere: torch's)
     "SGD": dict(lr=0.1, momentum=0.9), "RMSprop": dict(momentum=0.5),
     "LambdaLR": dict(lr=0.1, lr_lambda=lambda e: 0.95**e), "MultiplicativeLR": dict(lr=0.1, lr_lambda=lambda e: 0.9),

@@ -31,8 +31,8 @@ def loss(p):
 def steps(tx, params, n=3):
     def body(carry, _):
         p, s = carry
-        g = jax.grad(lambda q: loss(q).astype(jnp.float32))(p)
-        u, s = tx.update(g, s, p)
+        value, g = jax.value_and_grad(lambda q: loss(q).astype(jnp.float32))(p)
+        u, s = tx.update(g, s, p, value=value)  # value: for members that need the loss (polyak_sgd)
         return (zoo.apply_updates(p, u), s), u
 
     (p, s), us = jax.lax.scan(body, (params, tx.init(params)), None, length=n)
@@ -137,6 +137,7 @@ def test_nu_dtype_is_used_in_the_arithmetic():
 
 COMPLEX = {"adam": dict(learning_rate=3e-2), "adamw": dict(learning_rate=3e-2, weight_decay=1e-2),
            "nadam": dict(learning_rate=3e-2), "amsgrad": dict(learning_rate=3e-2)}
+COMPLEX["yogi"] = dict(learning_rate=3e-2)  # optax core members with complex support
 
 
 @pytest.mark.parametrize("name,dtype", [(n, "float64") for n in sorted(COMPLEX)] + [("adam", "float32")])
@@ -193,6 +194,7 @@ def _counts(state):
 
 # Optimizers whose state has no step counter (nothing to saturate).
 NO_COUNTER = {"adadelta", "adagrad", "lars", "rmsprop", "rprop", "sgd"}
+NO_COUNTER |= {"sign_sgd", "sm3", "optimistic_gradient_descent", "polyak_sgd"}  # optax core members
 COUNTED = sorted(set(NAMES) - NO_COUNTER) + ["inject_hyperparams", "apply_if_finite", "MultiSteps"]
 
 
@@ -223,7 +225,7 @@ def test_counters_saturate_and_updates_stay_finite(name):
     def run(params):
         def body(carry, _):
             p, s = carry
-            u, s = tx.update(jax.grad(loss)(p), s, p)
+            u, s = tx.update(jax.grad(loss)(p), s, p, value=loss(p))
             return (zoo.apply_updates(p, u), s), u
 
         (p, state), updates = jax.lax.scan(body, (params, _set_counts(tx.init(params), TOP - 2)), None, length=5)

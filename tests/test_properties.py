@@ -49,6 +49,8 @@ def loss(p):
 LR_ZERO_EXCEPTIONS = {
     "rprop": "learning_rate is only the initial step size; steps are clamped to [min_step_size, max_step_size]",
     "madgrad": "the step is (learning_rate + eps) * sqrt(k + 1), as in the reference: lr 0 still moves by eps",
+    "polyak_sgd": "no learning_rate (optax's signature): the step is the Polyak step times `scaling`, "
+                  "tests/reference/test_polyak.py",
 }
 
 

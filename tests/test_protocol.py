@@ -20,7 +20,8 @@ def build(name):
 
 
 def needs_value(name):
-    return name in {"sam"}  # optimizers whose update takes a loss value
+    # optimizers whose update takes a loss value
+    return name in {"sam"} or "value" in _registry.UPDATE_EXTRAS.get(name, ())
 
 
 @pytest.mark.parametrize("name", NAMES)

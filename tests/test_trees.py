@@ -46,12 +46,20 @@ WRAPPERS = {
 ALL = {**{n: (lambda n=n: make(n)) for n in NAMES}, **WRAPPERS}
 
 
+# Members whose state holds nothing shaped like the params (a count, a key): a state made for
+# other params is a valid state for these; the test checks that claim instead.
+NO_PARAM_STATE = {"fromage", "noisy_sgd", "polyak_sgd", "sign_sgd"}
+
+
 @pytest.mark.parametrize("name", sorted(ALL))
 def test_state_from_other_params_shows_both_structures(name):
     tx = ALL[name]()
     params = floats()
     other = {"v": params["v"], "w": params["m"], "s": params["s"]}  # one key renamed
     state = tx.init(other)
+    if name in NO_PARAM_STATE:
+        assert jax.tree.structure(state) == jax.tree.structure(tx.init(params)), name
+        return
     grads = jax.grad(loss)(params)
     with pytest.raises(ValueError) as info:
         tx.update(grads, state, params)

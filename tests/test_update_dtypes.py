@@ -21,16 +21,18 @@ def _dtypes(tree):
     return jax.tree.map(lambda x: jnp.asarray(x).dtype if not hasattr(x, "dtype") else x.dtype, tree)
 
 
-def _check(tx, name):
+def _check(tx, name, extra=()):
+    """``extra``: the update's extra arguments (``_registry.UPDATE_EXTRAS``), given a float32 loss."""
     assert jax.config.jax_enable_x64, "this check is about x64 mode"
     params = _params()
 
     def two_steps(p):
         s0 = tx.init(p)
         g = jax.tree.map(lambda x: jnp.cos(x) + 0.1, p)
-        u1, s1 = tx.update(g, s0, p)
+        kw = {k: jnp.float32(1.5) for k in extra}
+        u1, s1 = tx.update(g, s0, p, **kw)
         p1 = jax.tree.map(lambda a, b: a + b, p, u1)
-        u2, s2 = tx.update(jax.tree.map(lambda x: jnp.sin(x) - 0.2, p1), s1, p1)
+        u2, s2 = tx.update(jax.tree.map(lambda x: jnp.sin(x) - 0.2, p1), s1, p1, **kw)
         return s0, u1, s1, u2, s2
 
     s0, u1, s1, u2, s2 = jax.eval_shape(two_steps, params)
@@ -46,7 +48,7 @@ def _check(tx, name):
 @pytest.mark.parametrize("name", sorted(_registry.OPTIMIZERS))
 def test_zoo_float32_updates_and_states_keep_their_dtype_under_x64(name):
     entry = _registry.OPTIMIZERS[name]
-    _check(_registry.factory(name)(**entry.example), name)
+    _check(_registry.factory(name)(**entry.example), name, _registry.UPDATE_EXTRAS.get(name, ()))
 
 
 @pytest.mark.parametrize("name", sorted(_registry.TORCH_OPTIMIZERS))

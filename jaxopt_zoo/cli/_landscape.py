@@ -93,8 +93,8 @@ def trajectory(tx, fn: TestFunction, steps: int):
     def run(p0):
         def step(carry, _):
             p, s = carry
-            g = jax.grad(lambda q: fn.f(q[0], q[1]))(p)
-            u, s = tx.update(g, s, p)
+            value, g = jax.value_and_grad(lambda q: fn.f(q[0], q[1]))(p)
+            u, s = tx.update(g, s, p, value=value)  # value=: for members that need the loss (polyak_sgd)
             p = zoo.apply_updates(p, u)
             return (p, s), p
 

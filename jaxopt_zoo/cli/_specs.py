@@ -134,7 +134,7 @@ def _smoke_test(spec: str, tx) -> None:
 
     tree = {"w": jax.ShapeDtypeStruct((3, 2), jnp.float32), "b": jax.ShapeDtypeStruct((3,), jnp.float32)}
     try:
-        jax.eval_shape(lambda p: tx.update(p, tx.init(p), p), tree)
+        jax.eval_shape(lambda p: tx.update(p, tx.init(p), p, value=jnp.zeros([], jnp.float32)), tree)
     except Exception as e:  # any failure here is a bad value in the spec
         raise SpecError(f"in {spec!r}: the optimizer fails on a small problem: {type(e).__name__}: {e}") from None
 
@@ -269,6 +269,10 @@ RUN_DEFAULTS: dict[str, Callable[[int], dict]] = {
     "cyclic_schedule": lambda T: dict(base_value=0.1, max_value=1.0, step_size_up=_q(T, 1, 8)),
     "warmup_linear_decay_schedule": lambda T: dict(peak_value=1.0, warmup_steps=_q(T, 1, 10), total_steps=T),
 }
+# optax core schedules (the one-cycle phases must end at distinct steps: at least 2 steps)
+RUN_DEFAULTS["warmup_constant_schedule"] = lambda T: dict(init_value=0.0, peak_value=1.0, warmup_steps=_q(T, 1, 10))
+RUN_DEFAULTS["cosine_onecycle_schedule"] = lambda T: dict(transition_steps=max(1, T), peak_value=1.0)
+RUN_DEFAULTS["linear_onecycle_schedule"] = lambda T: dict(transition_steps=max(2, T), peak_value=1.0)
 
 # Short schedule names -> catalogued schedules.
 SCHEDULE_SHORT_NAMES = {

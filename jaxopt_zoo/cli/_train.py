@@ -141,7 +141,8 @@ class Trainer:
             def step(carry, batch):
                 params, state = carry
                 loss, grads = jax.value_and_grad(self._loss)(params, *batch)
-                updates, state = tx.update(grads, state, params)
+                # the loss as value=: members whose update needs it (polyak_sgd); the rest ignore it
+                updates, state = tx.update(grads, state, params, value=loss)
                 return (zoo.apply_updates(params, updates), state), loss
 
             (params, state), _ = jax.lax.scan(step, (params, state), (xb, yb))

@@ -1,4 +1,4 @@
-r"""Adam and its direct variants: AdamW, AMSGrad, NAdam (and NAdamW).
+r"""Adam and its direct variants: AdamW, AMSGrad, NAdam and NAdamW.
 
 Adam keeps exponential moving averages of the gradient and of its square and divides
 one by the root of the other, each corrected for its zero initialisation:
@@ -332,3 +332,54 @@ def nadam(
     _validate.check_learning_rate("nadam", learning_rate)
     _check_adam_args("nadam", b1, b2, eps, eps_root)
     return adam(learning_rate, b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov, nu_dtype=nu_dtype)
+
+
+def nadamw(
+    learning_rate: ScalarOrSchedule,
+    b1: Any = 0.9,
+    b2: Any = 0.999,
+    eps: Any = 1e-8,
+    eps_root: Any = 0.0,
+    mu_dtype: Any = None,
+    weight_decay: Any = 1e-4,
+    mask: Any | Callable[[Any], Any] | None = None,
+    *,
+    nesterov: bool = True,
+    nu_dtype: Any = None,
+) -> GradientTransformation:
+    r"""NAdamW: AdamW with Nesterov momentum (``adamw(..., nesterov=True)``, as ``optax.nadamw``).
+
+    ``p <- p - lr_t * (\hat m_t / (\sqrt{\hat v_t + eps_root} + eps) + weight_decay * p)`` with
+    ``\hat m_t = \beta_1 m_t/(1-\beta_1^{t+1}) + (1-\beta_1) g_t/(1-\beta_1^t)``.
+
+    Args:
+      learning_rate: a float >= 0 or a schedule.
+      b1, b2, eps, eps_root, mu_dtype, nu_dtype: as in ``scale_by_adam``.
+      weight_decay: the decoupled decay rate, >= 0 (optax's default 1e-4).
+      mask: where to apply weight decay, as in ``add_decayed_weights``.
+      nesterov: Nesterov momentum (optax's keyword; ``False`` gives ``adamw``).
+
+    Returns:
+      A ``GradientTransformation``; its update needs ``params``.
+
+    Raises:
+      ValueError: for a negative learning rate or weight decay, or a bad Adam argument.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxopt_zoo as zoo
+      >>> params = {"w": jnp.array([1.0, -2.0])}
+      >>> tx = zoo.nadamw(0.1, weight_decay=0.0)
+      >>> updates, _ = tx.update({"w": jnp.array([3.0, -3.0])}, tx.init(params), params)
+      >>> print(updates["w"].round(3))  # NAdam's first step is larger than Adam's lr
+      [-0.147  0.147]
+
+    References:
+      Dozat, `Incorporating Nesterov Momentum into Adam
+      <https://openreview.net/pdf?id=OM0jvwB8jIp57ZJjtNEZ>`_, 2016.
+      Loshchilov & Hutter, `Decoupled Weight Decay Regularization
+      <https://arxiv.org/abs/1711.05101>`_, 2019.
+    """
+    _validate.check_learning_rate("nadamw", learning_rate)
+    _check_adam_args("nadamw", b1, b2, eps, eps_root)
+    _validate.check_nonnegative("nadamw", "weight_decay", weight_decay)
+    return adamw(learning_rate, b1, b2, eps, eps_root, mu_dtype, weight_decay, mask, nesterov=nesterov, nu_dtype=nu_dtype)

@@ -1,4 +1,4 @@
-r"""AdaMax: Adam with the infinity norm in place of the second moment.
+r"""AdaMax (and AdaMaxW): Adam with the infinity norm in place of the second moment.
 
 .. math::
 
@@ -8,11 +8,13 @@ r"""AdaMax: Adam with the infinity norm in place of the second moment.
 
 The infinity moment needs no bias correction. optax adds ``eps`` inside the maximum (as
 here); PyTorch adds it to the scaled previous maximum (``jaxopt_zoo.torch_compat.Adamax``).
+AdaMaxW adds ``weight_decay * p`` after the scaling and before the learning rate (AdamW's
+decoupled decay).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import jax.numpy as jnp
 
@@ -20,6 +22,7 @@ from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation, ScalarOrSchedule, chain
 from .._tree import tree_map
 from ..transforms._scaling import scale_by_learning_rate
+from ..transforms._weight_decay import add_decayed_weights
 from ._adam import ScaleByAdamState
 
 
@@ -95,3 +98,52 @@ def adamax(learning_rate: ScalarOrSchedule, b1: Any = 0.9, b2: Any = 0.999, eps:
     _validate.check_learning_rate("adamax", learning_rate)
     _check("adamax", b1, b2, eps)
     return chain(scale_by_adamax(b1, b2, eps), scale_by_learning_rate(learning_rate))
+
+
+def adamaxw(
+    learning_rate: ScalarOrSchedule,
+    b1: Any = 0.9,
+    b2: Any = 0.999,
+    eps: Any = 1e-8,
+    weight_decay: Any = 1e-4,
+    mask: Any | Callable[[Any], Any] | None = None,
+) -> GradientTransformation:
+    r"""AdaMaxW: AdaMax with decoupled weight decay (as ``optax.adamaxw``).
+
+    ``p <- p - lr * ((m / (1 - b1^k)) / max(|g| + eps, b2 * u) + weight_decay * p)``: the decay
+    is added after the AdaMax scaling and multiplied by the learning rate, as in AdamW.
+
+    Args:
+      learning_rate: a float >= 0 or a schedule.
+      b1, b2, eps: as in ``scale_by_adamax``.
+      weight_decay: the decoupled decay rate, >= 0 (optax's default 1e-4).
+      mask: where to apply weight decay, as in ``add_decayed_weights``.
+
+    Returns:
+      A ``GradientTransformation``; its update needs ``params``.
+
+    Raises:
+      ValueError: for a negative learning rate or weight decay, or a bad AdaMax argument.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxopt_zoo as zoo
+      >>> params = {"w": jnp.array([1.0, -2.0])}
+      >>> tx = zoo.adamaxw(0.1, weight_decay=0.5)
+      >>> updates, _ = tx.update({"w": jnp.array([0.0, 0.0])}, tx.init(params), params)
+      >>> print(updates["w"])
+      [-0.05  0.1 ]
+
+    References:
+      Kingma & Ba, `Adam: A Method for Stochastic Optimization (section 7.1)
+      <https://arxiv.org/abs/1412.6980>`_, 2015.
+      Loshchilov & Hutter, `Decoupled Weight Decay Regularization
+      <https://arxiv.org/abs/1711.05101>`_, 2019.
+    """
+    _validate.check_learning_rate("adamaxw", learning_rate)
+    _check("adamaxw", b1, b2, eps)
+    _validate.check_nonnegative("adamaxw", "weight_decay", weight_decay)
+    return chain(
+        scale_by_adamax(b1, b2, eps),
+        add_decayed_weights(weight_decay, mask),
+        scale_by_learning_rate(learning_rate),
+    )

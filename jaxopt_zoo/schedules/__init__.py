@@ -26,3 +26,6 @@ from ._simple import polynomial_schedule as polynomial_schedule
 from ._step import multistep_decay_schedule as multistep_decay_schedule
 from ._step import step_decay_schedule as step_decay_schedule
 from ._step import warmup_linear_decay_schedule as warmup_linear_decay_schedule
+from ._onecycle import cosine_onecycle_schedule as cosine_onecycle_schedule
+from ._onecycle import linear_onecycle_schedule as linear_onecycle_schedule
+from ._onecycle import warmup_constant_schedule as warmup_constant_schedule

@@ -50,3 +50,5 @@ from ._scaling import ScaleByScheduleState as ScaleByScheduleState
 from ._trust_ratio import scale_by_param_block_rms as scale_by_param_block_rms
 from ._trust_ratio import scale_by_trust_ratio as scale_by_trust_ratio
 from ._weight_decay import add_decayed_weights as add_decayed_weights
+from ._noise import add_noise as add_noise
+from ._noise import AddNoiseState as AddNoiseState
