@@ -8,6 +8,7 @@ import jax
 
 from .. import _validate
 from .._base import GradientTransformation, _accepted_kwargs
+from . import _tree_map_params
 
 
 class MaskedState(NamedTuple):
@@ -30,7 +31,10 @@ def _mask_is_callable(mask) -> bool:
 
 
 def masked(
-    inner: GradientTransformation, mask: Any | Callable[[Any], Any]
+    inner: GradientTransformation,
+    mask: Any | Callable[[Any], Any],
+    *,
+    mask_compatible_extra_args: bool = False,
 ) -> GradientTransformation:
     """Apply ``inner`` where ``mask`` is ``True``; elsewhere updates pass through unchanged.
 
@@ -66,7 +70,18 @@ def masked(
                 f"  updates: {jax.tree.structure(tree)}"
             ) from e
 
+    def mask_extra_args(extra_args, updates, mask_tree):
+        if not mask_compatible_extra_args:
+            return extra_args
+        structure = jax.tree.structure(updates)
+        return {
+            k: apply_mask(v, mask_tree) if jax.tree.structure(v) == structure else v
+            for k, v in extra_args.items()
+        }
+
     def init_fn(params):
+        if _tree_map_params.is_placeholder(params):  # ``tree_map_params`` asks where params go
+            return MaskedState(inner_state=inner.init(params))
         return MaskedState(inner_state=inner.init(apply_mask(params, mask_for(params))))
 
     def update_fn(updates, state, params=None, **extra_args):
@@ -75,7 +90,7 @@ def masked(
             apply_mask(updates, mask_tree),
             state.inner_state,
             None if params is None else apply_mask(params, mask_tree),
-            **keep_kwargs(extra_args),
+            **keep_kwargs(mask_extra_args(extra_args, updates, mask_tree)),
         )
         # Put the inner results back where the mask is True, the originals elsewhere.
         merged = jax.tree.map(
