@@ -77,9 +77,8 @@ def pairs():
 
 
 PAIRS = list(pairs())
-# float32 runs (both x64 modes are covered by tests/test_precision.py's kind of check) for one
-# case of each member with arithmetic of its own; combinators only route leaves, so a float64
-# run of them is the whole story and keeps the suite cheap.
+# float32 runs for one case of each member with arithmetic of its own; combinators only route
+# leaves to members tested elsewhere, so a float64 run of them is enough and keeps the suite cheap.
 FLOAT32 = {"adaptive_grad_clip", "centralize", "normalize_by_update_norm_args", "scale_by_param_block_norm",
            "apply_every_3", "conditionally_transform", "conditionally_mask", "flatten_adam", "zero_nans",
            "keep_params_nonnegative", "stateless_with_tree_map"}
