@@ -99,11 +99,16 @@ def test_float32_cases_exist():
 
 
 def _states(tx, params, steps, grads_fn, apply):
-    """The state after each of ``steps`` updates (a Python loop: states may be dicts)."""
+    """The updates and state after each of ``steps`` updates (one jitted step, t traced)."""
+
+    @jax.jit
+    def step(p, state, t):
+        u, state = tx.update(grads_fn(p, t), state, p)
+        return apply(p, u), u, state
+
     state, out, p = tx.init(params), [], params
     for t in range(steps):
-        u, state = tx.update(grads_fn(p, t), state, p)
-        p = apply(p, u)
+        p, u, state = step(p, state, t)
         out.append((u, state))
     return out
 
@@ -118,8 +123,7 @@ def _assert_tree_close(a, b, rtol=1e-12):
 
 def _grads_with_nans(p, t):
     g = jax.grad(lambda q: sum(jnp.sum(x**2) for x in jax.tree.leaves(q)))(p)
-    if t % 2:
-        g["vector"] = g["vector"].at[t % 5].set(jnp.nan)
+    g["vector"] = g["vector"].at[t % 5].set(jnp.where(t % 2 == 1, jnp.nan, g["vector"][t % 5]))
     return g
 
 
@@ -185,9 +189,9 @@ def test_conditionally_states_count_and_keep_the_inner_state():
                   optax.conditionally_mask(optax.trace(0.5), every_third))]:
         zs, os_ = z.init(params), o.init(params)
         assert type(zs).__name__ == type(os_).__name__ and zs._fields == os_._fields
+        step = jax.jit(lambda zs, os_: (z.update(g, zs, params), o.update(g, os_, params)))
         for _ in range(4):
-            zu, zs = z.update(g, zs, params)
-            ou, os_ = o.update(g, os_, params)
+            (zu, zs), (ou, os_) = step(zs, os_)
             _assert_tree_close((zu, zs), (ou, os_))
         assert int(zs.step) == 4 and zs.step.dtype == jnp.int32
 
@@ -285,13 +289,17 @@ def test_per_example_clipping_matches_optax():
     grads = {"a": jnp.asarray(rng.normal(size=(6, 3))), "b": jnp.asarray(rng.normal(size=(6, 2, 2))),
              "c": jnp.asarray(rng.normal(size=(6,)))}
     grads["a"] = grads["a"].at[2].set(0.0)
+
+    @jax.jit
+    def both(clip):  # one compile; the clip is traced
+        return [(zoo.per_example_global_norm_clip(grads, clip), optax.per_example_global_norm_clip(grads, clip))] + [
+            (zoo.per_example_layer_norm_clip(grads, clip, u), optax.per_example_layer_norm_clip(grads, clip, u))
+            for u in (True, False)
+        ]
+
     for clip in (0.0, 0.7, 2.0, jnp.inf):
-        _assert_tree_close(zoo.per_example_global_norm_clip(grads, clip), optax.per_example_global_norm_clip(grads, clip))
-        for uniform in (True, False):
-            _assert_tree_close(zoo.per_example_layer_norm_clip(grads, clip, uniform),
-                               optax.per_example_layer_norm_clip(grads, clip, uniform))
-    jitted = jax.jit(zoo.per_example_global_norm_clip)(grads, 0.7)
-    _assert_tree_close(jitted, optax.per_example_global_norm_clip(grads, 0.7))
+        for got, want in both(clip):
+            _assert_tree_close(got, want)
     with pytest.raises(ValueError, match=r"jaxopt_zoo\.per_example_global_norm_clip: argument `grads`"):
         zoo.per_example_global_norm_clip({"a": jnp.ones((3, 2)), "b": jnp.ones((4,))}, 1.0)
     with pytest.raises(ValueError, match=r"argument `l2_norm_clip` must be in \[0, inf\], got -1.0"):
@@ -300,10 +308,12 @@ def test_per_example_clipping_matches_optax():
 
 def test_adaptive_grad_clip_conv_and_rank_errors():
     rng = np.random.default_rng(1)
-    params = {"conv": jnp.asarray(rng.normal(size=(3, 3, 2, 4))), "conv3d": jnp.asarray(rng.normal(size=(2, 2, 2, 2, 3)))}
+    params = {"conv": jnp.asarray(rng.normal(size=(3, 3, 2, 4))), "conv3d": jnp.asarray(rng.normal(size=(2, 2, 2, 2, 3))),
+              "heads": jnp.asarray(rng.normal(size=(3, 2, 4))), "row": jnp.asarray(rng.normal(size=(1, 5)))}
     grads = jax.tree.map(lambda x: 3.0 * x[::-1], params)
-    _assert_tree_close(zoo.adaptive_grad_clip(0.2).update(grads, zoo.EmptyState(), params)[0],
-                       optax.adaptive_grad_clip(0.2).update(grads, optax.EmptyState(), params)[0])
+    both = jax.jit(lambda g, p: (zoo.adaptive_grad_clip(0.2).update(g, zoo.EmptyState(), p)[0],
+                                 optax.adaptive_grad_clip(0.2).update(g, optax.EmptyState(), p)[0]))
+    _assert_tree_close(*both(grads, params))
     six = {"x": jnp.ones((1, 2, 1, 2, 1, 2))}
     with pytest.raises(ValueError, match=r"jaxopt_zoo\.adaptive_grad_clip: argument `axis`"):
         zoo.adaptive_grad_clip(0.1).update(six, zoo.EmptyState(), six)
