@@ -410,3 +410,43 @@ def test_microbatch_in_axes_early_stop_and_custom_accumulator():
         zoo.microbatch(f, 0, 3, in_axes=1)(x)
     with pytest.raises(ValueError, match=r"jaxopt_zoo\.microbatch: argument `microbatch_size`"):
         zoo.microbatch(f, 0, 0)
+
+
+# ------------------------------------------------- protocol: donation, float32, optax.chain
+
+
+def test_donated_float32_steps_inside_optax_chain():
+    """Every new transformation, wrapped in ``optax.chain``, survives a donated jitted step
+    after a plain init on float32 params, and its updates and state stay float32."""
+    mask = {"v": True, "m": False}
+    txs = {
+        "adaptive_grad_clip": zoo.adaptive_grad_clip(0.1), "centralize": zoo.centralize(),
+        "normalize_by_update_norm": zoo.normalize_by_update_norm(),
+        "scale_by_param_block_norm": zoo.scale_by_param_block_norm(), "apply_every": zoo.apply_every(2),
+        "conditionally_transform": zoo.conditionally_transform(zoo.adam(0.1), every_third),
+        "conditionally_mask": zoo.conditionally_mask(zoo.adam(0.1), every_third), "flatten": zoo.flatten(zoo.adam(0.1)),
+        "zero_nans": zoo.zero_nans(), "keep_params_nonnegative": zoo.keep_params_nonnegative(),
+        "named_chain": zoo.named_chain(("a", zoo.adam(0.1)), ("b", zoo.scale(1.0))),
+        "partition": zoo.partition({"a": zoo.adam(0.1), "b": zoo.sgd(0.1)}, {"v": "a", "m": "b"}),
+        "freeze": zoo.freeze(mask), "selective_transform": zoo.selective_transform(zoo.adam(0.1), freeze_mask=mask),
+        "snapshot": zoo.snapshot("n", zoo.global_norm), "measure_with_ema": zoo.measure_with_ema(zoo.global_norm, 0.9),
+        "stateless": zoo.stateless(double), "stateless_with_tree_map": zoo.stateless_with_tree_map(per_array),
+        "masked_extra_args": zoo.masked(zoo.adam(0.1), mask, mask_compatible_extra_args=True),
+    }
+    txs = {k: optax.chain(t, optax.scale(-1.0)) for k, t in txs.items()}
+    params = {"v": jnp.linspace(0.1, 1.0, 6, dtype=jnp.float32), "m": jnp.ones((3, 4), jnp.float32)}
+    states = {k: t.init(params) for k, t in txs.items()}
+
+    @jax.jit
+    def step(states):
+        grads = jax.tree.map(lambda x: 0.1 * x, params)
+        out = {k: t.update(grads, states[k], params, value=jnp.float32(1.0)) for k, t in txs.items()}
+        return {k: u for k, (u, _) in out.items()}, {k: s for k, (_, s) in out.items()}
+
+    step = jax.jit(step, donate_argnums=0)
+    for _ in range(3):
+        updates, states = step(states)
+    for leaf in jax.tree.leaves((updates, states)):
+        if jnp.issubdtype(leaf.dtype, jnp.floating):
+            assert leaf.dtype == jnp.float32
+            assert np.all(np.isfinite(leaf))
