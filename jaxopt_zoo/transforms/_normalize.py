@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import jax.numpy as jnp
 
 from .. import _numerics, _validate
 from .._base import EmptyState, GradientTransformation

@@ -189,7 +189,7 @@ def test_conditionally_states_count_and_keep_the_inner_state():
                   optax.conditionally_mask(optax.trace(0.5), every_third))]:
         zs, os_ = z.init(params), o.init(params)
         assert type(zs).__name__ == type(os_).__name__ and zs._fields == os_._fields
-        step = jax.jit(lambda zs, os_: (z.update(g, zs, params), o.update(g, os_, params)))
+        step = jax.jit(lambda zs, os_, z=z, o=o: (z.update(g, zs, params), o.update(g, os_, params)))
         for _ in range(4):
             (zu, zs), (ou, os_) = step(zs, os_)
             _assert_tree_close((zu, zs), (ou, os_))
