@@ -42,6 +42,42 @@ from .transforms._masking import masked as masked
 from .transforms._partition import MultiTransformState as MultiTransformState
 from .transforms._partition import multi_transform as multi_transform
 
+# --- optax transformations (transforms/) ---------------------------------------------------
+from .transforms._stateless import stateless as stateless
+from .transforms._stateless import stateless_with_tree_map as stateless_with_tree_map
+from .transforms._combine import PartitionState as PartitionState
+from .transforms._combine import freeze as freeze
+from .transforms._combine import named_chain as named_chain
+from .transforms._combine import partition as partition
+from .transforms._combine import selective_transform as selective_transform
+from .transforms._conditional import ConditionallyMaskState as ConditionallyMaskState
+from .transforms._conditional import ConditionallyTransformState as ConditionallyTransformState
+from .transforms._conditional import conditionally_mask as conditionally_mask
+from .transforms._conditional import conditionally_transform as conditionally_transform
+from .transforms._constrain import NonNegativeParamsState as NonNegativeParamsState
+from .transforms._constrain import ZeroNansState as ZeroNansState
+from .transforms._constrain import keep_params_nonnegative as keep_params_nonnegative
+from .transforms._constrain import zero_nans as zero_nans
+from .transforms._layout import flatten as flatten
+from .transforms._snapshot import SnapshotState as SnapshotState
+from .transforms._snapshot import measure_with_ema as measure_with_ema
+from .transforms._snapshot import snapshot as snapshot
+from .transforms._adaptive_clip import adaptive_grad_clip as adaptive_grad_clip
+from .transforms._per_example import per_example_global_norm_clip as per_example_global_norm_clip
+from .transforms._per_example import per_example_layer_norm_clip as per_example_layer_norm_clip
+from .transforms._normalize import centralize as centralize
+from .transforms._normalize import normalize_by_update_norm as normalize_by_update_norm
+from .transforms._normalize import scale_by_param_block_norm as scale_by_param_block_norm
+from .transforms._apply_every import ApplyEvery as ApplyEvery
+from .transforms._apply_every import apply_every as apply_every
+from .transforms._averaging import incremental_update as incremental_update
+from .transforms._averaging import periodic_update as periodic_update
+from .transforms._scale_gradient import scale_gradient as scale_gradient
+from .transforms._tree_map_params import tree_map_params as tree_map_params
+from .transforms._microbatch import AccumulationType as AccumulationType
+from .transforms._microbatch import Accumulator as Accumulator
+from .transforms._microbatch import microbatch as microbatch
+
 # --- optimizers (optimizers/) -----------------------------------------------------------
 from .optimizers._adam import ScaleByAdamState as ScaleByAdamState
 from .optimizers._adam import ScaleByAmsgradState as ScaleByAmsgradState

@@ -39,6 +39,11 @@ NOT_FACTORIES = {
     "inject_hyperparams", "inject_stateful_hyperparams", "normalize", "pack_tree", "unpack_tree",
     "asgd_averaged_params",  # reads an ASGD state
     "TorchLRScheduler",  # the base class of the lr_scheduler look-alikes
+    # optax's plain functions (not factories): they check their own arguments, tested in
+    # tests/reference/test_transforms_optax.py
+    "per_example_global_norm_clip", "per_example_layer_norm_clip", "incremental_update", "periodic_update",
+    "scale_gradient", "tree_map_params", "microbatch",
+    "named_chain",  # like chain: *args of (name, transformation), no hyperparameters
 }
 
 # --- kinds of arguments and their bad values -------------------------------------------------
@@ -66,7 +71,7 @@ KINDS: dict[str, list] = {
     "t_mult": POS_INT, "every_k_schedule": POS_INT, "min_dim_size_to_factor": NONNEG_INT,
     "warmup_steps": NONNEG_INT, "transition_begin": NONNEG_INT, "patience": NONNEG_INT,
     "cooldown": NONNEG_INT, "decay_offset": NONNEG_INT, "step_offset": NONNEG_INT,
-    "max_consecutive_errors": NONNEG_INT, "chunk_size": POS_INT,
+    "max_consecutive_errors": NONNEG_INT, "chunk_size": POS_INT, "clipping": NEG, "k": POS_INT,
     "mode": MODE, "threshold_mode": MODE, "anneal_strategy": MODE, "interpolate_type": MODE,
     "milestones": [[50, 20]], "boundaries": [[50, 20]],
     # torch's keyword names (torch_compat)
@@ -146,6 +151,16 @@ BASE: dict[str, dict] = {
     "join_schedules": dict(schedules=None, boundaries=[20, 50]),
     "packed": dict(tx=None), "with_extra_args_support": dict(tx=None),
     "add_noise": dict(eta=0.01, gamma=0.55, key=0),
+    # optax transformations (transforms/): callables and inner transformations they need
+    "adaptive_grad_clip": dict(clipping=0.1), "apply_every": dict(k=2),
+    "conditionally_mask": dict(inner=None, should_transform_fn=lambda step: step % 2 == 0),
+    "conditionally_transform": dict(inner=None, should_transform_fn=lambda step: step % 2 == 0),
+    "flatten": dict(inner=None), "freeze": dict(mask={"w": True, "m": False}),
+    "selective_transform": dict(optimizer=None, freeze_mask={"w": False, "m": True}),
+    "partition": dict(transforms=None, param_labels={"w": "a", "m": "a"}),
+    "measure_with_ema": dict(measure=zoo.global_norm, decay=0.9),
+    "snapshot": dict(measure_name="norm", measure=zoo.global_norm),
+    "stateless": dict(f=lambda u, p: u), "stateless_with_tree_map": dict(f=lambda g, p: g),
     # torch_compat (defaults elsewhere: torch's)
     "SGD": dict(lr=0.1, momentum=0.9), "RMSprop": dict(momentum=0.5),
     "LambdaLR": dict(lr=0.1, lr_lambda=lambda e: 0.95**e), "MultiplicativeLR": dict(lr=0.1, lr_lambda=lambda e: 0.9),
@@ -165,7 +180,7 @@ def _fill(name: str, kwargs: dict) -> dict:
     for k in ("inner", "optimizer", "fast_optimizer", "opt", "tx"):
         if k in out and out[k] is None:
             out[k] = zoo.sgd(0.1)
-    if name == "multi_transform":
+    if name in ("multi_transform", "partition"):
         out["transforms"] = {"a": zoo.sgd(0.1)}
     if name == "join_schedules":
         out["schedules"] = [zoo.constant_schedule(1.0)] * 3

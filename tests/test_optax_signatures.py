@@ -8,6 +8,7 @@ docs/differences-from-optax.md, with a reason each). The names are found dynamic
 members added later are covered too.
 """
 
+import enum
 import inspect
 import pathlib
 import types
@@ -60,6 +61,9 @@ def same_default(a, b) -> bool:
     """Equal defaults: identical, or equal values of one type (int and float count as one)."""
     if a is b:
         return True
+    if isinstance(a, enum.Enum) and isinstance(b, enum.Enum):
+        # the zoo's own enums (microbatch's AccumulationType) take optax's members by name
+        return type(a).__name__ == type(b).__name__ and a.name == b.name
     numbers = (int, float)
     both_numbers = isinstance(a, numbers) and isinstance(b, numbers) and not isinstance(a, bool) and not isinstance(b, bool)
     if type(a) is not type(b) and not both_numbers:

@@ -8,6 +8,7 @@ import jax
 
 from .. import _packable, _validate
 from .._base import GradientTransformation, _accepted_kwargs
+from . import _tree_map_params
 
 
 class MaskedState(NamedTuple):
@@ -35,14 +36,11 @@ def _mask_is_callable(mask) -> bool:
     return bool(flags) and all(flags)
 
 
-def _is_optax_placeholder(params) -> bool:
-    """``optax.tree_utils.tree_map_params`` calls ``init`` with a placeholder for the params."""
-    kind = type(params)
-    return kind.__name__ == "_ParamsPlaceholder" and kind.__module__.startswith("optax")
-
-
 def masked(
-    inner: GradientTransformation, mask: Any | Callable[[Any], Any], *, mask_compatible_extra_args: bool = False
+    inner: GradientTransformation,
+    mask: Any | Callable[[Any], Any],
+    *,
+    mask_compatible_extra_args: bool = False,
 ) -> GradientTransformation:
     """Apply ``inner`` where ``mask`` is ``True``; elsewhere updates pass through unchanged.
 
@@ -91,10 +89,13 @@ def masked(
         if not mask_compatible_extra_args:
             return extra_args
         structure = jax.tree.structure(updates)
-        return {k: apply_mask(v, mask_tree) if jax.tree.structure(v) == structure else v for k, v in extra_args.items()}
+        return {
+            k: apply_mask(v, mask_tree) if jax.tree.structure(v) == structure else v
+            for k, v in extra_args.items()
+        }
 
     def init_fn(params):
-        if _is_optax_placeholder(params):  # tree_map_params: pass it down unmasked, as optax does
+        if _tree_map_params.is_placeholder(params):  # ``tree_map_params`` asks where params go
             return MaskedState(inner_state=inner.init(params))
         return MaskedState(inner_state=inner.init(apply_mask(params, mask_for(params))))
 
