@@ -107,6 +107,13 @@ from .optimizers._schedule_free import schedule_free_sgd as schedule_free_sgd
 from .transforms._monitor import MonitorState as MonitorState
 from .transforms._monitor import monitor as monitor
 
+# --- optax contrib members (optimizers/) -------------------------------------------------
+from .optimizers._muon import MuonDimensionNumbers as MuonDimensionNumbers
+from .optimizers._muon import MuonPartitionState as MuonPartitionState
+from .optimizers._muon import MuonState as MuonState
+from .optimizers._muon import muon as muon
+from .optimizers._muon import scale_by_muon as scale_by_muon
+
 # --- schedules (schedules/) -------------------------------------------------------------
 from .schedules._simple import constant_schedule as constant_schedule
 from .schedules._simple import exponential_decay as exponential_decay
