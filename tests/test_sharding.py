@@ -11,7 +11,8 @@ its compile caches). Each check is reported here as its own test:
 * ``adafactor_factored_leaves_sharded`` — the factored statistic along a sharded axis is
   sharded, not replicated;
 * ``sharded_equals_unsharded:<name>`` — global reductions (clip_by_global_norm, lars, lamb,
-  monitor, adafactor, adai) give the single-device result to 1e-12 in float64;
+  monitor, adafactor, adai) and muon's Newton-Schulz on sharded matrices give the
+  single-device result to 1e-12 in float64;
 * ``data_parallel:pmap_pmean`` / ``data_parallel:shard_map_pmean`` — a data-parallel step
   with ``lax.pmean`` over the data axis equals the single-device full-batch step.
 """
@@ -36,7 +37,7 @@ EXPECTED = (
     [f"state_sharded_like_params:{n}" for n in sorted(_registry.OPTIMIZERS)]
     + [f"state_sharded_like_params:{n}" for n in ("MultiSteps", "apply_if_finite", "inject_hyperparams", "monitor", "reduce_on_plateau")]
     + ["adafactor_factored_leaves_sharded"]
-    + [f"sharded_equals_unsharded:{n}" for n in ("clip_by_global_norm", "lars", "lamb", "monitor", "adafactor", "adai")]
+    + [f"sharded_equals_unsharded:{n}" for n in ("clip_by_global_norm", "lars", "lamb", "monitor", "adafactor", "adai", "muon")]
     + ["data_parallel:pmap_pmean", "data_parallel:shard_map_pmean"]
 )
 
