@@ -61,7 +61,8 @@ import jax.numpy as jnp
 
 from .. import _numerics, _validate
 from .._base import EmptyState, GradientTransformation, chain
-from .._tree import is_none
+from .._tree import check_same_structure, is_none
+from ..transforms._masking import MaskedNode, masked
 from ..transforms._scaling import scale_by_learning_rate
 from ..transforms._weight_decay import add_decayed_weights
 from ._adam import adamw
@@ -100,7 +101,8 @@ class MuonState(NamedTuple):
 
 
 class MuonPartitionState(NamedTuple):
-    """State of ``muon``: the Muon chain's state over the matrix leaves, AdamW's over the rest."""
+    """State of ``muon``: the Muon chain's state (``MaskedState``, the Adam leaves masked out)
+    and AdamW's (the Muon leaves masked out)."""
 
     muon: Any
     adam: Any
@@ -326,9 +328,8 @@ def scale_by_muon(
         spec = weight_dimension_numbers(updates) if callable(weight_dimension_numbers) else weight_dimension_numbers
         leaves, treedef = jax.tree.flatten(updates, is_leaf=is_none)
         dims = [MuonDimensionNumbers()] * len(leaves) if spec is None else _per_leaf(spec, updates, _is_dims)
+        check_same_structure(fn, (updates, state.mu), ("updates", "state.mu"))
         mus = jax.tree.leaves(state.mu, is_leaf=is_none)
-        if len(mus) != len(leaves):
-            _validate.fail(fn, "state", jax.tree.structure(state.mu), f"must be made by init on params like the updates ({treedef})")
         count = _numerics.safe_increment(state.count)
         new_mu, out = [], []
         for g, m, d in zip(leaves, mus, dims):
@@ -356,8 +357,10 @@ def scale_by_muon(
     return GradientTransformation(init_fn, update_fn)
 
 
-def _scale_by_shape(dims: list, consistent_rms: Any) -> GradientTransformation:
-    """Multiply each orthogonalised leaf by its width factor (module docstring); stateless."""
+def _scale_by_shape(dims: Any, consistent_rms: Any) -> GradientTransformation:
+    """Multiply each orthogonalised leaf by its width factor (module docstring); stateless.
+
+    ``dims``: the dimension numbers, a tree like the params (or a prefix of it)."""
 
     def factor(x, d):
         fan_in, fan_out = _fans(x, d, "muon")
@@ -367,8 +370,10 @@ def _scale_by_shape(dims: list, consistent_rms: Any) -> GradientTransformation:
 
     def update_fn(updates, state, params=None, **extra_args):
         del params, extra_args
-        scaled = [None if u is None else u * jnp.asarray(factor(u, d)).astype(u.dtype) for u, d in zip(updates, dims)]
-        return scaled, state
+        leaves, treedef = jax.tree.flatten(updates, is_leaf=is_none)
+        scaled = [None if u is None else u * jnp.asarray(factor(u, d)).astype(u.dtype)
+                  for u, d in zip(leaves, _per_leaf(dims, updates, _is_dims))]
+        return treedef.unflatten(scaled), state
 
     return GradientTransformation(lambda params: EmptyState(), update_fn)
 
@@ -463,8 +468,9 @@ def muon(
         _validate.check_positive(fn, "consistent_rms", consistent_rms)
     adam_lr = learning_rate if adam_learning_rate is None else adam_learning_rate
 
-    def split(tree):
-        """Per leaf of ``tree``: its dimension numbers (None: Adam) and decay flag."""
+    def plan(tree):
+        """For ``tree``: its dimension numbers per leaf (None: Adam), the Muon and Adam masks
+        and the weight-decay mask, each a tree with the structure of ``tree``."""
         leaves, treedef = jax.tree.flatten(tree, is_leaf=is_none)
         spec = muon_weight_dimension_numbers
         spec = spec(tree) if callable(spec) else spec
@@ -477,44 +483,45 @@ def muon(
                     _validate.fail(fn, "muon_weight_dimension_numbers", d, "must hold MuonDimensionNumbers or None")
         mask = weight_decay_mask
         mask = mask(tree) if callable(mask) and not isinstance(mask, (dict, list, tuple)) else mask
-        decay = [True] * len(leaves) if mask is None else _per_leaf(mask, tree, lambda x: isinstance(x, bool))
-        on = [i for i, (x, d) in enumerate(zip(leaves, dims)) if x is not None and d is not None]
-        off = [i for i, (x, d) in enumerate(zip(leaves, dims)) if x is not None and d is None]
-        return leaves, treedef, dims, decay, on, off
+        decay = None if mask is None else treedef.unflatten(_per_leaf(mask, tree, lambda x: isinstance(x, bool)))
+        on = treedef.unflatten([x is not None and d is not None for x, d in zip(leaves, dims)])
+        off = treedef.unflatten([x is not None and d is None for x, d in zip(leaves, dims)])
+        return treedef.unflatten(dims), on, off, decay
 
-    def txs(dims, decay, on):
-        muon_dims = [dims[i] for i in on]
+    def build(tree):
+        """The two masked branches, as ``multi_transform`` would make them (and optax does)."""
+        dims, on, off, decay = plan(tree)
         muon_tx = chain(
             scale_by_muon(ns_coeffs, ns_steps, beta, eps, mu_dtype, nesterov=nesterov, adaptive=adaptive,
-                          preconditioning=preconditioning, weight_dimension_numbers=muon_dims,
+                          preconditioning=preconditioning, weight_dimension_numbers=lambda _: dims,
                           bias_correction=bias_correction),
-            _scale_by_shape(muon_dims, consistent_rms),
-            add_decayed_weights(weight_decay, None if weight_decay_mask is None else [bool(decay[i]) for i in on]),
+            _scale_by_shape(dims, consistent_rms),
+            add_decayed_weights(weight_decay, decay),
             scale_by_learning_rate(learning_rate),
         )
         adam_tx = adamw(adam_lr, adam_b1, adam_b2, eps, adam_eps_root, mu_dtype, adam_weight_decay, nesterov=adam_nesterov)
-        return muon_tx, adam_tx
+        return masked(muon_tx, on), masked(adam_tx, off)
 
     def init_fn(params):
-        leaves, _, dims, decay, on, off = split(params)
-        muon_tx, adam_tx = txs(dims, decay, on)
-        return MuonPartitionState(muon_tx.init([leaves[i] for i in on]), adam_tx.init([leaves[i] for i in off]))
+        muon_tx, adam_tx = build(params)
+        return MuonPartitionState(muon_tx.init(params), adam_tx.init(params))
 
     def update_fn(updates, state, params=None, **extra_args):
-        if params is None and jax.tree.leaves(updates):
+        if not jax.tree.leaves(updates):  # nothing to update (an empty or all-frozen tree)
+            return updates, state
+        if params is None:
             raise ValueError(f"{_validate.PREFIX}muon: update needs `params`.")
-        leaves, treedef, dims, decay, on, off = split(updates)
-        p_leaves = jax.tree.leaves(params, is_leaf=is_none)
-        if len(p_leaves) != len(leaves):
-            _validate.fail(fn, "params", jax.tree.structure(params, is_leaf=is_none), f"must have the structure of the updates ({treedef})")
-        muon_tx, adam_tx = txs(dims, decay, on)
-        u_on, s_on = muon_tx.update([leaves[i] for i in on], state.muon, [p_leaves[i] for i in on], **extra_args)
-        u_off, s_off = adam_tx.update([leaves[i] for i in off], state.adam, [p_leaves[i] for i in off], **extra_args)
-        out = list(leaves)
-        for i, u in zip(on, u_on):
-            out[i] = u
-        for i, u in zip(off, u_off):
-            out[i] = u
-        return treedef.unflatten(out), MuonPartitionState(s_on, s_off)
+        # The state's tree (the Muon momentum, Adam's leaves masked out) must be the updates'.
+        had = jax.tree.structure(jax.tree.map(lambda _: 0, state.muon.inner_state[0].mu,
+                                              is_leaf=lambda x: isinstance(x, MaskedNode) or x is None))
+        given = jax.tree.structure(jax.tree.map(lambda _: 0, updates, is_leaf=is_none))
+        if had != given:
+            raise ValueError(f"{_validate.PREFIX}muon: the structure of `updates` does not match the structure "
+                             f"of `state`; was the state made by init on parameters like these?\n"
+                             f"  updates: {jax.tree.structure(updates, is_leaf=is_none)}\n  state: {had}")
+        muon_tx, adam_tx = build(updates)
+        updates, s_on = muon_tx.update(updates, state.muon, params, **extra_args)
+        updates, s_off = adam_tx.update(updates, state.adam, params, **extra_args)
+        return updates, MuonPartitionState(s_on, s_off)
 
     return GradientTransformation(init_fn, update_fn)
