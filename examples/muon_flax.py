@@ -18,7 +18,9 @@ Run (from the repository root, with jaxopt_zoo and flax installed)::
     python examples/muon_flax.py --steps 3  # a smoke run
 
 It prints how the parameters are split, the loss now and then and the final per-token test
-accuracy of both runs (Muon+AdamW about 1.00, AdamW alone lower at 400 steps).
+accuracy of both runs. At 400 steps both solve the task (accuracy 1.0000); Muon+AdamW reaches
+a lower training loss sooner (about 0.002 at step 100 and 0.0007 at 400, against 0.003 and
+0.001 for AdamW alone, on a laptop CPU).
 """
 
 from __future__ import annotations
