@@ -113,6 +113,8 @@ from .optimizers._muon import MuonPartitionState as MuonPartitionState
 from .optimizers._muon import MuonState as MuonState
 from .optimizers._muon import muon as muon
 from .optimizers._muon import scale_by_muon as scale_by_muon
+from .optimizers._adopt import adopt as adopt
+from .optimizers._adopt import scale_by_adopt as scale_by_adopt
 
 # --- schedules (schedules/) -------------------------------------------------------------
 from .schedules._simple import constant_schedule as constant_schedule

@@ -109,6 +109,9 @@ _add(OPTIMIZERS, "muon",
      "Jordan et al., Muon: An optimizer for hidden layers in neural networks, 2024, https://kellerjordan.github.io/posts/muon/; "
      "Liu et al., Muon is Scalable for LLM Training, 2025, https://arxiv.org/abs/2502.16982",
      learning_rate=2e-2)
+_add(OPTIMIZERS, "adopt", "optax.contrib.adopt",
+     "Taniguchi et al., ADOPT: Modified Adam Can Converge with Any beta2 with the Optimal Rate, 2024, https://arxiv.org/abs/2411.02853",
+     learning_rate=1e-2)
 
 # --- schedules ------------------------------------------------------------------------------
 _SGDR = "Loshchilov & Hutter, SGDR: Stochastic Gradient Descent with Warm Restarts, 2017, https://arxiv.org/abs/1608.03983"
