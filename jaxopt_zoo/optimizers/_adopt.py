@@ -13,8 +13,11 @@ where the clipping bound :math:`c(t) = t^{1/4}` (``clip_value_fn``, with ``use_c
 early normalised gradients bounded. Normalising by the *previous* :math:`v` decorrelates it
 from :math:`g_t`, which is what removes Adam's dependence on :math:`\beta_2` for convergence.
 With ``nesterov``, the update is :math:`\beta_1 m_t + (1-\beta_1)\hat g_t` (optax's option).
-This is ``optax.contrib.adopt``, which agrees with the authors' code (iShohei220/adopt):
-same first step, same clipping schedule.
+This is ``optax.contrib.adopt``, which agrees with the authors' code (`iShohei220/adopt
+<https://github.com/iShohei220/adopt>`_, ``src/adopt/adopt.py``): same first step, same
+clipping schedule ``step**0.25``, same defaults. The authors' ``weight_decay`` (L2, or
+decoupled with ``decouple=True``) is not in optax's signature: chain
+``zoo.add_decayed_weights`` before (L2) or after ``scale_by_adopt`` (decoupled) for it.
 """
 
 from __future__ import annotations
