@@ -8,7 +8,8 @@ Everything runs in one process (W5 in child processes): zoo and optax steps are 
 donated params and state, then timed in turn (zoo, optax, zoo, optax, ...) and the median per
 step is kept. The floor of a row is ``bytes moved / bandwidth``, the bandwidth being that of a
 donated ``x = x + 3*y`` on arrays far larger than cache, measured at the start and the end of
-the same run: the triad is timed in every row's alternation next to the steps. W2 rows also
+the same run: the triad is timed in every row's alternation next to the steps. W7 times
+``zoo.muon`` against ``optax.contrib.muon`` on a 12-block transformer-like tree. W2 rows also
 time a *no-op step* for each state layout: a jitted, donated step that returns params and
 state untouched, i.e. the host's cost of passing that many arrays through ``jit`` with no
 computation at all (a floor no rearrangement of the computation can go below). Results go
@@ -122,7 +123,7 @@ def time_row(
     g is computed, not read: 24 bytes per parameter for AdamW).
     """
     zoo, optax = _libs()
-    params = workloads.make_tree(leaves, shape)
+    params = workloads.muon_tree(*shape) if opt_name == "muon" else workloads.make_tree(leaves, shape)
     grads = {} if grads_from_loss else workloads.grads_like(params)
     n = workloads.n_params(params)
     bytes_per_param = workloads.BYTES[opt_name] - (4 if grads_from_loss else 0)
@@ -247,6 +248,10 @@ def run(sizes: Sizes, only: set | None = None, log=print) -> dict:
     if want("W6"):
         for opt in ("sgd_momentum", "lion", "adafactor"):
             add(time_row("W6", f"{opt}, 1 leaf {sizes.w6_shape}", opt, 1, sizes.w6_shape, sizes, bandwidth))
+    if want("W7"):
+        blocks, width = sizes.w7_muon
+        add(time_row("W7", f"Muon+Adam, {blocks}-block tree, width {width}", "muon",
+                     len(jax.tree.leaves(workloads.muon_tree(blocks, width))), (blocks, width), sizes, bandwidth))
     if want("W4"):
         for leaves in sizes.w4_leaf_counts:
             r = compile_row("W4", f"AdamW, {leaves} leaves", "adamw", leaves, sizes.w4_leaf_shape)

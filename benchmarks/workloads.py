@@ -1,4 +1,4 @@
-"""The benchmark workloads (W1-W6): parameter trees, optimizers and bytes moved per parameter.
+"""The benchmark workloads (W1-W7): parameter trees, optimizers and bytes moved per parameter.
 
 A row pits a zoo transformation against the optax one with the same name and
 hyperparameters on the same tree. ``bytes_per_param`` is the memory an ideal step must move
@@ -7,7 +7,10 @@ per float32 parameter (each array read or written once), so ``floor = bytes * N 
 * AdamW reads p, g, m, v and writes p, m, v: 28 bytes (bf16 moments: 20);
 * the W3 chain adds one pass over g for the global norm: 32;
 * SGD with momentum and Lion read p, g, m and write p, m: 20;
-* Adafactor reads p, g and writes p (its factored moments are tiny): 12.
+* Adafactor reads p, g and writes p (its factored moments are tiny): 12;
+* W7, Muon on a transformer-like 12-block tree (``muon_tree``), reads p, g, m and writes p,
+  m: 20 — but its Newton-Schulz matmuls make it compute-bound, so its floor is only a
+  reference; the row's point is zoo vs optax.contrib.muon, step and compile time.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ class Sizes:
     w4_chain_leaves: int = 128
     w5_trees: tuple = ((1, (16 * 2**20,)), (200, (128, 160)))
     w6_shape: tuple = (4096, 4096)
+    w7_muon: tuple = (12, 256)  # (blocks, width) of the transformer-like Muon tree
     floor_elements: int = 16 * 2**20
     reps: int = 7
 
@@ -46,6 +50,7 @@ class Sizes:
             w4_chain_leaves=64,
             w5_trees=((1, (4 * 2**20,)), (100, (128, 160))),
             w6_shape=(2048, 2048),
+            w7_muon=(12, 128),
             floor_elements=8 * 2**20,
             reps=5,
         )
@@ -62,6 +67,7 @@ class Sizes:
             w4_chain_leaves=2,
             w5_trees=((2, (64,)),),
             w6_shape=(16, 8),
+            w7_muon=(2, 8),
             floor_elements=4096,
             reps=2,
         )
@@ -71,6 +77,24 @@ def make_tree(leaves: int, shape: tuple, seed: int = 0) -> dict:
     """A dict of ``leaves`` float32 arrays of ``shape`` with small random values."""
     rng = np.random.default_rng(seed)
     return {f"layer{i:04d}": jnp.asarray(rng.uniform(-0.1, 0.1, size=shape), jnp.float32) for i in range(leaves)}
+
+
+def muon_tree(blocks: int, width: int, seed: int = 0) -> dict:
+    """A transformer-like tree: per block four (width, width) attention matrices, a
+    (width, 4 width) and a (4 width, width) MLP kernel, two biases and two norm scales; plus an
+    embedding-sized (4 width, width) matrix and a bias outside the blocks. Muon gets every
+    matrix, Adam the vectors."""
+    rng = np.random.default_rng(seed)
+    mat = lambda *s: jnp.asarray(rng.normal(size=s) / np.sqrt(s[0]), jnp.float32)  # noqa: E731
+    vec = lambda n: jnp.asarray(rng.normal(size=n) * 0.1, jnp.float32)  # noqa: E731
+    tree = {}
+    for i in range(blocks):  # a flat dict ("block00/q", ...), like make_tree's
+        block = {"q": mat(width, width), "k": mat(width, width), "v": mat(width, width), "o": mat(width, width),
+                 "up": mat(width, 4 * width), "down": mat(4 * width, width), "up_bias": vec(4 * width),
+                 "down_bias": vec(width), "norm1": vec(width), "norm2": vec(width)}
+        tree.update({f"block{i:02d}/{k}": v for k, v in block.items()})
+    tree.update({"head/kernel": mat(4 * width, width), "head/bias": vec(width)})
+    return tree
 
 
 def grads_like(params: Any, seed: int = 1) -> Any:
@@ -137,6 +161,13 @@ def adafactor(lib) -> Any:
     return lib.adafactor(1e-3)
 
 
+def muon(lib) -> Any:
+    """Muon with optax's defaults (the zoo's too), so both libraries compute the same step."""
+    if lib.__name__ == "optax":
+        return lib.contrib.muon(2e-2, weight_decay=1e-2)
+    return lib.muon(2e-2, weight_decay=1e-2)
+
+
 # Bytes an ideal step moves per float32 parameter (see the module docstring).
 BYTES = {
     "adamw": 28,
@@ -145,4 +176,5 @@ BYTES = {
     "sgd_momentum": 20,
     "lion": 20,
     "adafactor": 12,
+    "muon": 20,  # p, g, m read, p, m written; the Newton-Schulz matmuls make it compute-bound
 }

@@ -147,6 +147,15 @@ from .transforms._monitor import RecordNormsState as RecordNormsState
 from .transforms._monitor import monitor as monitor
 from .transforms._monitor import record_norms as record_norms
 
+# --- optax contrib members (optimizers/) -------------------------------------------------
+from .optimizers._muon import MuonDimensionNumbers as MuonDimensionNumbers
+from .optimizers._muon import MuonPartitionState as MuonPartitionState
+from .optimizers._muon import MuonState as MuonState
+from .optimizers._muon import muon as muon
+from .optimizers._muon import scale_by_muon as scale_by_muon
+from .optimizers._adopt import adopt as adopt
+from .optimizers._adopt import scale_by_adopt as scale_by_adopt
+
 # --- schedules (schedules/) -------------------------------------------------------------
 from .schedules._simple import constant_schedule as constant_schedule
 from .schedules._simple import exponential_decay as exponential_decay

@@ -45,12 +45,6 @@ DIFFERENCES: dict[str, tuple[str, str]] = {
         "the zoo's adan is the paper's algorithm as in pytorch_optimizer.Adan (DESIGN §4), "
         "which optax.adan is not; its arguments are the paper's.",
     ),
-    "scale_by_factored_rms": (
-        "`decay_rate_fn` defaults to the zoo's own `decay_rate_pow`, not optax's private "
-        "`_decay_rate_pow`.",
-        "the same function (1 - (t + 1)^-decay_rate), tested equal to optax in the "
-        "adafactor parity suite; the zoo does not import optax's private helpers.",
-    ),
     "LookaheadState": (
         "fields `inner_state, slow, steps_since_sync` (optax: `fast_state, steps_since_sync`); "
         "`state.fast_state` reads `inner_state`.",

@@ -102,6 +102,16 @@ _SF = "Defazio et al., The Road Less Scheduled, 2024, https://arxiv.org/abs/2405
 _add(OPTIMIZERS, "schedule_free_sgd", "schedulefree.SGDScheduleFreeReference", _SF, learning_rate=0.5, warmup_steps=10)
 _add(OPTIMIZERS, "schedule_free_adamw", "schedulefree.AdamWScheduleFreeReference", _SF, learning_rate=1e-2, warmup_steps=10)
 
+# --- optax contrib members (optimizers/) ---------------------------------------------------------
+_add(OPTIMIZERS, "muon",
+     "optax.contrib.muon; with bias_correction=False, adam_nesterov=False the authors' KellerJordan/Muon code",
+     "Jordan et al., Muon: An optimizer for hidden layers in neural networks, 2024, https://kellerjordan.github.io/posts/muon/; "
+     "Liu et al., Muon is Scalable for LLM Training, 2025, https://arxiv.org/abs/2502.16982",
+     learning_rate=2e-2)
+_add(OPTIMIZERS, "adopt", "optax.contrib.adopt",
+     "Taniguchi et al., ADOPT: Modified Adam Can Converge with Any beta2 with the Optimal Rate, 2024, https://arxiv.org/abs/2411.02853",
+     learning_rate=1e-2)
+
 # --- schedules ------------------------------------------------------------------------------
 _SGDR = "Loshchilov & Hutter, SGDR: Stochastic Gradient Descent with Warm Restarts, 2017, https://arxiv.org/abs/1608.03983"
 _add(SCHEDULES, "constant_schedule", "optax.constant_schedule", "-", value=1e-2)

@@ -139,6 +139,8 @@ REDUCERS = {
     "record_norms": lambda: zoo.record_norms(zoo.adam(1e-2)),
     "adafactor": lambda: zoo.adafactor(1e-2, min_dim_size_to_factor=2),
     "adai": lambda: zoo.adai(1e-1),
+    # Newton-Schulz on matrices split over devices (w by rows, k by columns); b goes to AdamW.
+    "muon": lambda: zoo.muon(2e-2, weight_decay=1e-2, consistent_rms=0.2),
 }
 
 

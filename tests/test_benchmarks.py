@@ -61,3 +61,14 @@ def test_train_step_variants_compute_the_same_step():
         for k in params:
             np.testing.assert_allclose(got[k], want[k], rtol=1e-6, atol=1e-7)
             assert not np.allclose(got[k], params[k])  # the step moved every leaf
+
+
+def test_muon_row_runs_at_toy_size():
+    """W7: zoo.muon against optax.contrib.muon on the transformer-like tree (no timing asserted)."""
+    from benchmarks import workloads
+
+    res = bench.run(workloads.Sizes.toy(), only={"W7"}, log=lambda *a: None)
+    (row,) = res["steps"]
+    assert row["workload"] == "W7" and row["optimizer"] == "muon" and row["leaves"] == 2 * 10 + 2
+    for key in ("zoo_ms", "optax_ms", "zoo_compile_s", "optax_compile_s"):
+        assert math.isfinite(row[key]) and row[key] > 0, (key, row)

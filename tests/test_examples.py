@@ -51,6 +51,11 @@ EXPECT = {
         r"^transparent == opaque \(float32 tolerance\): True$",
         r"^zoo.sam == optax.contrib.sam \(float32 tolerance\): True$",
     ],
+    "muon_flax.py": [
+        r"^Muon: 12 hidden kernels \(\d+ weights\); AdamW: 26 other leaves \(\d+ weights\)$",
+        r"^\[muon\] step +3  loss \d+\.\d+$",
+        r"^test accuracy per token: muon\+adamw 0\.\d{4}, adamw alone 0\.\d{4}$",
+    ],
     "schedule_free_eval.py": [
         r"^test loss at x \(schedule_free_eval_params\(state, params\)\): +\d\.\d{4}$",
         r"^eval params better than training params: True$",

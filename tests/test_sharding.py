@@ -13,7 +13,8 @@ its compile caches). Each check is reported here as its own test:
 * ``adafactor_state_type_stable_under_explicit_sharding`` — under explicit sharding the
   state from ``init`` (plain and jitted) has the type ``update`` gives it;
 * ``sharded_equals_unsharded:<name>`` — global reductions (clip_by_global_norm, lars, lamb,
-  record_norms, adafactor, adai) give the single-device result to 1e-12 in float64;
+  record_norms, adafactor, adai) and muon's Newton-Schulz on sharded matrices give the
+  single-device result to 1e-12 in float64;
 * ``data_parallel:pmap_pmean`` / ``data_parallel:shard_map_pmean`` — a data-parallel step
   with ``lax.pmean`` over the data axis equals the single-device full-batch step.
 """
@@ -38,7 +39,7 @@ EXPECTED = (
     [f"state_sharded_like_params:{n}" for n in sorted(_registry.OPTIMIZERS)]
     + [f"state_sharded_like_params:{n}" for n in ("MultiSteps", "apply_if_finite", "inject_hyperparams", "record_norms", "reduce_on_plateau")]
     + ["adafactor_factored_leaves_sharded", "adafactor_state_type_stable_under_explicit_sharding"]
-    + [f"sharded_equals_unsharded:{n}" for n in ("clip_by_global_norm", "lars", "lamb", "record_norms", "adafactor", "adai")]
+    + [f"sharded_equals_unsharded:{n}" for n in ("clip_by_global_norm", "lars", "lamb", "record_norms", "adafactor", "adai", "muon")]
     + ["data_parallel:pmap_pmean", "data_parallel:shard_map_pmean"]
 )
 

@@ -86,3 +86,10 @@ from ._sm3 import ScaleBySM3State as ScaleBySM3State
 from ._sm3 import sm3 as sm3
 from ._yogi import scale_by_yogi as scale_by_yogi
 from ._yogi import yogi as yogi
+from ._adopt import adopt as adopt
+from ._adopt import scale_by_adopt as scale_by_adopt
+from ._muon import muon as muon
+from ._muon import MuonDimensionNumbers as MuonDimensionNumbers
+from ._muon import MuonPartitionState as MuonPartitionState
+from ._muon import MuonState as MuonState
+from ._muon import scale_by_muon as scale_by_muon

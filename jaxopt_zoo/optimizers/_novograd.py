@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .. import _numerics, _validate
+from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation, ScalarOrSchedule, chain
 from .._tree import tree_map, unzip
 from ..transforms._scaling import scale_by_learning_rate
@@ -113,7 +113,7 @@ def scale_by_novograd(
         mu, nu = unzip(out, 2)
         return mu, ScaleByNovogradState(count, mu, _numerics.keep_dtype(nu, state.nu))
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.per_leaf(GradientTransformation(init_fn, update_fn), "scale_by_novograd", "its second moment is one number per leaf")
 
 
 def novograd(

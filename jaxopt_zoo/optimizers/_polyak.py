@@ -31,7 +31,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from .. import _numerics, _validate
+from .. import _numerics, _packable, _validate
 from .._base import EmptyState, GradientTransformation, ScalarOrSchedule, chain
 from .._tree import is_none
 from ._sgd import sgd
@@ -98,7 +98,7 @@ def scale_by_polyak(
                          jnp.minimum(gap / (sq + eps), max_learning_rate))
         return jax.tree.map(lambda u: step * u, updates), state
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.elementwise(GradientTransformation(init_fn, update_fn))
 
 
 def polyak_sgd(

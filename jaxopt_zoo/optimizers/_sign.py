@@ -18,7 +18,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from .. import _validate
+from .. import _packable, _validate
 from .._base import EmptyState, GradientTransformation, ScalarOrSchedule, chain
 from ..transforms._momentum import ema
 from ..transforms._scaling import scale_by_learning_rate
@@ -51,7 +51,7 @@ def scale_by_sign() -> GradientTransformation:
         # integer/bool leaves (not trained) pass as they are: jnp.sign rejects bool
         return jax.tree.map(lambda g: jnp.sign(g) if jnp.issubdtype(g.dtype, jnp.inexact) else g, updates), state
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.elementwise(GradientTransformation(init_fn, update_fn))
 
 
 def sign_sgd(learning_rate: ScalarOrSchedule) -> GradientTransformation:

@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .. import _numerics, _validate
+from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation, ScalarOrSchedule, chain
 from .._tree import check_same_structure, is_none
 from ..transforms._scaling import scale_by_learning_rate
@@ -124,7 +124,7 @@ def scale_by_sm3(b1: Any = 0.9, b2: Any = 1.0, eps: Any = 1e-8) -> GradientTrans
         mu = treedef.unflatten([o[1] for o in out])
         return nu, ScaleBySM3State(mu, _numerics.keep_dtype(nu, state.nu))
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.per_leaf(GradientTransformation(init_fn, update_fn), "scale_by_sm3", "its accumulators follow each leaf's axes")
 
 
 def sm3(learning_rate: ScalarOrSchedule, momentum: Any = 0.9) -> GradientTransformation:

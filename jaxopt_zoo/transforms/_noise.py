@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .. import _numerics, _validate
+from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation
 
 
@@ -101,4 +101,4 @@ def add_noise(eta: Any, gamma: Any, key: Any = None, *, seed: int | None = None)
             noisy[i] = leaves[i] + std * jax.random.normal(k, leaves[i].shape, leaves[i].dtype)
         return treedef.unflatten(noisy), AddNoiseState(count, jax.random.key_data(next_key))
 
-    return GradientTransformation(init_fn, update_fn)
+    return _packable.per_leaf(GradientTransformation(init_fn, update_fn), "add_noise", "its noise is drawn leaf by leaf")
