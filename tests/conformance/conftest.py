@@ -1,0 +1,193 @@
+"""optax's own tests, run with the zoo's members standing in for optax's (docs/conformance.md).
+
+``optax_tests.txt`` names the optax test files; this conftest collects it: each optax test module
+is executed by ``_standin.load`` so that every name the zoo shares with optax resolves to the zoo's
+member inside the test module (optax itself is not patched). Then:
+
+- tests run as optax runs them: JAX's default mode (x64 off) unless a test turns x64 on itself;
+- a test that passed without calling any zoo member is reported as ``not conformance``, not as
+  a pass (it proved nothing about the zoo);
+- the tests listed in ``known_differences.toml`` (each with its reason) are deselected; with
+  ``CONFORMANCE=known`` only they run, and each must still fail: a listed test that passes, or a
+  listed entry that matches no test, is an error, so the list cannot rot.
+
+``CONFORMANCE=full`` (``make conformance``) runs every file of ``optax_tests.txt``;
+the default, ``fast`` (``make test``), runs only the files of ``FAST``; ``off`` collects nothing.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import pathlib
+import tomllib
+
+import warnings
+
+import jax
+import pytest
+
+import _standin
+
+HERE = pathlib.Path(__file__).parent
+MANIFEST = "optax_tests.txt"
+KNOWN_FILE = HERE / "known_differences.toml"
+MODE = os.environ.get("CONFORMANCE", "fast")
+if MODE not in ("fast", "full", "known", "off"):
+    raise pytest.UsageError(f"CONFORMANCE must be fast, full, known or off, got {MODE!r}.")
+
+# Warnings issued by optax's own code are shown, not errors (optax's suite runs that way); the
+# zoo's and everything else's stay errors (pyproject).
+OPTAX_WARNINGS = r"optax(\.|$)"
+
+# The files run by `make test` (a subset that fits its time budget, see docs/conformance.md).
+FAST: tuple = ()
+
+
+def _known():
+    entries = tomllib.loads(KNOWN_FILE.read_text()).get("difference", [])
+    for entry in entries:
+        if not entry.get("reason") or not entry.get("see"):
+            raise pytest.UsageError(f"{KNOWN_FILE.name}: entry {entry} needs `reason` and `see`.")
+    return entries
+
+
+def _suite_files():
+    files = []
+    for line in (HERE / MANIFEST).read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            files += sorted(_standin.OPTAX_DIR.glob(line))
+    return files
+
+
+def pytest_collect_file(file_path, parent):
+    if file_path.name == MANIFEST and MODE != "off":
+        if not parent.config.pluginmanager.has_plugin("zoo-conformance"):
+            parent.config.pluginmanager.register(_RunHooks(), "zoo-conformance")
+        return OptaxSuite.from_parent(parent, path=file_path)
+    return None
+
+
+class OptaxSuite(pytest.File):
+    def collect(self):
+        for path in _suite_files():
+            name = path.relative_to(_standin.OPTAX_DIR.parent).as_posix()
+            if MODE == "fast" and name not in FAST:
+                continue
+            yield ConformanceModule.from_parent(self, path=path, name=name)
+
+
+class ConformanceModule(pytest.Module):
+    """One optax test module, imported with the zoo standing in (and x64 off, as optax runs)."""
+
+    def _getobj(self):
+        with _x64(False), warnings.catch_warnings():
+            warnings.filterwarnings("default", module=OPTAX_WARNINGS)
+            return _standin.load(self.path)
+
+
+class _x64:
+    def __init__(self, value):
+        self.value = value
+
+    def __enter__(self):
+        self.saved = jax.config.jax_enable_x64
+        jax.config.update("jax_enable_x64", self.value)
+
+    def __exit__(self, *exc):
+        jax.config.update("jax_enable_x64", self.saved)
+
+
+def short_id(item) -> str:
+    """``optax/_src/alias_test.py::AliasTest::test_x`` for an item of the suite."""
+    return item.nodeid.split(f"{MANIFEST}::", 1)[1]
+
+
+def _is_conformance(item) -> bool:
+    return f"{MANIFEST}::" in item.nodeid
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session, config, items):
+    ours = [it for it in items if _is_conformance(it)]
+    if not ours:
+        return
+    ids = {short_id(it): it for it in ours}
+    files = {i.split("::", 1)[0] for i in ids}
+    narrowed = any("::" in str(a) for a in config.args)
+    listed, stale = {}, []
+    for entry in _known():
+        matches = fnmatch.filter(ids, entry["test"])
+        if not matches and entry["test"].split("::", 1)[0] in files and not narrowed:
+            stale.append(entry["test"])
+        for m in matches:
+            listed[m] = entry
+    if stale:
+        raise pytest.UsageError(
+            f"{KNOWN_FILE.name} lists tests that no longer exist (remove or fix them): {stale}")
+    keep, drop = [], []
+    for it in items:
+        if not _is_conformance(it):
+            keep.append(it)
+            continue
+        entry = listed.get(short_id(it))
+        if (entry is not None) == (MODE == "known"):
+            it.stash[_KNOWN] = entry
+            it.add_marker(pytest.mark.filterwarnings(f"default:::{OPTAX_WARNINGS}"))
+            keep.append(it)
+        else:
+            drop.append(it)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+_KNOWN = pytest.StashKey()
+
+
+class _RunHooks:
+    """Hooks on the suite's items. They are registered as a plugin (not left in this conftest)
+    because an item's hooks are looked up by its file, and its file is inside optax."""
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(self, item, nextitem):
+        if not _is_conformance(item):
+            yield
+            return
+        _standin.CALLS.clear()
+        with _x64(False):
+            yield
+
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        rep = outcome.get_result()
+        if not _is_conformance(item) or rep.when != "call":
+            return
+        calls = dict(_standin.CALLS)
+        rep.user_properties.append(("zoo_calls", calls))
+        entry = item.stash.get(_KNOWN, None)
+        if MODE == "known":
+            if rep.failed:
+                rep.outcome = "passed"
+                rep.longrepr = None
+                rep.user_properties.append(("conformance", "still fails as listed"))
+            elif rep.passed:
+                rep.outcome = "failed"
+                rep.longrepr = (
+                    f"{short_id(item)} is listed in {KNOWN_FILE.name} as a failing test "
+                    f"({entry['reason']}) but it passes now: remove it from the list.")
+            return
+        if rep.passed and not calls:
+            rep.user_properties.append(("conformance", "none"))
+
+
+    def pytest_report_teststatus(self, report, config):
+        props = dict(getattr(report, "user_properties", ()))
+        if report.when == "call" and report.passed and props.get("conformance") == "none":
+            return "not conformance", "n", "NOT CONFORMANCE (no zoo member ran)"
+        if report.when == "call" and report.passed and props.get("conformance") == "still fails as listed":
+            return "still differs", "d", "STILL DIFFERS (listed)"
+        return None
