@@ -1,7 +1,10 @@
-"""optax's own tests, run with the zoo's members standing in for optax's (docs/conformance.md).
+"""pytest plugin: optax's own tests, run with the zoo's members standing in (docs/conformance.md).
 
-``optax_tests.txt`` names the optax test files; this conftest collects it: each optax test module
-is executed by ``_standin.load`` so that every name the zoo shares with optax resolves to the zoo's
+Loaded for every pytest run by pyproject's ``-p zoo_conformance`` (a plugin, not a conftest: the
+suite's items live in optax's files, where a conftest's hooks do not reach, and xdist's controller
+must know the report categories). ``optax_tests.txt`` names the optax test files; the plugin
+collects it: each optax test module
+is executed by ``zoo_standin.load`` so that every name the zoo shares with optax resolves to the zoo's
 member inside the test module (optax itself is not patched). Then:
 
 - tests run as optax runs them: JAX's default mode (x64 off) unless a test turns x64 on itself;
@@ -12,7 +15,9 @@ member inside the test module (optax itself is not patched). Then:
   listed entry that matches no test, is an error, so the list cannot rot.
 
 ``CONFORMANCE=full`` (``make conformance``) runs every file of ``optax_tests.txt``;
-the default, ``fast`` (``make test``), runs only the files of ``FAST``; ``off`` collects nothing.
+the default, ``fast`` (``make test``), runs only the files of ``FAST``; ``off`` collects nothing;
+``baseline`` runs the suite on optax itself, no stand-ins (to tell which failures are optax's own
+in this environment: those go in the list with ``see = "baseline"``).
 """
 
 from __future__ import annotations
@@ -21,20 +26,17 @@ import fnmatch
 import os
 import pathlib
 import tomllib
-
 import warnings
 
 import jax
 import pytest
 
-import _standin
-
 HERE = pathlib.Path(__file__).parent
 MANIFEST = "optax_tests.txt"
 KNOWN_FILE = HERE / "known_differences.toml"
 MODE = os.environ.get("CONFORMANCE", "fast")
-if MODE not in ("fast", "full", "known", "off"):
-    raise pytest.UsageError(f"CONFORMANCE must be fast, full, known or off, got {MODE!r}.")
+if MODE not in ("fast", "full", "known", "off", "baseline"):
+    raise pytest.UsageError(f"CONFORMANCE must be fast, full, known, baseline or off, got {MODE!r}.")
 
 # Warnings issued by optax's own code are shown, not errors (optax's suite runs that way); the
 # zoo's and everything else's stay errors (pyproject).
@@ -53,26 +55,28 @@ def _known():
 
 
 def _suite_files():
+    import zoo_standin  # imported late: it imports optax and the zoo
+
     files = []
     for line in (HERE / MANIFEST).read_text().splitlines():
         line = line.split("#", 1)[0].strip()
         if line:
-            files += sorted(_standin.OPTAX_DIR.glob(line))
+            files += sorted(zoo_standin.OPTAX_DIR.glob(line))
     return files
 
 
 def pytest_collect_file(file_path, parent):
-    if file_path.name == MANIFEST and MODE != "off":
-        if not parent.config.pluginmanager.has_plugin("zoo-conformance"):
-            parent.config.pluginmanager.register(_RunHooks(), "zoo-conformance")
+    if file_path.name == MANIFEST and file_path.parent == HERE and MODE != "off":
         return OptaxSuite.from_parent(parent, path=file_path)
     return None
 
 
 class OptaxSuite(pytest.File):
     def collect(self):
+        import zoo_standin  # imported late: it imports optax and the zoo
+
         for path in _suite_files():
-            name = path.relative_to(_standin.OPTAX_DIR.parent).as_posix()
+            name = path.relative_to(zoo_standin.OPTAX_DIR.parent).as_posix()
             if MODE == "fast" and name not in FAST:
                 continue
             yield ConformanceModule.from_parent(self, path=path, name=name)
@@ -82,9 +86,11 @@ class ConformanceModule(pytest.Module):
     """One optax test module, imported with the zoo standing in (and x64 off, as optax runs)."""
 
     def _getobj(self):
+        import zoo_standin  # imported late: it imports optax and the zoo
+
         with _x64(False), warnings.catch_warnings():
             warnings.filterwarnings("default", module=OPTAX_WARNINGS)
-            return _standin.load(self.path)
+            return zoo_standin.load(self.path, standin=MODE != "baseline")
 
 
 class _x64:
@@ -111,7 +117,9 @@ def _is_conformance(item) -> bool:
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session, config, items):
     ours = [it for it in items if _is_conformance(it)]
-    if not ours:
+    for it in ours:
+        it.add_marker(pytest.mark.filterwarnings(f"default:::{OPTAX_WARNINGS}"))
+    if not ours or MODE == "baseline":
         return
     ids = {short_id(it): it for it in ours}
     files = {i.split("::", 1)[0] for i in ids}
@@ -134,7 +142,6 @@ def pytest_collection_modifyitems(session, config, items):
         entry = listed.get(short_id(it))
         if (entry is not None) == (MODE == "known"):
             it.stash[_KNOWN] = entry
-            it.add_marker(pytest.mark.filterwarnings(f"default:::{OPTAX_WARNINGS}"))
             keep.append(it)
         else:
             drop.append(it)
@@ -146,48 +153,48 @@ def pytest_collection_modifyitems(session, config, items):
 _KNOWN = pytest.StashKey()
 
 
-class _RunHooks:
-    """Hooks on the suite's items. They are registered as a plugin (not left in this conftest)
-    because an item's hooks are looked up by its file, and its file is inside optax."""
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    if not _is_conformance(item):
+        yield
+        return
+    import zoo_standin
 
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_protocol(self, item, nextitem):
-        if not _is_conformance(item):
-            yield
-            return
-        _standin.CALLS.clear()
-        with _x64(False):
-            yield
+    zoo_standin.CALLS.clear()
+    with _x64(False):
+        yield
 
 
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_makereport(self, item, call):
-        outcome = yield
-        rep = outcome.get_result()
-        if not _is_conformance(item) or rep.when != "call":
-            return
-        calls = dict(_standin.CALLS)
-        rep.user_properties.append(("zoo_calls", calls))
-        entry = item.stash.get(_KNOWN, None)
-        if MODE == "known":
-            if rep.failed:
-                rep.outcome = "passed"
-                rep.longrepr = None
-                rep.user_properties.append(("conformance", "still fails as listed"))
-            elif rep.passed:
-                rep.outcome = "failed"
-                rep.longrepr = (
-                    f"{short_id(item)} is listed in {KNOWN_FILE.name} as a failing test "
-                    f"({entry['reason']}) but it passes now: remove it from the list.")
-            return
-        if rep.passed and not calls:
-            rep.user_properties.append(("conformance", "none"))
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if not _is_conformance(item) or rep.when != "call":
+        return
+    import zoo_standin
+
+    calls = dict(zoo_standin.CALLS)
+    rep.user_properties.append(("zoo_calls", calls))
+    entry = item.stash.get(_KNOWN, None)
+    if MODE == "known":
+        if rep.failed:
+            rep.outcome = "passed"
+            rep.longrepr = None
+            rep.user_properties.append(("conformance", "still fails as listed"))
+        elif rep.passed:
+            rep.outcome = "failed"
+            rep.longrepr = (
+                f"{short_id(item)} is listed in {KNOWN_FILE.name} as a failing test "
+                f"({entry['reason']}) but it passes now: remove it from the list.")
+        return
+    if rep.passed and not calls:
+        rep.user_properties.append(("conformance", "none"))
 
 
-    def pytest_report_teststatus(self, report, config):
-        props = dict(getattr(report, "user_properties", ()))
-        if report.when == "call" and report.passed and props.get("conformance") == "none":
-            return "not conformance", "n", "NOT CONFORMANCE (no zoo member ran)"
-        if report.when == "call" and report.passed and props.get("conformance") == "still fails as listed":
-            return "still differs", "d", "STILL DIFFERS (listed)"
-        return None
+def pytest_report_teststatus(report, config):
+    props = dict(getattr(report, "user_properties", ()))
+    if report.when == "call" and report.passed and props.get("conformance") == "none":
+        return "not conformance", "n", "NOT CONFORMANCE (no zoo member ran)"
+    if report.when == "call" and report.passed and props.get("conformance") == "still fails as listed":
+        return "still differs", "d", "STILL DIFFERS (listed)"
+    return None

@@ -9,11 +9,13 @@ attribute is that very public object, the view answers with the zoo's member ins
 all become ``zoo.*`` inside the test module, while optax itself (its internals, its helpers, its
 other members) stays untouched: nothing in ``sys.modules`` is patched.
 
-Which names stand in is computed, not listed: every public callable of ``jaxopt_zoo`` whose name
-is also public in ``optax``, ``optax.contrib``, ``optax.schedules`` or ``optax.transforms``. Types
-are left alone (state classes, ``GradientTransformation``, ``EmptyState``...): optax's internals
-check them with ``isinstance``, and a state's class name is not behaviour. ``MultiSteps`` is the
-exception, being an optimizer that happens to be a class.
+Which names stand in is computed, not listed: every public member of ``jaxopt_zoo`` whose name
+is also public in ``optax``, ``optax.contrib``, ``optax.schedules`` or ``optax.transforms``, with
+one exception: the protocol types (``GradientTransformation``, ``GradientTransformationExtraArgs``
+and the type aliases) stay optax's, because "a zoo transformation is an optax transformation" is
+exactly what a drop-in must satisfy (``isinstance(zoo.chain(...), optax.GradientTransformation)``).
+The zoo's state classes (``ScaleByAdamState``, ``MaskedNode``, ``EmptyState``...) do stand in, so a
+test that builds an expected state or checks a state's type does so with the zoo's.
 
 Every stand-in counts its calls (and the calls of the ``init``/``update`` of transformations it
 built), so the harness can tell a test that exercised the zoo from one that only ran optax code.
@@ -38,7 +40,12 @@ import jaxopt_zoo as zoo
 
 OPTAX_DIR = pathlib.Path(optax.__file__).parent
 _OPTAX_NAMESPACES = (optax, optax.contrib, optax.schedules, optax.transforms)
-_CLASS_STANDINS = {"MultiSteps"}
+# Optax's protocol types: never replaced (see above).
+_PROTOCOL = {"GradientTransformation", "GradientTransformationExtraArgs", "Params", "Updates",
+             "OptState", "Schedule", "ScalarOrSchedule"}
+# Classes that are optimizers (their construction counts as using the zoo); other classes are
+# state types, which stand in uncounted.
+_COUNTED_CLASSES = {"MultiSteps"}
 
 # Calls of zoo members since the last reset: name -> count ("adam", "adam.update", ...).
 CALLS: collections.Counter = collections.Counter()
@@ -83,13 +90,15 @@ def _shared_names():
     shared = {}
     for name in sorted(n for n in dir(zoo) if not n.startswith("_")):
         member = getattr(zoo, name)
-        if isinstance(member, types.ModuleType) or not callable(member):
+        if isinstance(member, types.ModuleType) or not callable(member) or name in _PROTOCOL:
             continue
-        if inspect.isclass(member) and name not in _CLASS_STANDINS:
-            continue
+        if inspect.isclass(member) and name not in _COUNTED_CLASSES:
+            standin = member
+        else:
+            standin = _standin(name, member)
         for ns in _OPTAX_NAMESPACES:
             if hasattr(ns, name):
-                shared[name] = (getattr(ns, name), _standin(name, member))
+                shared[name] = (getattr(ns, name), standin)
                 break
     return shared
 
@@ -161,8 +170,10 @@ def _import(name, globals=None, locals=None, fromlist=(), level=0):
     return module
 
 
-def load(path: pathlib.Path):
-    """Execute one optax test module (once) with the zoo standing in; returns the module."""
+def load(path: pathlib.Path, standin: bool = True):
+    """Execute one optax test module (once) with the zoo standing in; returns the module.
+
+    ``standin=False`` imports it as optax's own (the baseline: what fails on optax itself)."""
     path = pathlib.Path(path)
     if path in _LOADED:
         return _LOADED[path]
@@ -171,7 +182,8 @@ def load(path: pathlib.Path):
     module = types.ModuleType(modname)
     module.__file__ = str(path)
     own_builtins = dict(builtins.__dict__)
-    own_builtins["__import__"] = _import
+    if standin:
+        own_builtins["__import__"] = _import
     module.__dict__["__builtins__"] = own_builtins
     sys.modules[modname] = module
     _LOADED[path] = module
