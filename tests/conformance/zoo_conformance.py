@@ -165,6 +165,16 @@ def pytest_runtest_protocol(item, nextitem):
         yield
 
 
+_BODY_DONE = pytest.StashKey()
+_SUB_FAILED = pytest.StashKey()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    yield
+    item.stash[_BODY_DONE] = True  # reports after this are the test's own, not its subtests'
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
@@ -173,21 +183,29 @@ def pytest_runtest_makereport(item, call):
         return
     import zoo_standin
 
-    calls = dict(zoo_standin.CALLS)
-    rep.user_properties.append(("zoo_calls", calls))
-    entry = item.stash.get(_KNOWN, None)
+    subtest = not item.stash.get(_BODY_DONE, False)
     if MODE == "known":
-        if rep.failed:
-            rep.outcome = "passed"
-            rep.longrepr = None
+        # A listed test must still fail: in its body or in any of its subtests.
+        if subtest:
+            if rep.failed:
+                item.stash[_SUB_FAILED] = True
+                rep.outcome, rep.longrepr = "passed", None
+            return
+        if rep.failed or item.stash.get(_SUB_FAILED, False):
+            rep.outcome, rep.longrepr = "passed", None
             rep.user_properties.append(("conformance", "still fails as listed"))
         elif rep.passed:
+            entry = item.stash[_KNOWN]
             rep.outcome = "failed"
             rep.longrepr = (
                 f"{short_id(item)} is listed in {KNOWN_FILE.name} as a failing test "
                 f"({entry['reason']}) but it passes now: remove it from the list.")
         return
-    if rep.passed and not calls:
+    if subtest:
+        return
+    calls = dict(zoo_standin.CALLS)
+    rep.user_properties.append(("zoo_calls", calls))
+    if rep.passed and not calls and MODE != "baseline":
         rep.user_properties.append(("conformance", "none"))
 
 
