@@ -16,7 +16,9 @@ def test_shared_names_cover_the_zoo_and_leave_protocol_types():
     assert {"adam", "sgd", "chain", "cosine_decay_schedule", "MultiSteps", "sam"} <= set(zoo_standin.SHARED)
     assert "GradientTransformation" not in zoo_standin.SHARED
     assert zoo_standin.SHARED["sam"][0] is optax.contrib.sam
-    assert zoo_standin.SHARED["ScaleByAdamState"][1] is zoo.ScaleByAdamState
+    state_cls = zoo_standin.SHARED["ScaleByAdamState"][1]
+    assert type(state_cls(count=0, mu=0, nu=0)) is zoo.ScaleByAdamState
+    assert isinstance(optax.ScaleByAdamState(count=0, mu=0, nu=0), state_cls)
 
 
 def test_a_loaded_optax_test_module_sees_the_zoo_and_optax_is_untouched():

@@ -23,6 +23,7 @@ in this environment: those go in the list with ``see = "baseline"``).
 from __future__ import annotations
 
 import fnmatch
+import json
 import os
 import pathlib
 import tomllib
@@ -225,6 +226,27 @@ def pytest_runtest_makereport(item, call):
     rep.user_properties.append(("zoo_calls", calls))
     if rep.passed and not calls and MODE != "baseline":
         rep.user_properties.append(("conformance", "none"))
+
+
+def _message(report):
+    crash = getattr(report.longrepr, "reprcrash", None)
+    return (crash.message if crash is not None else str(report.longrepr))[:400]
+
+
+def pytest_runtest_logreport(report):
+    """``CONFORMANCE_LOG=path``: one JSON line per test outcome, written as the run goes."""
+    log = os.environ.get("CONFORMANCE_LOG")
+    if not log or report.when != "call" or f"{MANIFEST}::" not in report.nodeid:
+        return
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # xdist's controller logs it (once)
+        return
+    props = dict(report.user_properties)
+    line = {"test": report.nodeid.split(f"{MANIFEST}::", 1)[1], "outcome": report.outcome,
+            "subtest": type(report).__name__ == "SubtestReport", "zoo_calls": props.get("zoo_calls"),
+            "conformance": props.get("conformance"),
+            "message": _message(report) if report.failed else None}
+    with open(log, "a") as f:
+        f.write(json.dumps(line) + "\n")
 
 
 def pytest_report_teststatus(report, config):

@@ -14,8 +14,8 @@ is also public in ``optax``, ``optax.contrib``, ``optax.schedules`` or ``optax.t
 one exception: the protocol types (``GradientTransformation``, ``GradientTransformationExtraArgs``
 and the type aliases) stay optax's, because "a zoo transformation is an optax transformation" is
 exactly what a drop-in must satisfy (``isinstance(zoo.chain(...), optax.GradientTransformation)``).
-The zoo's state classes (``ScaleByAdamState``, ``MaskedNode``, ``EmptyState``...) do stand in, so a
-test that builds an expected state or checks a state's type does so with the zoo's.
+The zoo's state classes (``ScaleByAdamState``, ``MaskedNode``, ``EmptyState``...) stand in as
+"either" classes: calling one builds the zoo's, ``isinstance`` accepts the zoo's or optax's.
 
 Every stand-in counts its calls (and the calls of the ``init``/``update`` of transformations it
 built), so the harness can tell a test that exercised the zoo from one that only ran optax code.
@@ -85,6 +85,33 @@ def _standin(name, member):
     return call
 
 
+class _EitherState(type):
+    """A state class as the test sees it: calling it builds the zoo's; ``isinstance`` accepts the
+    zoo's or optax's (a state built by optax's own code in the same test is not a zoo failure)."""
+
+    def __call__(cls, *args, **kwargs):
+        return cls._build(*args, **kwargs)
+
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, (cls._zoo, cls._optax))
+
+    def __subclasscheck__(cls, sub):
+        return issubclass(sub, (cls._zoo, cls._optax))
+
+    def __getattr__(cls, name):
+        return getattr(cls._zoo, name)
+
+
+# Built as optax's: every stateless optax member (there are many the zoo lacks) returns optax's
+# EmptyState, and an expected EmptyState in a test is usually the state of one of those.
+_BUILT_AS_OPTAX = {"EmptyState"}
+
+
+def _state_class(zoo_cls, optax_cls):
+    build = optax_cls if zoo_cls.__name__ in _BUILT_AS_OPTAX else zoo_cls
+    return _EitherState(zoo_cls.__name__, (), {"_zoo": zoo_cls, "_optax": optax_cls, "_build": build})
+
+
 def _shared_names():
     """name -> (optax's public object, the zoo's stand-in)."""
     shared = {}
@@ -92,13 +119,14 @@ def _shared_names():
         member = getattr(zoo, name)
         if isinstance(member, types.ModuleType) or not callable(member) or name in _PROTOCOL:
             continue
-        if inspect.isclass(member) and name not in _COUNTED_CLASSES:
-            standin = member
-        else:
-            standin = _standin(name, member)
         for ns in _OPTAX_NAMESPACES:
             if hasattr(ns, name):
-                shared[name] = (getattr(ns, name), standin)
+                theirs = getattr(ns, name)
+                if inspect.isclass(member) and name not in _COUNTED_CLASSES:
+                    standin = _state_class(member, theirs)
+                else:
+                    standin = _standin(name, member)
+                shared[name] = (theirs, standin)
                 break
     return shared
 
