@@ -39,9 +39,9 @@ MODE = os.environ.get("CONFORMANCE", "fast")
 if MODE not in ("fast", "full", "known", "off", "baseline"):
     raise pytest.UsageError(f"CONFORMANCE must be fast, full, known, baseline or off, got {MODE!r}.")
 
-# Warnings issued by optax's own code are shown, not errors (optax's suite runs that way); the
-# zoo's and everything else's stay errors (pyproject).
-OPTAX_WARNINGS = r"optax(\.|$)"
+# Warnings are shown, not errors, as optax's suite runs (optax, sklearn, scipy... warn in it);
+# warnings issued by the zoo's own code stay errors (pyproject's rule).
+WARNING_FILTERS = ("default", r"error:::jaxopt_zoo(\.|$)")
 
 # The files run by `make test`: cheap ones (seconds) that exercise many zoo members; the others,
 # optax's alias/contrib/accumulation/linesearch suites, take minutes (docs/conformance.md).
@@ -108,7 +108,8 @@ class ConformanceModule(pytest.Module):
         import zoo_standin  # imported late: it imports optax and the zoo
 
         with _x64(False), warnings.catch_warnings():
-            warnings.filterwarnings("default", module=OPTAX_WARNINGS)
+            warnings.filterwarnings("default")
+            warnings.filterwarnings("error", module=r"jaxopt_zoo(\.|$)")
             return zoo_standin.load(self.path, standin=MODE != "baseline")
 
 
@@ -137,7 +138,7 @@ def _is_conformance(item) -> bool:
 def pytest_collection_modifyitems(session, config, items):
     ours = [it for it in items if _is_conformance(it)]
     for it in ours:
-        it.add_marker(pytest.mark.filterwarnings(f"default:::{OPTAX_WARNINGS}"))
+        it.add_marker(pytest.mark.filterwarnings(*WARNING_FILTERS))
     if not ours or MODE == "baseline":
         return
     ids = {short_id(it): it for it in ours}
