@@ -1,4 +1,5 @@
-# The two commands of the quick start: `make demo` and `make test`.
+# The two commands of the quick start: `make demo` and `make test`; `make conformance` runs
+# optax's own test suite against the zoo (docs/conformance.md).
 # Each creates .venv when it is missing and installs what it needs into it.
 
 PYTHON ?= python3
@@ -8,7 +9,7 @@ PIP    := $(VENV)/bin/pip
 PYTEST_ARGS ?= -n 2 --dist loadgroup  # both cores (pytest-xdist); an xdist_group stays on one worker
 BENCH_ARGS ?=
 
-.PHONY: test lint doctest docs demo bench clean
+.PHONY: test lint doctest docs conformance demo bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +44,12 @@ doctest: $(VENV)/.installed-test
 # The docs site in site/ (mkdocs-material + mkdocstrings), warnings as errors; no network needed.
 docs: $(VENV)/.installed-docs
 	$(VENV)/bin/mkdocs build --strict
+
+# optax's own tests with the zoo's members in place of optax's same-named ones, every file
+# (`make test` runs a fast subset); then the listed known differences alone: each must still fail.
+conformance: $(VENV)/.installed-test
+	CONFORMANCE=full $(PY) -m pytest $(PYTEST_ARGS) tests/conformance
+	CONFORMANCE=known $(PY) -m pytest $(PYTEST_ARGS) tests/conformance
 
 # The optimizer paths on 2-D test functions, then the 11-optimizer shootout on digits (its table
 # stays on screen); pictures, CSV and JSON in zoo-out/.

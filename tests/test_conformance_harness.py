@@ -1,0 +1,52 @@
+"""The conformance harness itself (tests/conformance, docs/conformance.md): the zoo really stands
+in for optax inside an optax test module, optax itself is untouched, and calls are counted."""
+
+import pathlib
+import sys
+import tomllib
+
+import optax
+import optax.contrib
+
+import jaxopt_zoo as zoo
+import zoo_standin
+
+
+def test_shared_names_cover_the_zoo_and_leave_protocol_types():
+    assert {"adam", "sgd", "chain", "cosine_decay_schedule", "MultiSteps", "sam"} <= set(zoo_standin.SHARED)
+    assert "GradientTransformation" not in zoo_standin.SHARED
+    assert zoo_standin.SHARED["sam"][0] is optax.contrib.sam
+    state_cls = zoo_standin.SHARED["ScaleByAdamState"][1]
+    assert type(state_cls(count=0, mu=0, nu=0)) is zoo.ScaleByAdamState
+    assert isinstance(optax.ScaleByAdamState(count=0, mu=0, nu=0), state_cls)
+
+
+def test_a_loaded_optax_test_module_sees_the_zoo_and_optax_is_untouched():
+    before = {k: v for k, v in sys.modules.items() if k == "optax" or k.startswith("optax.")}
+    module = zoo_standin.load(zoo_standin.OPTAX_DIR / "_src" / "update_test.py")
+    assert module.update.apply_updates.__wrapped__ is zoo.apply_updates
+    assert module.update.incremental_update.__wrapped__ is zoo.incremental_update
+    assert module.update.base is sys.modules["optax._src.base"]  # not a zoo name: optax's own
+    from optax._src import update
+
+    assert update.apply_updates is optax.apply_updates  # optax's own module is not patched
+    after = {k: v for k, v in sys.modules.items() if k == "optax" or k.startswith("optax.")}
+    assert all(after[k] is v for k, v in before.items())
+
+
+def test_calls_are_counted_through_built_transformations():
+    module = zoo_standin.load(zoo_standin.OPTAX_DIR / "_src" / "update_test.py")
+    tx = zoo_standin.view(optax).sgd(0.1)
+    zoo_standin.CALLS.clear()
+    tx.update({"a": 1.0}, tx.init({"a": 0.0}))
+    assert zoo_standin.CALLS == {"sgd.init": 1, "sgd.update": 1}
+    del module
+
+
+def test_known_differences_entries_are_complete():
+    path = pathlib.Path(__file__).parent / "conformance" / "known_differences.toml"
+    entries = tomllib.loads(path.read_text())["difference"]
+    assert entries
+    for entry in entries:
+        assert set(entry) == {"test", "reason", "see"}, entry
+        assert entry["test"].startswith("optax/") and "::" in entry["test"], entry
