@@ -110,7 +110,13 @@ def check_int(fn: str, arg: str, value: Any, lo: int | None = None) -> None:
     """A concrete Python/numpy integer, optionally at least ``lo``."""
     if isinstance(value, jax.core.Tracer):
         return
+    want = "must be an integer" + ("" if lo is None else f" >= {lo}")
+    if isinstance(value, (jax.Array, np.ndarray)):
+        # inject_hyperparams turns numeric arguments into arrays; a count that shapes the
+        # computation (a period, a number of steps) has to stay a Python int.
+        fail(fn, arg, value, want + " (a Python int, not an array: with inject_hyperparams, "
+             f"list {arg!r} in static_args)")
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        fail(fn, arg, value, "must be an integer" + ("" if lo is None else f" >= {lo}"))
+        fail(fn, arg, value, want)
     if lo is not None and value < lo:
         fail(fn, arg, value, f"must be an integer >= {lo}")

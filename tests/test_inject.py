@@ -135,3 +135,18 @@ def test_traced_hyperparameters_are_not_validated_and_train():
     params = make_params("float64")
     path = trajectory(zoo.inject_hyperparams(zoo.adamw)(learning_rate=1e-2, b1=0.9, b2=0.99, weight_decay=0.1), params, steps=20)
     assert all(np.isfinite(np.asarray(v)).all() for v in path.values())
+
+
+def test_an_injected_count_says_to_use_static_args():
+    """A count that shapes the computation (lookahead's sync_period) cannot be an injected
+    array: the error says so and names static_args, which works."""
+    params = jnp.ones(2)
+    with pytest.raises(ValueError, match=r"jaxopt_zoo\.lookahead: argument `sync_period` .*static_args"):
+        zoo.inject_hyperparams(zoo.lookahead)(fast_optimizer=zoo.sgd(0.1), sync_period=3).init(params)
+    tx = zoo.inject_hyperparams(zoo.lookahead, static_args=("sync_period",))(fast_optimizer=zoo.sgd(0.1), sync_period=3)
+    plain = zoo.lookahead(zoo.sgd(0.1), sync_period=3)
+    s, ps = tx.init(params), plain.init(params)
+    for _ in range(4):
+        u, s = tx.update(params, s, params)
+        pu, ps = plain.update(params, ps, params)
+        np.testing.assert_array_equal(u, pu)
