@@ -183,6 +183,9 @@ def test_list_shows_every_torch_compat_optimizer_and_scheduler(capsys):
         out = capsys.readouterr().out
         first_column = {line.split("│")[1].strip() for line in out.splitlines() if line.startswith("│")}
         assert optimizers | schedulers <= first_column, sorted((optimizers | schedulers) - first_column)
+        assert set(_registry.TORCH_TRANSFORMS) <= first_column  # torch's clipping, its own table
+    assert main(["list", "torch_compat.clip_grad_norm"]) == 0
+    assert "torch.nn.utils.clip_grad_norm_" in capsys.readouterr().out
     assert main(["list", "torch_compat.lr_scheduler.OneCycleLR"]) == 0
     out = capsys.readouterr().out
     assert "jaxopt_zoo.torch_compat.lr_scheduler.OneCycleLR(max_lr" in out and "torch.optim.lr_scheduler.OneCycleLR" in out

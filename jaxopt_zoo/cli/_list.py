@@ -53,7 +53,9 @@ def _schedules() -> None:
 
 def _torch_compat() -> None:
     tables = (("torch_compat (torch.optim look-alikes: torch's names and keywords)", _registry.TORCH_OPTIMIZERS, ""),
-              ("torch_compat.lr_scheduler (schedules t -> lr)", _registry.TORCH_SCHEDULERS, "torch.optim.lr_scheduler."))
+              ("torch_compat.lr_scheduler (schedules t -> lr)", _registry.TORCH_SCHEDULERS, "torch.optim.lr_scheduler."),
+              ("torch_compat gradient clipping (transformations, in a chain before the optimizer)",
+               _registry.TORCH_TRANSFORMS, "torch.nn.utils."))
     for title, table, common in tables:  # the common prefix goes to the header: names stay on one line
         rows = [[name, e.reference.removeprefix(common), "\n".join(t.removeprefix("tests/reference/") for t in e.tests)]
                 for name, e in table.items()]
@@ -63,7 +65,8 @@ def _torch_compat() -> None:
 
 def _torch_member(name: str) -> int | None:
     """``list torch_compat.X`` / ``list torch_compat.lr_scheduler.X``: the member in full, or None."""
-    for entry in (*_registry.TORCH_OPTIMIZERS.values(), *_registry.TORCH_SCHEDULERS.values()):
+    for entry in (*_registry.TORCH_OPTIMIZERS.values(), *_registry.TORCH_SCHEDULERS.values(),
+                  *_registry.TORCH_TRANSFORMS.values()):
         if name.strip() in (entry.name, "jaxopt_zoo." + entry.name):
             factory = _registry.torch_factory(entry)
             doc = (inspect.getdoc(factory) or "").splitlines()

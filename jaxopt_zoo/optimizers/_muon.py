@@ -436,8 +436,9 @@ def muon(
 
     Args:
       learning_rate: a float >= 0 or a schedule (in units of spectral norm per step).
-      ns_coeffs, ns_steps, beta, eps, mu_dtype, nesterov, adaptive, preconditioning,
-        bias_correction: as in ``scale_by_muon`` (``eps`` is also Adam's eps).
+      ns_coeffs, ns_steps, beta, mu_dtype, nesterov, adaptive, preconditioning: as in ``scale_by_muon``.
+      eps: as in ``scale_by_muon``; also Adam's eps.
+      bias_correction: as in ``scale_by_muon``.
       weight_decay: decoupled decay of the Muon leaves, multiplied by the learning rate, >= 0.
       weight_decay_mask: booleans (a tree like the params, a prefix of it, or a callable
         ``params -> such a tree``): which Muon leaves decay (``None``: all).
