@@ -1,4 +1,4 @@
-r"""ADOPT: Adam whose second moment lags one step, so any :math:`\beta_2` converges.
+r"""ADOPT: Adam whose second moment lags one step, so any β₂ converges.
 
 With :math:`v_0 = g_0^2` taken at the first step (which makes no move) and for :math:`t \ge 1`:
 
