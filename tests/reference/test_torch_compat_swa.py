@@ -45,8 +45,8 @@ def test_swalr_equals_torch(request):
     draws += [dict(lr=rng.uniform(0.01, 1), swa_lr=rng.uniform(0.0, 1), anneal_epochs=rng.randint(0, 60),
                    anneal_strategy=rng.choice(["cos", "linear"])) for _ in range(4)]
     for kw in draws:
-        want = torch_lrs(lambda opt: [ref.SWALR(opt, **{k: v for k, v in kw.items() if k != "lr"})], kw["lr"], STEPS,
-                         lambda t: 0)
+        args = {k: v for k, v in kw.items() if k != "lr"}
+        want = torch_lrs(lambda opt, args=args: [ref.SWALR(opt, **args)], kw["lr"], STEPS, lambda t: 0)
         got = zoo_lrs(swa_utils.SWALR(**kw), STEPS)
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=0, err_msg=str(kw))
 
@@ -64,9 +64,11 @@ def test_torch_recipe_cosine_then_swalr():
     from torch.optim import swa_utils as ref
 
     for swa_start, anneal, strategy in [(30, 10, "cos"), (12, 25, "linear"), (40, 1, "cos")]:
-        want = torch_lrs(lambda opt: [TL.CosineAnnealingLR(opt, T_max=60),
-                                      ref.SWALR(opt, swa_lr=0.02, anneal_epochs=anneal, anneal_strategy=strategy)],
-                         0.1, STEPS, lambda t: 1 if t > swa_start else 0)
+        def make(opt, anneal=anneal, strategy=strategy):
+            return [TL.CosineAnnealingLR(opt, T_max=60),
+                    ref.SWALR(opt, swa_lr=0.02, anneal_epochs=anneal, anneal_strategy=strategy)]
+
+        want = torch_lrs(make, 0.1, STEPS, lambda t, swa_start=swa_start: 1 if t > swa_start else 0)
         cos = L.CosineAnnealingLR(0.1, T_max=60)
         swa = swa_utils.SWALR(cos(swa_start + 1), swa_lr=0.02, anneal_epochs=anneal, anneal_strategy=strategy)
         got = zoo_lrs(zoo.join_schedules([cos, swa], [swa_start + 1]), STEPS)
