@@ -204,6 +204,8 @@ from .optimizers._noisy_sgd import noisy_sgd as noisy_sgd
 from .schedules._onecycle import cosine_onecycle_schedule as cosine_onecycle_schedule
 from .schedules._onecycle import linear_onecycle_schedule as linear_onecycle_schedule
 from .schedules._onecycle import warmup_constant_schedule as warmup_constant_schedule
+from .schedules._wsd import inverse_sqrt_schedule as inverse_sqrt_schedule
+from .schedules._wsd import wsd_schedule as wsd_schedule
 
 # --- hyperparameters and plateau ---------------------------------------------------------
 from .transforms._inject import InjectHyperparamsState as InjectHyperparamsState

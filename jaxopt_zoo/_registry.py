@@ -187,6 +187,14 @@ _add(SCHEDULES, "warmup_constant_schedule", "optax.warmup_constant_schedule",
      init_value=0.0, peak_value=1e-2, warmup_steps=100)
 _add(SCHEDULES, "cosine_onecycle_schedule", "optax.cosine_onecycle_schedule", _SMITH, transition_steps=1000, peak_value=1e-2)
 _add(SCHEDULES, "linear_onecycle_schedule", "optax.linear_onecycle_schedule", _SMITH, transition_steps=1000, peak_value=1e-2)
+_add(SCHEDULES, "wsd_schedule", "transformers.get_wsd_schedule (and the formula, for '1-square' and init != end)",
+     "Hu et al., MiniCPM: Unveiling the Potential of Small Language Models with Scalable Training Strategies, 2024, "
+     "https://arxiv.org/abs/2404.06395; Hägele et al., Scaling Laws and Compute-Optimal Training Beyond Fixed "
+     "Training Durations, 2024, https://arxiv.org/abs/2405.18392",
+     peak_value=1e-2, warmup_steps=100, stable_steps=700, decay_steps=200)
+_add(SCHEDULES, "inverse_sqrt_schedule", "transformers.get_inverse_sqrt_schedule",
+     "Vaswani et al., Attention Is All You Need, 2017, https://arxiv.org/abs/1706.03762",
+     peak_value=1e-2, warmup_steps=100)
 
 # --- wrappers: they take another optimizer (``optimizer=<name>`` in a command-line spec) ----------
 WRAPPERS: dict[str, Entry] = {}

@@ -56,6 +56,10 @@ EXPECT = {
         r"^\[muon\] step +3  loss \d+\.\d+$",
         r"^test accuracy per token: muon\+adamw 0\.\d{4}, adamw alone 0\.\d{4}$",
     ],
+    "torch_port_ema.py": [
+        r"^step +3  lr \d\.\d{5}  loss \d+\.\d+$",
+        r"^test accuracy: model 0\.\d{3}, EMA weights 0\.\d{3}$",
+    ],
     "schedule_free_eval.py": [
         r"^test loss at x \(schedule_free_eval_params\(state, params\)\): +\d\.\d{4}$",
         r"^eval params better than training params: True$",

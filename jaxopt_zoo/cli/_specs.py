@@ -273,6 +273,10 @@ RUN_DEFAULTS: dict[str, Callable[[int], dict]] = {
 RUN_DEFAULTS["warmup_constant_schedule"] = lambda T: dict(init_value=0.0, peak_value=1.0, warmup_steps=_q(T, 1, 10))
 RUN_DEFAULTS["cosine_onecycle_schedule"] = lambda T: dict(transition_steps=max(1, T), peak_value=1.0)
 RUN_DEFAULTS["linear_onecycle_schedule"] = lambda T: dict(transition_steps=max(2, T), peak_value=1.0)
+RUN_DEFAULTS["wsd_schedule"] = lambda T: dict(peak_value=1.0, warmup_steps=_q(T, 1, 10),
+                                              stable_steps=max(0, _q(T, 7, 10) - _q(T, 1, 10)),
+                                              decay_steps=max(0, T - _q(T, 7, 10)))
+RUN_DEFAULTS["inverse_sqrt_schedule"] = lambda T: dict(peak_value=1.0, warmup_steps=_q(T, 1, 10))
 
 # Short schedule names -> catalogued schedules.
 SCHEDULE_SHORT_NAMES = {

@@ -29,3 +29,5 @@ from ._step import warmup_linear_decay_schedule as warmup_linear_decay_schedule
 from ._onecycle import cosine_onecycle_schedule as cosine_onecycle_schedule
 from ._onecycle import linear_onecycle_schedule as linear_onecycle_schedule
 from ._onecycle import warmup_constant_schedule as warmup_constant_schedule
+from ._wsd import inverse_sqrt_schedule as inverse_sqrt_schedule
+from ._wsd import wsd_schedule as wsd_schedule

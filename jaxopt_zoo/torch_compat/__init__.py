@@ -10,6 +10,8 @@ schedule ``t -> lr`` to pass as an optimizer's ``lr``.
 """
 
 from . import lr_scheduler as lr_scheduler
+from . import swa_utils as swa_utils
+from . import transformers as transformers
 
 # --- optimizers (torch.optim look-alikes) -----------------------------------------------
 from ._sgd import SGD as SGD
