@@ -204,6 +204,11 @@ class TorchLRScheduler:
 
     _chain_kind: str | None = None
 
+    def __new__(cls, *args, **kwargs):
+        self = super().__new__(cls)
+        self._ctor_args = (args, kwargs)  # to build it again on another base lr (param groups)
+        return self
+
     def __init__(self, name: str, lr: Any, steps_per_epoch: int, lr_arg: str = "lr"):
         self._fn = fn_name(name)
         self.__name__ = name
