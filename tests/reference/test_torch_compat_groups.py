@@ -375,3 +375,37 @@ def test_asgd_averages_are_read_per_group():
     with pytest.raises(ValueError, match=r"state.groups\[i\]"):
         tc.asgd_averaged_params(state)
     assert len(tc.asgd_averaged_params(state.groups[0])) == 4  # the four biases and norm leaves
+
+
+def test_setting_the_lr_by_hand_under_nnx_without_groups():
+    """torch's ``opt.param_groups[0]['lr'] = x`` is ``optimizer.opt_state.hyperparams['lr'][...] = x``."""
+    require_live(torch_available(), "compares against live torch.optim")
+    import torch
+    from flax import nnx
+
+    model = _nnx_mlp()
+    optimizer = nnx.Optimizer(model, tc.Adam(lr=3e-3), wrt=nnx.Param)
+
+    @nnx.jit
+    def train_step(model, optimizer, x, y):
+        value, grads = nnx.value_and_grad(lambda m: jnp.mean((m(x) - y) ** 2))(model)
+        optimizer.update(model, grads)
+        return value
+
+    t = {(m, k): torch.tensor(v, requires_grad=True) for m, leaves in _start().items() for k, v in leaves.items()}
+    opt = torch.optim.Adam([t[k] for k in ORDER], lr=3e-3)
+    batches = _batches()
+    for i in range(30):
+        if i == 15:
+            opt.param_groups[0]["lr"] = 1e-3
+            optimizer.opt_state.hyperparams["lr"][...] = 1e-3
+        x, y = batches[i % len(batches)]
+        got = float(train_step(model, optimizer, jnp.asarray(x), jnp.asarray(y)))
+        p = {m: {k: t[(m, k)] for k in leaves} for m, leaves in SHAPES.items()}
+        opt.zero_grad()
+        value = torch.mean((_forward(p, torch.tensor(x), torch) - torch.tensor(y)) ** 2)
+        value.backward()
+        opt.step()
+        np.testing.assert_allclose(got, value.item(), rtol=_rtol())
+    np.testing.assert_allclose(np.asarray(model.l1["kernel"][...]), t[("l1", "kernel")].detach().numpy(), rtol=_rtol())
+    assert float(zoo.current_hyperparams(nnx.as_pure(optimizer.opt_state))["lr"]) == pytest.approx(1e-3)
