@@ -29,6 +29,23 @@ list, and its hyperparameters as any torch_compat state does:
 ``state.groups[i].hyperparams["lr"]`` is ``optimizer.param_groups[i]["lr"]``, readable with
 ``zoo.current_hyperparams(state.groups[i])`` and replaceable between steps like torch's
 ``param_group["lr"] = x`` (a constant lr only: a schedule recomputes it).
+
+Example:
+  >>> import jax.numpy as jnp, jaxopt_zoo as zoo
+  >>> from jaxopt_zoo import torch_compat as tc
+  >>> params = {"w": jnp.array([1.0, -2.0]), "bias": jnp.array([0.5])}
+  >>> tx = tc.SGD(lr=0.1, weight_decay=0.5, param_groups=[
+  ...     {"params": lambda path, leaf: path[-1].key == "bias", "lr": 1.0, "weight_decay": 0.0}])
+  >>> state = tx.init(params)
+  >>> updates, state = tx.update(params, state, params)  # gradient = params
+  >>> new = zoo.apply_updates(params, updates)
+  >>> print([round(float(x), 6) for x in new["w"]], [round(float(x), 6) for x in new["bias"]])
+  [0.85, -1.7] [0.0]
+  >>> print([round(float(zoo.current_hyperparams(s)["lr"]), 6) for s in state.groups])  # the group, the rest
+  [1.0, 0.1]
+
+References:
+  PyTorch, `Per-parameter options <https://pytorch.org/docs/stable/optim.html#per-parameter-options>`_.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ equal (float64, 1e-10). Every torch_compat optimizer also runs 100 steps with tw
 parity pytree, and the MLP runs under ``flax.nnx.Optimizer``.
 """
 
+import harness
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -24,18 +25,18 @@ SHAPES = {"l1": {"kernel": (4, 8), "bias": (8,)}, "norm": {"scale": (8,), "bias"
 ORDER = [("l1", "kernel"), ("l1", "bias"), ("norm", "scale"), ("norm", "bias"), ("head", "kernel"), ("head", "bias")]
 
 
-def _rtol():
-    return 1e-5 if x64_is_off() else 1e-10
+def _rtol(dtype="float64"):
+    return 1e-5 if x64_is_off() or dtype == "float32" else 1e-10
 
 
-def _start():
+def _start(dtype="float64"):
     rng = np.random.default_rng(0)
-    return {m: {k: rng.normal(0.0, 0.5, size=s) for k, s in leaves.items()} for m, leaves in SHAPES.items()}
+    return {m: {k: rng.normal(0.0, 0.5, size=s).astype(dtype) for k, s in leaves.items()} for m, leaves in SHAPES.items()}
 
 
-def _batches():
+def _batches(dtype="float64"):
     rng = np.random.default_rng(1)
-    return [(rng.normal(size=(16, 4)), rng.normal(size=(16, 3))) for _ in range(5)]
+    return [(rng.normal(size=(16, 4)).astype(dtype), rng.normal(size=(16, 3)).astype(dtype)) for _ in range(5)]
 
 
 def _forward(p, x, lib):
@@ -58,17 +59,17 @@ def head_kernel(path, leaf):
     return path[0].key == "head" and path[-1].key == "kernel"
 
 
-def torch_mlp_run(name, kwargs, groups, steps=STEPS, sched=None, plateau=False):
+def torch_mlp_run(name, kwargs, groups, steps=STEPS, sched=None, plateau=False, dtype="float64"):
     """torch: ``groups`` are (names, group keywords); the leaves in none get a last plain group."""
     import torch
 
-    t = {(m, k): torch.tensor(v, requires_grad=True) for m, leaves in _start().items() for k, v in leaves.items()}
+    t = {(m, k): torch.tensor(v, requires_grad=True) for m, leaves in _start(dtype).items() for k, v in leaves.items()}
     taken = [key for names, _ in groups for key in names]
     param_groups = [{"params": [t[k] for k in names], **kw} for names, kw in groups]
     rest = [t[k] for k in ORDER if k not in taken]
     opt = getattr(torch.optim, name)(param_groups + ([{"params": rest}] if rest else []), **kwargs)
     scheduler = sched(opt) if sched else None
-    batches, losses = _batches(), []
+    batches, losses = _batches(dtype), []
     for i in range(steps):
         x, y = (torch.tensor(a) for a in batches[i % len(batches)])
         p = {m: {k: t[(m, k)] for k in leaves} for m, leaves in SHAPES.items()}
@@ -86,10 +87,10 @@ def torch_mlp_run(name, kwargs, groups, steps=STEPS, sched=None, plateau=False):
     return np.asarray(losses), final, used
 
 
-def zoo_mlp_run(tx, steps=STEPS, plateau=False):
-    params = jax.tree.map(jnp.asarray, _start())
+def zoo_mlp_run(tx, steps=STEPS, plateau=False, dtype="float64"):
+    params = jax.tree.map(jnp.asarray, _start(dtype))
     state = tx.init(params)
-    batches = _batches()
+    batches = _batches(dtype)
 
     @jax.jit
     def step(params, state, x, y):
@@ -105,13 +106,14 @@ def zoo_mlp_run(tx, steps=STEPS, plateau=False):
     return np.asarray(losses), params, state
 
 
-def assert_same(zoo_out, torch_out):
-    np.testing.assert_allclose(zoo_out[0], torch_out[0], rtol=_rtol(), atol=0)
+def assert_same(zoo_out, torch_out, dtype="float64"):
+    """The loss curve and the final weights, to the suite's tolerance (relative to each leaf's scale)."""
+    rtol = _rtol(dtype)
+    harness.assert_trajectories_close({"loss": zoo_out[0], "weights": zoo_out[1]},
+                                      {"loss": torch_out[0], "weights": torch_out[1]}, dtype, rtol)
     if len(zoo_out) > 2:  # each group's lr at the last step: torch's param_groups[i]['lr']
         lrs = [float(zoo.current_hyperparams(s)["lr"]) for s in zoo_out[2].groups]
-        np.testing.assert_allclose(lrs[:len(torch_out[2])], torch_out[2], rtol=_rtol())
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(np.asarray(a), b, rtol=_rtol(), atol=1e-13),
-                 zoo_out[1], torch_out[1])
+        np.testing.assert_allclose(lrs[:len(torch_out[2])], torch_out[2], rtol=rtol)
 
 
 NO_DECAY = [("l1", "bias"), ("norm", "scale"), ("norm", "bias"), ("head", "bias")]
@@ -123,14 +125,15 @@ RECIPES = {
 
 
 @pytest.mark.parametrize("name", sorted(RECIPES))
-def test_mlp_recipe_equals_torch(name):
+def test_mlp_recipe_equals_torch(name, dtype):
     """No decay on biases and norms, a 10x lr for the head kernel: loss curve and weights."""
     require_live(torch_available(), "compares against live torch.optim")
     kw = RECIPES[name]
     groups = [{"params": no_decay, "weight_decay": 0.0}, {"params": head_kernel, "lr": kw["lr"] * 10}]
-    got = zoo_mlp_run(getattr(tc, name)(**kw, param_groups=groups))
-    want = torch_mlp_run(name, kw, [(NO_DECAY, {"weight_decay": 0.0}), ([("head", "kernel")], {"lr": kw["lr"] * 10})])
-    assert_same(got, want)
+    got = zoo_mlp_run(getattr(tc, name)(**kw, param_groups=groups), dtype=dtype)
+    want = torch_mlp_run(name, kw, [(NO_DECAY, {"weight_decay": 0.0}), ([("head", "kernel")], {"lr": kw["lr"] * 10})],
+                         dtype=dtype)
+    assert_same(got, want, dtype)
     lrs = [float(zoo.current_hyperparams(s)["lr"]) for s in got[2].groups]
     assert lrs == pytest.approx([kw["lr"], kw["lr"] * 10, kw["lr"]], rel=1e-6)
 
@@ -231,12 +234,11 @@ def test_every_optimizer_has_cases():
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)
-def test_two_groups_equal_torch(name):
+def test_two_groups_equal_torch(name, dtype):
     require_live(torch_available(), "compares against live torch.optim")
-    import harness
     import torch
 
-    start = harness.start_values("float64")
+    start = harness.start_values(dtype)
     t = {k: torch.tensor(v, requires_grad=True) for k, v in start.items()}
     opt = getattr(torch.optim, name)([{"params": [t["scalar"], t["vector"]], **GROUP[name]}, {"params": [t["cube"]]}],
                                      **TOP[name])
@@ -256,8 +258,7 @@ def test_two_groups_equal_torch(name):
 
     for _ in range(STEPS):
         params, state = step(params, state)
-    for k in start:
-        np.testing.assert_allclose(np.asarray(params[k]), t[k].detach().numpy(), rtol=_rtol(), atol=1e-12)
+    harness.assert_trajectories_close(params, {k: v.detach().numpy() for k, v in t.items()}, dtype, _rtol(dtype))
 
 
 # --- under flax.nnx.Optimizer ----------------------------------------------------------
