@@ -410,3 +410,51 @@ def test_setting_the_lr_by_hand_under_nnx_without_groups():
         np.testing.assert_allclose(got, value.item(), rtol=_rtol())
     np.testing.assert_allclose(np.asarray(model.l1["kernel"][...]), t[("l1", "kernel")].detach().numpy(), rtol=_rtol())
     assert float(zoo.current_hyperparams(nnx.as_pure(optimizer.opt_state))["lr"]) == pytest.approx(1e-3)
+
+
+# --- every scheduler on a group's own base lr, against torch with two groups ---------------
+
+REBASED = {
+    "StepLR": (lambda lr: L.StepLR(lr, step_size=4, gamma=0.7), lambda T, o: T.StepLR(o, step_size=4, gamma=0.7)),
+    "MultiStepLR": (lambda lr: L.MultiStepLR(lr, [3, 9], gamma=0.5), lambda T, o: T.MultiStepLR(o, [3, 9], gamma=0.5)),
+    "ConstantLR": (lambda lr: L.ConstantLR(lr, factor=0.3, total_iters=6), lambda T, o: T.ConstantLR(o, factor=0.3, total_iters=6)),
+    "LinearLR": (lambda lr: L.LinearLR(lr, start_factor=0.2, total_iters=8), lambda T, o: T.LinearLR(o, start_factor=0.2, total_iters=8)),
+    "ExponentialLR": (lambda lr: L.ExponentialLR(lr, gamma=0.9), lambda T, o: T.ExponentialLR(o, gamma=0.9)),
+    "PolynomialLR": (lambda lr: L.PolynomialLR(lr, total_iters=20, power=2.0), lambda T, o: T.PolynomialLR(o, total_iters=20, power=2.0)),
+    "CosineAnnealingLR": (lambda lr: L.CosineAnnealingLR(lr, T_max=15, eta_min=0.01),
+                          lambda T, o: T.CosineAnnealingLR(o, T_max=15, eta_min=0.01)),
+    "CosineAnnealingWarmRestarts": (lambda lr: L.CosineAnnealingWarmRestarts(lr, T_0=5, T_mult=2, eta_min=0.005),
+                                    lambda T, o: T.CosineAnnealingWarmRestarts(o, T_0=5, T_mult=2, eta_min=0.005)),
+    "LambdaLR": (lambda lr: L.LambdaLR(lr, lambda e: min(1.0, (e + 1) / 5)), lambda T, o: T.LambdaLR(o, lambda e: min(1.0, (e + 1) / 5))),
+    "MultiplicativeLR": (lambda lr: L.MultiplicativeLR(lr, lambda e: 0.95), lambda T, o: T.MultiplicativeLR(o, lambda e: 0.95)),
+    "ChainedScheduler": (lambda lr: L.ChainedScheduler([L.ExponentialLR(lr, gamma=0.9), L.CosineAnnealingLR(lr, T_max=10)]),
+                         lambda T, o: T.ChainedScheduler([T.ExponentialLR(o, gamma=0.9), T.CosineAnnealingLR(o, T_max=10)])),
+    "SequentialLR": (lambda lr: L.SequentialLR(lr, [L.LinearLR(lr, start_factor=0.1, total_iters=5),
+                                                    L.CosineAnnealingLR(lr, T_max=20, eta_min=0.002)], milestones=[5]),
+                     lambda T, o: T.SequentialLR(o, [T.LinearLR(o, start_factor=0.1, total_iters=5),
+                                                     T.CosineAnnealingLR(o, T_max=20, eta_min=0.002)], milestones=[5])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REBASED))
+def test_each_group_gets_the_scheduler_on_its_own_base_lr(name):
+    require_live(torch_available(), "compares against live torch.optim.lr_scheduler")
+    import torch
+
+    zoo_sched, torch_sched = REBASED[name]
+    opt = torch.optim.SGD([{"params": [torch.zeros(1, requires_grad=True)], "lr": 0.03},
+                           {"params": [torch.zeros(1, requires_grad=True)]}], lr=0.1)
+    sched = torch_sched(torch.optim.lr_scheduler, opt)
+    want = []
+    for _ in range(30):
+        want.append([g["lr"] for g in opt.param_groups])
+        opt.step()
+        sched.step()
+    tx = tc.SGD(lr=zoo_sched(0.1), param_groups=[{"params": lambda path, leaf: path[-1].key == "a", "lr": 0.03}])
+    params = {"a": jnp.zeros(1), "b": jnp.zeros(1)}
+    state, got = tx.init(params), []
+    step = jax.jit(tx.update)
+    for _ in range(30):
+        _, state = step(params, state, params)
+        got.append([float(zoo.current_hyperparams(s)["lr"]) for s in state.groups])
+    np.testing.assert_allclose(got, want, rtol=1e-6 if x64_is_off() else 1e-12)
