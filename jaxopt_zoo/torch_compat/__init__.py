@@ -30,3 +30,6 @@ from ._rprop_asgd import asgd_averaged_params as asgd_averaged_params
 # --- gradient clipping (torch.nn.utils look-alikes) ---------------------------------------
 from ._clip import clip_grad_norm as clip_grad_norm
 from ._clip import clip_grad_value as clip_grad_value
+
+# --- param groups (the state of an optimizer given ``param_groups``) ----------------------
+from ._groups import ParamGroupsState as ParamGroupsState

@@ -24,8 +24,10 @@ from .._base import GradientTransformation, chain
 from ..optimizers._adadelta import scale_by_adadelta
 from ..optimizers._adamax import scale_by_adamax
 from . import _common
+from ._groups import with_param_groups
 
 
+@with_param_groups("torch_compat.Adadelta")
 def Adadelta(lr: Any = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0.0, foreach: Any = None, *,
              capturable: bool = False, maximize: bool = False, differentiable: bool = False) -> GradientTransformation:
     r"""``torch.optim.Adadelta`` (see module docstring): torch's keywords, defaults and numbers.
@@ -71,6 +73,7 @@ def Adadelta(lr: Any = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: f
     return _common.make({"lr": lr}, core)
 
 
+@with_param_groups("torch_compat.Adamax")
 def Adamax(lr: Any = 2e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0,
            foreach: Any = None, *, maximize: bool = False, differentiable: bool = False,
            capturable: bool = False) -> GradientTransformation:

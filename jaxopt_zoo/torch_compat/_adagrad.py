@@ -25,6 +25,7 @@ from .._base import GradientTransformation, chain
 from .._tree import tree_map
 from ..transforms._scaling import scale_by_schedule
 from . import _common
+from ._groups import with_param_groups
 
 _FN = "torch_compat.Adagrad"
 
@@ -58,6 +59,7 @@ def scale_by_torch_adagrad(initial_accumulator_value: Any = 0.0, eps: Any = 1e-1
     return GradientTransformation(init_fn, update_fn)
 
 
+@with_param_groups("torch_compat.Adagrad")
 def Adagrad(lr: Any = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
             eps: float = 1e-10, foreach: Any = None, *, maximize: bool = False, differentiable: bool = False,
             fused: Any = None) -> GradientTransformation:

@@ -30,6 +30,7 @@ from .._base import GradientTransformation, chain
 from .._tree import tree_map
 from ..optimizers._adam import ScaleByAdamState
 from . import _common
+from ._groups import with_param_groups
 
 
 class ScaleByTorchAmsgradState(NamedTuple):
@@ -101,6 +102,7 @@ def _adam(fn, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled):
     return _common.make({"lr": lr, "beta1": b1}, core)
 
 
+@with_param_groups("torch_compat.Adam")
 def Adam(lr: Any = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0,
          amsgrad: bool = False, *, foreach: Any = None, maximize: bool = False, capturable: bool = False,
          differentiable: bool = False, fused: Any = None, decoupled_weight_decay: bool = False) -> GradientTransformation:
@@ -140,6 +142,7 @@ def Adam(lr: Any = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8, weight_
     return _adam("torch_compat.Adam", lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay)
 
 
+@with_param_groups("torch_compat.AdamW")
 def AdamW(lr: Any = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 1e-2,
           amsgrad: bool = False, *, maximize: bool = False, foreach: Any = None, capturable: bool = False,
           differentiable: bool = False, fused: Any = None) -> GradientTransformation:

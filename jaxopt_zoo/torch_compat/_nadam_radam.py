@@ -44,6 +44,7 @@ from .. import _numerics
 from .._base import GradientTransformation, chain
 from .._tree import tree_map
 from . import _common
+from ._groups import with_param_groups
 
 
 class ScaleByTorchNAdamState(NamedTuple):
@@ -147,6 +148,7 @@ def scale_by_torch_radam(b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-8) -> Gra
     return GradientTransformation(init_fn, update_fn)
 
 
+@with_param_groups("torch_compat.NAdam")
 def NAdam(lr: Any = 2e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0,
           momentum_decay: float = 4e-3, decoupled_weight_decay: bool = False, *, foreach: Any = None,
           maximize: bool = False, capturable: bool = False, differentiable: bool = False,
@@ -200,6 +202,7 @@ def NAdam(lr: Any = 2e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8, weight
     return _common.make({"lr": lr, "beta1": betas[0]}, core)
 
 
+@with_param_groups("torch_compat.RAdam")
 def RAdam(lr: Any = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0,
           decoupled_weight_decay: bool = False, *, foreach: Any = None, maximize: bool = False,
           capturable: bool = False, differentiable: bool = False) -> GradientTransformation:

@@ -24,10 +24,12 @@ from .._base import GradientTransformation, chain
 from ..optimizers._rmsprop import scale_by_rms, scale_by_stddev
 from . import _common
 from ._sgd import dampened_trace
+from ._groups import with_param_groups
 
 _FN = "torch_compat.RMSprop"
 
 
+@with_param_groups("torch_compat.RMSprop")
 def RMSprop(lr: Any = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0, momentum: Any = 0.0,
             centered: bool = False, capturable: bool = False, foreach: Any = None, maximize: bool = False,
             differentiable: bool = False) -> GradientTransformation:

@@ -37,6 +37,7 @@ from .._base import GradientTransformation, chain
 from .._tree import tree_map, unzip
 from ..optimizers._rprop import rprop
 from . import _common
+from ._groups import with_param_groups
 
 
 class TorchASGDState(NamedTuple):
@@ -117,6 +118,12 @@ def asgd_averaged_params(state: Any) -> Any:
       >>> print([round(float(a), 6) for a in tc.asgd_averaged_params(state)["w"]])  # the mean of steps 2 and 3
       [0.76948, -1.53896]
     """
+    from ._groups import ParamGroupsState
+
+    if isinstance(state, ParamGroupsState):
+        _validate.fail("torch_compat.asgd_averaged_params", "state", "ParamGroupsState",
+                       "holds one ASGD state per param group: read each with "
+                       "tc.asgd_averaged_params(state.groups[i]) (that group's leaves, as a list in the params' order)")
     found = []
     is_asgd = lambda x: isinstance(x, TorchASGDState)  # noqa: E731
     jax.tree.map(lambda x: found.append(x) if is_asgd(x) else None, state, is_leaf=is_asgd)
@@ -126,6 +133,7 @@ def asgd_averaged_params(state: Any) -> Any:
     return found[0].ax
 
 
+@with_param_groups("torch_compat.Rprop")
 def Rprop(lr: Any = 1e-2, etas: tuple = (0.5, 1.2), step_sizes: tuple = (1e-6, 50.0), *, capturable: bool = False,
           foreach: Any = None, maximize: bool = False, differentiable: bool = False) -> GradientTransformation:
     r"""``torch.optim.Rprop`` (see module docstring): torch's keywords, defaults and numbers.
@@ -174,6 +182,7 @@ def Rprop(lr: Any = 1e-2, etas: tuple = (0.5, 1.2), step_sizes: tuple = (1e-6, 5
     return _common.make({"lr": lr}, core)
 
 
+@with_param_groups("torch_compat.ASGD")
 def ASGD(lr: Any = 1e-2, lambd: float = 1e-4, alpha: float = 0.75, t0: float = 1e6, weight_decay: float = 0.0,
          foreach: Any = None, maximize: bool = False, differentiable: bool = False, capturable: bool = False, *,
          scalar_dtype: Any = jnp.float32) -> GradientTransformation:

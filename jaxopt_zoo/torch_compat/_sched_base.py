@@ -54,7 +54,7 @@ def check_lr(fn: str, value: Any, arg: str = "lr") -> None:
 
 def check_callable(fn: str, arg: str, value: Any) -> None:
     if not callable(value):
-        _validate.fail(fn, arg, value, "must be a callable (jnp-traceable) of the integer step")
+        _validate.fail(fn, arg, value, "must be a callable of the integer step")
 
 
 def int_step(count):
@@ -70,12 +70,46 @@ def as_float(x):
     return jnp.asarray(x, dtype=jnp.result_type(float))
 
 
+# What a Python-level callable raises on a traced step: ``if e < 5``, ``min(1.0, e / 5)``,
+# ``range(e)``, ``table[e]``, ``math.cos(e)``, a dict look-up (tracers are unhashable).
+_TRACE_ERRORS = (jax.errors.ConcretizationTypeError, jax.errors.TracerIntegerConversionError,
+                 jax.errors.TracerArrayConversionError, TypeError)
+
+
+def _host_fn(user_fn: Callable, dtype) -> Callable:
+    """``user_fn`` on each element as a Python ``int`` (torch's ``last_epoch``), on the host."""
+
+    def run(steps):
+        steps = np.asarray(steps)
+        out = [float(user_fn(int(k))) for k in steps.reshape(-1)]
+        return np.asarray(out, dtype=dtype).reshape(steps.shape)
+
+    return run
+
+
 def call_user_fn(user_fn: Callable, steps):
-    """``user_fn`` on an integer array of steps, elementwise (through vmap), as floats."""
+    """``user_fn`` on an integer array of steps, elementwise, as floats.
+
+    A jnp-traceable callable is traced (through vmap for a vector of steps). A callable with
+    Python control flow on the step (``lambda e: min(1.0, (e + 1) / 5)``, torch's usual
+    warmup lambda) cannot be traced: it is then called on the host, on each step as a Python
+    ``int`` as torch calls it, through ``jax.pure_callback`` — the same numbers, under ``jit``
+    too, at the cost of one host round trip per evaluation. A callable that fails on a Python
+    ``int`` as well raises its own error here, not at the first step.
+    """
     steps = int_step(steps)
-    if steps.ndim == 0:
-        return as_float(user_fn(steps))
-    return jax.vmap(lambda k: as_float(user_fn(k)))(steps)
+    try:
+        if steps.ndim == 0:
+            return as_float(user_fn(steps))
+        return jax.vmap(lambda k: as_float(user_fn(k)))(steps)
+    except _TRACE_ERRORS as exc:
+        try:  # a broken callable fails here with its own error, named after the one tracing gave
+            float(user_fn(0))
+        except Exception as plain:
+            raise plain from exc
+    dtype = jnp.result_type(float)
+    shape = jax.ShapeDtypeStruct(steps.shape, dtype)
+    return jax.pure_callback(_host_fn(user_fn, dtype), shape, steps, vmap_method="sequential")
 
 
 def affine_fold(step_map: Callable, v0, t, start=1):
@@ -169,6 +203,11 @@ class TorchLRScheduler:
     """
 
     _chain_kind: str | None = None
+
+    def __new__(cls, *args, **kwargs):
+        self = super().__new__(cls)
+        self._ctor_args = (args, kwargs)  # to build it again on another base lr (param groups)
+        return self
 
     def __init__(self, name: str, lr: Any, steps_per_epoch: int, lr_arg: str = "lr"):
         self._fn = fn_name(name)

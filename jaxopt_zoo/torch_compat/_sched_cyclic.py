@@ -58,7 +58,8 @@ class CyclicLR(_WithMomentum):
     r"""torch's CyclicLR: the lr cycles between ``base_lr`` and ``max_lr``; ``.momentum`` too.
 
     Reuses ``zoo.cyclic_schedule`` for the built-in modes; a ``scale_fn`` must be
-    jnp-traceable (it receives an integer array: the cycle number or the step).
+    jnp-traceable (it receives an integer array: the cycle number or the step), or Python code on a
+    Python ``int`` (run on the host, see ``LambdaLR``).
 
     Args:
       base_lr: the lower bound, also the base lr (torch overwrites the optimizer's lr with it).

@@ -34,8 +34,12 @@ class LambdaLR(OverwritingScheduler):
 
     Args:
       lr: the base learning rate (torch: the optimizer's lr).
-      lr_lambda: a jnp-traceable callable of the integer step (an int array of the default
-        int dtype, possibly traced): no Python ``if`` on its value, use ``jnp.where``.
+      lr_lambda: a callable of the integer step. A jnp-traceable one receives an int array
+        of the default int dtype (possibly traced) and is compiled into the step; one with
+        Python control flow on the step (``lambda e: min(1.0, (e + 1) / 5)``, ``if e < w``)
+        is called on the host with a Python ``int``, as torch calls it (``jax.pure_callback``:
+        the same values under ``jit``, one host round trip per step; write it with
+        ``jnp.minimum`` / ``jnp.where`` to keep it on the device).
       steps_per_epoch: optimizer steps per ``scheduler.step()`` (keyword only).
 
     Returns:
@@ -69,8 +73,8 @@ class MultiplicativeLR(TorchLRScheduler):
 
     Args:
       lr: the base learning rate.
-      lr_lambda: a jnp-traceable callable of the integer step, applied elementwise through
-        ``jax.vmap`` (no Python ``if`` on its value, use ``jnp.where``).
+      lr_lambda: a callable of the integer step: jnp-traceable (applied elementwise through
+        ``jax.vmap``) or Python code on a Python ``int`` (run on the host, see ``LambdaLR``).
       steps_per_epoch: optimizer steps per ``scheduler.step()`` (keyword only).
 
     Returns:

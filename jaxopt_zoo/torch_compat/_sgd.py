@@ -23,6 +23,7 @@ from .. import _numerics, _validate
 from .._base import GradientTransformation, chain
 from .._tree import tree_map
 from . import _common
+from ._groups import with_param_groups
 
 _FN = "torch_compat.SGD"
 
@@ -67,6 +68,7 @@ def dampened_trace(momentum: Any, dampening: Any, nesterov: bool = False) -> Gra
     return GradientTransformation(init_fn, update_fn)
 
 
+@with_param_groups("torch_compat.SGD")
 def SGD(lr: Any = 1e-3, momentum: Any = 0.0, dampening: Any = 0.0, weight_decay: Any = 0.0, nesterov: bool = False,
         *, maximize: bool = False, foreach: Any = None, differentiable: bool = False,
         fused: Any = None) -> GradientTransformation:

@@ -7,11 +7,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from harness import seeded_rng, require_live
+from harness import require_live, seeded_rng, x64_is_off
 from torch_compat_schedulers import (FIXED_CASES, LAMBDAS, assert_sequences_close, case, load_fixtures, make_zoo,
                                      torch_available, torch_sequence, zoo_sequence)
 
 import jaxopt_zoo as zoo
+from jaxopt_zoo import torch_compat as tc
 from jaxopt_zoo.torch_compat import lr_scheduler as L
 
 FIXTURES = load_fixtures()
@@ -335,3 +336,66 @@ def test_traced_hyperparameters_are_not_checked():
         return L.ExponentialLR(lr, gamma=gamma)(t)
 
     assert float(f(0.5, 0.5, 2)) == 0.125
+
+
+# --- lambdas with Python control flow (torch's usual warmup lambda) ----------------------
+
+CONTROL_FLOW_LAMBDAS = {
+    "min_warmup": lambda e: min(1.0, (e + 1) / 5),
+    "if_else": lambda e: (e + 1) / 10 if e < 10 else 0.97 ** (e - 10),
+    "traceable": lambda e: 0.95 ** e,
+}
+
+
+def _torch_lambda_lrs(cls_name, lr, fn, steps):
+    require_live(torch_available(), "compares against live torch's LambdaLR / MultiplicativeLR")
+    import torch
+
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr)
+    sched = getattr(torch.optim.lr_scheduler, cls_name)(opt, fn)
+    out = []
+    for _ in range(steps + 1):
+        out.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return np.asarray(out)
+
+
+@pytest.mark.parametrize("cls_name", ["LambdaLR", "MultiplicativeLR"])
+@pytest.mark.parametrize("fn_name", sorted(CONTROL_FLOW_LAMBDAS))
+def test_lambdas_with_python_control_flow_equal_torch_under_jit(cls_name, fn_name):
+    """A lambda with ``min``/``if`` on the step runs on the host on Python ints (as torch calls
+    it): the same values eagerly, under jit and vmap, and inside a jitted optimizer update."""
+    rtol = 1e-6 if x64_is_off() else 1e-12
+    fn = CONTROL_FLOW_LAMBDAS[fn_name]
+    want = _torch_lambda_lrs(cls_name, 0.1, fn, 30)
+    s = getattr(L, cls_name)(0.1, fn)
+    ts = jnp.arange(31)
+    np.testing.assert_allclose([float(s(t)) for t in range(31)], want, rtol=rtol)
+    np.testing.assert_allclose(jax.jit(jax.vmap(s))(ts), want, rtol=rtol)
+    tx = tc.SGD(lr=s)
+    params = jnp.ones(2)
+    step = jax.jit(tx.update)
+    state, lrs = tx.init(params), []
+    for _ in range(31):
+        _, state = step(params, state, params)
+        lrs.append(float(zoo.current_hyperparams(state)["lr"]))
+    np.testing.assert_allclose(lrs, want, rtol=rtol)
+
+
+def test_control_flow_lambda_in_float32_mode():
+    fn = CONTROL_FLOW_LAMBDAS["min_warmup"]
+    s = L.LambdaLR(0.1, fn)
+    got = jax.jit(jax.vmap(s))(jnp.arange(8))
+    assert got.dtype == jnp.result_type(float)
+    np.testing.assert_allclose(got, [0.1 * min(1.0, (e + 1) / 5) for e in range(8)], rtol=1e-6)
+
+
+def test_a_lambda_broken_on_python_ints_raises_its_own_error():
+    def broken(e):
+        if e < 3:
+            return {}["missing"]
+        return 1.0
+
+    with pytest.raises(KeyError):
+        L.LambdaLR(0.1, broken)(0)
