@@ -122,6 +122,9 @@ from .optimizers._rprop import ScaleByRpropState as ScaleByRpropState
 from .optimizers._rprop import rprop as rprop
 from .optimizers._adan import AdanState as AdanState
 from .optimizers._adan import adan as adan
+from .optimizers._laprop import ScaleByLaPropState as ScaleByLaPropState
+from .optimizers._laprop import laprop as laprop
+from .optimizers._laprop import scale_by_laprop as scale_by_laprop
 from .optimizers._padam import PAdamState as PAdamState
 from .optimizers._padam import padam as padam
 from .optimizers._adai import AdaiState as AdaiState

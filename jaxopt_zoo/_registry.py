@@ -95,6 +95,10 @@ _add(OPTIMIZERS, "adan", "pytorch_optimizer.Adan (the paper's algorithm; optax.a
 _add(OPTIMIZERS, "padam", "pytorch_optimizer.PAdam",
      "Chen et al., Closing the Generalization Gap of Adaptive Gradient Methods in Training Deep Neural Networks, 2020, https://arxiv.org/abs/1806.06763",
      learning_rate=3e-2)
+# --- beyond optax (issue 17) ---------------------------------------------------------------
+_add(OPTIMIZERS, "laprop", "pytorch_optimizer.LaProp",
+     "Ziyin, Wang & Ueda, LaProp: Separating Momentum and Adaptivity in Adam, 2020, https://arxiv.org/abs/2002.04839",
+     learning_rate=2e-2)
 _add(OPTIMIZERS, "adai", "pytorch_optimizer.Adai",
      "Xie et al., Adaptive Inertia: Disentangling the Effects of Adaptive Learning Rate and Momentum, 2022, https://arxiv.org/abs/2006.15815",
      learning_rate=1e-1)

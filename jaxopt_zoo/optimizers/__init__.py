@@ -44,6 +44,9 @@ from ._lookahead import ranger as ranger
 from ._madgrad import madgrad as madgrad
 from ._madgrad import MadgradState as MadgradState
 from ._madgrad import scale_by_madgrad as scale_by_madgrad
+from ._laprop import laprop as laprop
+from ._laprop import scale_by_laprop as scale_by_laprop
+from ._laprop import ScaleByLaPropState as ScaleByLaPropState
 from ._padam import padam as padam
 from ._padam import PAdamState as PAdamState
 from ._radam import radam as radam
