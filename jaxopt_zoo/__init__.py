@@ -125,6 +125,9 @@ from .optimizers._adan import adan as adan
 from .optimizers._laprop import ScaleByLaPropState as ScaleByLaPropState
 from .optimizers._laprop import laprop as laprop
 from .optimizers._laprop import scale_by_laprop as scale_by_laprop
+from .optimizers._mars import ScaleByMarsState as ScaleByMarsState
+from .optimizers._mars import mars as mars
+from .optimizers._mars import scale_by_mars as scale_by_mars
 from .optimizers._padam import PAdamState as PAdamState
 from .optimizers._padam import padam as padam
 from .optimizers._adai import AdaiState as AdaiState

@@ -99,6 +99,9 @@ _add(OPTIMIZERS, "padam", "pytorch_optimizer.PAdam",
 _add(OPTIMIZERS, "laprop", "pytorch_optimizer.LaProp",
      "Ziyin, Wang & Ueda, LaProp: Separating Momentum and Adaptivity in Adam, 2020, https://arxiv.org/abs/2002.04839",
      learning_rate=2e-2)
+_add(OPTIMIZERS, "mars", "pytorch_optimizer.MARS",
+     "Yuan et al., MARS: Unleashing the Power of Variance Reduction for Training Large Models, 2024, https://arxiv.org/abs/2411.10438",
+     learning_rate=1e-2, learning_rate_1d=1e-2)
 _add(OPTIMIZERS, "adai", "pytorch_optimizer.Adai",
      "Xie et al., Adaptive Inertia: Disentangling the Effects of Adaptive Learning Rate and Momentum, 2022, https://arxiv.org/abs/2006.15815",
      learning_rate=1e-1)

@@ -47,6 +47,9 @@ from ._madgrad import scale_by_madgrad as scale_by_madgrad
 from ._laprop import laprop as laprop
 from ._laprop import scale_by_laprop as scale_by_laprop
 from ._laprop import ScaleByLaPropState as ScaleByLaPropState
+from ._mars import mars as mars
+from ._mars import scale_by_mars as scale_by_mars
+from ._mars import ScaleByMarsState as ScaleByMarsState
 from ._padam import padam as padam
 from ._padam import PAdamState as PAdamState
 from ._radam import radam as radam
