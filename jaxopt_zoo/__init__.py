@@ -122,6 +122,7 @@ from .optimizers._rprop import ScaleByRpropState as ScaleByRpropState
 from .optimizers._rprop import rprop as rprop
 from .optimizers._adan import AdanState as AdanState
 from .optimizers._adan import adan as adan
+from .optimizers._cautious import cautious as cautious
 from .optimizers._laprop import ScaleByLaPropState as ScaleByLaPropState
 from .optimizers._laprop import laprop as laprop
 from .optimizers._laprop import scale_by_laprop as scale_by_laprop

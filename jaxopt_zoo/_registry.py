@@ -204,6 +204,8 @@ _add(WRAPPERS, "sam", "optax.contrib.sam (transparent and opaque modes)",
      "Foret, Kleiner, Mobahi & Neyshabur, Sharpness-Aware Minimization for Efficiently Improving Generalization, 2021, https://arxiv.org/abs/2010.01412",
      sync_period=2, rho=0.05)
 
+_add(WRAPPERS, "cautious", "pytorch_optimizer's cautious=True (Lion, LaProp, MARS)",
+     "Liang, Chen, Liu & Liu, Cautious Optimizers: Improving Training with One Line of Code, 2024, https://arxiv.org/abs/2411.16085")
 
 # --- aliases: friendly names for common configurations of a member ------------------------------
 class Alias(NamedTuple):

@@ -44,6 +44,7 @@ from ._lookahead import ranger as ranger
 from ._madgrad import madgrad as madgrad
 from ._madgrad import MadgradState as MadgradState
 from ._madgrad import scale_by_madgrad as scale_by_madgrad
+from ._cautious import cautious as cautious
 from ._laprop import laprop as laprop
 from ._laprop import scale_by_laprop as scale_by_laprop
 from ._laprop import ScaleByLaPropState as ScaleByLaPropState

@@ -36,6 +36,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import _numerics, _packable, _validate
+from . import _cautious
 from .._base import GradientTransformation, ScalarOrSchedule, chain
 from .._tree import tree_map, unzip
 
@@ -186,11 +187,12 @@ def laprop(
     centered: bool = False,
     steps_before_using_centered: int = 10,
     ams_bound: bool = False,
+    cautious: bool = False,
 ) -> GradientTransformation:
     r"""LaProp (see module docstring), pytorch_optimizer's defaults.
 
-    ``chain(scale_by_laprop(learning_rate, ...), <decoupled decay after the step>)``; wrap
-    ``scale_by_laprop`` in ``cautious`` for pytorch_optimizer's ``LaProp(cautious=True)``.
+    ``chain(scale_by_laprop(learning_rate, ...), <decoupled decay after the step>)``, with
+    ``scale_by_laprop`` wrapped in ``zoo.cautious`` when ``cautious``.
 
     Args:
       learning_rate: a float >= 0 or a schedule (default 4e-4).
@@ -200,6 +202,8 @@ def laprop(
       weight_decouple: decoupled decay after the step (default); False makes ``weight_decay``
         inert, as in the reference.
       fixed_decay: decay by ``weight_decay`` instead of ``weight_decay * learning_rate``.
+      cautious: wrap the step in ``zoo.cautious`` (before the weight decay), as the
+        reference's ``cautious=True``.
 
     Returns:
       A ``GradientTransformation``; its update needs ``params`` when ``weight_decay > 0``.
@@ -227,7 +231,8 @@ def laprop(
     _check(fn, b1, b2, eps)
     _validate.check_nonnegative(fn, "weight_decay", weight_decay)
     _validate.check_int(fn, "steps_before_using_centered", steps_before_using_centered, lo=0)
+    step = scale_by_laprop(learning_rate, b1, b2, eps, centered, steps_before_using_centered, ams_bound)
     return chain(
-        scale_by_laprop(learning_rate, b1, b2, eps, centered, steps_before_using_centered, ams_bound),
+        _cautious.cautious(step, descent=False) if cautious else step,
         decay_after_step(learning_rate, weight_decay, weight_decouple, fixed_decay),
     )

@@ -35,6 +35,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import _numerics, _packable, _validate
+from ._cautious import cautious_mask
 from .._base import GradientTransformation, ScalarOrSchedule, chain
 from .._tree import tree_map, unzip
 
@@ -72,7 +73,7 @@ def _is_matrix(x, optimize_1d: bool) -> bool:
 
 
 def _scale_by_mars(fn, b1, b2, gamma, mars_type, optimize_1d, b1_1d, b2_1d, eps, ams_bound,
-                   coupled=None) -> GradientTransformation:
+                   coupled=None, cautious=False) -> GradientTransformation:
     """``scale_by_mars``; ``coupled = (wd, wd_1d)`` adds the reference's coupled decay to the
     stored previous gradient (``mars`` with ``weight_decouple=False``)."""
 
@@ -100,8 +101,9 @@ def _scale_by_mars(fn, b1, b2, gamma, mars_type, optimize_1d, b1_1d, b2_1d, eps,
             else:
                 c = g
             m = _numerics.lerp(m, c, 1.0 - beta1)
+            u = cautious_mask(m, g) if cautious else m  # masked before the sign, as the reference
             if mixed and mars_type == "lion":
-                u = jnp.sign(m)
+                u = jnp.sign(u)
             else:
                 v = v * beta2 + (1.0 - beta2) * c * c
                 second = v
@@ -110,7 +112,7 @@ def _scale_by_mars(fn, b1, b2, gamma, mars_type, optimize_1d, b1_1d, b2_1d, eps,
                     second = vmax
                 bc1 = _numerics.one_minus_power(beta1, count)
                 bc2_sq = jnp.sqrt(_numerics.one_minus_power(beta2, count))
-                u = m / ((jnp.sqrt(second + _V_EPS) + eps) / bc2_sq * bc1)
+                u = u / ((jnp.sqrt(second + _V_EPS) + eps) / bc2_sq * bc1)
             if coupled is not None:
                 wd = coupled[0] if mixed else coupled[1]
                 g = g + wd * p
@@ -221,6 +223,7 @@ def mars(
     fixed_decay: bool = False,
     ams_bound: bool = False,
     eps: Any = 1e-8,
+    cautious: bool = False,
 ) -> GradientTransformation:
     r"""MARS (see module docstring), pytorch_optimizer's defaults.
 
@@ -235,6 +238,8 @@ def mars(
       weight_decouple: decoupled (AdamW) decay; else coupled, which (as in the reference) only
         reaches the stored previous gradient.
       fixed_decay: decay by ``weight_decay`` instead of ``weight_decay * learning_rate``.
+      cautious: the cautious mask of ``zoo.cautious`` on the momentum, before the division (and
+        before the sign in ``'lion'`` mode), as the reference's ``cautious=True``.
 
     Returns:
       A ``GradientTransformation``; its update needs ``params`` when a weight decay is > 0.
@@ -267,7 +272,8 @@ def mars(
     _validate.check_nonnegative(fn, "weight_decay_1d", weight_decay_1d)
     coupled = None if weight_decouple else (weight_decay, weight_decay_1d)
     return chain(
-        _scale_by_mars("scale_by_mars", b1, b2, gamma, mars_type, optimize_1d, b1_1d, b2_1d, eps, ams_bound, coupled),
+        _scale_by_mars("scale_by_mars", b1, b2, gamma, mars_type, optimize_1d, b1_1d, b2_1d, eps, ams_bound, coupled,
+                       cautious),
         _mars_step(learning_rate, learning_rate_1d, weight_decay, weight_decay_1d, weight_decouple, fixed_decay,
                    optimize_1d),
     )
