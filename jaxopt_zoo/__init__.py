@@ -122,6 +122,8 @@ from .optimizers._rprop import ScaleByRpropState as ScaleByRpropState
 from .optimizers._rprop import rprop as rprop
 from .optimizers._adan import AdanState as AdanState
 from .optimizers._adan import adan as adan
+from .optimizers._adam_mini import AdamMiniState as AdamMiniState
+from .optimizers._adam_mini import adam_mini as adam_mini
 from .optimizers._cautious import cautious as cautious
 from .optimizers._laprop import ScaleByLaPropState as ScaleByLaPropState
 from .optimizers._laprop import laprop as laprop

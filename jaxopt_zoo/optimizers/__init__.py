@@ -44,6 +44,8 @@ from ._lookahead import ranger as ranger
 from ._madgrad import madgrad as madgrad
 from ._madgrad import MadgradState as MadgradState
 from ._madgrad import scale_by_madgrad as scale_by_madgrad
+from ._adam_mini import adam_mini as adam_mini
+from ._adam_mini import AdamMiniState as AdamMiniState
 from ._cautious import cautious as cautious
 from ._laprop import laprop as laprop
 from ._laprop import scale_by_laprop as scale_by_laprop
