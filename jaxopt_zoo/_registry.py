@@ -105,6 +105,9 @@ _add(OPTIMIZERS, "mars", "pytorch_optimizer.MARS",
 _add(OPTIMIZERS, "adam_mini", "pytorch_optimizer.AdamMini (blocks from pytree path names)",
      "Zhang et al., Adam-mini: Use Fewer Learning Rates To Gain More, 2024, https://arxiv.org/abs/2406.16793",
      learning_rate=1e-2, weight_decay=0.0)
+_add(OPTIMIZERS, "schedule_free_radam", "schedulefree.RAdamScheduleFree",
+     "Defazio et al., The Road Less Scheduled, 2024, https://arxiv.org/abs/2405.15682",
+     learning_rate=1e-2)
 _add(OPTIMIZERS, "adai", "pytorch_optimizer.Adai",
      "Xie et al., Adaptive Inertia: Disentangling the Effects of Adaptive Learning Rate and Momentum, 2022, https://arxiv.org/abs/2006.15815",
      learning_rate=1e-1)

@@ -53,6 +53,7 @@ from ._laprop import ScaleByLaPropState as ScaleByLaPropState
 from ._mars import mars as mars
 from ._mars import scale_by_mars as scale_by_mars
 from ._mars import ScaleByMarsState as ScaleByMarsState
+from ._schedule_free_radam import schedule_free_radam as schedule_free_radam
 from ._padam import padam as padam
 from ._padam import PAdamState as PAdamState
 from ._radam import radam as radam
