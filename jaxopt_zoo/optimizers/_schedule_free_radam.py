@@ -79,7 +79,7 @@ def schedule_free_radam(
     Example:
       >>> import jax, jax.numpy as jnp, jaxopt_zoo as zoo
       >>> params = jnp.array([1.0, 2.0, 3.0])
-      >>> tx = zoo.schedule_free_radam(1.0)  # the first 5 steps (rho_t <= 4) do not move
+      >>> tx = zoo.schedule_free_radam(1.0)  # the first 4 steps (rho_t <= 4) do not move
       >>> state = tx.init(params)
       >>> for _ in range(100):
       ...     updates, state = tx.update(jax.grad(lambda p: jnp.sum(p ** 2))(params), state, params)
