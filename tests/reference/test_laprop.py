@@ -57,3 +57,12 @@ def test_schedule_matches_a_torch_lr_changed_every_step():
         for k, x in tensors.items():
             path[k].append(x.detach().numpy().copy())
     harness.assert_trajectories_close(got, {k: np.stack(v) for k, v in path.items()}, "float64")
+
+
+def test_default_foreach_path_rounds_its_step_factor_to_float32():
+    """pytorch_optimizer's default (foreach) path on CPU builds ``-1 / bias_correction1`` as a
+    float32 tensor, so in float64 it holds to about 1e-8 only; the per-parameter path (used above)
+    to 1e-10. The zoo follows the per-parameter path."""
+    assert_same_as_torch(zoo.laprop(2e-2), lambda ps: LaProp(ps, lr=2e-2), "float64", rtol=1e-7)
+    with pytest.raises(AssertionError, match="relative error"):
+        assert_same_as_torch(zoo.laprop(2e-2), lambda ps: LaProp(ps, lr=2e-2), "float64")
