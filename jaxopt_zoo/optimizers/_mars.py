@@ -22,7 +22,9 @@ with their own rate, betas and weight decay (``learning_rate_1d``, ``b1_1d``, ``
 
 This is ``pytorch_optimizer.MARS`` (4.1, tested equal with its defaults; its foreach and
 per-parameter paths agree). ``mars_type='shampoo'`` (a Newton–Schulz orthogonalised update) is
-not implemented and raises ``NotImplementedError``. A reference detail kept here: with
+not implemented and raises ``NotImplementedError``: the reference runs its Newton–Schulz
+iteration in bfloat16 (``zero_power_via_newton_schulz_5``'s default dtype), which no float64
+comparison could check. A reference detail kept here: with
 ``weight_decouple=False`` the weight decay is added to the gradient *after* the gradient was
 used, so it only reaches the stored previous gradient :math:`g_{t-1}` of the next correction.
 """
