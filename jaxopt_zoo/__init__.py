@@ -122,6 +122,16 @@ from .optimizers._rprop import ScaleByRpropState as ScaleByRpropState
 from .optimizers._rprop import rprop as rprop
 from .optimizers._adan import AdanState as AdanState
 from .optimizers._adan import adan as adan
+from .optimizers._adam_mini import AdamMiniState as AdamMiniState
+from .optimizers._adam_mini import adam_mini as adam_mini
+from .optimizers._cautious import cautious as cautious
+from .optimizers._laprop import ScaleByLaPropState as ScaleByLaPropState
+from .optimizers._laprop import laprop as laprop
+from .optimizers._laprop import scale_by_laprop as scale_by_laprop
+from .optimizers._mars import ScaleByMarsState as ScaleByMarsState
+from .optimizers._mars import mars as mars
+from .optimizers._mars import scale_by_mars as scale_by_mars
+from .optimizers._schedule_free_radam import schedule_free_radam as schedule_free_radam
 from .optimizers._padam import PAdamState as PAdamState
 from .optimizers._padam import padam as padam
 from .optimizers._adai import AdaiState as AdaiState

@@ -95,6 +95,19 @@ _add(OPTIMIZERS, "adan", "pytorch_optimizer.Adan (the paper's algorithm; optax.a
 _add(OPTIMIZERS, "padam", "pytorch_optimizer.PAdam",
      "Chen et al., Closing the Generalization Gap of Adaptive Gradient Methods in Training Deep Neural Networks, 2020, https://arxiv.org/abs/1806.06763",
      learning_rate=3e-2)
+# --- beyond optax (issue 17) ---------------------------------------------------------------
+_add(OPTIMIZERS, "laprop", "pytorch_optimizer.LaProp",
+     "Ziyin, Wang & Ueda, LaProp: Separating Momentum and Adaptivity in Adam, 2020, https://arxiv.org/abs/2002.04839",
+     learning_rate=2e-2)
+_add(OPTIMIZERS, "mars", "pytorch_optimizer.MARS",
+     "Yuan et al., MARS: Unleashing the Power of Variance Reduction for Training Large Models, 2024, https://arxiv.org/abs/2411.10438",
+     learning_rate=1e-2, learning_rate_1d=1e-2)
+_add(OPTIMIZERS, "adam_mini", "pytorch_optimizer.AdamMini (blocks from pytree path names)",
+     "Zhang et al., Adam-mini: Use Fewer Learning Rates To Gain More, 2024, https://arxiv.org/abs/2406.16793",
+     learning_rate=1e-2, weight_decay=0.0)
+_add(OPTIMIZERS, "schedule_free_radam", "schedulefree.RAdamScheduleFree",
+     "Defazio et al., The Road Less Scheduled, 2024, https://arxiv.org/abs/2405.15682",
+     learning_rate=1e-2)
 _add(OPTIMIZERS, "adai", "pytorch_optimizer.Adai",
      "Xie et al., Adaptive Inertia: Disentangling the Effects of Adaptive Learning Rate and Momentum, 2022, https://arxiv.org/abs/2006.15815",
      learning_rate=1e-1)
@@ -205,6 +218,8 @@ _add(WRAPPERS, "sam", "optax.contrib.sam (transparent and opaque modes)",
      "Foret, Kleiner, Mobahi & Neyshabur, Sharpness-Aware Minimization for Efficiently Improving Generalization, 2021, https://arxiv.org/abs/2010.01412",
      sync_period=2, rho=0.05)
 
+_add(WRAPPERS, "cautious", "pytorch_optimizer's cautious=True (Lion, LaProp, MARS)",
+     "Liang, Chen, Liu & Liu, Cautious Optimizers: Improving Training with One Line of Code, 2024, https://arxiv.org/abs/2411.16085")
 
 # --- aliases: friendly names for common configurations of a member ------------------------------
 class Alias(NamedTuple):

@@ -150,6 +150,7 @@ BASE: dict[str, dict] = {
     "MultiSteps": dict(opt=None, every_k_schedule=2),
     "join_schedules": dict(schedules=None, boundaries=[20, 50]),
     "packed": dict(tx=None), "with_extra_args_support": dict(tx=None),
+    "cautious": dict(tx=None),
     "add_noise": dict(eta=0.01, gamma=0.55, key=0),
     # optax transformations (transforms/): callables and inner transformations they need
     "adaptive_grad_clip": dict(clipping=0.1), "apply_every": dict(k=2),

@@ -44,6 +44,16 @@ from ._lookahead import ranger as ranger
 from ._madgrad import madgrad as madgrad
 from ._madgrad import MadgradState as MadgradState
 from ._madgrad import scale_by_madgrad as scale_by_madgrad
+from ._adam_mini import adam_mini as adam_mini
+from ._adam_mini import AdamMiniState as AdamMiniState
+from ._cautious import cautious as cautious
+from ._laprop import laprop as laprop
+from ._laprop import scale_by_laprop as scale_by_laprop
+from ._laprop import ScaleByLaPropState as ScaleByLaPropState
+from ._mars import mars as mars
+from ._mars import scale_by_mars as scale_by_mars
+from ._mars import ScaleByMarsState as ScaleByMarsState
+from ._schedule_free_radam import schedule_free_radam as schedule_free_radam
 from ._padam import padam as padam
 from ._padam import PAdamState as PAdamState
 from ._radam import radam as radam
