@@ -25,10 +25,15 @@ def test_committed_fixtures_still_equal_live_torch(case):
         assert case["runs"]["float64"]["lr"].size == case["steps"]
         return
     live = torch_runs(case["name"], case["kwargs"], case["schedule"], case["steps"])
-    for dt in ("float64", "float32"):
-        np.testing.assert_array_equal(case["runs"][dt]["lr"], live[dt]["lr"])
+    # Not bit for bit: torch's own runs differ by an ulp or two between machines (its kernels
+    # are picked by CPU features), which is not rot. Measured against each leaf's scale, as the
+    # parity tests measure: 1e-12 (float64) / 1e-6 (float32), far below the parity tolerance.
+    for dt, tol in (("float64", 1e-12), ("float32", 1e-6)):
+        np.testing.assert_allclose(case["runs"][dt]["lr"], live[dt]["lr"], rtol=tol, atol=0)
         for k, v in live[dt]["params"].items():
-            np.testing.assert_array_equal(case["runs"][dt]["params"][k], np.asarray(v, np.float64), err_msg=f"{dt} {k}")
+            want, got = np.asarray(v, np.float64), case["runs"][dt]["params"][k]
+            err = np.max(np.abs(got - want)) / max(np.max(np.abs(want)), 1e-30)
+            assert err <= tol, f"{dt} {k}: fixture differs from live torch by {err:.2e} of the leaf's scale"
 
 
 def test_fixture_cases_are_the_generator_cases():
