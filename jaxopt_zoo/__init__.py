@@ -155,6 +155,15 @@ from .optimizers._muon import muon as muon
 from .optimizers._muon import scale_by_muon as scale_by_muon
 from .optimizers._adopt import adopt as adopt
 from .optimizers._adopt import scale_by_adopt as scale_by_adopt
+from .optimizers._dog import DoGState as DoGState
+from .optimizers._dog import dog as dog
+from .optimizers._dog import scale_by_dog as scale_by_dog
+from .optimizers._dog import DoWGState as DoWGState
+from .optimizers._dog import dowg as dowg
+from .optimizers._dog import scale_by_dowg as scale_by_dowg
+from .optimizers._cocob import COCOBState as COCOBState
+from .optimizers._cocob import cocob as cocob
+from .optimizers._cocob import scale_by_cocob as scale_by_cocob
 
 # --- schedules (schedules/) -------------------------------------------------------------
 from .schedules._simple import constant_schedule as constant_schedule

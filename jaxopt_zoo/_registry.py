@@ -111,6 +111,15 @@ _add(OPTIMIZERS, "muon",
 _add(OPTIMIZERS, "adopt", "optax.contrib.adopt",
      "Taniguchi et al., ADOPT: Modified Adam Can Converge with Any beta2 with the Optimal Rate, 2024, https://arxiv.org/abs/2411.02853",
      learning_rate=1e-2)
+_add(OPTIMIZERS, "dog", "optax.contrib.dog; the authors' formll/dog DoG",
+     "Ivgi, Hinder & Carmon, DoG is SGD's Best Friend: A Parameter-Free Dynamic Step Size Schedule, 2023, https://arxiv.org/abs/2302.12022",
+     learning_rate=1.0)
+_add(OPTIMIZERS, "dowg", "optax.contrib.dowg",
+     "Khaled, Mishchenko & Jin, DoWG Unleashed: An Efficient Universal Parameter-Free Gradient Descent Method, 2023, https://arxiv.org/abs/2305.16284",
+     learning_rate=1.0)
+_add(OPTIMIZERS, "cocob", "optax.contrib.cocob",
+     "Orabona & Tommasi, Training Deep Networks without Learning Rates Through Coin Betting, 2017, https://arxiv.org/abs/1705.07795",
+     learning_rate=1.0)
 
 # --- schedules ------------------------------------------------------------------------------
 _SGDR = "Loshchilov & Hutter, SGDR: Stochastic Gradient Descent with Warm Restarts, 2017, https://arxiv.org/abs/1608.03983"

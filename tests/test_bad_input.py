@@ -117,6 +117,9 @@ EXCEPTIONS: dict[tuple[str, str], tuple[list | None, str]] = {
     ("optimistic_adam_v2", "beta"): (NEG, "as optimistic_gradient_descent"),
     ("scale_by_optimistic_gradient", "alpha"): (NEG, "as optimistic_gradient_descent"),
     ("scale_by_optimistic_gradient", "beta"): (NEG, "as optimistic_gradient_descent"),
+    # optax contrib members: COCOB's alpha bounds the first bets (default 100), any value > 0
+    ("cocob", "alpha"): ([0.0, -0.1], "COCOB's bet bound: > 0 (default 100)"),
+    ("scale_by_cocob", "alpha"): ([0.0, -0.1], "as cocob"),
     # torch_compat: torch's own checks are the contract; values torch takes give torch's numbers
     # (tests/reference/test_torch_compat_optimizers.py::test_values_torch_accepts_give_torchs_numbers).
     ("SGD", "momentum"): (NEG, "torch takes any momentum >= 0 (no upper bound)"),
@@ -143,6 +146,7 @@ BASE: dict[str, dict] = {
     "clip_by_block_rms": dict(threshold=1.0), "ema": dict(decay=0.9), "trace": dict(decay=0.9),
     "scale_by_learning_rate": dict(learning_rate=0.1), "scale_by_schedule": dict(step_size_fn=lambda t: 0.1),
     "scale_by_madgrad": dict(learning_rate=0.1),
+    "scale_by_dog": dict(init_step=("heuristic", 1e-6)),
     "masked": dict(inner=None, mask={"w": True, "m": False}),
     "multi_transform": dict(transforms=None, param_labels={"w": "a", "m": "a"}),
     "lookahead": dict(fast_optimizer=None), "sam": dict(optimizer=None), "record_norms": dict(inner=None), "monitor": dict(measures={"n": zoo.global_norm}),

@@ -88,6 +88,15 @@ from ._yogi import scale_by_yogi as scale_by_yogi
 from ._yogi import yogi as yogi
 from ._adopt import adopt as adopt
 from ._adopt import scale_by_adopt as scale_by_adopt
+from ._dog import DoGState as DoGState
+from ._dog import dog as dog
+from ._dog import scale_by_dog as scale_by_dog
+from ._dog import DoWGState as DoWGState
+from ._dog import dowg as dowg
+from ._dog import scale_by_dowg as scale_by_dowg
+from ._cocob import COCOBState as COCOBState
+from ._cocob import cocob as cocob
+from ._cocob import scale_by_cocob as scale_by_cocob
 from ._muon import muon as muon
 from ._muon import MuonDimensionNumbers as MuonDimensionNumbers
 from ._muon import MuonPartitionState as MuonPartitionState
