@@ -164,6 +164,10 @@ from .optimizers._dog import scale_by_dowg as scale_by_dowg
 from .optimizers._cocob import COCOBState as COCOBState
 from .optimizers._cocob import cocob as cocob
 from .optimizers._cocob import scale_by_cocob as scale_by_cocob
+from .optimizers._momo import MomoState as MomoState
+from .optimizers._momo import MomoAdamState as MomoAdamState
+from .optimizers._momo import momo as momo
+from .optimizers._momo import momo_adam as momo_adam
 
 # --- schedules (schedules/) -------------------------------------------------------------
 from .schedules._simple import constant_schedule as constant_schedule

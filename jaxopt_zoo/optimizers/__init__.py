@@ -97,6 +97,10 @@ from ._dog import scale_by_dowg as scale_by_dowg
 from ._cocob import COCOBState as COCOBState
 from ._cocob import cocob as cocob
 from ._cocob import scale_by_cocob as scale_by_cocob
+from ._momo import MomoState as MomoState
+from ._momo import MomoAdamState as MomoAdamState
+from ._momo import momo as momo
+from ._momo import momo_adam as momo_adam
 from ._muon import muon as muon
 from ._muon import MuonDimensionNumbers as MuonDimensionNumbers
 from ._muon import MuonPartitionState as MuonPartitionState
