@@ -168,6 +168,11 @@ from .optimizers._momo import MomoState as MomoState
 from .optimizers._momo import MomoAdamState as MomoAdamState
 from .optimizers._momo import momo as momo
 from .optimizers._momo import momo_adam as momo_adam
+from .optimizers._sophia import HutchinsonState as HutchinsonState
+from .optimizers._sophia import hutchinson_estimator_diag_hessian as hutchinson_estimator_diag_hessian
+from .optimizers._sophia import SophiaState as SophiaState
+from .optimizers._sophia import scale_by_sophia as scale_by_sophia
+from .optimizers._sophia import sophia as sophia
 
 # --- schedules (schedules/) -------------------------------------------------------------
 from .schedules._simple import constant_schedule as constant_schedule

@@ -44,6 +44,7 @@ NOT_FACTORIES = {
     "per_example_global_norm_clip", "per_example_layer_norm_clip", "incremental_update", "periodic_update",
     "scale_gradient", "tree_map_params", "microbatch",
     "named_chain",  # like chain: *args of (name, transformation), no hyperparameters
+    "hutchinson_estimator_diag_hessian",  # only a key; its update needs obj_fn= (tests/reference/test_sophia.py)
 }
 
 # --- kinds of arguments and their bad values -------------------------------------------------
@@ -147,6 +148,9 @@ BASE: dict[str, dict] = {
     "scale_by_learning_rate": dict(learning_rate=0.1), "scale_by_schedule": dict(step_size_fn=lambda t: 0.1),
     "scale_by_madgrad": dict(learning_rate=0.1),
     "scale_by_dog": dict(init_step=("heuristic", 1e-6)),
+    # sophia's default estimator needs obj_fn=; the walker passes value= only: squared gradients stand in
+    "sophia": dict(learning_rate=0.1, hessian_diagonal_fn=zoo.stateless(lambda g, p: jax.tree.map(jnp.square, g))),
+    "scale_by_sophia": dict(hessian_diagonal_fn=zoo.stateless(lambda g, p: jax.tree.map(jnp.square, g))),
     "masked": dict(inner=None, mask={"w": True, "m": False}),
     "multi_transform": dict(transforms=None, param_labels={"w": "a", "m": "a"}),
     "lookahead": dict(fast_optimizer=None), "sam": dict(optimizer=None), "record_norms": dict(inner=None), "monitor": dict(measures={"n": zoo.global_norm}),

@@ -101,6 +101,11 @@ from ._momo import MomoState as MomoState
 from ._momo import MomoAdamState as MomoAdamState
 from ._momo import momo as momo
 from ._momo import momo_adam as momo_adam
+from ._sophia import HutchinsonState as HutchinsonState
+from ._sophia import hutchinson_estimator_diag_hessian as hutchinson_estimator_diag_hessian
+from ._sophia import SophiaState as SophiaState
+from ._sophia import scale_by_sophia as scale_by_sophia
+from ._sophia import sophia as sophia
 from ._muon import muon as muon
 from ._muon import MuonDimensionNumbers as MuonDimensionNumbers
 from ._muon import MuonPartitionState as MuonPartitionState
