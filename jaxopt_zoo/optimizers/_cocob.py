@@ -93,6 +93,8 @@ def scale_by_cocob(alpha: Any = 100.0, eps: Any = 1e-8) -> GradientTransformatio
         _validate.check_params(fn, params, updates, " (COCOB bets from the start point)")
 
         def leaf(g, w, w1, theta, big_l, big_g, r):
+            if not jnp.issubdtype(w.dtype, jnp.inexact):  # integer/bool leaves are not trained
+                return g, theta, big_l, big_g, r
             big_l = jnp.maximum(big_l, jnp.abs(g))
             big_g = big_g + jnp.abs(g)
             r = jnp.maximum(r - g * (w - w1), 0)

@@ -45,7 +45,7 @@ import jax.numpy as jnp
 
 from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation, ScalarOrSchedule
-from .._tree import tree_map
+from .._tree import check_same_structure, tree_map
 
 
 class MomoState(NamedTuple):
@@ -74,7 +74,8 @@ def _vdot(a: Any, b: Any) -> jax.Array:
     return sum(terms) if terms else jnp.zeros([])
 
 
-def _need_value(fn: str, params: Any, updates: Any, value: Any) -> None:
+def _need_value(fn: str, params: Any, updates: Any, value: Any, state: Any) -> None:
+    check_same_structure(fn, [updates, state.exp_avg], ["updates", "state.exp_avg"])
     _validate.check_params(fn, params, updates, " (MoMo's model uses <g, x>)")
     if value is None:
         raise ValueError(f"{_validate.PREFIX}{fn}: update needs the loss value: call "
@@ -164,7 +165,7 @@ def momo(
 
     def update_fn(updates, state, params=None, *, value=None, **extra_args):
         del extra_args
-        _need_value(fn, params, updates, value)
+        _need_value(fn, params, updates, value, state)
         count = state.count
         bt = jnp.where(count == 0, 0.0, beta)
         barf = bt * state.barf + (1 - bt) * jnp.asarray(value, state.barf.dtype)
@@ -241,7 +242,7 @@ def momo_adam(
 
     def update_fn(updates, state, params=None, *, value=None, **extra_args):
         del extra_args
-        _need_value(fn, params, updates, value)
+        _need_value(fn, params, updates, value, state)
         count = state.count
         count_inc = _numerics.safe_increment(count)
         barf = b1 * state.barf + (1 - b1) * jnp.asarray(value, state.barf.dtype)
