@@ -165,6 +165,24 @@ from .optimizers._muon import muon as muon
 from .optimizers._muon import scale_by_muon as scale_by_muon
 from .optimizers._adopt import adopt as adopt
 from .optimizers._adopt import scale_by_adopt as scale_by_adopt
+from .optimizers._dog import DoGState as DoGState
+from .optimizers._dog import dog as dog
+from .optimizers._dog import scale_by_dog as scale_by_dog
+from .optimizers._dog import DoWGState as DoWGState
+from .optimizers._dog import dowg as dowg
+from .optimizers._dog import scale_by_dowg as scale_by_dowg
+from .optimizers._cocob import COCOBState as COCOBState
+from .optimizers._cocob import cocob as cocob
+from .optimizers._cocob import scale_by_cocob as scale_by_cocob
+from .optimizers._momo import MomoState as MomoState
+from .optimizers._momo import MomoAdamState as MomoAdamState
+from .optimizers._momo import momo as momo
+from .optimizers._momo import momo_adam as momo_adam
+from .optimizers._sophia import HutchinsonState as HutchinsonState
+from .optimizers._sophia import hutchinson_estimator_diag_hessian as hutchinson_estimator_diag_hessian
+from .optimizers._sophia import SophiaState as SophiaState
+from .optimizers._sophia import scale_by_sophia as scale_by_sophia
+from .optimizers._sophia import sophia as sophia
 
 # --- schedules (schedules/) -------------------------------------------------------------
 from .schedules._simple import constant_schedule as constant_schedule

@@ -72,6 +72,24 @@ def copy_tree(tree: Any) -> Any:
     return jax.tree.map(jnp.copy, tree)
 
 
+def scalar_dtype(tree: Any) -> Any:
+    """The dtype of a scalar state entry for ``tree``: the lowest-precision float of its leaves.
+
+    As optax's ``tree.dtype(tree, "lowest")`` on float leaves: float16/bfloat16 params give a
+    float16/bfloat16 scalar, float32 and float64 params together give float32. Complex leaves
+    count as their real counterpart; a tree without float leaves gives JAX's default float.
+    """
+    dtypes = [jnp.real(jnp.zeros([], jnp.asarray(x).dtype)).dtype for x in jax.tree.leaves(tree)
+              if jnp.issubdtype(jnp.asarray(x).dtype, jnp.inexact)]
+    if not dtypes:
+        return jnp.result_type(float)
+    low = dtypes[0]
+    for d in dtypes[1:]:
+        if jnp.promote_types(low, d) == low:
+            low = d
+    return low
+
+
 def cast_tree(tree: Any, dtype: Any) -> Any:
     """Cast every leaf to ``dtype``; ``dtype=None`` leaves the tree as it is."""
     if dtype is None:

@@ -124,6 +124,22 @@ _add(OPTIMIZERS, "muon",
 _add(OPTIMIZERS, "adopt", "optax.contrib.adopt",
      "Taniguchi et al., ADOPT: Modified Adam Can Converge with Any beta2 with the Optimal Rate, 2024, https://arxiv.org/abs/2411.02853",
      learning_rate=1e-2)
+_add(OPTIMIZERS, "dog", "optax.contrib.dog; the authors' formll/dog DoG",
+     "Ivgi, Hinder & Carmon, DoG is SGD's Best Friend: A Parameter-Free Dynamic Step Size Schedule, 2023, https://arxiv.org/abs/2302.12022",
+     learning_rate=1.0)
+_add(OPTIMIZERS, "dowg", "optax.contrib.dowg",
+     "Khaled, Mishchenko & Jin, DoWG Unleashed: An Efficient Universal Parameter-Free Gradient Descent Method, 2023, https://arxiv.org/abs/2305.16284",
+     learning_rate=0.8)  # at 1.0 the small MLP of tests/test_convergence.py saturates (as optax's does)
+_add(OPTIMIZERS, "cocob", "optax.contrib.cocob",
+     "Orabona & Tommasi, Training Deep Networks without Learning Rates Through Coin Betting, 2017, https://arxiv.org/abs/1705.07795",
+     learning_rate=1.0)
+_MOMO = ("Schaipp, Ohana, Eickenberg, Defazio & Gower, MoMo: Momentum Models for Adaptive Learning Rates, 2023, "
+         "https://arxiv.org/abs/2305.07583")
+_add(OPTIMIZERS, "momo", "the authors' fabian-sp/MoMo Momo; optax.contrib.momo when weight_decay=0 (update takes value=)",
+     _MOMO, learning_rate=1.0)
+_add(OPTIMIZERS, "momo_adam",
+     "the authors' fabian-sp/MoMo MomoAdam; optax.contrib.momo_adam when weight_decay=0 (update takes value=)",
+     _MOMO, learning_rate=1e-2)
 
 # --- schedules ------------------------------------------------------------------------------
 _SGDR = "Loshchilov & Hutter, SGDR: Stochastic Gradient Descent with Warm Restarts, 2017, https://arxiv.org/abs/1608.03983"
@@ -191,6 +207,8 @@ _add(OPTIMIZERS, "polyak_sgd", "optax.polyak_sgd (update takes value=)",
      "Loizou et al., Stochastic Polyak Step-size for SGD: An Adaptive Learning Rate for Fast Convergence, 2021, https://arxiv.org/abs/2002.10542",
      max_learning_rate=0.1)
 UPDATE_EXTRAS["polyak_sgd"] = ("value",)
+UPDATE_EXTRAS["momo"] = ("value",)
+UPDATE_EXTRAS["momo_adam"] = ("value",)
 _add(OPTIMIZERS, "noisy_sgd", "optax.noisy_sgd (same key, same noise)",
      "Neelakantan et al., Adding Gradient Noise Improves Learning for Very Deep Networks, 2015, https://arxiv.org/abs/1511.06807",
      learning_rate=0.1, eta=1e-4, key=0)

@@ -44,6 +44,7 @@ NOT_FACTORIES = {
     "per_example_global_norm_clip", "per_example_layer_norm_clip", "incremental_update", "periodic_update",
     "scale_gradient", "tree_map_params", "microbatch",
     "named_chain",  # like chain: *args of (name, transformation), no hyperparameters
+    "hutchinson_estimator_diag_hessian",  # only a key; its update needs obj_fn= (tests/reference/test_sophia.py)
 }
 
 # --- kinds of arguments and their bad values -------------------------------------------------
@@ -117,6 +118,9 @@ EXCEPTIONS: dict[tuple[str, str], tuple[list | None, str]] = {
     ("optimistic_adam_v2", "beta"): (NEG, "as optimistic_gradient_descent"),
     ("scale_by_optimistic_gradient", "alpha"): (NEG, "as optimistic_gradient_descent"),
     ("scale_by_optimistic_gradient", "beta"): (NEG, "as optimistic_gradient_descent"),
+    # optax contrib members: COCOB's alpha bounds the first bets (default 100), any value > 0
+    ("cocob", "alpha"): ([0.0, -0.1], "COCOB's bet bound: > 0 (default 100)"),
+    ("scale_by_cocob", "alpha"): ([0.0, -0.1], "as cocob"),
     # torch_compat: torch's own checks are the contract; values torch takes give torch's numbers
     # (tests/reference/test_torch_compat_optimizers.py::test_values_torch_accepts_give_torchs_numbers).
     ("SGD", "momentum"): (NEG, "torch takes any momentum >= 0 (no upper bound)"),
@@ -143,6 +147,10 @@ BASE: dict[str, dict] = {
     "clip_by_block_rms": dict(threshold=1.0), "ema": dict(decay=0.9), "trace": dict(decay=0.9),
     "scale_by_learning_rate": dict(learning_rate=0.1), "scale_by_schedule": dict(step_size_fn=lambda t: 0.1),
     "scale_by_madgrad": dict(learning_rate=0.1),
+    "scale_by_dog": dict(init_step=("heuristic", 1e-6)),
+    # sophia's default estimator needs obj_fn=; the walker passes value= only: squared gradients stand in
+    "sophia": dict(learning_rate=0.1, hessian_diagonal_fn=zoo.stateless(lambda g, p: jax.tree.map(jnp.square, g))),
+    "scale_by_sophia": dict(hessian_diagonal_fn=zoo.stateless(lambda g, p: jax.tree.map(jnp.square, g))),
     "masked": dict(inner=None, mask={"w": True, "m": False}),
     "multi_transform": dict(transforms=None, param_labels={"w": "a", "m": "a"}),
     "lookahead": dict(fast_optimizer=None), "sam": dict(optimizer=None), "record_norms": dict(inner=None), "monitor": dict(measures={"n": zoo.global_norm}),

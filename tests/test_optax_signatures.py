@@ -68,6 +68,10 @@ def same_default(a, b) -> bool:
             return bool(np.allclose(np.asarray(a(xs)), np.asarray(b(xs)), rtol=1e-12))
         except Exception:  # noqa: BLE001 - a function that cannot take an array is not comparable
             return False
+    if all(hasattr(x, "init") and hasattr(x, "update") for x in (a, b)):
+        # transformation defaults (sophia's hessian_diagonal_fn) are the same when built by the
+        # same-named factory (hutchinson_estimator_diag_hessian.<locals>.update_fn)
+        return getattr(a.update, "__qualname__", None) == getattr(b.update, "__qualname__", None)
     if isinstance(a, enum.Enum) and isinstance(b, enum.Enum):
         # the zoo's own enums (microbatch's AccumulationType) take optax's members by name
         return type(a).__name__ == type(b).__name__ and a.name == b.name

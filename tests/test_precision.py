@@ -195,6 +195,7 @@ def _counts(state):
 # Optimizers whose state has no step counter (nothing to saturate).
 NO_COUNTER = {"adadelta", "adagrad", "lars", "rmsprop", "rprop", "sgd"}
 NO_COUNTER |= {"sign_sgd", "sm3", "optimistic_gradient_descent", "polyak_sgd"}  # optax core members
+NO_COUNTER |= {"dog", "dowg", "cocob"}  # optax contrib members: no step counter in their states
 COUNTED = sorted(set(NAMES) - NO_COUNTER) + ["inject_hyperparams", "apply_if_finite", "MultiSteps"]
 
 
