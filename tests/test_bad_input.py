@@ -38,6 +38,7 @@ NOT_FACTORIES = {
     "plot_schedules", "chain", "identity", "set_to_zero", "skip_not_finite", "skip_large_updates",
     "inject_hyperparams", "inject_stateful_hyperparams", "normalize", "pack_tree", "unpack_tree",
     "asgd_averaged_params",  # reads an ASGD state
+    "ParamGroupsState",  # torch_compat's state of param groups (a NamedTuple, not a factory)
     "TorchLRScheduler",  # the base class of the lr_scheduler look-alikes
     # optax's plain functions (not factories): they check their own arguments, tested in
     # tests/reference/test_transforms_optax.py
