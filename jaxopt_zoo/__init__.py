@@ -155,6 +155,12 @@ from .optimizers._muon import muon as muon
 from .optimizers._muon import scale_by_muon as scale_by_muon
 from .optimizers._adopt import adopt as adopt
 from .optimizers._adopt import scale_by_adopt as scale_by_adopt
+from .optimizers._dpsgd import differentially_private_aggregate as differentially_private_aggregate
+from .optimizers._dpsgd import DifferentiallyPrivateAggregateState as DifferentiallyPrivateAggregateState
+from .optimizers._dpsgd import dpsgd as dpsgd
+from .transforms._complex import split_real_and_imaginary as split_real_and_imaginary
+from .transforms._complex import SplitRealAndImaginaryArrays as SplitRealAndImaginaryArrays
+from .transforms._complex import SplitRealAndImaginaryState as SplitRealAndImaginaryState
 
 # --- schedules (schedules/) -------------------------------------------------------------
 from .schedules._simple import constant_schedule as constant_schedule
