@@ -26,7 +26,7 @@ Y = jnp.asarray(np.random.default_rng(1).normal(size=(8, 2)), jnp.float64)
 
 
 class Model(nnx.Module):
-    """Matrices and vectors (muon takes Adam for the biases)."""
+    """Matrices and vectors (muon takes Adam for the biases: tests/test_cli.py checks which)."""
 
     def __init__(self):
         rngs = nnx.Rngs(0)
@@ -98,23 +98,6 @@ def test_every_member_in_optax_chain_zoo_chain_and_nnx_optimizer():
         for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(p)):
             assert a.dtype == b.dtype, n
             np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-9, atol=1e-12, err_msg=n)
-
-
-def test_muon_uses_adam_on_the_vectors_under_nnx():
-    model = Model()
-    optimizer = nnx.Optimizer(model, zoo.muon(2e-2), wrt=nnx.Param)
-    value, grads = nnx.value_and_grad(model_loss)(model)
-    optimizer.update(model, grads, value=value)
-    labels = jax.tree.map(lambda x: x.ndim, nnx.state(model, nnx.Param))
-    assert sorted(jax.tree.leaves(labels)) == [1, 1, 2, 2]
-    # the same step on plain arrays: every leaf moves (the biases by Adam, the kernels by Muon)
-    params = nnx.state(Model(), nnx.Param)
-    tx = zoo.muon(2e-2)
-    u, _ = tx.update(jax.tree.map(lambda g: g, nnx.state(grads, nnx.Param)), tx.init(params), params)
-    got = jax.tree.leaves(nnx.state(model, nnx.Param))
-    for a, b, d in zip(got, jax.tree.leaves(zoo.apply_updates(params, u)), jax.tree.leaves(u)):
-        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12)
-        assert float(jnp.max(jnp.abs(d))) > 0
 
 
 def test_sm3_under_nnx_optimizer_after_the_first_step():

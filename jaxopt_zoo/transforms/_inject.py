@@ -108,6 +108,10 @@ def inject_hyperparams(
     (``value=`` and the like). The state is then an ``InjectStatefulHyperparamsState``
     (optax's fields, with ``hyperparams_states``).
 
+    A callable *passed* for an argument is a schedule (optax's rule; name it in
+    ``static_args`` if it is not); a callable *default* (adopt's ``clip_value_fn``) is kept
+    as the factory's function (optax evaluates it as a schedule too, and its update fails).
+
     Args:
       inner_factory: a function returning a ``GradientTransformation`` (``zoo.adam``, ...).
       static_args: names of numeric arguments to keep as Python values (for arguments the
