@@ -80,14 +80,22 @@ def test_every_member_in_optax_chain_zoo_chain_and_nnx_optimizer():
         pairs[n] = (model, nnx.Optimizer(model, optax.chain(zoo.clip_by_global_norm(1.0), make(), zoo.scale(1.0)),
                                          wrt=nnx.Param))
 
-    @nnx.jit
-    def nnx_step(pairs):
+    # One jitted step of all pairs, through split/merge: nnx.jit retraced at every call here
+    # (nnx turns a state's lists, sm3's accumulators, into mappings at the first update, so
+    # the first step compiles once more; the later steps reuse it).
+    graphdef, state = nnx.split(pairs)
+
+    @jax.jit
+    def nnx_step(state):
+        pairs = nnx.merge(graphdef, state)
         for model, optimizer in pairs.values():
             value, grads = nnx.value_and_grad(model_loss)(model)
             optimizer.update(model, grads, value=value)
+        return nnx.state(pairs)
 
     for _ in range(STEPS):
-        nnx_step(pairs)
+        state = nnx_step(state)
+    nnx.update(pairs, state)
 
     for n, (model, _) in pairs.items():
         got = nnx.state(model, nnx.Param)
