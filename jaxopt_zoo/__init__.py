@@ -183,6 +183,12 @@ from .optimizers._sophia import hutchinson_estimator_diag_hessian as hutchinson_
 from .optimizers._sophia import SophiaState as SophiaState
 from .optimizers._sophia import scale_by_sophia as scale_by_sophia
 from .optimizers._sophia import sophia as sophia
+from .optimizers._dpsgd import differentially_private_aggregate as differentially_private_aggregate
+from .optimizers._dpsgd import DifferentiallyPrivateAggregateState as DifferentiallyPrivateAggregateState
+from .optimizers._dpsgd import dpsgd as dpsgd
+from .transforms._complex import split_real_and_imaginary as split_real_and_imaginary
+from .transforms._complex import SplitRealAndImaginaryArrays as SplitRealAndImaginaryArrays
+from .transforms._complex import SplitRealAndImaginaryState as SplitRealAndImaginaryState
 
 # --- schedules (schedules/) -------------------------------------------------------------
 from .schedules._simple import constant_schedule as constant_schedule

@@ -65,7 +65,7 @@ KINDS: dict[str, list] = {
     "max_norm": NEG, "clip_value": NEG, "norm_type": ["two"], "max_delta": NEG, "threshold": NEG, "trust_coefficient": NEG, "min_norm": NEG,
     "min_scale": NEG, "initial_accumulator_value": NEG, "initial_scale": NEG, "max_grad_norm": NEG,
     "clipping_threshold": NEG, "min_step_size": NEG, "max_step_size": NEG, "r": NEG,
-    "weight_lr_power": NEG, "partial": UNIT, "alpha": [1.5, -0.1], "pct_start": [1.5, -0.1],
+    "weight_lr_power": NEG, "l2_norm_clip": NEG, "noise_multiplier": NEG, "partial": UNIT, "alpha": [1.5, -0.1], "pct_start": [1.5, -0.1],
     "div_factor": [0.0, -1.0], "final_div_factor": [0.0, -1.0], "eta_minus": [1.5, -0.1],
     "eta_plus": [0.5], "dampening": NEG,
     "transition_steps": POS_INT, "decay_steps": POS_INT, "total_steps": POS_INT, "step_size": POS_INT,
@@ -161,6 +161,9 @@ BASE: dict[str, dict] = {
     "packed": dict(tx=None), "with_extra_args_support": dict(tx=None),
     "cautious": dict(tx=None),
     "add_noise": dict(eta=0.01, gamma=0.55, key=0),
+    "dpsgd": dict(learning_rate=0.1, l2_norm_clip=1.0, noise_multiplier=0.5, seed=0),
+    "differentially_private_aggregate": dict(l2_norm_clip=1.0, noise_multiplier=0.5, key=0),
+    "split_real_and_imaginary": dict(inner=None),
     # optax transformations (transforms/): callables and inner transformations they need
     "adaptive_grad_clip": dict(clipping=0.1), "apply_every": dict(k=2),
     "conditionally_mask": dict(inner=None, should_transform_fn=lambda step: step % 2 == 0),
@@ -286,7 +289,9 @@ TRANSFORMS = sorted(n for n, o in factories() if not inspect.isclass(o) and hasa
 FLOAT_KINDS = {k for k, v in KINDS.items() if v in (UNIT, NEG, EPS) or k in {"alpha", "eta_minus", "eta_plus", "rho"}}
 PARAMS = {"w": jnp.array([0.5, -1.0, 2.0, 0.1]), "m": jnp.ones((2, 3))}
 # Transformations defined for matrix leaves only (and why): they get PARAMS' matrix alone.
-MATRICES_ONLY = {"scale_by_muon": "orthogonalises matrices; zoo.muon sends the other leaves to AdamW"}
+MATRICES_ONLY = {"scale_by_muon": "orthogonalises matrices; zoo.muon sends the other leaves to AdamW",
+                 # per-example gradients: axis 0 of every leaf is the batch (PARAMS' leaves differ in it)
+                 "dpsgd": "takes per-example gradients", "differentially_private_aggregate": "as dpsgd"}
 
 
 def _float_args(name: str, kwargs: dict) -> list[str]:
@@ -342,7 +347,8 @@ def test_schedule_as_learning_rate(name):
     if "betas" in params:
         kwargs["betas"] = (SCHEDULED, params["betas"].default[1])
     tx = _lookup(name)(**kwargs)
-    u, state = jax.jit(lambda p: tx.update(p, tx.init(p), p, value=jnp.array(1.0)))(PARAMS)
+    u, state = jax.jit(lambda p: tx.update(p, tx.init(p), p, value=jnp.array(1.0)))(
+        {"m": PARAMS["m"]} if short in MATRICES_ONLY else PARAMS)
     assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(u))
     if name.startswith("torch_compat."):  # the state reports the values the update used
         used = zoo.current_hyperparams(state)

@@ -244,6 +244,41 @@ def test_shootout_regression_reports_r2(tmp_path, capsys):
     assert _is_png(tmp_path / "shootout-regression.png")
 
 
+def test_shootout_races_the_new_members(tmp_path, capsys):
+    """muon, adopt and yogi from the command line; muon's Adam takes the non-matrix leaves
+    (the biases) of the shootout's model, Muon the kernels."""
+    import jax
+
+    from jaxopt_zoo.cli import _data, _train
+
+    assert main(["shootout", "-o", "muon", "adopt", "yogi", "--epochs", "1", "--seeds", "1",
+                 "--hidden", "8", "--out", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    data = json.loads((tmp_path / "shootout-digits.json").read_text())
+    assert [r["optimizer"] for r in data["runs"]] == ["muon", "adopt", "yogi"] and "muon" in text
+    for run in data["runs"]:
+        assert run["final_train_loss"] < run["curve"]["train_loss"][0], run["optimizer"]
+
+    trainer = _train.Trainer(_data.load("breast_cancer"), hidden=(8,), batch_size=64, epochs=1, mesh=_train.make_mesh(1))
+    params, state = trainer.run(trainer.compile(_specs.parse_optimizer("muon").build()), seed=0).final
+    def layer(k):  # "['layers'][0]['bias']" from any path through an nnx State
+        return re.search(r"\['layers'\]\[\d+\]\['\w+'\]", jax.tree_util.keystr(k)).group(0)
+
+    shapes = {layer(k): v.shape for k, v in jax.tree_util.tree_flatten_with_path(params)[0]}
+    assert sorted(len(s) for s in shapes.values()) == [1, 1, 2, 2]
+
+    def moments(tree):  # the param's path -> the shape of the moment kept for it
+        return {layer(k): np.shape(v) for k, v in jax.tree_util.tree_flatten_with_path(tree)[0]}
+
+    adam_mu = moments(state.adam.inner_state[0].mu)
+    muon_mu = moments(state.muon.inner_state[0].mu)
+    for path, shape in shapes.items():
+        if len(shape) == 2:
+            assert muon_mu[path] == shape and adam_mu.get(path) != shape, path
+        else:
+            assert adam_mu[path] == shape and muon_mu.get(path) != shape, path
+
+
 @pytest.mark.parametrize("argv, message", [
     (["-o", "adamm"], "Did you mean: adam"),
     (["-o", "adamw:weight_decy=1"], "Did you mean: weight_decay"),

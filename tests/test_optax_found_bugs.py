@@ -75,6 +75,45 @@ def test_every_optimizer_under_inject_hyperparams_and_jit_gives_its_own_numbers(
             np.testing.assert_allclose(got[name][k], want[name][k], rtol=1e-7, atol=1e-9, err_msg=name)
 
 
+def test_integer_hyperparameters_injected_give_own_numbers_or_a_clear_error():
+    """Without ``static_args``, an integer that shapes the computation (a period, a number of
+    iterations, a factoring threshold) arrives traced: the member either gives its own
+    numbers or refuses it by name, never other numbers."""
+    plain, injected = {}, {}
+    for name, entry in _registry.OPTIMIZERS.items():
+        factory = _registry.factory(name)
+        ints = _int_args(factory, entry.example)
+        if not ints:
+            continue
+        tx = zoo.inject_hyperparams(factory)(**entry.example)
+        try:
+            tx.update(_params(), tx.init(_params()), _params(), value=jnp.asarray(1.0))
+        except ValueError as e:
+            assert str(e).startswith(f"jaxopt_zoo.{name}: argument `") and any(f"`{k}`" in str(e) for k in ints), (name, e)
+            continue
+        plain[name], injected[name] = factory(**entry.example), tx
+    assert plain  # some members take traced integers (noisy_sgd's key)
+    want, got = _run_all(plain), _run_all(injected)
+    for name in want:
+        for k in want[name]:
+            np.testing.assert_allclose(got[name][k], want[name][k], rtol=1e-7, atol=1e-9, err_msg=name)
+
+
+def test_callable_defaults_are_not_schedules():
+    """adopt's default ``clip_value_fn`` is a function of the step, not a hyperparameter:
+    inject_hyperparams(adopt) used to call it as a schedule and pass its value (a number) on
+    as ``clip_value_fn`` (optax does, and fails); a callable the caller passes is still one."""
+    txs = {"plain": zoo.adopt(1e-2), "injected": zoo.inject_hyperparams(zoo.adopt)(learning_rate=1e-2)}
+    out = _run_all(txs, steps=4)
+    for k in out["plain"]:
+        np.testing.assert_array_equal(out["injected"][k], out["plain"][k])
+    sched = zoo.inject_hyperparams(zoo.adopt)(learning_rate=lambda t: 1e-2 / (1 + t))
+    state = sched.init(_params())
+    _, state = sched.update(_params(), state, _params())
+    assert float(zoo.current_hyperparams(state)["learning_rate"]) == pytest.approx(1e-2)
+    assert "clip_value_fn" not in zoo.current_hyperparams(state)
+
+
 @pytest.mark.parametrize("max_grad_norm", [0.0, 0.05])
 def test_adan_traced_max_grad_norm_equals_concrete(max_grad_norm):
     txs = {

@@ -12,6 +12,7 @@ import enum
 import inspect
 import pathlib
 import types
+import warnings
 
 import numpy as np
 import optax
@@ -30,9 +31,16 @@ DOC = pathlib.Path(__file__).resolve().parents[1] / "docs" / "differences-from-o
 
 
 def optax_twin(name):
+    """optax's object called ``name``: the first module that has it, skipping deprecated
+    aliases (optax.dpsgd and friends warn: their home is optax.contrib)."""
     for module in OPTAX_MODULES:
-        if hasattr(module, name):
-            return getattr(module, name)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DeprecationWarning)
+            try:
+                if hasattr(module, name):
+                    return getattr(module, name)
+            except DeprecationWarning:
+                continue
     return None
 
 

@@ -121,3 +121,6 @@ from ._muon import MuonDimensionNumbers as MuonDimensionNumbers
 from ._muon import MuonPartitionState as MuonPartitionState
 from ._muon import MuonState as MuonState
 from ._muon import scale_by_muon as scale_by_muon
+from ._dpsgd import differentially_private_aggregate as differentially_private_aggregate
+from ._dpsgd import DifferentiallyPrivateAggregateState as DifferentiallyPrivateAggregateState
+from ._dpsgd import dpsgd as dpsgd

@@ -24,6 +24,7 @@ leaf is treated as a vector of length one, where optax raises an ``IndexError``.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import jax
@@ -98,6 +99,8 @@ def scale_by_sm3(b1: Any = 0.9, b2: Any = 1.0, eps: Any = 1e-8) -> GradientTrans
 
     def leaf(g, acc, m):
         c_new, c_old = coefficients()
+        # flax.nnx keeps the list of a leaf's accumulators as a mapping {0: ..., 1: ...}
+        acc = [acc[k] for k in sorted(acc)] if isinstance(acc, Mapping) else list(acc)
         if g.ndim < 2:
             old = acc[0]
         else:

@@ -85,3 +85,6 @@ from ._snapshot import SnapshotState as SnapshotState
 from ._stateless import stateless as stateless
 from ._stateless import stateless_with_tree_map as stateless_with_tree_map
 from ._tree_map_params import tree_map_params as tree_map_params
+from ._complex import split_real_and_imaginary as split_real_and_imaginary
+from ._complex import SplitRealAndImaginaryArrays as SplitRealAndImaginaryArrays
+from ._complex import SplitRealAndImaginaryState as SplitRealAndImaginaryState

@@ -108,6 +108,10 @@ def inject_hyperparams(
     (``value=`` and the like). The state is then an ``InjectStatefulHyperparamsState``
     (optax's fields, with ``hyperparams_states``).
 
+    A callable *passed* for an argument is a schedule (optax's rule; name it in
+    ``static_args`` if it is not); a callable *default* (adopt's ``clip_value_fn``) is kept
+    as the factory's function (optax evaluates it as a schedule too, and its update fails).
+
     Args:
       inner_factory: a function returning a ``GradientTransformation`` (``zoo.adam``, ...).
       static_args: names of numeric arguments to keep as Python values (for arguments the
@@ -148,12 +152,18 @@ def inject_hyperparams(
             bound = signature.bind(*args, **kwargs)
         except TypeError as e:
             raise TypeError(f"{_validate.PREFIX}inject_hyperparams({getattr(inner_factory, '__name__', inner_factory)}): {e}") from None
+        passed = set(bound.arguments)
         bound.apply_defaults()
         given = dict(bound.arguments)
         for p in signature.parameters.values():  # a **kwargs parameter: spread it out
             if p.kind is inspect.Parameter.VAR_KEYWORD:
+                passed |= set(given.get(p.name, {}))
                 given.update(given.pop(p.name, {}))
-        schedules = {k: v for k, v in given.items() if callable(v) and k not in static_args and not isinstance(v, GradientTransformation)}
+        # A callable the caller passes is a schedule (optax's rule; ``static_args`` says
+        # otherwise); a callable *default* (adopt's ``clip_value_fn``) is a function the
+        # factory takes, kept as it is (optax makes it a schedule and then fails calling it).
+        schedules = {k: v for k, v in given.items() if callable(v) and k not in static_args and k in passed
+                     and not isinstance(v, GradientTransformation)}
         stateful = {k: schedules.pop(k) for k in list(schedules) if _is_stateful_schedule(schedules[k])}
         keeps = {k: _accepted_kwargs(v.__call__) for k, v in stateful.items()}
         keeps_update = {k: _accepted_kwargs(v.update) for k, v in stateful.items()}

@@ -30,6 +30,7 @@ import inspect
 import pathlib
 import sys
 import types
+import warnings
 
 import optax
 import optax.contrib
@@ -120,7 +121,13 @@ def _shared_names():
         if isinstance(member, types.ModuleType) or not callable(member) or name in _PROTOCOL:
             continue
         for ns in _OPTAX_NAMESPACES:
-            if hasattr(ns, name):
+            with warnings.catch_warnings():  # optax.dpsgd and friends: deprecated aliases of contrib's
+                warnings.simplefilter("error", DeprecationWarning)
+                try:
+                    if not hasattr(ns, name):
+                        continue
+                except DeprecationWarning:
+                    continue
                 theirs = getattr(ns, name)
                 if inspect.isclass(member) and name not in _COUNTED_CLASSES:
                     standin = _state_class(member, theirs)

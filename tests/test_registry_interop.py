@@ -1,0 +1,126 @@
+"""Every registry member composes: inside ``optax.chain`` with optax transformations around
+it, optax transformations inside ``zoo.chain`` around it, and under ``flax.nnx.Optimizer``
+(loss ``value=`` passed through for members that need it). New registry entries join.
+
+Two runs, each one compile for the whole registry:
+
+* plain pytrees: ``zoo.chain(optax.clip_by_global_norm, member, optax.scale(1.0))``;
+* ``nnx.Optimizer(model, optax.chain(zoo.clip_by_global_norm, member, zoo.scale(1.0)))``,
+
+and they must give the same params (the member sits between two transformations of the
+other library both ways round, so its state, params and extras travel through both chains).
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+
+import jaxopt_zoo as zoo
+from jaxopt_zoo import _registry
+
+STEPS = 4
+X = jnp.asarray(np.random.default_rng(0).normal(size=(8, 4)), jnp.float64)
+Y = jnp.asarray(np.random.default_rng(1).normal(size=(8, 2)), jnp.float64)
+
+
+class Model(nnx.Module):
+    """Matrices and vectors (muon takes Adam for the biases: tests/test_cli.py checks which)."""
+
+    def __init__(self):
+        rngs = nnx.Rngs(0)
+        self.hidden = nnx.Linear(4, 3, param_dtype=jnp.float64, rngs=rngs)
+        self.out = nnx.Linear(3, 2, param_dtype=jnp.float64, rngs=rngs)
+
+    def __call__(self, x):
+        return self.out(jnp.tanh(self.hidden(x)))
+
+
+def model_loss(model):
+    return jnp.mean((model(X) - Y) ** 2)
+
+
+def members():
+    """name -> a factory of a fresh transformation (every optimizer, every wrapper around adam)."""
+    out = {n: (lambda n=n, e=e: _registry.factory(n)(**e.example)) for n, e in _registry.OPTIMIZERS.items()}
+    out.update({f"{n}(adam)": (lambda n=n, e=e: _registry.factory(n)(zoo.adam(1e-2), **e.example))
+                for n, e in _registry.WRAPPERS.items()})
+    return out
+
+
+def test_every_member_in_optax_chain_zoo_chain_and_nnx_optimizer():
+    makers = members()
+    graphdef, params0 = nnx.split(Model(), nnx.Param)
+
+    def loss(p):
+        return model_loss(nnx.merge(graphdef, p))
+
+    # plain pytrees, optax transformations inside zoo.chain
+    plain = {n: zoo.chain(optax.clip_by_global_norm(1.0), make(), optax.scale(1.0)) for n, make in makers.items()}
+
+    @jax.jit
+    def plain_run(carry):
+        def body(carry, _):
+            out = {}
+            for n, (p, s) in carry.items():
+                value, g = jax.value_and_grad(loss)(p)
+                u, s = plain[n].update(g, s, p, value=value)
+                out[n] = (zoo.apply_updates(p, u), s)
+            return out, None
+
+        return jax.lax.scan(body, carry, None, length=STEPS)[0]
+
+    want = plain_run({n: (params0, tx.init(params0)) for n, tx in plain.items()})
+
+    # nnx.Optimizer, the member inside optax.chain between zoo transformations
+    pairs = {}
+    for n, make in makers.items():
+        model = Model()
+        pairs[n] = (model, nnx.Optimizer(model, optax.chain(zoo.clip_by_global_norm(1.0), make(), zoo.scale(1.0)),
+                                         wrt=nnx.Param))
+
+    # One jitted step of all pairs, through split/merge: nnx.jit retraced at every call here
+    # (nnx turns a state's lists, sm3's accumulators, into mappings at the first update, so
+    # the first step compiles once more; the later steps reuse it).
+    graphdef, state = nnx.split(pairs)
+
+    @jax.jit
+    def nnx_step(state):
+        pairs = nnx.merge(graphdef, state)
+        for model, optimizer in pairs.values():
+            value, grads = nnx.value_and_grad(model_loss)(model)
+            optimizer.update(model, grads, value=value)
+        return nnx.state(pairs)
+
+    for _ in range(STEPS):
+        state = nnx_step(state)
+    nnx.update(pairs, state)
+
+    for n, (model, _) in pairs.items():
+        got = nnx.state(model, nnx.Param)
+        p, p0 = want[n][0], params0
+        moved = max(float(jnp.max(jnp.abs(a - b))) for a, b in zip(jax.tree.leaves(p), jax.tree.leaves(p0)))
+        assert moved > 1e-4, n  # the member trains
+        assert jax.tree.structure(got) == jax.tree.structure(p), n
+        for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(p)):
+            assert a.dtype == b.dtype, n
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-9, atol=1e-12, err_msg=n)
+
+
+def test_sm3_under_nnx_optimizer_after_the_first_step():
+    """nnx stores sm3's per-leaf list of accumulators as a mapping {0: ..., 1: ...}: the
+    second update read its keys (ints) as the accumulators (AttributeError)."""
+    model = Model()
+    optimizer = nnx.Optimizer(model, zoo.sm3(0.1), wrt=nnx.Param)
+    graphdef, params = nnx.split(Model(), nnx.Param)
+    tx = zoo.sm3(0.1)
+    state = tx.init(params)
+    for _ in range(3):
+        _, grads = nnx.value_and_grad(model_loss)(model)
+        optimizer.update(model, grads)
+        g = jax.grad(lambda p: model_loss(nnx.merge(graphdef, p)))(params)
+        u, state = tx.update(g, state, params)
+        params = zoo.apply_updates(params, u)
+    for a, b in zip(jax.tree.leaves(nnx.state(model, nnx.Param)), jax.tree.leaves(params)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12)
