@@ -155,6 +155,12 @@ from .optimizers._muon import muon as muon
 from .optimizers._muon import scale_by_muon as scale_by_muon
 from .optimizers._adopt import adopt as adopt
 from .optimizers._adopt import scale_by_adopt as scale_by_adopt
+from .optimizers._ademamix import ScaleByAdemamixState as ScaleByAdemamixState
+from .optimizers._ademamix import ScaleBySimplifiedAdEMAMixState as ScaleBySimplifiedAdEMAMixState
+from .optimizers._ademamix import ademamix as ademamix
+from .optimizers._ademamix import scale_by_ademamix as scale_by_ademamix
+from .optimizers._ademamix import scale_by_simplified_ademamix as scale_by_simplified_ademamix
+from .optimizers._ademamix import simplified_ademamix as simplified_ademamix
 
 # --- schedules (schedules/) -------------------------------------------------------------
 from .schedules._simple import constant_schedule as constant_schedule

@@ -111,6 +111,13 @@ _add(OPTIMIZERS, "muon",
 _add(OPTIMIZERS, "adopt", "optax.contrib.adopt",
      "Taniguchi et al., ADOPT: Modified Adam Can Converge with Any beta2 with the Optimal Rate, 2024, https://arxiv.org/abs/2411.02853",
      learning_rate=1e-2)
+_ADEMAMIX = "Pagliardini, Ablin & Grangier, The AdEMAMix Optimizer: Better, Faster, Older, 2024, https://arxiv.org/abs/2409.03137"
+_add(OPTIMIZERS, "ademamix", "optax.contrib.ademamix (= the authors' apple/ml-ademamix optax code)", _ADEMAMIX,
+     learning_rate=1e-2, b3=0.999)
+_add(OPTIMIZERS, "simplified_ademamix", "optax.contrib.simplified_ademamix",
+     "Morwani et al., Connections between Schedule-Free Optimizers, AdEMAMix, and Accelerated SGD Variants, 2025, "
+     "https://arxiv.org/abs/2502.02431",
+     learning_rate=2e-3, b1=0.9)
 
 # --- schedules ------------------------------------------------------------------------------
 _SGDR = "Loshchilov & Hutter, SGDR: Stochastic Gradient Descent with Warm Restarts, 2017, https://arxiv.org/abs/1608.03983"

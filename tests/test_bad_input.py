@@ -117,6 +117,11 @@ EXCEPTIONS: dict[tuple[str, str], tuple[list | None, str]] = {
     ("optimistic_adam_v2", "beta"): (NEG, "as optimistic_gradient_descent"),
     ("scale_by_optimistic_gradient", "alpha"): (NEG, "as optimistic_gradient_descent"),
     ("scale_by_optimistic_gradient", "beta"): (NEG, "as optimistic_gradient_descent"),
+    # optax contrib members: AdEMAMix's alpha weighs the slow EMA (default 5 or 6), not a decay
+    ("ademamix", "alpha"): (NEG, "the weight of the slow EMA: any value >= 0"),
+    ("scale_by_ademamix", "alpha"): (NEG, "as ademamix"),
+    ("simplified_ademamix", "alpha"): (NEG, "the weight of the current gradient: any value >= 0"),
+    ("scale_by_simplified_ademamix", "alpha"): (NEG, "as simplified_ademamix"),
     # torch_compat: torch's own checks are the contract; values torch takes give torch's numbers
     # (tests/reference/test_torch_compat_optimizers.py::test_values_torch_accepts_give_torchs_numbers).
     ("SGD", "momentum"): (NEG, "torch takes any momentum >= 0 (no upper bound)"),

@@ -88,6 +88,12 @@ from ._yogi import scale_by_yogi as scale_by_yogi
 from ._yogi import yogi as yogi
 from ._adopt import adopt as adopt
 from ._adopt import scale_by_adopt as scale_by_adopt
+from ._ademamix import ScaleByAdemamixState as ScaleByAdemamixState
+from ._ademamix import ScaleBySimplifiedAdEMAMixState as ScaleBySimplifiedAdEMAMixState
+from ._ademamix import ademamix as ademamix
+from ._ademamix import scale_by_ademamix as scale_by_ademamix
+from ._ademamix import scale_by_simplified_ademamix as scale_by_simplified_ademamix
+from ._ademamix import simplified_ademamix as simplified_ademamix
 from ._muon import muon as muon
 from ._muon import MuonDimensionNumbers as MuonDimensionNumbers
 from ._muon import MuonPartitionState as MuonPartitionState
