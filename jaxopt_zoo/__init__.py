@@ -161,6 +161,8 @@ from .optimizers._ademamix import ademamix as ademamix
 from .optimizers._ademamix import scale_by_ademamix as scale_by_ademamix
 from .optimizers._ademamix import scale_by_simplified_ademamix as scale_by_simplified_ademamix
 from .optimizers._ademamix import simplified_ademamix as simplified_ademamix
+from .optimizers._prodigy import ProdigyState as ProdigyState
+from .optimizers._prodigy import prodigy as prodigy
 
 # --- schedules (schedules/) -------------------------------------------------------------
 from .schedules._simple import constant_schedule as constant_schedule

@@ -118,6 +118,11 @@ _add(OPTIMIZERS, "simplified_ademamix", "optax.contrib.simplified_ademamix",
      "Morwani et al., Connections between Schedule-Free Optimizers, AdEMAMix, and Accelerated SGD Variants, 2025, "
      "https://arxiv.org/abs/2502.02431",
      learning_rate=2e-3, b1=0.9)
+_add(OPTIMIZERS, "prodigy",
+     "optax.contrib.prodigy = konstmish/prodigy with use_bias_correction=True (pytorch_optimizer.Prodigy); "
+     "all-zero-gradient steps skipped as the authors do",
+     "Mishchenko & Defazio, Prodigy: An Expeditiously Adaptive Parameter-Free Learner, 2024, https://arxiv.org/abs/2306.06101",
+     learning_rate=1.0)
 
 # --- schedules ------------------------------------------------------------------------------
 _SGDR = "Loshchilov & Hutter, SGDR: Stochastic Gradient Descent with Warm Restarts, 2017, https://arxiv.org/abs/1608.03983"

@@ -99,3 +99,5 @@ from ._muon import MuonDimensionNumbers as MuonDimensionNumbers
 from ._muon import MuonPartitionState as MuonPartitionState
 from ._muon import MuonState as MuonState
 from ._muon import scale_by_muon as scale_by_muon
+from ._prodigy import ProdigyState as ProdigyState
+from ._prodigy import prodigy as prodigy
