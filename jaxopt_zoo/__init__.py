@@ -163,6 +163,8 @@ from .optimizers._ademamix import scale_by_simplified_ademamix as scale_by_simpl
 from .optimizers._ademamix import simplified_ademamix as simplified_ademamix
 from .optimizers._prodigy import ProdigyState as ProdigyState
 from .optimizers._prodigy import prodigy as prodigy
+from .optimizers._dadapt_adamw import DAdaptAdamWState as DAdaptAdamWState
+from .optimizers._dadapt_adamw import dadapt_adamw as dadapt_adamw
 
 # --- schedules (schedules/) -------------------------------------------------------------
 from .schedules._simple import constant_schedule as constant_schedule

@@ -123,6 +123,11 @@ _add(OPTIMIZERS, "prodigy",
      "all-zero-gradient steps skipped as the authors do",
      "Mishchenko & Defazio, Prodigy: An Expeditiously Adaptive Parameter-Free Learner, 2024, https://arxiv.org/abs/2306.06101",
      learning_rate=1.0)
+_add(OPTIMIZERS, "dadapt_adamw",
+     "optax.contrib.dadapt_adamw = facebookresearch/dadaptation DAdaptAdam with decouple and use_bias_correction "
+     "(pytorch_optimizer.DAdaptAdam); all-zero-gradient steps skipped as the authors do",
+     "Defazio & Mishchenko, Learning-Rate-Free Learning by D-Adaptation, 2023, https://arxiv.org/abs/2301.07733",
+     learning_rate=1.0)
 
 # --- schedules ------------------------------------------------------------------------------
 _SGDR = "Loshchilov & Hutter, SGDR: Stochastic Gradient Descent with Warm Restarts, 2017, https://arxiv.org/abs/1608.03983"

@@ -101,3 +101,5 @@ from ._muon import MuonState as MuonState
 from ._muon import scale_by_muon as scale_by_muon
 from ._prodigy import ProdigyState as ProdigyState
 from ._prodigy import prodigy as prodigy
+from ._dadapt_adamw import DAdaptAdamWState as DAdaptAdamWState
+from ._dadapt_adamw import dadapt_adamw as dadapt_adamw

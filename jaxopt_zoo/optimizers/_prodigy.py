@@ -82,7 +82,7 @@ def prodigy(
     Args:
       learning_rate: a multiplier of the estimated rate, >= 0, or a schedule (1.0 is the
         intended peak).
-      betas: Adam's ``(b1, b2)``, each in [0, 1).
+      betas: Adam's ``(b1, b2)``, each in [0, 1) (``b1`` may be a schedule of the step count).
       beta3: decay of the estimate's statistics, in [0, 1) (``None``: ``sqrt(b2)``).
       eps: Adam's ``eps`` (scaled by ``d``), >= 0.
       estim_lr0: the first estimate :math:`d_0`, > 0.
@@ -115,7 +115,7 @@ def prodigy(
     """
     fn = "prodigy"
     _validate.check_learning_rate(fn, learning_rate)
-    b1, b2 = check_betas(fn, betas)
+    beta1, b2 = check_betas(fn, betas)
     if beta3 is not None:
         _validate.check_decay(fn, "beta3", beta3)
     _validate.check_nonnegative(fn, "eps", eps)
@@ -136,6 +136,7 @@ def prodigy(
         d = state.estim_lr
         count_inc = _numerics.safe_increment(state.count)
         sched = _numerics.value_at(learning_rate, state.count)
+        b1 = _numerics.value_at(beta1, state.count)
         bc = jnp.sqrt(1 - b2**count_inc) / (1 - b1**count_inc) if use_bias_correction else 1.0
         dlr = jnp.asarray(d * sched * bc, d.dtype)
         diff = tree_map(lambda p0, p: p0 - p, state.params0, params, where=fn, names=("state.params0", "params"))

@@ -1,15 +1,13 @@
 """Prodigy against optax.contrib.prodigy and the authors' algorithm (pytorch_optimizer.Prodigy)."""
 
-import contextlib
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
 import torch
-from harness import (assert_same_as_optax, assert_trajectories_close, case_id, make_params, seeded_rng,
-                     start_values, torch_trajectory, trajectory)
+from harness import (assert_same_as_optax, assert_trajectories_close, case_id, float64_torch_scalars, make_params,
+                     seeded_rng, start_values, torch_trajectory, trajectory)
 from pytorch_optimizer import Prodigy
 
 import jaxopt_zoo as zoo
@@ -34,18 +32,6 @@ def test_random_hyperparameters_equal_optax(dtype, request):
               safeguard_warmup=rng.random() < 0.5)
     print(kw)
     assert_same_as_optax(zoo.prodigy(**kw), optax.contrib.prodigy(**kw), dtype)
-
-
-@contextlib.contextmanager
-def float64_torch_scalars():
-    """pytorch_optimizer keeps its global statistics in tensors of torch's default dtype
-    (float32); a float64 comparison needs them in float64."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(old)
 
 
 TORCH_CASES = [
