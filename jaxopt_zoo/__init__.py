@@ -165,6 +165,8 @@ from .optimizers._prodigy import ProdigyState as ProdigyState
 from .optimizers._prodigy import prodigy as prodigy
 from .optimizers._dadapt_adamw import DAdaptAdamWState as DAdaptAdamWState
 from .optimizers._dadapt_adamw import dadapt_adamw as dadapt_adamw
+from .optimizers._mechanize import MechanicState as MechanicState
+from .optimizers._mechanize import mechanize as mechanize
 
 # --- schedules (schedules/) -------------------------------------------------------------
 from .schedules._simple import constant_schedule as constant_schedule

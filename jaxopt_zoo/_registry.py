@@ -213,6 +213,8 @@ _add(WRAPPERS, "lookahead", "optax.lookahead (the fast weights)",
 _add(WRAPPERS, "sam", "optax.contrib.sam (transparent and opaque modes)",
      "Foret, Kleiner, Mobahi & Neyshabur, Sharpness-Aware Minimization for Efficiently Improving Generalization, 2021, https://arxiv.org/abs/2010.01412",
      sync_period=2, rho=0.05)
+_add(WRAPPERS, "mechanize", "optax.contrib.mechanize (not yet the authors' mechanic_pytorch: see its docstring)",
+     "Cutkosky, Defazio & Mehta, Mechanic: A Learning Rate Tuner, 2023, https://arxiv.org/abs/2306.00144")
 
 
 # --- aliases: friendly names for common configurations of a member ------------------------------

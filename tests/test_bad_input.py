@@ -155,6 +155,7 @@ BASE: dict[str, dict] = {
     "MultiSteps": dict(opt=None, every_k_schedule=2),
     "join_schedules": dict(schedules=None, boundaries=[20, 50]),
     "packed": dict(tx=None), "with_extra_args_support": dict(tx=None),
+    "mechanize": dict(base_optimizer=None),
     "add_noise": dict(eta=0.01, gamma=0.55, key=0),
     # optax transformations (transforms/): callables and inner transformations they need
     "adaptive_grad_clip": dict(clipping=0.1), "apply_every": dict(k=2),
@@ -182,7 +183,7 @@ BASE: dict[str, dict] = {
 def _fill(name: str, kwargs: dict) -> dict:
     """Replace the ``None`` placeholders of BASE by fresh objects."""
     out = dict(kwargs)
-    for k in ("inner", "optimizer", "fast_optimizer", "opt", "tx"):
+    for k in ("inner", "optimizer", "fast_optimizer", "opt", "tx", "base_optimizer"):
         if k in out and out[k] is None:
             out[k] = zoo.sgd(0.1)
     if name in ("multi_transform", "partition"):

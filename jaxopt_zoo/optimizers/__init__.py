@@ -103,3 +103,5 @@ from ._prodigy import ProdigyState as ProdigyState
 from ._prodigy import prodigy as prodigy
 from ._dadapt_adamw import DAdaptAdamWState as DAdaptAdamWState
 from ._dadapt_adamw import dadapt_adamw as dadapt_adamw
+from ._mechanize import MechanicState as MechanicState
+from ._mechanize import mechanize as mechanize
