@@ -167,6 +167,8 @@ from .optimizers._dadapt_adamw import DAdaptAdamWState as DAdaptAdamWState
 from .optimizers._dadapt_adamw import dadapt_adamw as dadapt_adamw
 from .optimizers._mechanize import MechanicState as MechanicState
 from .optimizers._mechanize import mechanize as mechanize
+from .optimizers._acprop import acprop as acprop
+from .optimizers._acprop import scale_by_acprop as scale_by_acprop
 
 # --- schedules (schedules/) -------------------------------------------------------------
 from .schedules._simple import constant_schedule as constant_schedule

@@ -128,6 +128,9 @@ _add(OPTIMIZERS, "dadapt_adamw",
      "(pytorch_optimizer.DAdaptAdam); all-zero-gradient steps skipped as the authors do",
      "Defazio & Mishchenko, Learning-Rate-Free Learning by D-Adaptation, 2023, https://arxiv.org/abs/2301.07733",
      learning_rate=1.0)
+_add(OPTIMIZERS, "acprop", "optax.contrib.acprop",
+     "Zhuang et al., Momentum Centering and Asynchronous Update for Adaptive Gradient Methods, 2021, https://arxiv.org/abs/2110.05454",
+     learning_rate=1e-2)
 
 # --- schedules ------------------------------------------------------------------------------
 _SGDR = "Loshchilov & Hutter, SGDR: Stochastic Gradient Descent with Warm Restarts, 2017, https://arxiv.org/abs/1608.03983"

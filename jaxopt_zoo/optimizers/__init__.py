@@ -105,3 +105,5 @@ from ._dadapt_adamw import DAdaptAdamWState as DAdaptAdamWState
 from ._dadapt_adamw import dadapt_adamw as dadapt_adamw
 from ._mechanize import MechanicState as MechanicState
 from ._mechanize import mechanize as mechanize
+from ._acprop import acprop as acprop
+from ._acprop import scale_by_acprop as scale_by_acprop
