@@ -169,6 +169,7 @@ from .optimizers._mechanize import MechanicState as MechanicState
 from .optimizers._mechanize import mechanize as mechanize
 from .optimizers._acprop import acprop as acprop
 from .optimizers._acprop import scale_by_acprop as scale_by_acprop
+from .optimizers._schedule_free import schedule_free as schedule_free
 
 # --- schedules (schedules/) -------------------------------------------------------------
 from .schedules._simple import constant_schedule as constant_schedule

@@ -218,6 +218,9 @@ _add(WRAPPERS, "sam", "optax.contrib.sam (transparent and opaque modes)",
      sync_period=2, rho=0.05)
 _add(WRAPPERS, "mechanize", "optax.contrib.mechanize (not yet the authors' mechanic_pytorch: see its docstring)",
      "Cutkosky, Defazio & Mehta, Mechanic: A Learning Rate Tuner, 2023, https://arxiv.org/abs/2306.00144")
+_add(WRAPPERS, "schedule_free",
+     "schedulefree.ScheduleFreeWrapper; optax.contrib.schedule_free where they agree (see its docstring)", _SF,
+     learning_rate=1e-2)
 
 
 # --- aliases: friendly names for common configurations of a member ------------------------------

@@ -155,7 +155,7 @@ BASE: dict[str, dict] = {
     "MultiSteps": dict(opt=None, every_k_schedule=2),
     "join_schedules": dict(schedules=None, boundaries=[20, 50]),
     "packed": dict(tx=None), "with_extra_args_support": dict(tx=None),
-    "mechanize": dict(base_optimizer=None),
+    "mechanize": dict(base_optimizer=None), "schedule_free": dict(base_optimizer=None, learning_rate=0.1),
     "add_noise": dict(eta=0.01, gamma=0.55, key=0),
     # optax transformations (transforms/): callables and inner transformations they need
     "adaptive_grad_clip": dict(clipping=0.1), "apply_every": dict(k=2),

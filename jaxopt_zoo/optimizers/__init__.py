@@ -107,3 +107,4 @@ from ._mechanize import MechanicState as MechanicState
 from ._mechanize import mechanize as mechanize
 from ._acprop import acprop as acprop
 from ._acprop import scale_by_acprop as scale_by_acprop
+from ._schedule_free import schedule_free as schedule_free
