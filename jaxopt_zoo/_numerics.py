@@ -330,13 +330,17 @@ def lowest_float_dtype(tree: Any) -> Any:
     return min(dtypes, key=lambda d: jnp.finfo(d).bits)
 
 
+def _trained(x: Any) -> bool:
+    return jnp.issubdtype(jnp.asarray(x).dtype, jnp.inexact)
+
+
 def tree_vdot(a: Any, b: Any) -> jax.Array:
-    """``sum_i <a_i, b_i>`` over the leaves of two trees of one structure (``a`` conjugated),
-    in the leaves' own precision."""
-    pairs = zip(jax.tree.leaves(a), jax.tree.leaves(b))
+    """``sum_i <a_i, b_i>`` over the inexact leaves of two trees of one structure (``a``
+    conjugated), in the leaves' own precision (integer/bool leaves are not trained)."""
+    pairs = [(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)) if _trained(x)]
     return jnp.asarray(sum((jnp.vdot(x, y, precision=jax.lax.Precision.HIGHEST) for x, y in pairs), 0))
 
 
 def tree_l1_norm(tree: Any) -> jax.Array:
-    """``sum |x|`` over every element of every leaf."""
-    return jnp.asarray(sum((jnp.sum(jnp.abs(x)) for x in jax.tree.leaves(tree)), 0))
+    """``sum |x|`` over every element of every inexact leaf."""
+    return jnp.asarray(sum((jnp.sum(jnp.abs(x)) for x in jax.tree.leaves(tree) if _trained(x)), 0))

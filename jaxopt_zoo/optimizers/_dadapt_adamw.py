@@ -37,7 +37,7 @@ import jax.numpy as jnp
 
 from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation, ScalarOrSchedule
-from .._tree import tree_map, unzip
+from .._tree import check_same_structure, tree_map, unzip
 from ._prodigy import check_betas
 
 
@@ -111,6 +111,7 @@ def dadapt_adamw(
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
         _validate.check_params(fn, params, updates)
+        check_same_structure(fn, (updates, state.exp_avg, params), ("updates", "state.exp_avg", "params"))
         sb2 = b2**0.5
         d = state.estim_lr
         count_inc = _numerics.safe_increment(state.count)
@@ -123,6 +124,8 @@ def dadapt_adamw(
         numerator_acum = _numerics.tree_vdot(updates, s_weighted)
 
         def moments(g, m, v, s):
+            if not jnp.issubdtype(g.dtype, jnp.inexact):  # integer/bool leaves are not trained
+                return m, v, s
             return (b1 * m + (1 - b1) * dlr * g, b2 * v + (1 - b2) * g * g, sb2 * s + (1 - sb2) * dlr * g)
 
         exp_avg, exp_avg_sq, grad_sum = unzip(
@@ -135,6 +138,8 @@ def dadapt_adamw(
         d_new = jnp.where(skip, d, jnp.maximum(d, estimate))
 
         def step(m, v, p):
+            if not jnp.issubdtype(p.dtype, jnp.inexact):
+                return jnp.zeros_like(p)
             u = -weight_decay * dlr * p - m / (jnp.sqrt(v) + eps)
             return jnp.where(skip, jnp.zeros_like(u), u).astype(p.dtype)
 
