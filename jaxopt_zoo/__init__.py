@@ -189,6 +189,21 @@ from .optimizers._dpsgd import dpsgd as dpsgd
 from .transforms._complex import split_real_and_imaginary as split_real_and_imaginary
 from .transforms._complex import SplitRealAndImaginaryArrays as SplitRealAndImaginaryArrays
 from .transforms._complex import SplitRealAndImaginaryState as SplitRealAndImaginaryState
+from .optimizers._ademamix import ScaleByAdemamixState as ScaleByAdemamixState
+from .optimizers._ademamix import ScaleBySimplifiedAdEMAMixState as ScaleBySimplifiedAdEMAMixState
+from .optimizers._ademamix import ademamix as ademamix
+from .optimizers._ademamix import scale_by_ademamix as scale_by_ademamix
+from .optimizers._ademamix import scale_by_simplified_ademamix as scale_by_simplified_ademamix
+from .optimizers._ademamix import simplified_ademamix as simplified_ademamix
+from .optimizers._prodigy import ProdigyState as ProdigyState
+from .optimizers._prodigy import prodigy as prodigy
+from .optimizers._dadapt_adamw import DAdaptAdamWState as DAdaptAdamWState
+from .optimizers._dadapt_adamw import dadapt_adamw as dadapt_adamw
+from .optimizers._mechanize import MechanicState as MechanicState
+from .optimizers._mechanize import mechanize as mechanize
+from .optimizers._acprop import acprop as acprop
+from .optimizers._acprop import scale_by_acprop as scale_by_acprop
+from .optimizers._schedule_free import schedule_free as schedule_free
 
 # --- schedules (schedules/) -------------------------------------------------------------
 from .schedules._simple import constant_schedule as constant_schedule

@@ -333,3 +333,32 @@ def lerp(start: jax.Array, end: jax.Array, weight: Any) -> jax.Array:
 def value_at(value: Any, count: Any) -> Any:
     """A hyperparameter at step ``count``: ``value(count)`` for a schedule, else ``value``."""
     return value(count) if callable(value) else value
+
+
+# ------------------------------------------------------------ whole-tree reductions
+
+
+def lowest_float_dtype(tree: Any) -> Any:
+    """The narrowest inexact dtype among the leaves of ``tree`` (a scalar state kept in it
+    follows the params, as optax's ``tree.dtype(params, 'lowest')``); the default float if
+    the tree has none."""
+    dtypes = [jnp.asarray(x).dtype for x in jax.tree.leaves(tree) if jnp.issubdtype(jnp.asarray(x).dtype, jnp.inexact)]
+    if not dtypes:
+        return jnp.asarray(1.0).dtype
+    return min(dtypes, key=lambda d: jnp.finfo(d).bits)
+
+
+def _trained(x: Any) -> bool:
+    return jnp.issubdtype(jnp.asarray(x).dtype, jnp.inexact)
+
+
+def tree_vdot(a: Any, b: Any) -> jax.Array:
+    """``sum_i <a_i, b_i>`` over the inexact leaves of two trees of one structure (``a``
+    conjugated), in the leaves' own precision (integer/bool leaves are not trained)."""
+    pairs = [(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)) if _trained(x)]
+    return jnp.asarray(sum((jnp.vdot(x, y, precision=jax.lax.Precision.HIGHEST) for x, y in pairs), 0))
+
+
+def tree_l1_norm(tree: Any) -> jax.Array:
+    """``sum |x|`` over every element of every inexact leaf."""
+    return jnp.asarray(sum((jnp.sum(jnp.abs(x)) for x in jax.tree.leaves(tree) if _trained(x)), 0))

@@ -53,7 +53,8 @@ DIFFERENCES: dict[str, tuple[str, str]] = {
     ),
     "ScheduleFreeState": (
         "fields `count, z, x, nu, lr_max, weight_sum` (optax: `b1, weight_sum, step_count, "
-        "max_lr, base_optimizer_state, z`).",
+        "max_lr, base_optimizer_state, z`); for `schedule_free(base, ...)` `nu` holds the base "
+        "optimizer's state, also readable as `base_optimizer_state`.",
         "the zoo keeps the average x in the state (so the params are the y sequence and "
         "`schedule_free_eval_params` needs no b1) and follows the schedulefree package, "
         "warmup included, where optax.contrib is one step off.",

@@ -140,6 +140,26 @@ _add(OPTIMIZERS, "momo", "the authors' fabian-sp/MoMo Momo; optax.contrib.momo w
 _add(OPTIMIZERS, "momo_adam",
      "the authors' fabian-sp/MoMo MomoAdam; optax.contrib.momo_adam when weight_decay=0 (update takes value=)",
      _MOMO, learning_rate=1e-2)
+_ADEMAMIX = "Pagliardini, Ablin & Grangier, The AdEMAMix Optimizer: Better, Faster, Older, 2024, https://arxiv.org/abs/2409.03137"
+_add(OPTIMIZERS, "ademamix", "optax.contrib.ademamix (= the authors' apple/ml-ademamix optax code)", _ADEMAMIX,
+     learning_rate=1e-2, b3=0.999)
+_add(OPTIMIZERS, "simplified_ademamix", "optax.contrib.simplified_ademamix",
+     "Morwani et al., Connections between Schedule-Free Optimizers, AdEMAMix, and Accelerated SGD Variants, 2025, "
+     "https://arxiv.org/abs/2502.02431",
+     learning_rate=2e-3, b1=0.9)
+_add(OPTIMIZERS, "prodigy",
+     "optax.contrib.prodigy = konstmish/prodigy with use_bias_correction=True (pytorch_optimizer.Prodigy); "
+     "all-zero-gradient steps skipped as the authors do",
+     "Mishchenko & Defazio, Prodigy: An Expeditiously Adaptive Parameter-Free Learner, 2024, https://arxiv.org/abs/2306.06101",
+     learning_rate=1.0)
+_add(OPTIMIZERS, "dadapt_adamw",
+     "optax.contrib.dadapt_adamw = facebookresearch/dadaptation DAdaptAdam with decouple and use_bias_correction "
+     "(pytorch_optimizer.DAdaptAdam); all-zero-gradient steps skipped as the authors do",
+     "Defazio & Mishchenko, Learning-Rate-Free Learning by D-Adaptation, 2023, https://arxiv.org/abs/2301.07733",
+     learning_rate=1.0)
+_add(OPTIMIZERS, "acprop", "optax.contrib.acprop",
+     "Zhuang et al., Momentum Centering and Asynchronous Update for Adaptive Gradient Methods, 2021, https://arxiv.org/abs/2110.05454",
+     learning_rate=1e-2)
 
 # --- schedules ------------------------------------------------------------------------------
 _SGDR = "Loshchilov & Hutter, SGDR: Stochastic Gradient Descent with Warm Restarts, 2017, https://arxiv.org/abs/1608.03983"
@@ -235,6 +255,11 @@ _add(WRAPPERS, "lookahead", "optax.lookahead (the fast weights)",
 _add(WRAPPERS, "sam", "optax.contrib.sam (transparent and opaque modes)",
      "Foret, Kleiner, Mobahi & Neyshabur, Sharpness-Aware Minimization for Efficiently Improving Generalization, 2021, https://arxiv.org/abs/2010.01412",
      sync_period=2, rho=0.05)
+_add(WRAPPERS, "mechanize", "optax.contrib.mechanize (not yet the authors' mechanic_pytorch: see its docstring)",
+     "Cutkosky, Defazio & Mehta, Mechanic: A Learning Rate Tuner, 2023, https://arxiv.org/abs/2306.00144")
+_add(WRAPPERS, "schedule_free",
+     "schedulefree.ScheduleFreeWrapper; optax.contrib.schedule_free where they agree (see its docstring)", _SF,
+     learning_rate=1e-2)
 
 _add(WRAPPERS, "cautious", "pytorch_optimizer's cautious=True (Lion, LaProp, MARS)",
      "Liang, Chen, Liu & Liu, Cautious Optimizers: Improving Training with One Line of Code, 2024, https://arxiv.org/abs/2411.16085")

@@ -122,6 +122,11 @@ EXCEPTIONS: dict[tuple[str, str], tuple[list | None, str]] = {
     # optax contrib members: COCOB's alpha bounds the first bets (default 100), any value > 0
     ("cocob", "alpha"): ([0.0, -0.1], "COCOB's bet bound: > 0 (default 100)"),
     ("scale_by_cocob", "alpha"): ([0.0, -0.1], "as cocob"),
+    # optax contrib members: AdEMAMix's alpha weighs the slow EMA (default 5 or 6), not a decay
+    ("ademamix", "alpha"): (NEG, "the weight of the slow EMA: any value >= 0"),
+    ("scale_by_ademamix", "alpha"): (NEG, "as ademamix"),
+    ("simplified_ademamix", "alpha"): (NEG, "the weight of the current gradient: any value >= 0"),
+    ("scale_by_simplified_ademamix", "alpha"): (NEG, "as simplified_ademamix"),
     # torch_compat: torch's own checks are the contract; values torch takes give torch's numbers
     # (tests/reference/test_torch_compat_optimizers.py::test_values_torch_accepts_give_torchs_numbers).
     ("SGD", "momentum"): (NEG, "torch takes any momentum >= 0 (no upper bound)"),
@@ -160,6 +165,7 @@ BASE: dict[str, dict] = {
     "join_schedules": dict(schedules=None, boundaries=[20, 50]),
     "packed": dict(tx=None), "with_extra_args_support": dict(tx=None),
     "cautious": dict(tx=None),
+    "mechanize": dict(base_optimizer=None), "schedule_free": dict(base_optimizer=None, learning_rate=0.1),
     "add_noise": dict(eta=0.01, gamma=0.55, key=0),
     "dpsgd": dict(learning_rate=0.1, l2_norm_clip=1.0, noise_multiplier=0.5, seed=0),
     "differentially_private_aggregate": dict(l2_norm_clip=1.0, noise_multiplier=0.5, key=0),
@@ -190,7 +196,7 @@ BASE: dict[str, dict] = {
 def _fill(name: str, kwargs: dict) -> dict:
     """Replace the ``None`` placeholders of BASE by fresh objects."""
     out = dict(kwargs)
-    for k in ("inner", "optimizer", "fast_optimizer", "opt", "tx"):
+    for k in ("inner", "optimizer", "fast_optimizer", "opt", "tx", "base_optimizer"):
         if k in out and out[k] is None:
             out[k] = zoo.sgd(0.1)
     if name in ("multi_transform", "partition"):

@@ -116,6 +116,12 @@ from ._sophia import hutchinson_estimator_diag_hessian as hutchinson_estimator_d
 from ._sophia import SophiaState as SophiaState
 from ._sophia import scale_by_sophia as scale_by_sophia
 from ._sophia import sophia as sophia
+from ._ademamix import ScaleByAdemamixState as ScaleByAdemamixState
+from ._ademamix import ScaleBySimplifiedAdEMAMixState as ScaleBySimplifiedAdEMAMixState
+from ._ademamix import ademamix as ademamix
+from ._ademamix import scale_by_ademamix as scale_by_ademamix
+from ._ademamix import scale_by_simplified_ademamix as scale_by_simplified_ademamix
+from ._ademamix import simplified_ademamix as simplified_ademamix
 from ._muon import muon as muon
 from ._muon import MuonDimensionNumbers as MuonDimensionNumbers
 from ._muon import MuonPartitionState as MuonPartitionState
@@ -124,3 +130,12 @@ from ._muon import scale_by_muon as scale_by_muon
 from ._dpsgd import differentially_private_aggregate as differentially_private_aggregate
 from ._dpsgd import DifferentiallyPrivateAggregateState as DifferentiallyPrivateAggregateState
 from ._dpsgd import dpsgd as dpsgd
+from ._prodigy import ProdigyState as ProdigyState
+from ._prodigy import prodigy as prodigy
+from ._dadapt_adamw import DAdaptAdamWState as DAdaptAdamWState
+from ._dadapt_adamw import dadapt_adamw as dadapt_adamw
+from ._mechanize import MechanicState as MechanicState
+from ._mechanize import mechanize as mechanize
+from ._acprop import acprop as acprop
+from ._acprop import scale_by_acprop as scale_by_acprop
+from ._schedule_free import schedule_free as schedule_free

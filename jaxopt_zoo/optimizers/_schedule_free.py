@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import _numerics, _packable, _validate
-from .._base import GradientTransformation, ScalarOrSchedule
+from .._base import GradientTransformation, ScalarOrSchedule, with_extra_args_support
 from .._tree import check_same_structure, tree_map
 
 
@@ -39,9 +39,14 @@ class ScheduleFreeState(NamedTuple):
     count: jax.Array  # int32: k
     z: Any  # the base iterate
     x: Any  # the average: the parameters to evaluate
-    nu: Any  # AdamW's second moment (empty tuple for SGD)
+    nu: Any  # AdamW's second moment (empty tuple for SGD; the base optimizer's state for schedule_free)
     lr_max: jax.Array  # max of the warmed-up learning rates so far
     weight_sum: jax.Array  # sum of the averaging weights
+
+    @property
+    def base_optimizer_state(self) -> Any:
+        """optax's name for the wrapped optimizer's state (``schedule_free``): ``nu``."""
+        return self.nu
 
 
 def _check(fn: str, learning_rate, warmup_steps, r, weight_lr_power, weight_decay) -> None:
@@ -52,19 +57,19 @@ def _check(fn: str, learning_rate, warmup_steps, r, weight_lr_power, weight_deca
     _validate.check_nonnegative(fn, "weight_decay", weight_decay)
 
 
-def _schedule_free(fn: str, learning_rate, beta1, warmup_steps, r, weight_lr_power, direction, with_nu: bool,
+def _schedule_free(fn: str, learning_rate, beta1, warmup_steps, r, weight_lr_power, direction, init_nu,
                    state_dtype=None):
-    """The shared averaging machinery; ``direction(g, y, z, nu, lr, k) -> (z_new, nu_new)``."""
+    """The shared averaging machinery; ``direction(g, y, z, nu, lr, k, extra_args) -> (z_new, nu_new)``,
+    ``init_nu(params)`` the state of the direction."""
 
     def init_fn(params):
         # Every state entry owns its buffers (a donated step refuses one buffer twice).
         scalar = lambda: jnp.zeros([], jnp.result_type(float))  # noqa: E731
-        nu = _numerics.zeros_like(params) if with_nu else ()
+        nu = init_nu(params)
         return ScheduleFreeState(_numerics.zero_count(), _numerics.copy_tree(params), _numerics.copy_tree(params), nu,
                                  scalar(), scalar())
 
     def update_fn(updates, state, params=None, **extra_args):
-        del extra_args
         _validate.check_params(fn, params, updates, " (the current y)")
         check_same_structure(fn, (updates, state.z, params), ("updates", "state.z", "params"))
         k = state.count
@@ -76,7 +81,7 @@ def _schedule_free(fn: str, learning_rate, beta1, warmup_steps, r, weight_lr_pow
         weight = (kf + 1) ** r * lr_max**weight_lr_power
         weight_sum = state.weight_sum + weight
         ckp1 = jnp.where(weight_sum > 0, weight / jnp.where(weight_sum > 0, weight_sum, 1.0), 0.0)
-        z, nu = direction(updates, params, state.z, state.nu, lr, k)
+        z, nu = direction(updates, params, state.z, state.nu, lr, k, extra_args)
         x = tree_map(lambda xi, zi: (xi * (1 - ckp1) + zi * ckp1).astype(xi.dtype), state.x, z,
                      where=fn, names=("state.x", "z"))
         y = jax.tree.map(lambda xi, zi: (xi * beta1 + zi * (1 - beta1)).astype(xi.dtype), x, z)
@@ -141,13 +146,13 @@ def schedule_free_sgd(
     _check("schedule_free_sgd", learning_rate, warmup_steps, r, weight_lr_power, weight_decay)
     _validate.check_range("schedule_free_sgd", "b1", b1, 0.0, 1.0, lo_open=True, hi_open=True)
 
-    def direction(g, y, z, nu, lr, k):
-        del k
+    def direction(g, y, z, nu, lr, k, extra_args):
+        del k, extra_args
         z = jax.tree.map(lambda zi, gi, yi: (zi - lr * (gi + weight_decay * yi)).astype(zi.dtype), z, g, y)
         return z, nu
 
-    return _schedule_free("schedule_free_sgd", learning_rate, b1, warmup_steps, r, weight_lr_power, direction, False,
-                          state_dtype)
+    return _schedule_free("schedule_free_sgd", learning_rate, b1, warmup_steps, r, weight_lr_power, direction,
+                          lambda params: (), state_dtype)
 
 
 def schedule_free_adamw(
@@ -201,7 +206,8 @@ def schedule_free_adamw(
     _validate.check_decay("schedule_free_adamw", "b2", b2)
     _validate.check_nonnegative("schedule_free_adamw", "eps", eps)
 
-    def direction(g, y, z, nu, lr, k):
+    def direction(g, y, z, nu, lr, k, extra_args):
+        del extra_args
         correction = 1 - b2 ** (k + 1).astype(jnp.result_type(float))
         decay_point = z if decay_at_z else y
         z = jax.tree.map(lambda zi, di: (zi - lr * weight_decay * di).astype(zi.dtype), z, decay_point)
@@ -209,8 +215,80 @@ def schedule_free_adamw(
         z = jax.tree.map(lambda zi, gi, v: (zi + (-lr) * (gi / (jnp.sqrt(v / correction) + eps))).astype(zi.dtype), z, g, nu)
         return z, nu
 
-    return _schedule_free("schedule_free_adamw", learning_rate, b1, warmup_steps, r, weight_lr_power, direction, True,
-                          state_dtype)
+    return _schedule_free("schedule_free_adamw", learning_rate, b1, warmup_steps, r, weight_lr_power, direction,
+                          _numerics.zeros_like, state_dtype)
+
+
+def schedule_free(
+    base_optimizer: GradientTransformation,
+    learning_rate: ScalarOrSchedule,
+    b1: Any = 0.9,
+    weight_lr_power: Any = 2.0,
+    state_dtype: Any = None,
+    *,
+    r: Any = 0.0,
+) -> GradientTransformation:
+    r"""Schedule-free averaging around any optimizer: its updates move :math:`z`.
+
+    The base optimizer's update at step :math:`k` (gradient taken at :math:`y_k`) moves
+    :math:`z_{k+1} = z_k + u_k`; :math:`x` and :math:`y` follow as in the module docstring,
+    with :math:`\gamma_k` = ``learning_rate`` at step :math:`k` (the rate the base optimizer
+    used: give both the same number or schedule) in the averaging weights.
+
+    This is ``schedulefree.ScheduleFreeWrapper`` (tested equal, around torch's SGD and Adam)
+    and ``optax.contrib.schedule_free`` where the two agree (tested equal with a constant
+    learning rate and a base optimizer that does not read the params). Where they differ it
+    follows schedulefree, the authors' code: the base optimizer is given :math:`z` as its
+    params (its weight decay acts on :math:`z`; optax gives it :math:`y`), and a schedule is
+    read at the 0-based step :math:`k` (optax reads it at :math:`k+1`, one step off from the
+    rate its own base optimizer used). Both are pinned in ``tests/reference/test_schedule_free_wrapper.py``.
+
+    Args:
+      base_optimizer: any optimizer; its learning rate sets the step of :math:`z`.
+      learning_rate: the base optimizer's learning rate (a float >= 0 or a schedule), used
+        for the averaging weights :math:`(\max_{j\le k}\gamma_j)^{P}`.
+      b1: the interpolation :math:`\beta_1`, in [0, 1) (schedulefree's ``momentum``).
+      weight_lr_power: the learning-rate weighting power :math:`P`, >= 0.
+      state_dtype: dtype of the ``z`` sequence in the state (default: the params').
+      r: the polynomial weighting power, >= 0 (schedulefree's; not in optax).
+
+    Returns:
+      A ``GradientTransformation`` with state ``ScheduleFreeState`` (``nu`` holds the base
+      optimizer's state, also readable as ``base_optimizer_state``); ``update`` needs
+      ``params``. Evaluate at ``schedule_free_eval_params(state, params)``.
+
+    Raises:
+      ValueError: for a bad argument.
+
+    Example:
+      >>> import jax, jax.numpy as jnp, jaxopt_zoo as zoo
+      >>> f = lambda x: jnp.sum((x - 1.0) ** 2)
+      >>> params, tx = jnp.array([3.0, -2.0]), zoo.schedule_free(zoo.sgd(0.1), 0.1)
+      >>> state = tx.init(params)
+      >>> for _ in range(200):
+      ...     updates, state = tx.update(jax.grad(f)(params), state, params)
+      ...     params = zoo.apply_updates(params, updates)
+      >>> print(f"{f(jnp.array([3.0, -2.0])):.1f} -> {float(f(zoo.schedule_free_eval_params(state, params))) < 1e-3}")
+      13.0 -> True
+
+    References:
+      Defazio et al., `The Road Less Scheduled <https://arxiv.org/abs/2405.15682>`_, 2024.
+    """
+    fn = "schedule_free"
+    _validate.check_learning_rate(fn, learning_rate)
+    _validate.check_decay(fn, "b1", b1)
+    _validate.check_nonnegative(fn, "weight_lr_power", weight_lr_power)
+    _validate.check_nonnegative(fn, "r", r)
+    base = with_extra_args_support(base_optimizer)
+
+    def direction(g, y, z, base_state, lr, k, extra_args):
+        del y, lr, k
+        u, base_state = base.update(g, base_state, z, **extra_args)
+        z = jax.tree.map(lambda zi, ui: (zi + ui).astype(zi.dtype), z, u)
+        return z, base_state
+
+    tx = _schedule_free(fn, learning_rate, b1, 0, r, weight_lr_power, direction, base.init, state_dtype)
+    return _packable.composite(tx, base)
 
 
 def schedule_free_eval_params(state: Any, params: Any) -> Any:

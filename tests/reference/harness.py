@@ -10,6 +10,7 @@ against the reference: float64 to 1e-10 relative, float32 to 1e-5.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import zlib
@@ -146,6 +147,20 @@ def torch_trajectory(make_optimizer: Callable, params: dict, steps: int = STEPS,
         for k, t in tensors.items():
             path[k].append(t.detach().numpy().copy())
     return {k: np.stack(v) for k, v in path.items()}
+
+
+@contextlib.contextmanager
+def float64_torch_scalars():
+    """pytorch_optimizer keeps its global statistics in tensors of torch's default dtype
+    (float32); a float64 comparison needs them in float64."""
+    import torch
+
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(old)
 
 
 def torch_available() -> bool:
