@@ -90,6 +90,5 @@ from ._adopt import adopt as adopt
 from ._adopt import scale_by_adopt as scale_by_adopt
 from ._muon import muon as muon
 from ._muon import MuonDimensionNumbers as MuonDimensionNumbers
-from ._muon import MuonPartitionState as MuonPartitionState
 from ._muon import MuonState as MuonState
 from ._muon import scale_by_muon as scale_by_muon
