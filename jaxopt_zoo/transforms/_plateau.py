@@ -150,6 +150,11 @@ class _UnsetStr(_Unset, str):
     __slots__ = ()
 
 
+# The defaults, as values the call did not override (optax's, then torch's).
+_RTOL, _ATOL, _ACCUMULATION_SIZE = _UnsetFloat(1e-4), _UnsetFloat(0.0), _UnsetInt(1)
+_THRESHOLD, _THRESHOLD_MODE, _MODE, _EPS = _UnsetFloat(1e-4), _UnsetStr("rel"), _UnsetStr("min"), _UnsetFloat(1e-8)
+
+
 def _plain(value):
     """An unset default as its plain value; anything else (a traced value too) as it is."""
     if isinstance(value, _Unset):
@@ -164,16 +169,16 @@ _OPTAX_ARGS = ("rtol", "atol", "accumulation_size")
 def reduce_on_plateau(
     factor: Any = 0.1,
     patience: int = 10,
-    rtol: Any = _UnsetFloat(1e-4),
-    atol: Any = _UnsetFloat(0.0),
+    rtol: Any = _RTOL,
+    atol: Any = _ATOL,
     cooldown: int = 0,
-    accumulation_size: int = _UnsetInt(1),
+    accumulation_size: int = _ACCUMULATION_SIZE,
     min_scale: Any = 0.0,
     *,
-    threshold: Any = _UnsetFloat(1e-4),
-    threshold_mode: str = _UnsetStr("rel"),
-    mode: str = _UnsetStr("min"),
-    eps: Any = _UnsetFloat(1e-8),
+    threshold: Any = _THRESHOLD,
+    threshold_mode: str = _THRESHOLD_MODE,
+    mode: str = _MODE,
+    eps: Any = _EPS,
 ) -> GradientTransformation:
     """Scale updates down when the metric passed as ``value=`` plateaus (see module docstring).
 
