@@ -159,7 +159,6 @@ from .transforms._monitor import record_norms as record_norms
 
 # --- optax contrib members (optimizers/) -------------------------------------------------
 from .optimizers._muon import MuonDimensionNumbers as MuonDimensionNumbers
-from .optimizers._muon import MuonPartitionState as MuonPartitionState
 from .optimizers._muon import MuonState as MuonState
 from .optimizers._muon import muon as muon
 from .optimizers._muon import scale_by_muon as scale_by_muon

@@ -29,16 +29,6 @@ DIFFERENCES: dict[str, tuple[str, str]] = {
         "accumulates bf16/fp16 in float32 as optax does and float64 in float64. Pass "
         "`jnp.float32` for optax's behaviour exactly.",
     ),
-    "reduce_on_plateau": (
-        "torch's ReduceLROnPlateau arguments (`threshold`, `threshold_mode`, `mode`, `eps`) "
-        "where optax.contrib has `rtol`, `atol`, `accumulation_size`.",
-        "DESIGN §4: the zoo's plateau is torch's ReduceLROnPlateau step for step (mode "
-        "'max', threshold_mode 'rel'/'abs', cooldown and eps as torch), so a ported recipe "
-        "gets torch's lr; optax's rule (improved if value < (1 - rtol) * best - atol, on "
-        "the mean of accumulation_size values) is a different one. `factor`, `patience`, "
-        "`cooldown` and `min_scale` keep optax's names and defaults; an optax call with "
-        "`rtol=`/`atol=` raises a TypeError rather than being misread.",
-    ),
     "adan": (
         "`learning_rate` defaults to 1e-3; the zoo's Adan has no `eps_root` and no `mask`; "
         "it takes `weight_decouple` and `max_grad_norm` instead, in their place.",
@@ -58,11 +48,6 @@ DIFFERENCES: dict[str, tuple[str, str]] = {
         "the zoo keeps the average x in the state (so the params are the y sequence and "
         "`schedule_free_eval_params` needs no b1) and follows the schedulefree package, "
         "warmup included, where optax.contrib is one step off.",
-    ),
-    "ReduceLROnPlateauState": (
-        "no `avg_value` field.",
-        "the zoo's plateau takes one value per step as torch does (no accumulation_size); "
-        "see reduce_on_plateau.",
     ),
 }
 
@@ -105,6 +90,12 @@ def render() -> str:
         "  state; a stateful schedule gives optax's `InjectStatefulHyperparamsState`.",
         "- `LookaheadParams.init_synced` copies the slow weights, so a donated step can take",
         "  both halves.",
+        "- `reduce_on_plateau`: a call with optax's `rtol`, `atol` or `accumulation_size` gets",
+        "  optax's rule; without them it is torch's ReduceLROnPlateau (DESIGN §4), whose",
+        "  `threshold`, `threshold_mode`, `mode` and `eps` are keyword-only extras. Torch's",
+        "  `patience` reduces on the `patience + 1`-th bad step, optax's on the `patience`-th.",
+        "  Mixing the two styles raises.",
+        "- `EmptyState` is optax's own class (when optax is importable).",
         "",
     ]
     return "\n".join(lines)

@@ -124,7 +124,6 @@ from ._ademamix import scale_by_simplified_ademamix as scale_by_simplified_adema
 from ._ademamix import simplified_ademamix as simplified_ademamix
 from ._muon import muon as muon
 from ._muon import MuonDimensionNumbers as MuonDimensionNumbers
-from ._muon import MuonPartitionState as MuonPartitionState
 from ._muon import MuonState as MuonState
 from ._muon import scale_by_muon as scale_by_muon
 from ._dpsgd import differentially_private_aggregate as differentially_private_aggregate

@@ -104,7 +104,9 @@ def scale_by_factored_rms(
             # zeros_like of the reductions update makes: the same shape, dtype and sharding
             # (under explicit sharding a plain jnp.zeros would be replicated, and the state's
             # type would change after one step). Only their type is used: jit drops the means.
-            return (jnp.zeros_like(jnp.mean(p, axis=d0), p.dtype), jnp.zeros_like(jnp.mean(p, axis=d1), p.dtype),
+            # An abstract param (jax.ShapeDtypeStruct, as in jax.eval_shape) is made concrete first.
+            src = p if isinstance(p, jax.Array) else jnp.zeros_like(p)
+            return (jnp.zeros_like(jnp.mean(src, axis=d0), p.dtype), jnp.zeros_like(jnp.mean(src, axis=d1), p.dtype),
                     placeholder(p))
 
         return FactoredState(_numerics.zero_count(), *unzip(jax.tree.map(leaf_state, params), 3))

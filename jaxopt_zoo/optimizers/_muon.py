@@ -65,6 +65,7 @@ import jax.numpy as jnp
 from .. import _numerics, _packable, _validate
 from .._base import EmptyState, GradientTransformation, chain
 from .._tree import check_same_structure, is_none
+from ..transforms._combine import PartitionState
 from ..transforms._masking import MaskedNode, masked
 from ..transforms._scaling import scale_by_learning_rate
 from ..transforms._weight_decay import add_decayed_weights
@@ -101,14 +102,6 @@ class MuonState(NamedTuple):
     count: jax.Array  # int32 scalar, saturating
     mu: Any  # the momentum
     ns_coeffs: jax.Array  # (3,) or (steps, 3): the Newton-Schulz coefficients
-
-
-class MuonPartitionState(NamedTuple):
-    """State of ``muon``: the Muon chain's state (``MaskedState``, the Adam leaves masked out)
-    and AdamW's (the Muon leaves masked out)."""
-
-    muon: Any
-    adam: Any
 
 
 def _is_dims(x: Any) -> bool:
@@ -455,7 +448,9 @@ def muon(
         as ``nesterov``; ``False``: the authors' plain Adam.
 
     Returns:
-      A ``GradientTransformation`` with state ``MuonPartitionState``; its update needs
+      A ``GradientTransformation`` with state ``PartitionState`` (optax's layout:
+      ``inner_states["muon"]``, the Muon chain's ``MaskedState``, Adam's leaves masked out,
+      and ``inner_states["adam"]``, AdamW's, the Muon leaves masked out); its update needs
       ``params``.
 
     Raises:
@@ -533,7 +528,7 @@ def muon(
 
     def init_fn(params):
         muon_tx, adam_tx = build(params)
-        return MuonPartitionState(muon_tx.init(params), adam_tx.init(params))
+        return PartitionState({"muon": muon_tx.init(params), "adam": adam_tx.init(params)})
 
     def update_fn(updates, state, params=None, **extra_args):
         if not jax.tree.leaves(updates):  # nothing to update (an empty or all-frozen tree)
@@ -541,7 +536,7 @@ def muon(
         if params is None:
             raise ValueError(f"{_validate.PREFIX}muon: update needs `params`.")
         # The state's tree (the Muon momentum, Adam's leaves masked out) must be the updates'.
-        had = jax.tree.structure(jax.tree.map(lambda _: 0, state.muon.inner_state[0].mu,
+        had = jax.tree.structure(jax.tree.map(lambda _: 0, state.inner_states["muon"].inner_state[0].mu,
                                               is_leaf=lambda x: isinstance(x, MaskedNode) or x is None))
         given = jax.tree.structure(jax.tree.map(lambda _: 0, updates, is_leaf=is_none))
         if had != given:
@@ -549,8 +544,8 @@ def muon(
                              f"of `state`; was the state made by init on parameters like these?\n"
                              f"  updates: {jax.tree.structure(updates, is_leaf=is_none)}\n  state: {had}")
         muon_tx, adam_tx = build(updates)
-        updates, s_on = muon_tx.update(updates, state.muon, params, **extra_args)
-        updates, s_off = adam_tx.update(updates, state.adam, params, **extra_args)
-        return updates, MuonPartitionState(s_on, s_off)
+        updates, s_on = muon_tx.update(updates, state.inner_states["muon"], params, **extra_args)
+        updates, s_off = adam_tx.update(updates, state.inner_states["adam"], params, **extra_args)
+        return updates, PartitionState({"muon": s_on, "adam": s_off})
 
     return _packable.per_leaf(GradientTransformation(init_fn, update_fn), "muon", "it orthogonalizes each matrix leaf")

@@ -64,7 +64,8 @@ def scale_by_polyak(
       A stateless ``GradientTransformation``.
 
     Raises:
-      ValueError: for a bad argument; at update, when ``value`` is missing.
+      ValueError: for a bad argument.
+      TypeError: at update, when ``value`` is missing (as optax).
 
     Example:
       >>> import jax.numpy as jnp, jaxopt_zoo as zoo
@@ -87,7 +88,8 @@ def scale_by_polyak(
     def update_fn(updates, state, params=None, *, value=None, **extra_args):
         del params, extra_args
         if value is None:
-            raise ValueError(f"{_validate.PREFIX}{fn}: update needs the loss value: call "
+            # a missing required argument: TypeError, as Python (and optax) raise it
+            raise TypeError(f"{_validate.PREFIX}{fn}: update needs the loss value: call "
                              "tx.update(grads, state, params, value=loss).")
         leaves = [x for x in jax.tree.leaves(updates, is_leaf=is_none) if x is not None]
         sq = jnp.array(sum(jnp.sum(_numerics.abs_sq(x)) for x in leaves))
@@ -124,7 +126,8 @@ def polyak_sgd(
       A ``GradientTransformation`` whose update takes the loss as ``value=`` (required).
 
     Raises:
-      ValueError: for a bad argument; at update, when ``value`` is missing.
+      ValueError: for a bad argument.
+      TypeError: at update, when ``value`` is missing (as optax).
 
     Example:
       >>> import jax, jax.numpy as jnp, jaxopt_zoo as zoo

@@ -35,7 +35,8 @@ def trace(decay: Any, nesterov: bool = False, accumulator_dtype: Any = None) -> 
     r"""Heavy-ball momentum: ``t <- g + decay * t``; output ``t`` (or ``g + decay * t``).
 
     Args:
-      decay: the momentum coefficient, in [0, 1).
+      decay: the momentum coefficient, in [0, 1] (1 sums the updates, as optax and torch
+        allow: a plain accumulator).
       nesterov: output the Nesterov look-ahead ``g + decay * t``.
       accumulator_dtype: dtype of the buffer (``None``: that of the params).
 
@@ -43,7 +44,7 @@ def trace(decay: Any, nesterov: bool = False, accumulator_dtype: Any = None) -> 
       A ``GradientTransformation`` with state ``TraceState``.
 
     Raises:
-      ValueError: if a concrete ``decay`` is outside [0, 1).
+      ValueError: if a concrete ``decay`` is outside [0, 1].
 
     Example:
       >>> import jaxopt_zoo as zoo
@@ -58,7 +59,7 @@ def trace(decay: Any, nesterov: bool = False, accumulator_dtype: Any = None) -> 
       Sutskever, Martens, Dahl & Hinton, `On the importance of initialization and momentum
       in deep learning <https://proceedings.mlr.press/v28/sutskever13.html>`_, 2013.
     """
-    _validate.check_decay("trace", "decay", decay)
+    _validate.check_range("trace", "decay", decay, 0.0, 1.0)
     accumulator_dtype = _numerics.canonical_dtype(accumulator_dtype)
 
     def init_fn(params):
