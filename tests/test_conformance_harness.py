@@ -50,3 +50,16 @@ def test_known_differences_entries_are_complete():
     for entry in entries:
         assert set(entry) == {"test", "reason", "see"}, entry
         assert entry["test"].startswith("optax/") and "::" in entry["test"], entry
+
+
+def test_suite_ids_stay_under_the_manifest_wherever_optax_is_installed():
+    """With the virtualenv inside the checkout (`make test`'s .venv), pytest would name optax's
+    test modules by their path below the rootdir, and the harness would then neither recognise
+    them (no x64-off, no call counting) nor deselect the known differences."""
+    import subprocess
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:randomly",
+                          "tests/conformance"], cwd=root, capture_output=True, text=True, check=True).stdout
+    ids = [line for line in out.splitlines() if "::" in line]
+    assert ids and all(i.startswith("tests/conformance/optax_tests.txt::optax/") for i in ids), ids[:3]
