@@ -253,8 +253,9 @@ def sophia(
 
     Args:
       learning_rate: a float >= 0 or a schedule.
-      b1, b2, eps, gamma, clip_threshold, update_interval, hessian_diagonal_fn, mu_dtype,
-        verbose, print_win_rate_every_n_steps, bias_correction: as in ``scale_by_sophia``.
+      b1, b2, eps, gamma, clip_threshold, update_interval: as in ``scale_by_sophia``.
+      hessian_diagonal_fn, mu_dtype, verbose: as in ``scale_by_sophia``.
+      print_win_rate_every_n_steps, bias_correction: as in ``scale_by_sophia``.
       weight_decay: the decoupled decay rate, >= 0.
       weight_decay_mask: where to apply weight decay, as in ``add_decayed_weights``.
 
