@@ -315,3 +315,21 @@ def lerp(start: jax.Array, end: jax.Array, weight: Any) -> jax.Array:
 def value_at(value: Any, count: Any) -> Any:
     """A hyperparameter at step ``count``: ``value(count)`` for a schedule, else ``value``."""
     return value(count) if callable(value) else value
+
+
+def vdot(a: jax.Array, b: jax.Array) -> jax.Array:
+    """``<a, b> = sum(conj(a) * b)`` at full precision, without flattening (sharding-friendly)."""
+    a, b = jnp.asarray(a), jnp.asarray(b)
+    if jnp.iscomplexobj(a):
+        a = jnp.conj(a)
+    return jnp.tensordot(a, b, a.ndim, precision=jax.lax.Precision.HIGHEST)
+
+
+def tree_vdot(x: Any, y: Any) -> jax.Array:
+    """``sum_leaves vdot(x_leaf, y_leaf)``: the inner product of two trees of one structure."""
+    return jax.tree.reduce(lambda s, t: s + t, jax.tree.map(vdot, x, y), initializer=0)
+
+
+def tree_sq_norm(tree: Any) -> jax.Array:
+    """``sum_leaves sum |x|^2``: the squared L2 norm of a tree (0 for an empty one)."""
+    return jnp.asarray(jax.tree.reduce(lambda s, t: s + t, jax.tree.map(lambda x: jnp.sum(abs_sq(x)), tree), initializer=0))

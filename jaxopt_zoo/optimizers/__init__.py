@@ -93,3 +93,6 @@ from ._muon import MuonDimensionNumbers as MuonDimensionNumbers
 from ._muon import MuonPartitionState as MuonPartitionState
 from ._muon import MuonState as MuonState
 from ._muon import scale_by_muon as scale_by_muon
+from ._lbfgs import lbfgs as lbfgs
+from ._lbfgs import scale_by_lbfgs as scale_by_lbfgs
+from ._lbfgs import ScaleByLBFGSState as ScaleByLBFGSState
