@@ -27,7 +27,10 @@ next update's starting point), computed otherwise: one loss evaluation per step 
 
 The arithmetic, the order of the checks and the state's fields are optax 0.2.8's
 (``optax.scale_by_backtracking_linesearch``, ``optax.value_and_grad_from_state``), tested
-equal step by step in ``tests/reference/test_lbfgs.py``.
+equal step by step in ``tests/reference/test_lbfgs.py``. One departure, a fix: with
+``store_grad=True``, float32 params and x64 on, optax raises a ``TypeError`` (it transposes
+the linearised loss at the Python float 1.0, a float64 cotangent for a float32 value); the
+zoo uses a cotangent of the value's own dtype (pinned in the same test file).
 """
 
 from __future__ import annotations
@@ -230,7 +233,7 @@ def scale_by_backtracking_linesearch(
                 err = decrease_error(lr, slope0, value, new_value)
                 new_grad = jax.lax.cond(
                     (err <= atol) | (s.iter_num == max_backtracking_steps),
-                    lambda p: jax.linear_transpose(jvp, p)(1.0)[0],
+                    lambda p: jax.linear_transpose(jvp, p)(jnp.ones_like(new_value))[0],
                     lambda p: s.new_grad,
                     trial_params,
                 )
