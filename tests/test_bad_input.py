@@ -44,6 +44,7 @@ NOT_FACTORIES = {
     "per_example_global_norm_clip", "per_example_layer_norm_clip", "incremental_update", "periodic_update",
     "scale_gradient", "tree_map_params", "microbatch",
     "named_chain",  # like chain: *args of (name, transformation), no hyperparameters
+    "value_and_grad_from_state",  # wraps a loss function, not a transformation
 }
 
 # --- kinds of arguments and their bad values -------------------------------------------------
@@ -151,6 +152,8 @@ BASE: dict[str, dict] = {
     "join_schedules": dict(schedules=None, boundaries=[20, 50]),
     "packed": dict(tx=None), "with_extra_args_support": dict(tx=None),
     "add_noise": dict(eta=0.01, gamma=0.55, key=0),
+    "scale_by_zoom_linesearch": dict(max_linesearch_steps=10),
+    "scale_by_backtracking_linesearch": dict(max_backtracking_steps=10),
     # optax transformations (transforms/): callables and inner transformations they need
     "adaptive_grad_clip": dict(clipping=0.1), "apply_every": dict(k=2),
     "conditionally_mask": dict(inner=None, should_transform_fn=lambda step: step % 2 == 0),
@@ -279,6 +282,17 @@ PARAMS = {"w": jnp.array([0.5, -1.0, 2.0, 0.1]), "m": jnp.ones((2, 3))}
 MATRICES_ONLY = {"scale_by_muon": "orthogonalises matrices; zoo.muon sends the other leaves to AdamW"}
 
 
+def _half_sq(params):
+    return sum(0.5 * jnp.sum(x**2) for x in jax.tree.leaves(params))
+
+
+def _extras(name: str, params) -> dict:
+    """``value=`` for every member, and what ``_registry.UPDATE_EXTRAS`` says ``name`` needs
+    (the loss ``_half_sq``, whose gradient is the ``params`` passed as updates)."""
+    short = name.rsplit(".", 1)[-1]
+    return {"value": jnp.array(1.0), **_registry.update_extras(short, value=_half_sq(params), grad=params, value_fn=_half_sq)}
+
+
 def _float_args(name: str, kwargs: dict) -> list[str]:
     return [k for k, v in kwargs.items() if k in FLOAT_KINDS and isinstance(v, float)]
 
@@ -298,7 +312,7 @@ def test_traced_hyperparameters_pass(name):
     @jax.jit
     def step(params):
         state = tx.init(params)
-        u, state = tx.update(params, state, params, value=jnp.array(1.0))
+        u, state = tx.update(params, state, params, **_extras(name, params))
         return u, state
 
     u, state = step({"m": PARAMS["m"]} if short in MATRICES_ONLY else PARAMS)
@@ -332,7 +346,7 @@ def test_schedule_as_learning_rate(name):
     if "betas" in params:
         kwargs["betas"] = (SCHEDULED, params["betas"].default[1])
     tx = _lookup(name)(**kwargs)
-    u, state = jax.jit(lambda p: tx.update(p, tx.init(p), p, value=jnp.array(1.0)))(PARAMS)
+    u, state = jax.jit(lambda p: tx.update(p, tx.init(p), p, **_extras(name, p)))(PARAMS)
     assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(u))
     if name.startswith("torch_compat."):  # the state reports the values the update used
         used = zoo.current_hyperparams(state)
