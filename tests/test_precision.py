@@ -31,8 +31,10 @@ def loss(p):
 def steps(tx, params, n=3):
     def body(carry, _):
         p, s = carry
-        value, g = jax.value_and_grad(lambda q: loss(q).astype(jnp.float32))(p)
-        u, s = tx.update(g, s, p, value=value)  # value: for members that need the loss (polyak_sgd)
+        f = lambda q: loss(q).astype(jnp.float32)  # noqa: E731
+        value, g = jax.value_and_grad(f)(p)
+        # what the step has, for members that need it (_registry.UPDATE_EXTRAS: polyak_sgd, lbfgs)
+        u, s = tx.update(g, s, p, value=value, grad=g, value_fn=f)
         return (zoo.apply_updates(p, u), s), u
 
     (p, s), us = jax.lax.scan(body, (params, tx.init(params)), None, length=n)
