@@ -43,6 +43,7 @@ import jax.numpy as jnp
 
 from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation, ScalarOrSchedule, chain, identity
+from .._tree import tree_map
 from ..transforms._linesearch import add_scale, cast_like
 from ..transforms._scaling import scale, scale_by_learning_rate
 from ..transforms._zoom import scale_by_zoom_linesearch
@@ -148,8 +149,8 @@ def scale_by_lbfgs(memory_size: int = 10, scale_init_precond: bool = True) -> Gr
         slot = state.count % memory_size  # where the pair made at this step's end would go next
         prev = (state.count - 1) % memory_size
         started = state.count > 0
-        s = jax.tree.map(lambda a, b: a - b, params, state.params)
-        y = jax.tree.map(lambda a, b: a - b, updates, state.updates)
+        s = tree_map(lambda a, b: a - b, params, state.params, where=fn, names=("params", "state.params"))
+        y = tree_map(lambda a, b: a - b, updates, state.updates, where=fn, names=("updates", "state.updates"))
         sy = _real_vdot(y, s)
         rho = jnp.where(sy == 0.0, 0.0, 1.0 / sy)
         s, y, rho = jax.tree.map(lambda x: jnp.where(started, x, jnp.zeros_like(x)), (s, y, rho))
