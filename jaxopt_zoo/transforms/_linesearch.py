@@ -87,8 +87,8 @@ def split_fn_kwargs(fn: str, value_fn: Callable, extra_args: dict) -> dict:
     unused = sorted(k for k in extra_args if k not in names)
     if unused:
         raise TypeError(
-            f"{_validate.PREFIX}{fn}: update got keyword arguments that `value_fn` does not take: "
-            f"{unused}; pass only arguments of `value_fn` besides value=, grad=, value_fn=."
+            f"{_validate.PREFIX}{fn}: Unexpected keyword arguments passed to update, not consumed by "
+            f"`value_fn`: {unused}; pass only arguments of `value_fn` besides value=, grad=, value_fn=."
         )
     return {k: v for k, v in extra_args.items() if k in names}
 
