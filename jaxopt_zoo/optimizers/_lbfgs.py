@@ -133,7 +133,11 @@ def scale_by_lbfgs(memory_size: int = 10, scale_init_precond: bool = True) -> Gr
     _validate.check_int(fn, "memory_size", memory_size, lo=1)
 
     def init_fn(params):
-        stacked = jax.tree.map(lambda x: jnp.zeros((memory_size,) + jnp.shape(x), jnp.asarray(x).dtype), params)
+        def stack(x):  # shape and dtype only: abstract params (ShapeDtypeStruct) work too
+            x = x if hasattr(x, "shape") and hasattr(x, "dtype") else jnp.asarray(x)
+            return jnp.zeros((memory_size,) + tuple(x.shape), x.dtype)
+
+        stacked = jax.tree.map(stack, params)
         return ScaleByLBFGSState(
             count=_numerics.zero_count(),
             params=_numerics.zeros_like(params),
