@@ -135,7 +135,7 @@ def scale_by_lbfgs(memory_size: int = 10, scale_init_precond: bool = True) -> Gr
     def init_fn(params):
         def stack(x):  # shape and dtype only: abstract params (ShapeDtypeStruct) work too
             x = x if hasattr(x, "shape") and hasattr(x, "dtype") else jnp.asarray(x)
-            return jnp.zeros((memory_size,) + tuple(x.shape), x.dtype)
+            return jnp.zeros((memory_size,) + tuple(x.shape), _numerics.canonical_dtype(x.dtype))
 
         stacked = jax.tree.map(stack, params)
         return ScaleByLBFGSState(

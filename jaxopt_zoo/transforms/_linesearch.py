@@ -50,7 +50,7 @@ from .._base import GradientTransformation
 
 def value_dtype(params: Any) -> Any:
     """The real dtype of a loss value for ``params`` (that of the first leaf, made real)."""
-    return jnp.real(jnp.empty((), jax.tree.leaves(params)[0].dtype)).dtype
+    return jnp.real(jnp.empty((), _numerics.canonical_dtype(jax.tree.leaves(params)[0].dtype))).dtype
 
 
 def add_scale(x: Any, scalar: Any, y: Any) -> Any:

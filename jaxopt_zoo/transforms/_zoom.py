@@ -49,6 +49,13 @@ from .._base import GradientTransformation
 from ._linesearch import add_scale, cast_like, check_extras, scale, slope, split_fn_kwargs, value_dtype, where
 
 _STRATEGIES = ("one", "keep")
+# The diagnostics printed with verbose=True (optax's wording, which optax's tests look for).
+_NO_INTERVAL = ("No interval satisfying curvature condition. "
+                "Consider increasing maximal possible stepsize of the linesearch.")
+_TOO_SMALL = "Length of searched interval has been reduced below threshold."
+_NO_CURVATURE = "Returning stepsize with sufficient decrease but curvature condition not satisfied."
+_NO_STEP = "Linesearch failed, no stepsize satisfying sufficient decrease found."
+_NOT_DESCENT = "The linesearch failed because the provided direction is not a descent direction. "
 
 
 class ZoomLinesearchInfo(NamedTuple):
@@ -151,7 +158,7 @@ def scale_by_zoom_linesearch(
       max_linesearch_steps: the most value-and-gradient evaluations, an integer >= 1.
       max_learning_rate: cap on the step size (``None``: no cap), > 0.
       tol: tolerance on both errors, >= 0.
-      increase_factor: growth of the trial step while bracketing, >= 1.
+      increase_factor: growth of the trial step while bracketing, > 0 (algorithm 3.5 grows it: > 1).
       slope_rtol: :math:`c_1`, in [0, 1].
       curv_rtol: :math:`c_2`, in [0, 1].
       approx_dec_rtol: :math:`\epsilon` of the approximate Wolfe condition, >= 0
@@ -189,7 +196,7 @@ def scale_by_zoom_linesearch(
     _validate.check_int(fn, "max_linesearch_steps", max_linesearch_steps, lo=1)
     _validate.check_positive(fn, "max_learning_rate", max_learning_rate)
     _validate.check_nonnegative(fn, "tol", tol)
-    _validate.check_range(fn, "increase_factor", increase_factor, 1.0)
+    _validate.check_positive(fn, "increase_factor", increase_factor)
     _validate.check_range(fn, "slope_rtol", slope_rtol, 0.0, 1.0)
     _validate.check_range(fn, "curv_rtol", curv_rtol, 0.0, 1.0)
     _validate.check_nonnegative(fn, "approx_dec_rtol", approx_dec_rtol)
@@ -233,9 +240,8 @@ def scale_by_zoom_linesearch(
         found = high_is_new | low_is_new | (err <= tol)
         done = (err <= tol) | (capped & ~found)
         if verbose:
-            _cond_print(capped & ~found, "INFO: jaxopt_zoo.scale_by_zoom_linesearch: no interval satisfying the "
-                        "curvature condition up to max_learning_rate (step {eta}, decrease error {dec}, "
-                        "curvature error {curv}); returning a step with sufficient decrease only.",
+            _cond_print(capped & ~found, "INFO: jaxopt_zoo.scale_by_zoom_linesearch: step {eta}, decrease error "
+                        "{dec}, curvature error {curv}. " + _NO_INTERVAL + "\n" + _NO_CURVATURE,
                         eta=eta, dec=dec, curv=curv)
         new_state = s._replace(
             count=_numerics.safe_increment(s.count), stepsize=eta, value=v, grad=g, slope=d,
@@ -289,10 +295,18 @@ def scale_by_zoom_linesearch(
         eta, v, g = where(use_safe, [s.safe_stepsize, s.safe_value, s.safe_grad], [s.stepsize, s.value, s.grad])
         if verbose:
             jax.debug.print("INFO: jaxopt_zoo.scale_by_zoom_linesearch: the search failed (value {v0}, "
-                            "slope {d0}, step {eta}, decrease error {dec}, curvature error {curv}); "
-                            "using step {safe} (0: no step with sufficient decrease was found).",
+                            "slope {d0}, step {eta}, decrease error {dec}, curvature error {curv}).",
                             v0=s.value_init, d0=s.slope_init, eta=s.stepsize, dec=s.decrease_error,
-                            curv=s.curvature_error, safe=eta, ordered=True)
+                            curv=s.curvature_error, ordered=True)
+            _cond_print(jnp.abs(s.low - s.high) <= stepsize_precision, _TOO_SMALL)
+            _cond_print(s.safe_stepsize > 0.0, _NO_CURVATURE + " Step size with sufficient decrease: {safe}.",
+                        safe=s.safe_stepsize)
+            no_step = s.safe_stepsize <= 0.0
+            _cond_print(no_step, _NO_STEP)
+            _cond_print(no_step & (s.slope_init >= 0.0),
+                        _NOT_DESCENT + "The slope (={d0}) at step size 0 should be negative.", d0=s.slope_init)
+            _cond_print(no_step & jnp.isinf(s.decrease_error),
+                        "Cannot make a step without getting inf or nan values: no step is taken.")
         return cast_like(s._replace(stepsize=eta, value=v, grad=g), s)
 
     def step(s, vg):
