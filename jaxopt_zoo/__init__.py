@@ -162,6 +162,16 @@ from .optimizers._muon import MuonDimensionNumbers as MuonDimensionNumbers
 from .optimizers._muon import MuonState as MuonState
 from .optimizers._muon import muon as muon
 from .optimizers._muon import scale_by_muon as scale_by_muon
+from .optimizers._lbfgs import lbfgs as lbfgs
+from .optimizers._lbfgs import scale_by_lbfgs as scale_by_lbfgs
+from .optimizers._lbfgs import ScaleByLBFGSState as ScaleByLBFGSState
+from .transforms._linesearch import BacktrackingLinesearchInfo as BacktrackingLinesearchInfo
+from .transforms._linesearch import scale_by_backtracking_linesearch as scale_by_backtracking_linesearch
+from .transforms._linesearch import ScaleByBacktrackingLinesearchState as ScaleByBacktrackingLinesearchState
+from .transforms._linesearch import value_and_grad_from_state as value_and_grad_from_state
+from .transforms._zoom import scale_by_zoom_linesearch as scale_by_zoom_linesearch
+from .transforms._zoom import ScaleByZoomLinesearchState as ScaleByZoomLinesearchState
+from .transforms._zoom import ZoomLinesearchInfo as ZoomLinesearchInfo
 from .optimizers._adopt import adopt as adopt
 from .optimizers._adopt import scale_by_adopt as scale_by_adopt
 from .optimizers._dog import DoGState as DoGState

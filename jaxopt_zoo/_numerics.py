@@ -352,13 +352,26 @@ def _trained(x: Any) -> bool:
     return jnp.issubdtype(jnp.asarray(x).dtype, jnp.inexact)
 
 
+def vdot(a: jax.Array, b: jax.Array) -> jax.Array:
+    """``<a, b> = sum(conj(a) * b)`` at full precision, without flattening (sharding-friendly)."""
+    a, b = jnp.asarray(a), jnp.asarray(b)
+    if jnp.iscomplexobj(a):
+        a = jnp.conj(a)
+    return jnp.tensordot(a, b, a.ndim, precision=jax.lax.Precision.HIGHEST)
+
+
 def tree_vdot(a: Any, b: Any) -> jax.Array:
     """``sum_i <a_i, b_i>`` over the inexact leaves of two trees of one structure (``a``
-    conjugated), in the leaves' own precision (integer/bool leaves are not trained)."""
+    conjugated; integer/bool leaves are not trained): the inner product of two trees."""
     pairs = [(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)) if _trained(x)]
-    return jnp.asarray(sum((jnp.vdot(x, y, precision=jax.lax.Precision.HIGHEST) for x, y in pairs), 0))
+    return jnp.asarray(sum((vdot(x, y) for x, y in pairs), 0))
 
 
 def tree_l1_norm(tree: Any) -> jax.Array:
     """``sum |x|`` over every element of every inexact leaf."""
     return jnp.asarray(sum((jnp.sum(jnp.abs(x)) for x in jax.tree.leaves(tree) if _trained(x)), 0))
+
+
+def tree_sq_norm(tree: Any) -> jax.Array:
+    """``sum_leaves sum |x|^2``: the squared L2 norm of a tree (0 for an empty one)."""
+    return jnp.asarray(jax.tree.reduce(lambda s, t: s + t, jax.tree.map(lambda x: jnp.sum(abs_sq(x)), tree), initializer=0))

@@ -195,8 +195,20 @@ _add(SCHEDULES, "warmup_linear_decay_schedule", "torch LambdaLR (Hugging Face ge
      "Devlin et al., BERT, 2019, https://arxiv.org/abs/1810.04805", peak_value=1e-2, warmup_steps=100, total_steps=1000)
 
 # --- optax core members (optimizers/ and schedules/ added for optax 0.2.8 parity) ----------
-# Members whose update needs keyword extras (``value=`` ...): the whole-zoo suites pass them.
+# Members whose update needs keyword extras: the whole-zoo suites pass them. Each entry names
+# what to pass, from what a training step has: ``value`` (the loss at the params), ``grad``
+# (its gradient), ``value_fn`` (the loss function of the params); ``update_extras`` picks them.
 UPDATE_EXTRAS: dict[str, tuple[str, ...]] = {}
+
+
+def update_extras(name: str, **available: Any) -> dict:
+    """The keyword arguments member ``name``'s update needs, taken from ``available``.
+
+    ``available`` holds what the caller's step has (``value=``, ``grad=``, ``value_fn=``);
+    members without extras get ``{}``. A KeyError names an extra the caller did not offer.
+    """
+    return {k: available[k] for k in UPDATE_EXTRAS.get(name, ())}
+
 _add(OPTIMIZERS, "yogi", "optax.yogi",
      "Zaheer et al., Adaptive Methods for Nonconvex Optimization, 2018, https://proceedings.neurips.cc/paper/2018/hash/90365351ccc7437a1309dc64e4db32a3-Abstract.html",
      learning_rate=3e-2)
@@ -229,6 +241,13 @@ _add(OPTIMIZERS, "polyak_sgd", "optax.polyak_sgd (update takes value=)",
 UPDATE_EXTRAS["polyak_sgd"] = ("value",)
 UPDATE_EXTRAS["momo"] = ("value",)
 UPDATE_EXTRAS["momo_adam"] = ("value",)
+_add(OPTIMIZERS, "lbfgs", "optax.lbfgs (update takes value=, grad=, value_fn=)",
+     "Liu & Nocedal, On the limited memory BFGS method for large scale optimization, 1989, https://doi.org/10.1007/BF01589116; "
+     "Nocedal & Wright, Numerical Optimization, 2006, algorithms 7.4, 3.5, 3.6",
+     memory_size=10)
+UPDATE_EXTRAS["lbfgs"] = ("value", "grad", "value_fn")
+# the line searches behind lbfgs (transformations, not catalogued optimizers)
+UPDATE_EXTRAS["scale_by_zoom_linesearch"] = UPDATE_EXTRAS["scale_by_backtracking_linesearch"] = UPDATE_EXTRAS["lbfgs"]
 _add(OPTIMIZERS, "noisy_sgd", "optax.noisy_sgd (same key, same noise)",
      "Neelakantan et al., Adding Gradient Noise Improves Learning for Very Deep Networks, 2015, https://arxiv.org/abs/1511.06807",
      learning_rate=0.1, eta=1e-4, key=0)

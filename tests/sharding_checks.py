@@ -72,7 +72,7 @@ def loss(p):
 def step_fn(tx):
     def step(p, s):
         value, g = jax.value_and_grad(loss)(p)
-        u, s = tx.update(g, s, p, value=value)
+        u, s = tx.update(g, s, p, value=value, grad=g, value_fn=loss)  # extras: polyak_sgd, lbfgs
         return zoo.apply_updates(p, u), s
 
     return step

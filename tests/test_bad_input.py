@@ -46,6 +46,7 @@ NOT_FACTORIES = {
     "scale_gradient", "tree_map_params", "microbatch",
     "named_chain",  # like chain: *args of (name, transformation), no hyperparameters
     "hutchinson_estimator_diag_hessian",  # only a key; its update needs obj_fn= (tests/reference/test_sophia.py)
+    "value_and_grad_from_state",  # wraps a loss function, not a transformation
 }
 
 # --- kinds of arguments and their bad values -------------------------------------------------
@@ -170,6 +171,8 @@ BASE: dict[str, dict] = {
     "dpsgd": dict(learning_rate=0.1, l2_norm_clip=1.0, noise_multiplier=0.5, seed=0),
     "differentially_private_aggregate": dict(l2_norm_clip=1.0, noise_multiplier=0.5, key=0),
     "split_real_and_imaginary": dict(inner=None),
+    "scale_by_zoom_linesearch": dict(max_linesearch_steps=10),
+    "scale_by_backtracking_linesearch": dict(max_backtracking_steps=10),
     # optax transformations (transforms/): callables and inner transformations they need
     "adaptive_grad_clip": dict(clipping=0.1), "apply_every": dict(k=2),
     "conditionally_mask": dict(inner=None, should_transform_fn=lambda step: step % 2 == 0),
@@ -300,6 +303,17 @@ MATRICES_ONLY = {"scale_by_muon": "orthogonalises matrices; zoo.muon sends the o
                  "dpsgd": "takes per-example gradients", "differentially_private_aggregate": "as dpsgd"}
 
 
+def _half_sq(params):
+    return sum(0.5 * jnp.sum(x**2) for x in jax.tree.leaves(params))
+
+
+def _extras(name: str, params) -> dict:
+    """``value=`` for every member, and what ``_registry.UPDATE_EXTRAS`` says ``name`` needs
+    (the loss ``_half_sq``, whose gradient is the ``params`` passed as updates)."""
+    short = name.rsplit(".", 1)[-1]
+    return {"value": jnp.array(1.0), **_registry.update_extras(short, value=_half_sq(params), grad=params, value_fn=_half_sq)}
+
+
 def _float_args(name: str, kwargs: dict) -> list[str]:
     return [k for k, v in kwargs.items() if k in FLOAT_KINDS and isinstance(v, float)]
 
@@ -319,7 +333,7 @@ def test_traced_hyperparameters_pass(name):
     @jax.jit
     def step(params):
         state = tx.init(params)
-        u, state = tx.update(params, state, params, value=jnp.array(1.0))
+        u, state = tx.update(params, state, params, **_extras(name, params))
         return u, state
 
     u, state = step({"m": PARAMS["m"]} if short in MATRICES_ONLY else PARAMS)
@@ -355,6 +369,7 @@ def test_schedule_as_learning_rate(name):
     tx = _lookup(name)(**kwargs)
     u, state = jax.jit(lambda p: tx.update(p, tx.init(p), p, value=jnp.array(1.0)))(
         {"m": PARAMS["m"]} if short in MATRICES_ONLY else PARAMS)
+    u, state = jax.jit(lambda p: tx.update(p, tx.init(p), p, **_extras(name, p)))(PARAMS)
     assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(u))
     if name.startswith("torch_compat."):  # the state reports the values the update used
         used = zoo.current_hyperparams(state)

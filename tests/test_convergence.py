@@ -16,7 +16,7 @@ import jaxopt_zoo as zoo
 from jaxopt_zoo import _registry
 
 NAMES = sorted(_registry.OPTIMIZERS)
-EXTRAS = _registry.UPDATE_EXTRAS  # members whose update needs value= (the loss)
+EXTRAS = _registry.UPDATE_EXTRAS  # members whose update needs extras (value=, grad=, value_fn=)
 
 # Learning rates where a member's catalogue example does not suit a problem (found by a scan
 # over 3e-4..3; e.g. RAdam's un-rectified first steps are SGD with momentum, which explodes on
@@ -44,7 +44,8 @@ def final_loss(tx, loss, params, steps, extras=()):
     def step(carry, _):
         p, s = carry
         value, g = jax.value_and_grad(loss)(p)
-        u, s = tx.update(g, s, p, **({"value": value} if "value" in extras else {}))
+        have = dict(value=value, grad=g, value_fn=loss)  # what a step has; `extras` names what tx takes
+        u, s = tx.update(g, s, p, **{k: have[k] for k in extras})
         return (zoo.apply_updates(p, u), s), None
 
     (p, _), _ = jax.jit(lambda c: jax.lax.scan(step, c, None, length=steps))((params, tx.init(params)))

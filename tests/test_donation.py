@@ -60,10 +60,12 @@ def loss(p):
     return jnp.sum(jnp.cos(p["w"]) + 0.5 * p["w"] ** 2) + jnp.sum(p["b"] ** 4)
 
 
-def step_fn(tx):
+def step_fn(tx, name=""):
     def step(p, s):
         value, grads = jax.value_and_grad(loss)(p)
-        updates, s = tx.update(grads, s, p, value=value)
+        # value= for every member, and the extras _registry.UPDATE_EXTRAS lists for `name` (lbfgs)
+        extras = {"value": value, **_registry.update_extras(name, value=value, grad=grads, value_fn=loss)}
+        updates, s = tx.update(grads, s, p, **extras)
         return zoo.apply_updates(p, updates), s
 
     return step
@@ -91,7 +93,7 @@ def test_donated_steps_equal_plain_ones_for_the_whole_zoo():
     txs = {name: make() for name, make in MEMBERS.items()}
 
     def step(ps, ss):
-        out = {name: step_fn(tx)(ps[name], ss[name]) for name, tx in txs.items()}
+        out = {name: step_fn(tx, name)(ps[name], ss[name]) for name, tx in txs.items()}
         return {n: o[0] for n, o in out.items()}, {n: o[1] for n, o in out.items()}
 
     def init(ps):

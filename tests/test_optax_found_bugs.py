@@ -40,7 +40,7 @@ def _run_all(txs, steps=3):
         out = {}
         for name, (p, s) in carry.items():
             value, g = jax.value_and_grad(_loss)(p)
-            u, s = txs[name].update(g, s, p, value=value)
+            u, s = txs[name].update(g, s, p, value=value, grad=g, value_fn=_loss)  # extras: polyak_sgd, lbfgs
             out[name] = (zoo.apply_updates(p, u), s)
         return out
 

@@ -65,10 +65,40 @@ def shared_names():
     return out
 
 
+def _is_transformation(x) -> bool:
+    return callable(getattr(x, "init", None)) and callable(getattr(x, "update", None))
+
+
+def _same_transformation(a, b) -> bool:
+    """Two updates of each on a small ill-conditioned problem agree (updates and states).
+
+    The update gets ``value=``, ``grad=`` and ``value_fn=`` (a line search needs them)."""
+    import jax
+    import jax.numpy as jnp
+
+    def f(p):
+        return jnp.sum(jnp.array([1.0, 3.0, 10.0]) * (p - 0.3) ** 2 + 0.1 * p**4)
+
+    out = []
+    for tx in (a, b):
+        p, s, path = jnp.array([1.0, -2.0, 0.5]), None, []
+        s = tx.init(p)
+        for _ in range(2):
+            v, g = jax.value_and_grad(f)(p)
+            u, s = tx.update(g, s, p, value=v, grad=g, value_fn=f)
+            p = p + u
+            path.append((u, s))
+        out.append(jax.tree.leaves(path))
+    return len(out[0]) == len(out[1]) and all(np.allclose(x, y, rtol=1e-6) for x, y in zip(*out))
+
+
 def same_default(a, b) -> bool:
-    """Equal defaults: identical, or equal values of one type (int and float count as one)."""
+    """Equal defaults: identical, or equal values of one type (int and float count as one);
+    functions and transformations (lbfgs's linesearch) when they behave the same."""
     if a is b:
         return True
+    if _is_transformation(a) and _is_transformation(b):
+        return _same_transformation(a, b)
     if isinstance(a, types.FunctionType) and isinstance(b, types.FunctionType):
         # function defaults (adopt's clip_value_fn) are the same when they agree at a few counts
         xs = np.array([1.0, 2.0, 7.0, 16.0, 1000.0])

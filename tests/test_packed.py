@@ -10,6 +10,7 @@ import pytest
 from harness import assert_trajectories_close, make_params, trajectory
 
 import jaxopt_zoo as zoo
+from jaxopt_zoo import _registry
 
 STEPS = 60
 
@@ -116,6 +117,7 @@ _SHARDED_CHILD = r"""
 import jax, jax.numpy as jnp, numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 import jaxopt_zoo as zoo
+from jaxopt_zoo import _registry
 assert jax.device_count() == 8
 mesh = Mesh(np.array(jax.devices()).reshape(8), ("d",))
 sh = NamedSharding(mesh, P("d"))
@@ -180,7 +182,8 @@ def test_unpack_tree_gradient_is_one_concatenation_per_chunk():
 # Every member of the registry either gives its unpacked numbers when packed or is refused;
 # the refused ones are exactly these (a member added later that packs wrongly, or is refused
 # without a reason, fails here until it is tagged in jaxopt_zoo._packable's terms).
-REFUSED = {"lamb", "lars", "adafactor", "fromage", "novograd", "sm3", "noisy_sgd", "muon", "mars", "adam_mini", "cautious"}
+REFUSED = {"lamb", "lars", "adafactor", "fromage", "novograd", "sm3", "noisy_sgd", "muon", "mars", "adam_mini", "cautious",
+           "lbfgs"}
 
 
 def _registry_members():
@@ -223,7 +226,8 @@ def test_every_registry_member_packs_to_its_own_numbers_or_is_refused():
             out, path = {}, {}
             for name, (p, s) in carry.items():
                 value, g = jax.value_and_grad(loss)(p)
-                u, s = members[name][which].update(g, s, p, value=value)
+                extras = {"value": value, **_registry.update_extras(name, value=value, grad=g, value_fn=loss)}
+                u, s = members[name][which].update(g, s, p, **extras)
                 out[name] = (zoo.apply_updates(p, u), s)
                 path[name] = out[name][0]
             return out, path

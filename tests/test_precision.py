@@ -31,8 +31,10 @@ def loss(p):
 def steps(tx, params, n=3):
     def body(carry, _):
         p, s = carry
-        value, g = jax.value_and_grad(lambda q: loss(q).astype(jnp.float32))(p)
-        u, s = tx.update(g, s, p, value=value)  # value: for members that need the loss (polyak_sgd)
+        f = lambda q: loss(q).astype(jnp.float32)  # noqa: E731
+        value, g = jax.value_and_grad(f)(p)
+        # what the step has, for members that need it (_registry.UPDATE_EXTRAS: polyak_sgd, lbfgs)
+        u, s = tx.update(g, s, p, value=value, grad=g, value_fn=f)
         return (zoo.apply_updates(p, u), s), u
 
     (p, s), us = jax.lax.scan(body, (params, tx.init(params)), None, length=n)
@@ -199,6 +201,15 @@ NO_COUNTER |= {"dog", "dowg", "cocob"}  # optax contrib members: no step counter
 COUNTED = sorted(set(NAMES) - NO_COUNTER) + ["inject_hyperparams", "apply_if_finite", "MultiSteps"]
 
 
+# Members for which a count > 0 says the state holds the previous step: a fresh state with a
+# count set near the max is not a state they can reach, so only saturation and finiteness are
+# checked, not that they keep moving (and why).
+COUNT_MEANS_HISTORY = {
+    "lbfgs": "count > 0 makes scale_by_lbfgs store params - 0 and grad - 0 as a curvature pair; a "
+             "non-convex pair gives an ascent direction, the line search then returns step 0",
+}
+
+
 def test_no_counter_list_is_true():
     params = params_of(jnp.float32)
     for name in NAMES:
@@ -226,7 +237,8 @@ def test_counters_saturate_and_updates_stay_finite(name):
     def run(params):
         def body(carry, _):
             p, s = carry
-            u, s = tx.update(jax.grad(loss)(p), s, p, value=loss(p))
+            g = jax.grad(loss)(p)  # value=, and grad= and value_fn= for lbfgs (_registry.UPDATE_EXTRAS)
+            u, s = tx.update(g, s, p, value=loss(p), grad=g, value_fn=loss)
             return (zoo.apply_updates(p, u), s), u
 
         (p, state), updates = jax.lax.scan(body, (params, _set_counts(tx.init(params), TOP - 2)), None, length=5)
@@ -237,5 +249,7 @@ def test_counters_saturate_and_updates_stay_finite(name):
         assert int(c) == TOP, (name, int(c))
     for x in jax.tree.leaves((p, updates)):
         assert np.all(np.isfinite(x)), name
+    if name in COUNT_MEANS_HISTORY:
+        return
     last_two = jax.tree.map(lambda u: u[-2:], updates)
     assert any(np.any(np.asarray(u) != 0) for u in jax.tree.leaves(last_two)), f"{name}: stopped moving at the max"

@@ -63,7 +63,7 @@ def lr_zero_run(name):
         state = tx.init(params)
         p = params
         for g in grads:  # gradients that do not come from the params: anything goes
-            u, state = tx.update(g, state, p, value=loss(p))
+            u, state = tx.update(g, state, p, value=loss(p), grad=g, value_fn=loss)  # extras: polyak_sgd, lbfgs
             p = zoo.apply_updates(p, u)
         return p
 
@@ -89,7 +89,7 @@ def test_masked_leaves_are_untouched(name, mask, grads):
     params = {k: jnp.full(s, 0.5) for k, s in FIXED.items()}
     state = tx.init(params)
     for _ in range(2):
-        u, state = tx.update(grads, state, params, value=loss(params))
+        u, state = tx.update(grads, state, params, value=loss(params), grad=grads, value_fn=loss)
     for k in FIXED:
         if not mask[k]:
             np.testing.assert_array_equal(u[k], grads[k])  # passed through as it came
@@ -193,7 +193,7 @@ def test_updates_have_the_structure_of_params(name, params):
     tx = make(name)
     state = tx.init(params)
     grads = jax.grad(loss)(params)
-    u, state = tx.update(grads, state, params, value=loss(params))
+    u, state = tx.update(grads, state, params, value=loss(params), grad=grads, value_fn=loss)
     assert jax.tree.structure(u) == jax.tree.structure(params)
     for a, b in zip(jax.tree.leaves(u), jax.tree.leaves(params)):
         assert a.shape == b.shape and a.dtype == b.dtype

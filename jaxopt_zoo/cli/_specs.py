@@ -134,7 +134,10 @@ def _smoke_test(spec: str, tx) -> None:
 
     tree = {"w": jax.ShapeDtypeStruct((3, 2), jnp.float32), "b": jax.ShapeDtypeStruct((3,), jnp.float32)}
     try:
-        jax.eval_shape(lambda p: tx.update(p, tx.init(p), p, value=jnp.zeros([], jnp.float32)), tree)
+        def half_sq(p):  # a loss whose gradient is p, for members that take value_fn= (lbfgs)
+            return sum(0.5 * jnp.sum(x**2) for x in jax.tree.leaves(p))
+
+        jax.eval_shape(lambda p: tx.update(p, tx.init(p), p, value=half_sq(p), grad=p, value_fn=half_sq), tree)
     except Exception as e:  # any failure here is a bad value in the spec
         raise SpecError(f"in {spec!r}: the optimizer fails on a small problem: {type(e).__name__}: {e}") from None
 

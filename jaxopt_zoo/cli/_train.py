@@ -141,8 +141,10 @@ class Trainer:
             def step(carry, batch):
                 params, state = carry
                 loss, grads = jax.value_and_grad(self._loss)(params, *batch)
-                # the loss as value=: members whose update needs it (polyak_sgd); the rest ignore it
-                updates, state = tx.update(grads, state, params, value=loss)
+                # what the step has, offered to every member (_registry.UPDATE_EXTRAS: polyak_sgd
+                # takes value=, lbfgs also grad= and value_fn=, the batch's loss); the rest ignore them
+                updates, state = tx.update(grads, state, params, value=loss, grad=grads,
+                                           value_fn=lambda p, batch=batch: self._loss(p, *batch))
                 return (zoo.apply_updates(params, updates), state), loss
 
             (params, state), _ = jax.lax.scan(step, (params, state), (xb, yb))

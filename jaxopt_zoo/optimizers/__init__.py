@@ -138,3 +138,6 @@ from ._mechanize import mechanize as mechanize
 from ._acprop import acprop as acprop
 from ._acprop import scale_by_acprop as scale_by_acprop
 from ._schedule_free import schedule_free as schedule_free
+from ._lbfgs import lbfgs as lbfgs
+from ._lbfgs import scale_by_lbfgs as scale_by_lbfgs
+from ._lbfgs import ScaleByLBFGSState as ScaleByLBFGSState

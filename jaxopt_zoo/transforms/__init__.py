@@ -88,3 +88,10 @@ from ._tree_map_params import tree_map_params as tree_map_params
 from ._complex import split_real_and_imaginary as split_real_and_imaginary
 from ._complex import SplitRealAndImaginaryArrays as SplitRealAndImaginaryArrays
 from ._complex import SplitRealAndImaginaryState as SplitRealAndImaginaryState
+from ._linesearch import BacktrackingLinesearchInfo as BacktrackingLinesearchInfo
+from ._linesearch import scale_by_backtracking_linesearch as scale_by_backtracking_linesearch
+from ._linesearch import ScaleByBacktrackingLinesearchState as ScaleByBacktrackingLinesearchState
+from ._linesearch import value_and_grad_from_state as value_and_grad_from_state
+from ._zoom import scale_by_zoom_linesearch as scale_by_zoom_linesearch
+from ._zoom import ScaleByZoomLinesearchState as ScaleByZoomLinesearchState
+from ._zoom import ZoomLinesearchInfo as ZoomLinesearchInfo
