@@ -348,8 +348,12 @@ def lowest_float_dtype(tree: Any) -> Any:
     return min(dtypes, key=lambda d: jnp.finfo(d).bits)
 
 
-def _trained(x: Any) -> bool:
+def is_trained(x: Any) -> bool:
+    """Whether leaf ``x`` is trained: float or complex (integer and bool leaves are not)."""
     return jnp.issubdtype(jnp.asarray(x).dtype, jnp.inexact)
+
+
+_trained = is_trained
 
 
 def tree_vdot(a: Any, b: Any) -> jax.Array:

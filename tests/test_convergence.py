@@ -22,7 +22,8 @@ EXTRAS = _registry.UPDATE_EXTRAS  # members whose update needs value= (the loss)
 # over 3e-4..3; e.g. RAdam's un-rectified first steps are SGD with momentum, which explodes on
 # Rosenbrock at lr 1e-2, and AdaDelta's first steps are ~sqrt(eps) long).
 LEARNING_RATE = {
-    "quadratic": {"adadelta": 3.0, "lion": 0.1, "radam": 0.1, "ranger": 0.1, "rmsprop": 0.03, "schedule_free_adamw": 0.1},
+    "quadratic": {"adadelta": 3.0, "lion": 0.1, "radam": 0.1, "ranger": 0.1, "rmsprop": 0.03, "schedule_free_adamw": 0.1,
+                  "schedule_free_radam": 0.1},
     "rosenbrock": {"adai": 3e-3, "radam": 3e-3, "ranger": 3e-3, "schedule_free_sgd": 1e-2, "sgd": 1e-3},
 }
 
