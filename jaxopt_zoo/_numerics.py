@@ -348,7 +348,8 @@ def lowest_float_dtype(tree: Any) -> Any:
     return min(dtypes, key=lambda d: jnp.finfo(d).bits)
 
 
-def _trained(x: Any) -> bool:
+def is_trained(x: Any) -> bool:
+    """Whether leaf ``x`` is trained: float or complex (integer and bool leaves are not)."""
     return jnp.issubdtype(jnp.asarray(x).dtype, jnp.inexact)
 
 
@@ -363,13 +364,13 @@ def vdot(a: jax.Array, b: jax.Array) -> jax.Array:
 def tree_vdot(a: Any, b: Any) -> jax.Array:
     """``sum_i <a_i, b_i>`` over the inexact leaves of two trees of one structure (``a``
     conjugated; integer/bool leaves are not trained): the inner product of two trees."""
-    pairs = [(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)) if _trained(x)]
+    pairs = [(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)) if is_trained(x)]
     return jnp.asarray(sum((vdot(x, y) for x, y in pairs), 0))
 
 
 def tree_l1_norm(tree: Any) -> jax.Array:
     """``sum |x|`` over every element of every inexact leaf."""
-    return jnp.asarray(sum((jnp.sum(jnp.abs(x)) for x in jax.tree.leaves(tree) if _trained(x)), 0))
+    return jnp.asarray(sum((jnp.sum(jnp.abs(x)) for x in jax.tree.leaves(tree) if is_trained(x)), 0))
 
 
 def tree_sq_norm(tree: Any) -> jax.Array:

@@ -270,8 +270,8 @@ def test_shootout_races_the_new_members(tmp_path, capsys):
     def moments(tree):  # the param's path -> the shape of the moment kept for it
         return {layer(k): np.shape(v) for k, v in jax.tree_util.tree_flatten_with_path(tree)[0]}
 
-    adam_mu = moments(state.adam.inner_state[0].mu)
-    muon_mu = moments(state.muon.inner_state[0].mu)
+    adam_mu = moments(state.inner_states["adam"].inner_state[0].mu)  # optax.muon's PartitionState
+    muon_mu = moments(state.inner_states["muon"].inner_state[0].mu)
     for path, shape in shapes.items():
         if len(shape) == 2:
             assert muon_mu[path] == shape and adam_mu.get(path) != shape, path

@@ -22,7 +22,12 @@ EXTRAS = _registry.UPDATE_EXTRAS  # members whose update needs extras (value=, g
 # over 3e-4..3; e.g. RAdam's un-rectified first steps are SGD with momentum, which explodes on
 # Rosenbrock at lr 1e-2, and AdaDelta's first steps are ~sqrt(eps) long).
 LEARNING_RATE = {
-    "quadratic": {"adadelta": 3.0, "lion": 0.1, "radam": 0.1, "ranger": 0.1, "rmsprop": 0.03, "schedule_free_adamw": 0.1},
+    "quadratic": {"adadelta": 3.0, "lion": 0.1, "radam": 0.1, "ranger": 0.1, "rmsprop": 0.03, "schedule_free_adamw": 0.1,
+                  "schedule_free_radam": 0.1},
+    # acprop (equal to optax.contrib.acprop, which does the same): its centred second moment
+    # (g - m)^2 is tiny while the gradients keep their direction, and at its example lr 1e-2 the
+    # MLP's loss blows up to ~2e3 in 150 steps; 3e-3 trains it.
+    "digits": {"acprop": 3e-3},
     "rosenbrock": {"adai": 3e-3, "radam": 3e-3, "ranger": 3e-3, "schedule_free_sgd": 1e-2, "sgd": 1e-3},
 }
 
@@ -92,4 +97,4 @@ def test_small_flax_model(name, digits):
         return optax.softmax_cross_entropy_with_integer_labels(nnx.merge(graphdef, p)(x), y).mean()
 
     start = float(loss(params))
-    assert final_loss(build(name), loss, params, 150, EXTRAS.get(name, ())) < 0.5 * start
+    assert final_loss(build(name, "digits"), loss, params, 150, EXTRAS.get(name, ())) < 0.5 * start

@@ -28,6 +28,23 @@ def loss(p):
     return sum(jnp.sum(jnp.cos(x) + 0.5 * x**2) for x in jax.tree.leaves(p))
 
 
+# Members whose default start cannot run in fp16, in their references too (pytorch_optimizer's
+# Prodigy and DAdaptAdam on fp16 tensors, 3 steps of this test): the first steps' moments hold
+# (d0 g)^2 with d0 = estim_lr0 = 1e-6, below fp16's smallest subnormal (6e-8), so the second
+# moment is 0. Prodigy then divides by sqrt(0) + d eps = 0 (non-finite params, as torch's and
+# optax's); D-Adapt's steps come out 0 (the params do not move, as
+# torch's). bf16 (float32's range) is checked in full; fp16 only for the dtypes.
+FP16_OUT_OF_RANGE = {"prodigy", "dadapt_adamw"}
+
+# Members that do not move in the first 3 steps by design, and how many steps they need.
+STEPS = {
+    # schedulefree.RAdamScheduleFree's default silent_sgd_phase: no step while RAdam's
+    # rho_t <= 4 (steps 1-4 with b2 = 0.999); step 5's rectified rate (1e-2 * 0.017) moves
+    # fp16 leaves near 0.1 (ulp 6e-5), step 6's bf16 ones.
+    "schedule_free_radam": 6,
+}
+
+
 def steps(tx, params, n=3):
     def body(carry, _):
         p, s = carry
@@ -57,12 +74,16 @@ def test_low_precision_params_keep_their_dtype(name):
 
     @jax.jit
     def both(pb, ph):
-        return steps(tx, pb), steps(tx16, ph)
+        n = STEPS.get(name, 3)
+        return steps(tx, pb, n), steps(tx16, ph, n)
 
     for dtype, (p, _s, us) in zip((jnp.bfloat16, jnp.float16), both(params_of(jnp.bfloat16), params_of(jnp.float16))):
         for k in p:
             assert p[k].dtype == dtype, f"{name}: param {k} became {p[k].dtype}"
             assert us[k].dtype == dtype, f"{name}: updates for {k} are {us[k].dtype}"
+        if dtype == jnp.float16 and name in FP16_OUT_OF_RANGE:
+            continue  # dtypes kept; the values are the reference's fp16 failure (see FP16_OUT_OF_RANGE)
+        for k in p:
             assert np.all(np.isfinite(np.asarray(p[k], np.float32))), f"{name}: {k} not finite in {dtype}"
         # (the params may not move: a 1e-3 step is below bf16's resolution at 0.5)
         assert any(np.any(np.asarray(us[k] != 0)) for k in us), f"{name}: zero updates in {dtype}"
@@ -178,12 +199,21 @@ def test_complex_params_follow_optax(name, dtype):
 TOP = int(jnp.iinfo(jnp.int32).max)
 
 
+# The names of step counters in states: ``count``, and ``t`` in optax's
+# ScaleBySimplifiedAdEMAMixState (simplified_ademamix keeps optax's field names).
+COUNTER_NAMES = ("count", "t")
+
+
+def _is_counter(path, x):
+    name = getattr(path[-1], "name", None) if path else None
+    return name in COUNTER_NAMES and x.dtype == jnp.int32 and x.shape == ()
+
+
 def _set_counts(state, value):
-    """Every int32 scalar state entry called ``count`` (the step counters) set to ``value``."""
+    """Every int32 scalar state entry called ``count`` (or ``t``: the step counters) set to ``value``."""
 
     def put(path, x):
-        name = getattr(path[-1], "name", None) if path else None
-        if name == "count" and x.dtype == jnp.int32 and x.shape == ():
+        if _is_counter(path, x):
             return jnp.asarray(value, jnp.int32)
         return x
 
@@ -191,7 +221,7 @@ def _set_counts(state, value):
 
 
 def _counts(state):
-    return [x for path, x in jax.tree_util.tree_flatten_with_path(state)[0] if path and getattr(path[-1], "name", None) == "count"]
+    return [x for path, x in jax.tree_util.tree_flatten_with_path(state)[0] if _is_counter(path, x)]
 
 
 # Optimizers whose state has no step counter (nothing to saturate).

@@ -1,6 +1,7 @@
 """Properties over random inputs (hypothesis; the "ci" profile in conftest is derandomized).
 
-* learning rate 0 leaves the params unchanged, for every catalogued optimizer;
+* learning rate 0 (every rate of the example, e.g. ``mars``' ``learning_rate_1d`` too) leaves
+  the params unchanged, for every catalogued optimizer;
 * ``masked`` leaves are untouched by the inner transformation;
 * ``chain`` is associative;
 * every catalogued schedule is finite and within its range at any int32 step;
@@ -54,9 +55,16 @@ LR_ZERO_EXCEPTIONS = {
 }
 
 
+def zero_rates(name):
+    """``learning_rate=0`` and every other rate of the member's example (``mars`` has a
+    separate ``learning_rate_1d`` for scalars and vectors, as pytorch_optimizer.MARS's ``lr_1d``)."""
+    rates = {k: 0.0 for k in _registry.OPTIMIZERS[name].example if k.startswith("learning_rate")}
+    return {**rates, "learning_rate": 0.0}
+
+
 @functools.cache
 def lr_zero_run(name):
-    tx = make(name, learning_rate=0.0)
+    tx = make(name, **zero_rates(name))
 
     @jax.jit
     def run(params, grads):

@@ -42,6 +42,7 @@ import jax.numpy as jnp
 
 from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation, ScalarOrSchedule
+from .._tree import check_same_structure
 
 EMBED_BLOCKS = ("embed", "embd", "wte", "lm_head.weight", "output.weight")
 QK_BLOCKS = ("k_proj.weight", "q_proj.weight", "wq.weight", "wk.weight")
@@ -179,12 +180,15 @@ def adam_mini(
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
         _validate.check_params(fn, params, updates)
+        check_same_structure(fn, (updates, params, state.mu, state.nu), ("updates", "params", "state.mu", "state.nu"))
         count = _numerics.safe_increment(state.count)
         lr = _numerics.value_at(learning_rate, state.count)
         bc1 = _numerics.one_minus_power(b1, count)
         bc2_sq = jnp.sqrt(_numerics.one_minus_power(b2, count))
 
         def leaf(path, g, p, m, v):
+            if not _numerics.is_trained(p):  # integer/bool leaves are not trained
+                return jnp.zeros_like(p), m, v
             name = path_name(path)
             kind = block_kind(name)
             wd = 0.0 if any(s in name for s in NO_DECAY) else weight_decay

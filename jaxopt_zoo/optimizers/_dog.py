@@ -50,23 +50,18 @@ from ..transforms._weight_decay import add_decayed_weights
 _INIT_STEPS = ("distance", "learning_rate", "heuristic")
 
 
-def _trained(x: Any) -> bool:
-    """Float leaves are trained; integer and bool leaves (counters, flags) pass through."""
-    return jnp.issubdtype(jnp.asarray(x).dtype, jnp.inexact)
-
-
 def _sq_norm(tree: Any) -> jax.Array:
-    leaves = [jnp.sum(_numerics.abs_sq(x)) for x in jax.tree.leaves(tree) if _trained(x)]
+    leaves = [jnp.sum(_numerics.abs_sq(x)) for x in jax.tree.leaves(tree) if _numerics.is_trained(x)]
     return sum(leaves) if leaves else jnp.zeros([])
 
 
 def _sq_dist(a: Any, b: Any, where: str) -> jax.Array:
-    diff = tree_map(lambda x, y: x - y if _trained(x) else x, a, b, where=where, names=("state.init_params", "params"))
+    diff = tree_map(lambda x, y: x - y if _numerics.is_trained(x) else x, a, b, where=where, names=("state.init_params", "params"))
     return _sq_norm(diff)
 
 
 def _scaled(lr: jax.Array, updates: Any) -> Any:
-    return jax.tree.map(lambda u: (lr * u).astype(u.dtype) if _trained(u) else u, updates)
+    return jax.tree.map(lambda u: (lr * u).astype(u.dtype) if _numerics.is_trained(u) else u, updates)
 
 
 class DoGState(NamedTuple):

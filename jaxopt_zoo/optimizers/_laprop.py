@@ -128,6 +128,8 @@ def scale_by_laprop(
         nu_max = state.nu_max if ams_bound else updates
 
         def leaf(g, m, v, gm, vmax):
+            if not jnp.issubdtype(g.dtype, jnp.inexact):  # integer/bool leaves are not trained
+                return jnp.zeros_like(g), m, v, gm, vmax
             v = v * b2 + (1.0 - b2) * g * g
             second = v
             if centered:
@@ -167,11 +169,12 @@ def decay_after_step(learning_rate: ScalarOrSchedule, weight_decay: Any, weight_
         del extra_args
         count = _numerics.safe_increment(state)
         if not weight_decouple or (isinstance(weight_decay, (int, float)) and weight_decay == 0.0):
-            return jax.tree.map(lambda u: -u, updates), count
+            return tree_map(lambda u: -u if _numerics.is_trained(u) else jnp.zeros_like(u), updates), count
         _validate.check_params("laprop", params, updates, "for its weight decay")
         lr = 1.0 if fixed_decay else _numerics.value_at(learning_rate, state)
         factor = 1.0 - weight_decay * lr
-        return tree_map(lambda u, p: ((p - u) * factor - p).astype(u.dtype), updates, params), count
+        return tree_map(lambda u, p: ((p - u) * factor - p).astype(u.dtype) if _numerics.is_trained(p)
+                        else jnp.zeros_like(u), updates, params, where="laprop", names=("updates", "params")), count
 
     return _packable.elementwise(GradientTransformation(init_fn, update_fn))
 

@@ -94,6 +94,8 @@ def _scale_by_mars(fn, b1, b2, gamma, mars_type, optimize_1d, b1_1d, b2_1d, eps,
         ps = params if coupled is not None else updates
 
         def leaf(g, m, v, last, vmax, p):
+            if not _numerics.is_trained(g):  # integer/bool leaves are not trained
+                return jnp.zeros_like(g), m, v, last, vmax
             mixed = _is_matrix(g, optimize_1d)
             beta1, beta2 = (b1, b2) if mixed else (b1_1d, b2_1d)
             if mixed:
@@ -195,6 +197,8 @@ def _mars_step(lr, lr_1d, wd, wd_1d, decouple, fixed_decay, optimize_1d) -> Grad
             _validate.check_params("mars", params, updates, "for its weight decay")
 
         def leaf(u, p):
+            if not _numerics.is_trained(u):  # integer/bool leaves are not trained
+                return jnp.zeros_like(u)
             i = 0 if _is_matrix(u, optimize_1d) else 1
             rate, decay = rates[i], decays[i]
             if isinstance(decay, (int, float)) and decay == 0.0:
@@ -202,7 +206,8 @@ def _mars_step(lr, lr_1d, wd, wd_1d, decouple, fixed_decay, optimize_1d) -> Grad
             new_p = p * (1.0 - decay * (1.0 if fixed_decay else rate)) - rate * u
             return (new_p - p).astype(u.dtype)
 
-        out = tree_map(leaf, updates, params) if need else jax.tree.map(lambda u: leaf(u, None), updates)
+        out = (tree_map(leaf, updates, params, where="mars", names=("updates", "params")) if need
+               else tree_map(lambda u: leaf(u, None), updates))
         return out, count
 
     return _packable.per_leaf(GradientTransformation(init_fn, update_fn), "mars",

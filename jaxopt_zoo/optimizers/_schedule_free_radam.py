@@ -102,7 +102,8 @@ def schedule_free_radam(
         on, rect, _ = _rectifier(b2, k)
         return _numerics.value_at(learning_rate, k) * jnp.where(on, rect, 0.0 if silent_sgd_phase else 1.0)
 
-    def direction(g, y, z, nu, lr, k):
+    def direction(g, y, z, nu, lr, k, extra_args):
+        del extra_args
         on, _, bc2 = _rectifier(b2, k)
         nu = jax.tree.map(lambda v, gi: (v * b2 + (1 - b2) * gi * gi).astype(v.dtype), nu, g)
 
@@ -113,4 +114,5 @@ def schedule_free_radam(
         z = jax.tree.map(lambda zi, gi, v, yi: (zi - lr * d(gi, v, yi)).astype(zi.dtype), z, g, nu, y)
         return z, nu
 
-    return _schedule_free(fn, rectified_lr, b1, 0, r, weight_lr_power, direction, True, state_dtype)
+    return _schedule_free(fn, rectified_lr, b1, 0, r, weight_lr_power, direction, _numerics.zeros_like,
+                          state_dtype)
