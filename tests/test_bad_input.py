@@ -367,9 +367,8 @@ def test_schedule_as_learning_rate(name):
     if "betas" in params:
         kwargs["betas"] = (SCHEDULED, params["betas"].default[1])
     tx = _lookup(name)(**kwargs)
-    u, state = jax.jit(lambda p: tx.update(p, tx.init(p), p, value=jnp.array(1.0)))(
+    u, state = jax.jit(lambda p: tx.update(p, tx.init(p), p, **_extras(name, p)))(
         {"m": PARAMS["m"]} if short in MATRICES_ONLY else PARAMS)
-    u, state = jax.jit(lambda p: tx.update(p, tx.init(p), p, **_extras(name, p)))(PARAMS)
     assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(u))
     if name.startswith("torch_compat."):  # the state reports the values the update used
         used = zoo.current_hyperparams(state)

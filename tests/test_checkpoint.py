@@ -11,6 +11,7 @@ import orbax.checkpoint as ocp
 import pytest
 
 import jaxopt_zoo as zoo
+from jaxopt_zoo import _registry
 
 K = 6  # steps before the checkpoint, and after it
 
@@ -138,7 +139,8 @@ def test_orbax_resume_is_bitwise_for_the_whole_registry(tmp_path):
             out = {}
             for name, (p, s) in carry.items():
                 value, g = jax.value_and_grad(loss)(p)
-                u, s = txs[name].update(g, s, p, value=value)  # value= for members that need it
+                extras = _registry.update_extras(name, value=value, grad=g, value_fn=loss)  # lbfgs's
+                u, s = txs[name].update(g, s, p, **{"value": value, **extras})  # value= for members that need it
                 out[name] = (zoo.apply_updates(p, u), s)
             return out, None
 

@@ -98,7 +98,10 @@ def same_default(a, b) -> bool:
     if a is b:
         return True
     if _is_transformation(a) and _is_transformation(b):
-        return _same_transformation(a, b)
+        # built by the same-named factory (sophia's hessian_diagonal_fn, which cannot run
+        # without its obj_fn), or behaving the same when run (lbfgs's linesearch)
+        same_factory = getattr(a.update, "__qualname__", 1) == getattr(b.update, "__qualname__", 2)
+        return same_factory or _same_transformation(a, b)
     if isinstance(a, types.FunctionType) and isinstance(b, types.FunctionType):
         # function defaults (adopt's clip_value_fn) are the same when they agree at a few counts
         xs = np.array([1.0, 2.0, 7.0, 16.0, 1000.0])

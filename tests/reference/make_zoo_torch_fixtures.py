@@ -217,7 +217,11 @@ def fixture_reference(case: dict, dtype: str) -> dict:
 
 
 def assert_fixture_equals_live(member: str, case: dict, dtype: str = "float64") -> None:
-    """The committed ``case`` still equals the live reference (to 1e-13), so it cannot rot.
+    """The committed ``case`` still equals the live reference (to 1e-8), so it cannot rot.
+
+    Not to the last bits: torch picks its kernels by CPU features, and the references keep
+    some statistics in float32 (adan's clipping norm), so the same run on another CPU drifts by
+    up to ~1e-9 over 120 steps; a rotten fixture (other code, other case) is off by far more.
 
     Where the reference package is absent the fixture is the reference: it must then at least
     hold a trajectory for every leaf.
@@ -227,7 +231,7 @@ def assert_fixture_equals_live(member: str, case: dict, dtype: str = "float64") 
         assert all(len(leaf) for tree in stored.values() for leaf in tree.values()), case["kwargs"]
         return
     live = reference(member, case["kwargs"], dtype, case["steps"])
-    assert_trajectories_close(stored, live, "float64", rtol=1e-13)
+    assert_trajectories_close(stored, live, "float64", rtol=1e-8)
 
 
 def cases_as_stored(member: str) -> list:

@@ -20,10 +20,12 @@ from jaxopt_zoo import _registry
 STEPS = 100
 
 
-def faulty_trajectory(tx, params, bad, apply=zoo.apply_updates, bad_value=jnp.nan, record=lambda s: ()):
+def faulty_trajectory(tx, params, bad, apply=zoo.apply_updates, bad_value=jnp.nan, record=lambda s: (), name=None):
     """Run ``len(bad)`` steps; at step t with ``bad[t]`` the gradient's leaves are ``bad_value``
     (all of them for bad == 1, only the "vector" leaf's first element for bad == 2).
 
+    ``name``: a registry member whose update needs extras (``_registry.UPDATE_EXTRAS``): it
+    gets the loss value, the (faulty) gradient and the loss function.
     Returns ``(params path, record(state) path)``, stacked over steps.
     """
     bad = jnp.asarray(bad, jnp.int32)
@@ -33,7 +35,8 @@ def faulty_trajectory(tx, params, bad, apply=zoo.apply_updates, bad_value=jnp.na
         g = jax.grad(loss)(p)
         g = jax.tree.map(lambda x: jnp.where(b == 1, jnp.asarray(bad_value, x.dtype), x), g)
         g["vector"] = g["vector"].at[0].set(jnp.where(b == 2, jnp.asarray(bad_value, g["vector"].dtype), g["vector"][0]))
-        u, s = tx.update(g, s, p)
+        extras = {} if name is None else _registry.update_extras(name, value=loss(p), grad=g, value_fn=loss)
+        u, s = tx.update(g, s, p, **extras)
         p = apply(p, u)
         return (p, s), (p, record(s))
 
@@ -96,7 +99,8 @@ def test_apply_if_finite_skips_exactly_for_every_optimizer(name):
     params = make_params("float64")
     steps = 16
     bad = bad_steps(0, 4, 5, 11, steps=steps)
-    run = jax.jit(lambda b: faulty_trajectory(tx, params, b, record=lambda s: (s.total_notfinite, s.inner_state)))
+    run = jax.jit(lambda b: faulty_trajectory(tx, params, b, record=lambda s: (s.total_notfinite, s.inner_state),
+                                              name=name))
     (got, (total, inner)), (clean, (_, clean_inner)) = run(bad), run(np.zeros(steps, np.int32))
     done = np.cumsum(1 - bad)  # good steps taken after each step
     np.testing.assert_array_equal(total, np.cumsum(bad))
