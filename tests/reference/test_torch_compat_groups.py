@@ -7,13 +7,13 @@ equal (float64, 1e-10). Every torch_compat optimizer also runs 100 steps with tw
 parity pytree, and the MLP runs under ``flax.nnx.Optimizer``.
 """
 
-import harness
+from tests.reference import harness
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from harness import require_live, torch_available, x64_is_off
-from torch_compat_cases import OPTIMIZERS
+from tests.reference.harness import require_live, torch_available, x64_is_off
+from tests.reference.torch_compat_cases import OPTIMIZERS
 
 import jaxopt_zoo as zoo
 from jaxopt_zoo import torch_compat as tc

@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from harness import (assert_trajectories_close, loss, make_params, require_live, seeded_rng, start_values,
+from tests.reference.harness import (assert_trajectories_close, loss, make_params, require_live, seeded_rng, start_values,
                      torch_available, torch_loss)
 
 import jaxopt_zoo as zoo

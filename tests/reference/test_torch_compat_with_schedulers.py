@@ -6,11 +6,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from harness import make_params, seeded_rng, torch_loss, require_live
-from torch_compat_cases import (OPTIMIZERS, assert_equals_torch, draw, flag_combinations, reductions,
+from tests.reference.harness import make_params, seeded_rng, torch_loss, require_live
+from tests.reference.torch_compat_cases import (OPTIMIZERS, assert_equals_torch, draw, flag_combinations, reductions,
                                 torch_available, torch_runs, zoo_run)
 
-import harness
+from tests.reference import harness
 import jaxopt_zoo as zoo
 from jaxopt_zoo import torch_compat as tc
 
