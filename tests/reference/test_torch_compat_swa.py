@@ -167,6 +167,16 @@ def test_averaged_model_under_nnx_optimizer():
         np.testing.assert_allclose(e, 0.5 * prev + 0.5 * a, rtol=1e-6)
 
 
+def test_averaged_model_passes_extra_args_in_a_chain():
+    """value= for a ReduceLROnPlateau lr before it in the chain (it used to raise a TypeError)."""
+    tx = zoo.chain(tc.SGD(lr=tc.lr_scheduler.ReduceLROnPlateau(0.1, patience=0)), swa_utils.AveragedModel())
+    params = make_params()
+    state = tx.init(params)
+    for value in (1.0, 2.0, 3.0):
+        _, state = jax.jit(tx.update)(params, state, params, value=jnp.asarray(value))
+    assert float(zoo.current_hyperparams(state[0])["lr"]) == pytest.approx(0.1 * 0.1**2)
+
+
 BAD = [
     (swa_utils.SWALR, dict(lr=0.1, swa_lr=-0.1), "swa_lr"),
     (swa_utils.SWALR, dict(lr=0.1, swa_lr=0.1, anneal_epochs=-1), "anneal_epochs"),
