@@ -34,7 +34,7 @@ weights are ``swa_utils.averaged_params(optimizer.opt_state)``. With ``--compare
 (needs torch and transformers) the torch recipe runs too, from the same initial weights on the
 same batches, and the script prints both loss curves side by side and how far apart the
 weights and the EMA weights end up. ``--float64`` runs both in double precision, where they
-agree to about 1e-13; in float32 they drift apart by rounding (see ``docs/torch.md``).
+agree to about 1e-15; in float32 they drift apart by rounding (see ``docs/torch.md``).
 
 Run: ``python examples/torch_port_recipe.py --steps 300 --compare-torch`` (``--steps 3`` for a
 smoke run).
