@@ -17,7 +17,7 @@ import re
 
 import jax
 import numpy as np
-from harness import assert_trajectories_close, require_live, torch_available
+from tests.reference.harness import assert_trajectories_close, require_live, torch_available
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
 STEPS = 100
