@@ -158,6 +158,7 @@ BASE: dict[str, dict] = {
     "scale_by_learning_rate": dict(learning_rate=0.1), "scale_by_schedule": dict(step_size_fn=lambda t: 0.1),
     "scale_by_madgrad": dict(learning_rate=0.1),
     "scale_by_dog": dict(init_step=("heuristic", 1e-6)),
+    "scale_by_rprop": dict(learning_rate=0.01),
     # sophia's default estimator needs obj_fn=; the walker passes value= only: squared gradients stand in
     "sophia": dict(learning_rate=0.1, hessian_diagonal_fn=zoo.stateless(lambda g, p: jax.tree.map(jnp.square, g))),
     "scale_by_sophia": dict(hessian_diagonal_fn=zoo.stateless(lambda g, p: jax.tree.map(jnp.square, g))),
