@@ -17,12 +17,13 @@ These are ``optax.optimistic_gradient_descent``, ``optax.optimistic_adam_v2``,
 ``optimistic_adam(learning_rate, optimism)`` is the older parametrisation of the same chain:
 :math:`\alpha` = ``learning_rate``, :math:`\beta` = ``optimism`` (``learning_rate`` when
 ``None``, the paper's :math:`2 r_t - r_{t-1}` step) and a unit learning rate after it, so its
-``learning_rate`` cannot be a schedule (optax deprecates it in favour of ``optimistic_adam_v2``,
-which takes one).
+``learning_rate`` cannot be a schedule. As optax does, it warns (``DeprecationWarning``) in
+favour of ``optimistic_adam_v2``, which takes one.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, NamedTuple
 
 import jax
@@ -213,6 +214,9 @@ def optimistic_adam(
     Raises:
       ValueError: for a schedule or a negative ``learning_rate``, or a bad argument.
 
+    Warns:
+      DeprecationWarning: always, as optax's: use ``optimistic_adam_v2`` instead.
+
     Example:
       >>> import jax.numpy as jnp, jaxopt_zoo as zoo
       >>> tx = zoo.optimistic_adam(0.1, 1.0)
@@ -226,6 +230,8 @@ def optimistic_adam(
       <https://arxiv.org/abs/1711.00141>`_, 2018.
     """
     fn = "optimistic_adam"
+    warnings.warn("jaxopt_zoo.optimistic_adam is deprecated (as optax's): use `optimistic_adam_v2` instead, "
+                  "e.g. optimistic_adam_v2(1.0, alpha=learning_rate, beta=optimism).", DeprecationWarning, stacklevel=2)
     if callable(learning_rate):
         _validate.fail(fn, "learning_rate", learning_rate,
                        "must be a float (a schedule is not supported, as in optax: use optimistic_adam_v2)")
