@@ -236,6 +236,9 @@ _add(OPTIMIZERS, "optimistic_gradient_descent", "optax.optimistic_gradient_desce
 _add(OPTIMIZERS, "optimistic_adam_v2", "optax.optimistic_adam_v2",
      "Daskalakis et al., Training GANs with Optimism, 2018, https://arxiv.org/abs/1711.00141",
      learning_rate=1e-2)
+_add(OPTIMIZERS, "optimistic_adam", "optax.optimistic_adam (deprecated there and here, for optimistic_adam_v2)",
+     "Daskalakis et al., Training GANs with Optimism, 2018, https://arxiv.org/abs/1711.00141",
+     learning_rate=1e-2)
 _add(OPTIMIZERS, "polyak_sgd", "optax.polyak_sgd (update takes value=)",
      "Loizou et al., Stochastic Polyak Step-size for SGD: An Adaptive Learning Rate for Fast Convergence, 2021, https://arxiv.org/abs/2002.10542",
      max_learning_rate=0.1)

@@ -49,6 +49,9 @@ NOT_FACTORIES = {
     "named_chain",  # like chain: *args of (name, transformation), no hyperparameters
     "hutchinson_estimator_diag_hessian",  # only a key; its update needs obj_fn= (tests/reference/test_sophia.py)
     "value_and_grad_from_state",  # wraps a loss function, not a transformation
+    # optax's numeric helpers and typing names (tests/reference/test_optax_rest.py)
+    "bias_correction", "update_moment", "update_infinity_moment", "update_moment_per_elem_norm",
+    "safe_increment", "safe_int32_increment", "safe_norm", "safe_root_mean_squares", "init_empty_state",
 }
 
 # --- kinds of arguments and their bad values -------------------------------------------------
@@ -162,6 +165,7 @@ BASE: dict[str, dict] = {
     "scale_by_learning_rate": dict(learning_rate=0.1), "scale_by_schedule": dict(step_size_fn=lambda t: 0.1),
     "scale_by_madgrad": dict(learning_rate=0.1),
     "scale_by_dog": dict(init_step=("heuristic", 1e-6)),
+    "scale_by_rprop": dict(learning_rate=0.01),
     # sophia's default estimator needs obj_fn=; the walker passes value= only: squared gradients stand in
     "sophia": dict(learning_rate=0.1, hessian_diagonal_fn=zoo.stateless(lambda g, p: jax.tree.map(jnp.square, g))),
     "scale_by_sophia": dict(hessian_diagonal_fn=zoo.stateless(lambda g, p: jax.tree.map(jnp.square, g))),
@@ -367,7 +371,10 @@ def test_traced_hyperparameters_pass(name):
 # numbers only. betas[0] takes a schedule instead (test_schedule_as_learning_rate).
 
 # Factories whose learning_rate is not a per-step rate, so it takes no schedule (and why).
-LR_NOT_A_SCHEDULE = {"rprop": "Rprop's learning_rate is only each coordinate's initial step size (TypeError)"}
+LR_NOT_A_SCHEDULE = {"rprop": "Rprop's learning_rate is only each coordinate's initial step size (TypeError)",
+                     "scale_by_rprop": "as rprop",
+                     "optimistic_adam": "optax's first parametrisation: learning_rate is the optimistic step's alpha "
+                                        "(ValueError, as optax; optimistic_adam_v2 takes a schedule)"}
 SCHEDULED = zoo.linear_schedule(0.1, 0.01, 10)
 
 
