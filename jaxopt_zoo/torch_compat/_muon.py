@@ -34,6 +34,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .. import _numerics, _validate
 from .._base import GradientTransformation, chain
@@ -60,6 +61,30 @@ def check_matrices(params: Any) -> None:
                            "another optimizer, e.g. with zoo.partition")
 
 
+def _split(beta: float) -> tuple[float, float]:
+    """``float32(beta)`` as ``hi + lo``, ``hi`` of 16 significant bits and ``lo`` of 8 (Veltkamp)."""
+    b = np.float32(beta)
+    tmp = np.float32(b * np.float32(257.0))
+    hi = np.float32(tmp - np.float32(tmp - b))
+    return float(hi), float(np.float32(b - hi))
+
+
+def _fma(beta: float, c: jax.Array, t: jax.Array) -> jax.Array:
+    """``float32(beta) * c + t`` rounded once (as an fma): ``c`` bfloat16 values, ``t`` float32.
+
+    torch's CPU ``addmm`` on bfloat16 ends with ``fma(beta, c, alpha * acc)`` in float32. The
+    product of a float32 and a bfloat16 needs 32 bits: it is split into two exact float32
+    products, summed with the rounding error of the first sum kept (TwoSum), in float32 only
+    (so also with x64 off).
+    """
+    hi, lo = _split(beta)
+    p1, p2 = hi * c, lo * c  # exact: 16 + 8 and 8 + 8 significant bits
+    s = t + p1
+    back = s - t
+    err = (t - (s - back)) + (p1 - back)
+    return s + (err + p2)
+
+
 def newton_schulz_bf16(g: jax.Array, ns_coefficients: tuple, ns_steps: int, eps: Any) -> jax.Array:
     """torch's ``_zeropower_via_newtonschulz``: its bfloat16 roundings, float32 accumulation."""
     a, b, c = ns_coefficients
@@ -72,10 +97,11 @@ def newton_schulz_bf16(g: jax.Array, ns_coefficients: tuple, ns_steps: int, eps:
     norm = jnp.maximum(norm, jnp.asarray(eps).astype(bf))
     x = (x.astype(f32) / norm.astype(f32)).astype(bf)
     dot = lambda u, v: jnp.dot(u, v, preferred_element_type=f32, precision=jax.lax.Precision.HIGHEST)  # noqa: E731
+    c32 = f32(np.float32(c))
     for _ in range(ns_steps):
         gram = dot(x, x.T).astype(bf)
-        poly = (b * gram.astype(f32) + c * dot(gram, gram)).astype(bf)  # addmm(gram, gram, gram, beta=b, alpha=c)
-        x = (a * x.astype(f32) + dot(poly, x)).astype(bf)  # addmm(x, poly, x, beta=a)
+        poly = _fma(b, gram.astype(f32), c32 * dot(gram, gram)).astype(bf)  # addmm(gram, gram, gram, beta=b, alpha=c)
+        x = _fma(a, x.astype(f32), dot(poly, x)).astype(bf)  # addmm(x, poly, x, beta=a)
     return x.T if wide else x
 
 
