@@ -134,6 +134,8 @@ EXCEPTIONS: dict[tuple[str, str], tuple[list | None, str]] = {
     ("RMSprop", "momentum"): (NEG, "torch takes any momentum >= 0 (no upper bound)"),
     ("SGD", "dampening"): (None, "torch checks no dampening: any value scales the gradient by 1 - dampening"),
     ("ASGD", "alpha"): (NEG, "the power of ASGD's eta decay, not a decay rate: torch takes 1.5; >= 0 here"),
+    ("Muon", "momentum"): (NEG, "torch takes any momentum >= 0 (no upper bound)"),
+    ("Adafactor", "eps"): ([Elem(0, -1.0), Elem(1, -1.0)], "torch's pair (eps1 or None, eps2), each >= 0"),
     ("ReduceLROnPlateau", "factor"): ([1.0, 1.5, -0.1], "as reduce_on_plateau (torch requires factor < 1)"),
     ("CyclicLR", "scale_mode"): (None, "read only with a scale_fn (torch ignores it otherwise); checked with "
                                       "one in tests/reference/test_torch_compat_schedulers.py"),
@@ -299,6 +301,7 @@ FLOAT_KINDS = {k for k, v in KINDS.items() if v in (UNIT, NEG, EPS) or k in {"al
 PARAMS = {"w": jnp.array([0.5, -1.0, 2.0, 0.1]), "m": jnp.ones((2, 3))}
 # Transformations defined for matrix leaves only (and why): they get PARAMS' matrix alone.
 MATRICES_ONLY = {"scale_by_muon": "orthogonalises matrices; zoo.muon sends the other leaves to AdamW",
+                 "Muon": "torch.optim.Muon takes 2-D params only (it raises otherwise)",
                  # per-example gradients: axis 0 of every leaf is the batch (PARAMS' leaves differ in it)
                  "dpsgd": "takes per-example gradients", "differentially_private_aggregate": "as dpsgd"}
 

@@ -145,7 +145,7 @@ def Adafactor(lr: Any = 1e-2, beta2_decay: float = -0.8, eps: tuple = (None, 1e-
       >>> updates, state = tx.update(params, tx.init(params), params)  # gradient = params
       >>> new = zoo.apply_updates(params, updates)
       >>> print([round(float(p), 5) for p in new["w"].ravel()], [round(float(p), 5) for p in new["b"]])
-      [0.98325, -2.0114, 0.47796, 2.97727] [0.495, -0.495]
+      [0.97322, -1.98339, 0.49016, 2.98169] [0.495, -0.495]
 
     References:
       Shazeer & Stern, `Adafactor: Adaptive Learning Rates with Sublinear Memory Cost

@@ -86,7 +86,7 @@ def test_torch_raises_on_the_same_arguments():
     import torch
 
     w = torch.ones(2, 2, requires_grad=True)
-    for kwargs, arg in BAD[:4]:
+    for kwargs, _ in BAD[:4]:
         with pytest.raises(ValueError):
             torch.optim.Muon([w], **kwargs)
     for kwargs in (dict(ns_steps=100), dict(ns_coefficients=(1.0, 2.0))):  # raised by torch's step
