@@ -187,6 +187,7 @@ BASE: dict[str, dict] = {
     "stateless": dict(f=lambda u, p: u), "stateless_with_tree_map": dict(f=lambda g, p: g),
     # torch_compat (defaults elsewhere: torch's)
     "SGD": dict(lr=0.1, momentum=0.9), "RMSprop": dict(momentum=0.5),
+    "LBFGS": dict(lr=1.0),  # torch's default is the int 1: a float to trace
     "LambdaLR": dict(lr=0.1, lr_lambda=lambda e: 0.95**e), "MultiplicativeLR": dict(lr=0.1, lr_lambda=lambda e: 0.9),
     "StepLR": dict(lr=0.1, step_size=3), "MultiStepLR": dict(lr=0.1, milestones=[2, 5]),
     "ConstantLR": dict(lr=0.1), "LinearLR": dict(lr=0.1), "ExponentialLR": dict(lr=0.1, gamma=0.9),

@@ -181,9 +181,9 @@ def torch_lbfgs_steps(lr: Any = 1.0, max_iter: int = 20, max_eval: int | None = 
         flat, _ = ravel_pytree(params)
         n, dt = flat.size, flat.dtype
         st = jnp.result_type(float, dt)  # torch's Python floats
-        zero = jnp.zeros([], jnp.int32)
-        return TorchLBFGSState(zero, zero, jnp.zeros((n,), dt), jnp.zeros([], st), jnp.zeros((history_size, n), dt),
-                               jnp.zeros((history_size, n), dt), jnp.zeros((history_size,), dt), zero,
+        zero = lambda: jnp.zeros([], jnp.int32)  # noqa: E731  (a buffer each: donation-safe)
+        return TorchLBFGSState(zero(), zero(), jnp.zeros((n,), dt), jnp.zeros([], st), jnp.zeros((history_size, n), dt),
+                               jnp.zeros((history_size, n), dt), jnp.zeros((history_size,), dt), zero(),
                                jnp.ones([], dt), jnp.zeros((n,), dt), jnp.zeros([], st))
 
     def update_fn(updates, state, params=None, *, value_fn: Callable | None = None, **extra_args):
