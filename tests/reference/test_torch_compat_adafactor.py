@@ -63,6 +63,7 @@ def test_update_needs_params():
         tx.update(p, tx.init(p))
 
 
+@X.torch_one_thread()
 def test_param_groups_equal_torch():
     require_live(torch_available(), "needs live torch")
     import torch

@@ -40,6 +40,7 @@ def test_random_hyperparameters_equal_torch(line_search_fn, request):
     X.assert_close(X.zoo_run(*case), X.torch_run(*case), "float64")
 
 
+@X.torch_one_thread()
 def _torch_state(kwargs, problem, steps):
     import torch
 

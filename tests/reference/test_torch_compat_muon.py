@@ -34,6 +34,7 @@ def test_random_hyperparameters_equal_torch(request):
     X.assert_close(X.zoo_run(*case), X.torch_run(*case), "float64")
 
 
+@X.torch_one_thread()
 def test_newton_schulz_is_torchs_to_the_last_bit():
     require_live(torch_available(), "needs live torch")
     import torch
@@ -96,6 +97,7 @@ def test_torch_raises_on_the_same_arguments():
             opt.step()
 
 
+@X.torch_one_thread()
 def test_param_groups_equal_torch():
     """A group with its own lr, weight decay and adjust_lr_fn; the rest with the top-level keywords."""
     require_live(torch_available(), "needs live torch")

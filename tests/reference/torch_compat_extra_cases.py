@@ -11,6 +11,7 @@ params after every step (one ``step`` / one ``update`` each).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 
@@ -77,7 +78,25 @@ def torch_run(name, kwargs, problem, steps, schedule=None, dtype="float64") -> d
     return _TORCH_RUNS[key]
 
 
+@contextlib.contextmanager
+def torch_one_thread():
+    """Tiny tensors: torch's worker threads only spin (100x slower on a busy machine)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _torch_run(name, kwargs, problem, steps, schedule, dtype):
+    with torch_one_thread():
+        return _torch_steps(name, kwargs, problem, steps, schedule, dtype)
+
+
+def _torch_steps(name, kwargs, problem, steps, schedule, dtype):
     import torch
 
     tensors = {k: torch.tensor(v, requires_grad=True) for k, v in start_values(problem, dtype).items()}
