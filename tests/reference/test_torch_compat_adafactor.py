@@ -7,8 +7,8 @@ import inspect
 import jax.numpy as jnp
 import numpy as np
 import pytest
-import torch_compat_extra_cases as X
-from harness import require_live, seeded_rng, torch_available
+import tests.reference.torch_compat_extra_cases as X
+from tests.reference.harness import require_live, seeded_rng, torch_available
 
 from jaxopt_zoo import torch_compat as tc
 

@@ -3,8 +3,8 @@ the committed fixtures (tests/reference/make_torch_compat_fixtures.py) where not
 
 import numpy as np
 import pytest
-import torch_compat_extra_cases as extra
-from torch_compat_cases import (FIXED_CASES, _json_case, assert_equals_torch, load_fixtures, reductions,
+import tests.reference.torch_compat_extra_cases as extra
+from tests.reference.torch_compat_cases import (FIXED_CASES, _json_case, assert_equals_torch, load_fixtures, reductions,
                                 torch_available, torch_runs, zoo_run)
 
 FIXTURES = load_fixtures()

@@ -8,8 +8,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-import torch_compat_extra_cases as X
-from harness import require_live, seeded_rng, torch_available, x64_is_off
+import tests.reference.torch_compat_extra_cases as X
+from tests.reference.harness import require_live, seeded_rng, torch_available, x64_is_off
 
 import jaxopt_zoo as zoo
 from jaxopt_zoo import torch_compat as tc

@@ -7,8 +7,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from harness import require_live, seeded_rng, x64_is_off
-from torch_compat_cases import (FLAGS, OPTIMIZERS, assert_equals_torch, draw, flag_combinations, torch_available,
+from tests.reference.harness import require_live, seeded_rng, x64_is_off
+from tests.reference.torch_compat_cases import (FLAGS, OPTIMIZERS, assert_equals_torch, draw, flag_combinations, torch_available,
                                 torch_runs, zoo_run)
 
 from jaxopt_zoo import torch_compat as tc
@@ -28,7 +28,7 @@ def test_random_hyperparameters_equal_torch(name, flags, request):
 def test_the_cases_cover_every_torch_compat_optimizer():
     """The parity suites run over OPTIMIZERS (the elementwise ones) and torch_compat_extra_cases.EXTRA
     (Muon, Adafactor, LBFGS: suites of their own): a new torch_compat optimizer must join one."""
-    from torch_compat_extra_cases import EXTRA
+    from tests.reference.torch_compat_extra_cases import EXTRA
 
     from jaxopt_zoo import _registry
 

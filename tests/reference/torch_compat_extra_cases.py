@@ -17,8 +17,8 @@ import os
 
 import numpy as np
 
-import harness
-from torch_compat_cases import _decode, _encode, assert_runs_close  # noqa: F401  (re-exported)
+from tests.reference import harness
+from tests.reference.torch_compat_cases import _decode, _encode, assert_runs_close  # noqa: F401  (re-exported)
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "torch_compat_optimizers_extra.json")
 EXTRA = ["Muon", "Adafactor", "LBFGS"]
