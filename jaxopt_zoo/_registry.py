@@ -206,8 +206,11 @@ def update_extras(name: str, **available: Any) -> dict:
     """The keyword arguments member ``name``'s update needs, taken from ``available``.
 
     ``available`` holds what the caller's step has (``value=``, ``grad=``, ``value_fn=``);
-    members without extras get ``{}``. A KeyError names an extra the caller did not offer.
+    members without extras get ``{}``. ``name`` is a catalogue name or a torch_compat one
+    (``"torch_compat.LBFGS"``, or torch's class name ``"LBFGS"``). A KeyError names an extra the caller did not offer.
     """
+    if name in TORCH_OPTIMIZERS:  # a torch class name ("LBFGS") means its torch_compat member
+        name = TORCH_OPTIMIZERS[name].name
     return {k: available[k] for k in UPDATE_EXTRAS.get(name, ())}
 
 _add(OPTIMIZERS, "yogi", "optax.yogi",
@@ -332,6 +335,13 @@ for _name in ("SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "Adadelta", "Adamax"
     _torch(TORCH_OPTIMIZERS, "torch.optim", _name, _TC_OPT_TESTS)
 _torch(TORCH_OPTIMIZERS, "torch.optim", "Rprop", _TC_OPT_TESTS, "lr read at the first step only, as torch")
 _torch(TORCH_OPTIMIZERS, "torch.optim", "ASGD", _TC_OPT_TESTS, "and its averaged params state['ax']")
+_TC_EXTRA_FIXTURES = "tests/reference/test_torch_compat_fixtures.py"
+_torch(TORCH_OPTIMIZERS, "torch.optim", "Muon", ("tests/reference/test_torch_compat_muon.py", _TC_EXTRA_FIXTURES),
+       "2-D leaves only; Newton-Schulz in bfloat16 as torch, adjust_lr_fn")
+_torch(TORCH_OPTIMIZERS, "torch.optim", "Adafactor", ("tests/reference/test_torch_compat_adafactor.py", _TC_EXTRA_FIXTURES))
+_torch(TORCH_OPTIMIZERS, "torch.optim", "LBFGS", ("tests/reference/test_torch_compat_lbfgs.py", _TC_EXTRA_FIXTURES),
+       "one update is step(closure): update takes value_fn=; line_search_fn None or 'strong_wolfe'")
+UPDATE_EXTRAS["torch_compat.LBFGS"] = ("value_fn",)
 for _name in ("LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR", "ExponentialLR",
               "PolynomialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "SequentialLR", "ChainedScheduler"):
     _torch(TORCH_SCHEDULERS, "torch.optim.lr_scheduler", _name, _TC_SCHED_TESTS)

@@ -144,6 +144,8 @@ EXCEPTIONS: dict[tuple[str, str], tuple[list | None, str]] = {
     ("RMSprop", "momentum"): (NEG, "torch takes any momentum >= 0 (no upper bound)"),
     ("SGD", "dampening"): (None, "torch checks no dampening: any value scales the gradient by 1 - dampening"),
     ("ASGD", "alpha"): (NEG, "the power of ASGD's eta decay, not a decay rate: torch takes 1.5; >= 0 here"),
+    ("Muon", "momentum"): (NEG, "torch takes any momentum >= 0 (no upper bound)"),
+    ("Adafactor", "eps"): ([Elem(0, -1.0), Elem(1, -1.0)], "torch's pair (eps1 or None, eps2), each >= 0"),
     ("ReduceLROnPlateau", "factor"): ([1.0, 1.5, -0.1], "as reduce_on_plateau (torch requires factor < 1)"),
     ("CyclicLR", "scale_mode"): (None, "read only with a scale_fn (torch ignores it otherwise); checked with "
                                       "one in tests/reference/test_torch_compat_schedulers.py"),
@@ -196,6 +198,7 @@ BASE: dict[str, dict] = {
     "stateless": dict(f=lambda u, p: u), "stateless_with_tree_map": dict(f=lambda g, p: g),
     # torch_compat (defaults elsewhere: torch's)
     "SGD": dict(lr=0.1, momentum=0.9), "RMSprop": dict(momentum=0.5),
+    "LBFGS": dict(lr=1.0),  # torch's default is the int 1: a float to trace
     "LambdaLR": dict(lr=0.1, lr_lambda=lambda e: 0.95**e), "MultiplicativeLR": dict(lr=0.1, lr_lambda=lambda e: 0.9),
     "StepLR": dict(lr=0.1, step_size=3), "MultiStepLR": dict(lr=0.1, milestones=[2, 5]),
     "ConstantLR": dict(lr=0.1), "LinearLR": dict(lr=0.1), "ExponentialLR": dict(lr=0.1, gamma=0.9),
@@ -319,6 +322,7 @@ FLOAT_KINDS = {k for k, v in KINDS.items() if v in (UNIT, NEG, EPS) or k in {"al
 PARAMS = {"w": jnp.array([0.5, -1.0, 2.0, 0.1]), "m": jnp.ones((2, 3))}
 # Transformations defined for matrix leaves only (and why): they get PARAMS' matrix alone.
 MATRICES_ONLY = {"scale_by_muon": "orthogonalises matrices; zoo.muon sends the other leaves to AdamW",
+                 "Muon": "torch.optim.Muon takes 2-D params only (it raises otherwise)",
                  # per-example gradients: axis 0 of every leaf is the batch (PARAMS' leaves differ in it)
                  "dpsgd": "takes per-example gradients", "differentially_private_aggregate": "as dpsgd"}
 

@@ -38,6 +38,11 @@ MEMBERS = {
 }
 
 
+# torch.optim.Muon takes matrices only: its leaves here are the matrix "w" (the bias passes through).
+MEMBERS["torch_compat.Muon"] = lambda: zoo.masked(_registry.torch_factory(_registry.TORCH_OPTIMIZERS["Muon"])(lr=1e-2),
+                                                  {"w": True, "b": False})
+
+
 # Wrappers that are not catalogued: checked for shared buffers too (cheap: no step is compiled).
 UNCATALOGUED = {
     "record_norms(adam)": lambda: zoo.record_norms(zoo.adam(1e-2)),

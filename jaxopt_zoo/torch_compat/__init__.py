@@ -26,6 +26,9 @@ from ._nadam_radam import RAdam as RAdam
 from ._rprop_asgd import Rprop as Rprop
 from ._rprop_asgd import ASGD as ASGD
 from ._rprop_asgd import asgd_averaged_params as asgd_averaged_params
+from ._muon import Muon as Muon
+from ._adafactor import Adafactor as Adafactor
+from ._lbfgs import LBFGS as LBFGS
 
 # --- gradient clipping (torch.nn.utils look-alikes) ---------------------------------------
 from ._clip import clip_grad_norm as clip_grad_norm

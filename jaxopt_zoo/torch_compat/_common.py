@@ -63,8 +63,14 @@ def _dtype_for(tree: Any) -> Any:
     return out
 
 
-def make(hyper: dict, core: Callable[[dict], GradientTransformation]) -> GradientTransformation:
-    """A torch_compat optimizer: ``core(current hyperparameters)`` with the state described above."""
+def make(hyper: dict, core: Callable[[dict], GradientTransformation], per_leaf: tuple[str, str] | None = None,
+         forward: tuple[str, ...] = ()) -> GradientTransformation:
+    """A torch_compat optimizer: ``core(current hyperparameters)`` with the state described above.
+
+    ``per_leaf``: ``(name, why)`` for an optimizer whose numbers depend on how the params are
+    cut into leaves (refused by ``zoo.packed``); ``forward``: the update's extra arguments
+    ``core``'s update needs (LBFGS's ``value_fn``), passed on to it.
+    """
     plateau = hyper["lr"] if is_plateau(hyper["lr"]) else None
 
     def current(count, stored, plateau_state, dtype):
@@ -87,20 +93,23 @@ def make(hyper: dict, core: Callable[[dict], GradientTransformation]) -> Gradien
         return InjectHyperparamsState(count, h, TorchCompatInnerState(core(h).init(params), plateau_state))
 
     def update_fn(updates, state, params=None, *, value=None, **extra_args):
-        del extra_args
+        passed = {k: extra_args[k] for k in forward if k in extra_args}
         dtype = _dtype_for(updates if params is None else params)
         plateau_state = state.inner_state.plateau
         if plateau is not None and value is not None:
             plateau_state = plateau.step(plateau_state, value, state.count)
         h = current(state.count, state.hyperparams, plateau_state, dtype)
-        out, core_state = core(h).update(updates, state.inner_state.core, params)
+        out, core_state = core(h).update(updates, state.inner_state.core, params, **passed)
         updates = _numerics.keep_dtype(out, updates)  # the gradients' dtype: float64 scalars must not promote it
         inner = TorchCompatInnerState(core_state, plateau_state)
         return updates, InjectHyperparamsState(_numerics.safe_increment(state.count), h, inner)
 
-    # torch.optim updates each element from that element alone (per-step scalars aside), so
-    # every torch_compat optimizer gives its numbers on packed buffers (tests/test_packed.py).
-    return _packable.elementwise(GradientTransformation(init_fn, update_fn))
+    tx = GradientTransformation(init_fn, update_fn)
+    if per_leaf is not None:
+        return _packable.per_leaf(tx, *per_leaf)
+    # Most of torch.optim updates each element from that element alone (per-step scalars
+    # aside): those give their numbers on packed buffers (tests/test_packed.py).
+    return _packable.elementwise(tx)
 
 
 def is_zero(value: Any) -> bool:

@@ -1,8 +1,9 @@
 """Regenerate tests/reference/fixtures/torch_compat_optimizers.json from live torch.
 
-Run with: .venv/bin/python tests/reference/make_torch_compat_fixtures.py
+Run with: .venv/bin/python tests/reference/make_torch_compat_fixtures.py [--extra-only]
 The fixtures hold torch.optim's trajectories (float64 and float32 runs, 100 steps) for the
-fixed cases in torch_compat_cases.FIXED_CASES, so the torch_compat parity suite runs on
+fixed cases in torch_compat_cases.FIXED_CASES, and in torch_compat_optimizers_extra.json those
+of torch_compat_extra_cases.FIXED_CASES (Muon, Adafactor, LBFGS), so the torch_compat parity suite runs on
 machines without torch; with torch installed, test_torch_compat_fixtures.py checks they
 still equal live torch.
 """
@@ -16,8 +17,12 @@ import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)  # make_params builds float64 start points
 
+import tests.reference.torch_compat_extra_cases as extra  # noqa: E402
 from tests.reference.torch_compat_cases import FIXTURE, write_fixtures  # noqa: E402
 
 if __name__ == "__main__":
-    write_fixtures()
-    print(f"wrote {FIXTURE} ({os.path.getsize(FIXTURE) / 1e6:.2f} MB)")
+    if "--extra-only" not in sys.argv:
+        write_fixtures()
+        print(f"wrote {FIXTURE} ({os.path.getsize(FIXTURE) / 1e6:.2f} MB)")
+    extra.write_fixtures()
+    print(f"wrote {extra.FIXTURE} ({os.path.getsize(extra.FIXTURE) / 1e6:.2f} MB)")

@@ -3,6 +3,7 @@ the committed fixtures (tests/reference/make_torch_compat_fixtures.py) where not
 
 import numpy as np
 import pytest
+import tests.reference.torch_compat_extra_cases as extra
 from tests.reference.torch_compat_cases import (FIXED_CASES, _json_case, assert_equals_torch, load_fixtures, reductions,
                                 torch_available, torch_runs, zoo_run)
 
@@ -52,3 +53,28 @@ def test_every_optimizer_and_schedule_kind_has_a_fixture():
 def test_plateau_fixtures_reduce_several_times(case):
     """A plateau case that never reduces would test nothing."""
     assert reductions(case["runs"]["float64"]["lr"]) >= 3
+
+
+# --- Muon, Adafactor, LBFGS (torch_compat_extra_cases; their suites compare against these fixtures
+# where torch is absent)
+EXTRA_FIXTURES = extra.load_fixtures()
+
+
+def test_extra_fixture_cases_are_the_generator_cases():
+    assert [(c["name"], c["kwargs"], c["problem"], c["steps"], c["schedule"]) for c in EXTRA_FIXTURES] == [
+        extra.json_case(c) for c in extra.FIXED_CASES]
+    assert {c["name"] for c in EXTRA_FIXTURES} == set(extra.EXTRA)
+
+
+@pytest.mark.parametrize("case", EXTRA_FIXTURES, ids=lambda c: f"{c['name']}-{c['problem']}")
+def test_committed_extra_fixtures_still_equal_live_torch(case):
+    if not torch_available():
+        assert all(v.shape[0] == case["steps"] for v in case["runs"]["float64"].values())
+        return
+    key = (case["name"], case["kwargs"], case["problem"], case["steps"], case["schedule"])
+    for dt, tol in (("float64", 1e-12), ("float32", 1e-6)):
+        live = extra.torch_run(*key, dtype=dt)
+        for k, v in live.items():
+            want, got = np.asarray(v, np.float64), case["runs"][dt][k]
+            err = np.max(np.abs(got - want)) / max(np.max(np.abs(want)), 1e-30)
+            assert err <= tol, f"{dt} {k}: fixture differs from live torch by {err:.2e} of the leaf's scale"

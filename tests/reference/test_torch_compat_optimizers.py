@@ -26,10 +26,13 @@ def test_random_hyperparameters_equal_torch(name, flags, request):
 
 
 def test_the_cases_cover_every_torch_compat_optimizer():
-    """The parity suites run over OPTIMIZERS: a new torch_compat optimizer must join it."""
+    """The parity suites run over OPTIMIZERS (the elementwise ones) and torch_compat_extra_cases.EXTRA
+    (Muon, Adafactor, LBFGS: suites of their own): a new torch_compat optimizer must join one."""
+    from tests.reference.torch_compat_extra_cases import EXTRA
+
     from jaxopt_zoo import _registry
 
-    assert sorted(OPTIMIZERS) == sorted(_registry.TORCH_OPTIMIZERS)
+    assert sorted(OPTIMIZERS + EXTRA) == sorted(_registry.TORCH_OPTIMIZERS)
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)
