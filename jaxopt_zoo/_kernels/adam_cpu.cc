@@ -1,0 +1,128 @@
+// One fused Adam / AdamW step on a flat float32 chunk, as an XLA FFI custom call (CPU).
+//
+// For every element i of the chunk, in one pass over memory (reads p, g, m, v; writes u, m, v):
+//
+//   m'   = fma(g, c1, b1 * m)              = c1 g + b1 m,        c1 = 1 - b1
+//   v'   = fma(g * g, c2, b2 * v)          = c2 g^2 + b2 v,      c2 = 1 - b2
+//   with bc1 = 1 - b1^t, bc2 = 1 - b2^t (t: the new step count), r1 = 1/bc1, r2 = 1/bc2:
+//   form 0:  u = (m' r1) / (sqrt(fma(v', r2, eps_root)) + eps)
+//   form 1:  u = m' / (bc1 (sqrt(v' / bc2 + eps_root) + eps))
+//            (both are  m^ / (sqrt(v^ + eps_root) + eps),  m^ = m'/bc1, v^ = v'/bc2)
+//   u    = fma(p, wd, u)                   = u + wd p, only when `decay` != 0 (AdamW)
+//   u    = u * s                           s: -lr, or the schedule's value at this step
+//
+// These are the operations XLA's CPU compiler makes of jaxopt_zoo's unfused path
+// (optimizers/_adam.py, _numerics._ema / bias_correction, transforms/_weight_decay.py,
+// transforms/_scaling.py), reproduced one for one so the numbers are the same: XLA's
+// algebraic simplifier rewrites the bias-corrected ratio, into form 0 when the bias
+// correction is computed in float64 and cast (x64 on), into form 1 when it is float32 (x64
+// off); its LLVM backend contracts `a * b + c` into one fused multiply-add where the CPU has
+// one (the first product of a sum of two). This file is built with -ffp-contract=off, so
+// the only contractions are the explicit std::fma calls. All scalars arrive in one float32
+// operand `hyper`, computed by the caller in JAX exactly as the unfused path computes them
+// (so jit's cache is not keyed on their values):
+//
+//   hyper = [c1, b1, c2, b2, r1, r2, eps_root, eps, wd, s, decay, form, bc1, bc2]
+//
+// m and v are aliased to the outputs m' and v' by the caller (input_output_aliases), so a
+// donated state is updated in place. Large chunks are split over the machine's threads.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+#include "xla/ffi/api/ffi.h"
+
+namespace ffi = xla::ffi;
+
+namespace {
+
+struct Hyper {
+  float c1, b1, c2, b2, r1, r2, eps_root, eps, wd, s;
+  bool decay, form1;
+  float bc1, bc2;
+};
+
+// Elements [begin, end) of the chunk.
+void AdamRange(const float* p, const float* g, const float* m, const float* v, float* u,
+               float* m_out, float* v_out, const Hyper& h, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; ++i) {
+    const float gi = g[i];
+    const float mi = std::fma(gi, h.c1, m[i] * h.b1);
+    const float vi = std::fma(gi * gi, h.c2, v[i] * h.b2);
+    float ui;
+    if (h.form1) {
+      ui = mi / (h.bc1 * (std::sqrt(vi / h.bc2 + h.eps_root) + h.eps));
+    } else {
+      ui = (mi * h.r1) / (std::sqrt(std::fma(vi, h.r2, h.eps_root)) + h.eps);
+    }
+    if (h.decay) ui = std::fma(p[i], h.wd, ui);
+    u[i] = ui * h.s;
+    m_out[i] = mi;
+    v_out[i] = vi;
+  }
+}
+
+// Below this many elements a chunk runs on the calling thread: starting threads costs more.
+constexpr int64_t kMinPerThread = 1 << 16;
+
+template <typename F>
+void ParallelFor(int64_t n, F&& body) {
+  const int64_t hw = std::max<int64_t>(1, std::thread::hardware_concurrency());
+  const int64_t workers = std::min<int64_t>(hw, std::max<int64_t>(1, n / kMinPerThread));
+  if (workers == 1) {
+    body(0, n);
+    return;
+  }
+  // Split on 16-element boundaries so each worker's stores stay within its own cache lines.
+  const int64_t step = ((n + workers - 1) / workers + 15) / 16 * 16;
+  std::vector<std::thread> threads;
+  for (int64_t w = 1; w < workers; ++w) {
+    const int64_t begin = std::min(n, w * step), end = std::min(n, (w + 1) * step);
+    if (begin < end) threads.emplace_back(body, begin, end);
+  }
+  body(0, std::min(n, step));
+  for (auto& t : threads) t.join();
+}
+
+ffi::Error AdamImpl(ffi::Buffer<ffi::F32> p, ffi::Buffer<ffi::F32> g, ffi::Buffer<ffi::F32> m,
+                    ffi::Buffer<ffi::F32> v, ffi::Buffer<ffi::F32> hyper,
+                    ffi::ResultBuffer<ffi::F32> u, ffi::ResultBuffer<ffi::F32> m_out,
+                    ffi::ResultBuffer<ffi::F32> v_out) {
+  const int64_t n = static_cast<int64_t>(g.element_count());
+  if (p.element_count() != g.element_count() || m.element_count() != g.element_count() ||
+      v.element_count() != g.element_count()) {
+    return ffi::Error::InvalidArgument("adam_cpu: p, g, m and v must have the same size");
+  }
+  if (hyper.element_count() != 14) {
+    return ffi::Error::InvalidArgument("adam_cpu: hyper must hold 14 scalars");
+  }
+  const float* k = hyper.typed_data();
+  const Hyper h{k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8], k[9],
+                k[10] != 0.0f, k[11] != 0.0f, k[12], k[13]};
+  const float* pp = p.typed_data();
+  const float* gp = g.typed_data();
+  const float* mp = m.typed_data();
+  const float* vp = v.typed_data();
+  float* up = u->typed_data();
+  float* mo = m_out->typed_data();
+  float* vo = v_out->typed_data();
+  ParallelFor(n, [=](int64_t begin, int64_t end) { AdamRange(pp, gp, mp, vp, up, mo, vo, h, begin, end); });
+  return ffi::Error::Success();
+}
+
+}  // namespace
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxoptZooAdamF32, AdamImpl,
+                              ffi::Ffi::Bind()
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // p
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // g
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // m
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // v
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // hyper
+                                  .Ret<ffi::Buffer<ffi::F32>>()  // u
+                                  .Ret<ffi::Buffer<ffi::F32>>()  // m'
+                                  .Ret<ffi::Buffer<ffi::F32>>()  // v'
+);
