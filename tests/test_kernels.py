@@ -42,7 +42,7 @@ def _has_kernel(fn, *args) -> bool:
 
 def _with_kernels(on: bool, fn, *args):
     old = os.environ.get("JAXOPT_ZOO_KERNELS")
-    os.environ["JAXOPT_ZOO_KERNELS"] = "1" if on else "0"
+    os.environ["JAXOPT_ZOO_KERNELS"] = "1" if on and not KERNELS_OFF else "0"
     try:
         return fn(*args)
     finally:
@@ -123,6 +123,7 @@ def test_donated_state_is_updated_in_place():
 
 def test_failed_build_falls_back(monkeypatch, tmp_path):
     monkeypatch.setattr(_kernels, "_loaded", {})
+    monkeypatch.setenv("JAXOPT_ZOO_KERNELS", "1")
     monkeypatch.setenv("JAXOPT_ZOO_CACHE", str(tmp_path))
     monkeypatch.setenv("CXX", "false")  # a "compiler" that always fails
     with pytest.warns(UserWarning, match="building the adam kernel failed"):
