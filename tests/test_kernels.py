@@ -27,6 +27,11 @@ SHAPES = [(3, 4), (100,), (130, 70), (7,), ()]
 CONFIGS = {
     "adamw": lambda: zoo.adamw(1e-3, weight_decay=1e-2),
     "adam_random": lambda: zoo.adam(3e-2, b1=0.81, b2=0.95, eps=1e-6, eps_root=1e-9),
+    "clip_adamw_schedule": lambda: zoo.chain(zoo.clip_by_global_norm(0.5), zoo.scale_by_adam(b2=0.98),
+                                             zoo.add_decayed_weights(1e-2),
+                                             zoo.scale_by_schedule(lambda t: -zoo.cosine_decay_schedule(1e-2, 40)(t))),
+    "unclipped_adamw": lambda: zoo.chain(zoo.clip_by_global_norm(1e4), zoo.scale_by_adam(b1=0.85), zoo.add_decayed_weights(1e-3),
+                                         zoo.scale(-2e-3)),
     "adamw_schedule": lambda: zoo.adamw(zoo.cosine_decay_schedule(1e-2, 40), b1=0.7, b2=0.99, weight_decay=3e-3),
 }
 
@@ -92,9 +97,11 @@ def test_kernel_applies_only_to_the_chains_it_covers():
     assert plan(zoo.adamw(1e-3)) is not None and plan(zoo.adam(1e-3)) is not None
     assert plan(zoo.adam(zoo.linear_schedule(1e-3, 0.0, 10))).schedule is not None
     assert plan(zoo.chain(zoo.scale_by_adam(), zoo.scale(-1e-3))) is not None
+    assert (plan(zoo.chain(zoo.clip_by_global_norm(1.0), zoo.scale_by_adam(), zoo.scale(-1e-3))).clip) == 1.0
     for other in (zoo.nadam(1e-3), zoo.amsgrad(1e-3), zoo.adamw(1e-3, mask=lambda p: p), zoo.lion(1e-3),
                   zoo.sgd(1e-3), zoo.inject_hyperparams(zoo.adamw)(learning_rate=1e-3),
-                  zoo.chain(zoo.clip_by_global_norm(1.0), zoo.scale_by_adam(), zoo.scale(-1e-3)),
+                  zoo.chain(zoo.scale_by_adam(), zoo.clip_by_global_norm(1.0), zoo.scale(-1e-3)),
+                  zoo.chain(zoo.clip(1.0), zoo.scale_by_adam(), zoo.scale(-1e-3)),
                   zoo.adam(jnp.asarray(1e-3))):
         assert plan(other) is None
     # Mixed dtypes take the pure-JAX path (the kernel is float32 only), with the same numbers.

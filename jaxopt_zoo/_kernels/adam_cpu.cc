@@ -2,8 +2,11 @@
 //
 // For every element i of the chunk, in one pass over memory (reads p, g, m, v; writes u, m, v):
 //
+//   g    = (g / n) * c                     only when `clip` == 2 (clip_by_global_norm to c,
+//                                          n = the global norm of the grads, computed before)
 //   m'   = fma(g, c1, b1 * m)              = c1 g + b1 m,        c1 = 1 - b1
 //   v'   = fma(g * g, c2, b2 * v)          = c2 g^2 + b2 v,      c2 = 1 - b2
+//          (`clip` != 0: fma(v, b2, (g * g) * c2), the same sum contracted on its other side)
 //   with bc1 = 1 - b1^t, bc2 = 1 - b2^t (t: the new step count), r1 = 1/bc1, r2 = 1/bc2:
 //   form 0:  u = (m' r1) / (sqrt(fma(v', r2, eps_root)) + eps)
 //   form 1:  u = m' / (bc1 (sqrt(v' / bc2 + eps_root) + eps))
@@ -17,12 +20,17 @@
 // algebraic simplifier rewrites the bias-corrected ratio, into form 0 when the bias
 // correction is computed in float64 and cast (x64 on), into form 1 when it is float32 (x64
 // off); its LLVM backend contracts `a * b + c` into one fused multiply-add where the CPU has
-// one (the first product of a sum of two). This file is built with -ffp-contract=off, so
+// one, on one of the two products of a sum, which one depending on the program around it
+// (v' contracts the other way when the clipping select is fused in). These choices are
+// those of jaxlib 0.10.2 on x86-64, pinned by tests/test_kernels.py. This file is built with -ffp-contract=off, so
 // the only contractions are the explicit std::fma calls. All scalars arrive in one float32
 // operand `hyper`, computed by the caller in JAX exactly as the unfused path computes them
 // (so jit's cache is not keyed on their values):
 //
-//   hyper = [c1, b1, c2, b2, r1, r2, eps_root, eps, wd, s, decay, form, bc1, bc2]
+//   hyper = [c1, b1, c2, b2, r1, r2, eps_root, eps, wd, s, decay, form, bc1, bc2, clip, n, c]
+//
+// `clip` is 0 without clip_by_global_norm in the chain, 1 with it when the norm n is below c
+// (the grads pass unchanged), 2 when it is not (they are scaled).
 //
 // m and v are aliased to the outputs m' and v' by the caller (input_output_aliases), so a
 // donated state is updated in place. Large chunks are split over the machine's threads.
@@ -43,15 +51,18 @@ struct Hyper {
   float c1, b1, c2, b2, r1, r2, eps_root, eps, wd, s;
   bool decay, form1;
   float bc1, bc2;
+  int clip;
+  float norm, max_norm;
 };
 
 // Elements [begin, end) of the chunk.
 void AdamRange(const float* p, const float* g, const float* m, const float* v, float* u,
                float* m_out, float* v_out, const Hyper& h, int64_t begin, int64_t end) {
   for (int64_t i = begin; i < end; ++i) {
-    const float gi = g[i];
+    float gi = g[i];
+    if (h.clip == 2) gi = (gi / h.norm) * h.max_norm;
     const float mi = std::fma(gi, h.c1, m[i] * h.b1);
-    const float vi = std::fma(gi * gi, h.c2, v[i] * h.b2);
+    const float vi = h.clip != 0 ? std::fma(v[i], h.b2, (gi * gi) * h.c2) : std::fma(gi * gi, h.c2, v[i] * h.b2);
     float ui;
     if (h.form1) {
       ui = mi / (h.bc1 * (std::sqrt(vi / h.bc2 + h.eps_root) + h.eps));
@@ -96,12 +107,12 @@ ffi::Error AdamImpl(ffi::Buffer<ffi::F32> p, ffi::Buffer<ffi::F32> g, ffi::Buffe
       v.element_count() != g.element_count()) {
     return ffi::Error::InvalidArgument("adam_cpu: p, g, m and v must have the same size");
   }
-  if (hyper.element_count() != 14) {
-    return ffi::Error::InvalidArgument("adam_cpu: hyper must hold 14 scalars");
+  if (hyper.element_count() != 17) {
+    return ffi::Error::InvalidArgument("adam_cpu: hyper must hold 17 scalars");
   }
   const float* k = hyper.typed_data();
   const Hyper h{k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8], k[9],
-                k[10] != 0.0f, k[11] != 0.0f, k[12], k[13]};
+                k[10] != 0.0f, k[11] != 0.0f, k[12], k[13], static_cast<int>(k[14]), k[15], k[16]};
   const float* pp = p.typed_data();
   const float* gp = g.typed_data();
   const float* mp = m.typed_data();

@@ -40,8 +40,8 @@ The packed state is a few 1-D arrays per dtype, not one array per param: it is n
 like the params. Use the default layout when training with sharded params.
 
 **The fused kernel.** When ``tx`` is Adam or AdamW built by the zoo (``zoo.adam``,
-``zoo.adamw``, or ``zoo.chain(scale_by_adam(...), [add_decayed_weights(wd)], scale(-lr) |
-scale_by_schedule(...))``, with float hyperparameters, float32 params and moments, no
+``zoo.adamw``, or ``zoo.chain([clip_by_global_norm(...), ...], scale_by_adam(...),
+[add_decayed_weights(wd)], scale(-lr) | scale_by_schedule(...))``, with float hyperparameters, float32 params and moments, no
 Nesterov/AMSGrad), the step runs on CPU as one C++ kernel per chunk (``jaxopt_zoo._kernels``,
 ``adam_cpu.cc``) that reads p, g, m, v once and writes the update, m and v, the moments in
 place. It gives the numbers of the unfused path (the same floating-point operations as XLA's
@@ -287,7 +287,7 @@ def packed(tx: GradientTransformation, chunk_size: int | None = CHUNK_SIZE) -> G
     def update_fn(updates, state, params=None, **extra_args):
         flat_params = None if params is None else pack_tree(params, chunk_size)
         flat_grads = pack_tree(updates, chunk_size)
-        if plan is not None and _fusable(plan, flat_grads, state.inner, flat_params):
+        if plan is not None and not extra_args and _fusable(plan, flat_grads, state.inner, flat_params):
             flat_updates, inner = _fused_adam_update(plan, flat_grads, state.inner, flat_params)
         else:
             flat_updates, inner = tx.update(flat_grads, state.inner, flat_params, **extra_args)
@@ -303,6 +303,7 @@ class _AdamPlan(NamedTuple):
     """A chain the Adam kernel covers: where its members sit in the chain's state, and their
     hyperparameters (Python numbers, or a schedule)."""
 
+    clip: float | None  # clip_by_global_norm's max_norm when the chain starts with it
     adam: int  # index of scale_by_adam's state in the chain's state tuple
     b1: float
     b2: float
@@ -328,45 +329,56 @@ def _is_number(x: Any) -> bool:
 
 
 def _adam_plan(tx: Any) -> _AdamPlan | None:
-    """Recognise ``chain(scale_by_adam, [add_decayed_weights], scale | scale_by_schedule)``.
+    """Recognise ``chain([clip_by_global_norm], scale_by_adam, [add_decayed_weights], scale |
+    scale_by_schedule)``.
 
     The members are recognised by their update functions and their hyperparameters read from
-    those functions' closures; anything else (other members, a mask, Nesterov, AMSGrad,
+    those functions' closures. Anything else (other members, a mask, Nesterov, AMSGrad,
     array-valued hyperparameters, ``inject_hyperparams``) gives ``None``: the pure-JAX path.
     """
     chain = _closure(getattr(tx, "update", None), "chain.<locals>.update_fn")
     if chain is None or "transforms" not in chain:
         return None
-    members = [_closure(getattr(t, "update", None), "scale_by_adam.<locals>.update_fn") for t in chain["transforms"]]
-    if len(members) not in (2, 3) or members[0] is None:
+    transforms = list(chain["transforms"])
+    members = [_closure(getattr(t, "update", None), "scale_by_adam.<locals>.update_fn") for t in transforms]
+    first = next((i for i, m in enumerate(members) if m is not None), None)
+    if first is None or first > 1 or len(transforms) - first not in (2, 3):
         return None
-    adam = members[0]
+    clip = None
+    if first == 1:
+        stateless = _closure(transforms[0].update, "_stateless.<locals>.update_fn")
+        clip_tree = None if stateless is None else stateless.get("transform_tree")
+        norm = _closure(clip_tree, "clip_by_global_norm.<locals>.clip_tree")
+        if norm is None or not _is_number(norm.get("max_norm")):
+            return None
+        clip = norm["max_norm"]
+    adam = members[first]
     if (adam.get("nesterov") is not False or adam.get("amsgrad") is not False or adam.get("bias_correction_mu") is not True
             or adam.get("bias_correction_nu") is not True):
         return None
     hyper = [adam.get(k) for k in ("b1", "b2", "eps", "eps_root")]
     if not all(map(_is_number, hyper)):
         return None
-    rest = list(chain["transforms"][1:])
+    rest = transforms[first + 1:]
     decay = None
     if len(rest) == 2:
         wd = _closure(rest.pop(0).update, "add_decayed_weights.<locals>.update_fn")
         if wd is None or not _is_number(wd.get("weight_decay")):
             return None
         decay = wd["weight_decay"]
-    last, index = rest[0].update, len(chain["transforms"]) - 1
+    last, index = rest[0].update, len(transforms) - 1
     scale = _closure(last, "scale.<locals>.update_fn")
     if scale is not None and _is_number(scale.get("step_size")):
-        return _AdamPlan(0, *hyper, decay, scale["step_size"], None)
+        return _AdamPlan(clip, first, *hyper, decay, scale["step_size"], None)
     schedule = _closure(last, "scale_by_schedule.<locals>.update_fn")
     if schedule is not None and callable(schedule.get("step_size_fn")):
-        return _AdamPlan(0, *hyper, decay, None, (index, schedule["step_size_fn"]))
+        return _AdamPlan(clip, first, *hyper, decay, None, (index, schedule["step_size_fn"]))
     return None
 
 
 def _fusable(plan: _AdamPlan, flat_grads: dict, inner: Any, flat_params: dict | None) -> bool:
     """Whether this step can run the kernel: float32 grads, params and moments only, one
-    device, a CPU backend on which the kernel is built."""
+    device, a CPU backend on which the kernel is built, no extra arguments for the members."""
     if flat_params is None and plan.decay is not None:
         return False
     adam = inner[plan.adam]
@@ -386,6 +398,12 @@ def _fused_adam_update(plan: _AdamPlan, flat_grads: dict, inner: tuple, flat_par
     ``1 - b**t`` cast to float32) and handed to the kernel as one float32 vector.
     """
     f32 = jnp.float32
+    new_inner = list(inner)
+    if plan.clip is not None:  # as clip_by_global_norm: scale the grads when their norm is not below max_norm
+        norm = _numerics.global_norm(flat_grads).astype(f32)
+        clip = [jnp.where(jnp.squeeze(norm < plan.clip), 1.0, 2.0), norm, plan.clip]
+    else:
+        clip = [0.0, 1.0, 1.0]
     adam = inner[plan.adam]
     count = _numerics.safe_increment(adam.count)
     bc1, bc2 = (1 - plan.b1**count).astype(f32), (1 - plan.b2**count).astype(f32)
@@ -393,7 +411,6 @@ def _fused_adam_update(plan: _AdamPlan, flat_grads: dict, inner: tuple, flat_par
     # Which form XLA's simplifier makes of the ratio (see adam_cpu.cc): it depends on whether
     # the bias correction reached float32 through a cast.
     form = 0.0 if jnp.result_type(1 - plan.b1**count) != f32 else 1.0
-    new_inner = list(inner)
     if plan.schedule is not None:
         index, step_size_fn = plan.schedule
         s = jnp.array(step_size_fn(inner[index].count), dtype=f32)
@@ -403,7 +420,7 @@ def _fused_adam_update(plan: _AdamPlan, flat_grads: dict, inner: tuple, flat_par
     wd = 0.0 if plan.decay is None else plan.decay
     hyper = jnp.stack([jnp.asarray(x, f32) for x in (
         1 - plan.b1, plan.b1, 1 - plan.b2, plan.b2, r1, r2, plan.eps_root, plan.eps, wd, s,
-        0.0 if plan.decay is None else 1.0, form, bc1, bc2)])
+        0.0 if plan.decay is None else 1.0, form, bc1, bc2, *clip)])
     grads = flat_grads["float32"]
     params = grads if flat_params is None else flat_params["float32"]
     outs = [_kernels.adam_chunk(p, g, m, v, hyper) for p, g, m, v in zip(params, grads, adam.mu["float32"],
