@@ -357,7 +357,8 @@ def _adam_plan(tx: Any) -> _AdamPlan | None:
             or adam.get("bias_correction_nu") is not True):
         return None
     hyper = [adam.get(k) for k in ("b1", "b2", "eps", "eps_root")]
-    if not all(map(_is_number, hyper)):
+    # Float decays only: the kernel reproduces the program XLA makes of float bias corrections.
+    if not all(map(_is_number, hyper)) or not all(isinstance(b, float) for b in hyper[:2]):
         return None
     rest = transforms[first + 1:]
     decay = None
