@@ -28,7 +28,7 @@ from pathlib import Path
 import jax
 
 _HERE = Path(__file__).resolve().parent
-_FLAGS = ("-O3", "-std=c++17", "-shared", "-fPIC", "-pthread", "-ffp-contract=off", "-fno-fast-math")
+_FLAGS = ("-O3", "-std=c++17", "-shared", "-fPIC", "-pthread", "-ffp-contract=off", "-fno-fast-math", "-fno-math-errno")
 
 
 def _cpu_flags() -> tuple | None:

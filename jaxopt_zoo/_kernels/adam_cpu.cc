@@ -55,25 +55,45 @@ struct Hyper {
   float norm, max_norm;
 };
 
-// Elements [begin, end) of the chunk.
-void AdamRange(const float* p, const float* g, const float* m, const float* v, float* u,
-               float* m_out, float* v_out, const Hyper& h, int64_t begin, int64_t end) {
+// Elements [begin, end) of the chunk; m and v are updated in place. The switches are template
+// parameters so the loop has no branches, and each buffer is reached through one pointer
+// (`__restrict`), so it vectorises.
+template <bool kDecay, bool kForm1, int kClip>
+void AdamRange(const float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v,
+               float* __restrict u, const Hyper h, int64_t begin, int64_t end) {
   for (int64_t i = begin; i < end; ++i) {
     float gi = g[i];
-    if (h.clip == 2) gi = (gi / h.norm) * h.max_norm;
+    if constexpr (kClip == 2) gi = (gi / h.norm) * h.max_norm;
     const float mi = std::fma(gi, h.c1, m[i] * h.b1);
-    const float vi = h.clip != 0 ? std::fma(v[i], h.b2, (gi * gi) * h.c2) : std::fma(gi * gi, h.c2, v[i] * h.b2);
+    float vi;
+    if constexpr (kClip != 0) {
+      vi = std::fma(v[i], h.b2, (gi * gi) * h.c2);
+    } else {
+      vi = std::fma(gi * gi, h.c2, v[i] * h.b2);
+    }
     float ui;
-    if (h.form1) {
+    if constexpr (kForm1) {
       ui = mi / (h.bc1 * (std::sqrt(vi / h.bc2 + h.eps_root) + h.eps));
     } else {
       ui = (mi * h.r1) / (std::sqrt(std::fma(vi, h.r2, h.eps_root)) + h.eps);
     }
-    if (h.decay) ui = std::fma(p[i], h.wd, ui);
+    if constexpr (kDecay) ui = std::fma(p[i], h.wd, ui);
     u[i] = ui * h.s;
-    m_out[i] = mi;
-    v_out[i] = vi;
+    m[i] = mi;
+    v[i] = vi;
   }
+}
+
+using RangeFn = void (*)(const float*, const float*, float*, float*, float*, const Hyper, int64_t, int64_t);
+
+template <bool kDecay, bool kForm1>
+RangeFn PickClip(int clip) {
+  return clip == 2 ? AdamRange<kDecay, kForm1, 2> : clip == 1 ? AdamRange<kDecay, kForm1, 1> : AdamRange<kDecay, kForm1, 0>;
+}
+
+RangeFn Pick(const Hyper& h) {
+  if (h.decay) return h.form1 ? PickClip<true, true>(h.clip) : PickClip<true, false>(h.clip);
+  return h.form1 ? PickClip<false, true>(h.clip) : PickClip<false, false>(h.clip);
 }
 
 // Below this many elements a chunk runs on the calling thread: starting threads costs more.
@@ -113,14 +133,17 @@ ffi::Error AdamImpl(ffi::Buffer<ffi::F32> p, ffi::Buffer<ffi::F32> g, ffi::Buffe
   const float* k = hyper.typed_data();
   const Hyper h{k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8], k[9],
                 k[10] != 0.0f, k[11] != 0.0f, k[12], k[13], static_cast<int>(k[14]), k[15], k[16]};
-  const float* pp = p.typed_data();
-  const float* gp = g.typed_data();
-  const float* mp = m.typed_data();
-  const float* vp = v.typed_data();
-  float* up = u->typed_data();
+  // m' and v' are written over m and v: the caller aliases them (input_output_aliases), so
+  // XLA hands us the same buffers; copy first should it ever not.
   float* mo = m_out->typed_data();
   float* vo = v_out->typed_data();
-  ParallelFor(n, [=](int64_t begin, int64_t end) { AdamRange(pp, gp, mp, vp, up, mo, vo, h, begin, end); });
+  if (mo != m.typed_data()) std::copy_n(m.typed_data(), n, mo);
+  if (vo != v.typed_data()) std::copy_n(v.typed_data(), n, vo);
+  const float* pp = p.typed_data();
+  const float* gp = g.typed_data();
+  float* up = u->typed_data();
+  const RangeFn range = Pick(h);
+  ParallelFor(n, [=](int64_t begin, int64_t end) { range(pp, gp, mo, vo, up, h, begin, end); });
   return ffi::Error::Success();
 }
 
