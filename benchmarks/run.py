@@ -43,9 +43,10 @@ RESULTS = Path(__file__).resolve().parent / "results"
 # ``unpack_tree`` would). A label starting with "no-op step" (W2 only) is the host floor of
 # a layout: a jitted, donated step that returns its params and state untouched, with no
 # computation at all, so what it costs is only the passing of arrays in and out of ``jit``.
-# ``zoo.packed`` runs Adam/AdamW chains through its fused C++ kernel where it is built (the
-# "kernel" column says whether the compiled step calls it); a label ending in "no kernel" is
-# the same contender traced with ``JAXOPT_ZOO_KERNELS=0``, i.e. the pure-JAX packed path.
+# ``zoo.packed`` runs Adam/AdamW chains through its fused C++ kernel with ``JAXOPT_ZOO_KERNELS=1``
+# (opt-in), which the benchmark sets for every contender (the "kernel" column says whether the
+# compiled step calls it); a label ending in "no kernel" is the same contender traced with
+# ``JAXOPT_ZOO_KERNELS=0``, i.e. the pure-JAX packed path (the library's default).
 # "packed params, fused" is the packed-params loop with ``zoo.packed(tx, chunk_size=None)``
 # as its optimizer, so the kernel updates the one buffer per dtype.
 VARIANTS: dict = {
@@ -86,10 +87,9 @@ _KERNEL_TARGET = "jaxopt_zoo_adam_f32"  # the FFI target of jaxopt_zoo/_kernels/
 
 @contextlib.contextmanager
 def _kernels_off(off: bool):
-    """Trace with ``JAXOPT_ZOO_KERNELS=0`` when ``off`` (``zoo.packed`` reads it at trace time)."""
+    """Trace with ``JAXOPT_ZOO_KERNELS=0`` when ``off``, else ``1`` (``zoo.packed`` reads it at trace time)."""
     old = os.environ.get("JAXOPT_ZOO_KERNELS")
-    if off:
-        os.environ["JAXOPT_ZOO_KERNELS"] = "0"
+    os.environ["JAXOPT_ZOO_KERNELS"] = "0" if off else "1"
     try:
         yield
     finally:
@@ -240,6 +240,7 @@ def memory_row(lib: str, opt_name: str, leaves: int, shape: tuple) -> dict:
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    env["JAXOPT_ZOO_KERNELS"] = "1" if lib.endswith(", kernel") else "0"  # zoo.packed's fused kernel (opt-in)
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
     res = json.loads(out.stdout.strip().splitlines()[-1])
     res.update(workload="W5", lib=lib, optimizer=opt_name, leaves=leaves, shape=list(shape))
@@ -296,7 +297,7 @@ def run(sizes: Sizes, only: set | None = None, log=print) -> dict:
             compile_rows.append(r)
     if want("W5"):
         for leaves, shape in sizes.w5_trees:
-            for lib in ["zoo", "optax", "zoo packed"]:
+            for lib in ["zoo", "optax", "zoo packed", "zoo packed, kernel"]:
                 r = memory_row(lib, "adamw", leaves, shape)
                 log(f"  W5 {lib} AdamW {leaves}x{shape}: peak {r['peak_bytes'] / 2**20:.1f} MiB, "
                     f"{r['peak_over_live']:.3f}x params+grads+state")

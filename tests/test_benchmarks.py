@@ -26,8 +26,11 @@ def test_harness_writes_table_and_json(tmp_path, capsys):
     from jaxopt_zoo import _kernels
 
     by_case = {r["case"]: r for r in res["steps"]}
-    assert by_case["AdamW, 1 leaf [packed]"]["kernel"] is _kernels.available("adam")
-    assert by_case["AdamW, 1 leaf [packed params, fused]"]["kernel"] is _kernels.available("adam")
+    with bench._kernels_off(False):  # the benchmark opts every contender in, "no kernel" ones out
+        built = _kernels.available("adam")
+    assert built  # the machines the suite runs on have g++
+    assert by_case["AdamW, 1 leaf [packed]"]["kernel"] is built
+    assert by_case["AdamW, 1 leaf [packed params, fused]"]["kernel"] is built
     assert not by_case["AdamW, 1 leaf [packed, no kernel]"]["kernel"] and not by_case["AdamW, 1 leaf"]["kernel"]
     for r in res["steps"]:
         for key in ("zoo_ms", "optax_ms", "floor_ms", "zoo_of_floor", "zoo_compile_s", "optax_compile_s"):

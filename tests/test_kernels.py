@@ -2,8 +2,9 @@
 
 Each step is run both ways from the same params, grads and state, and the updates and the new
 state must agree to 1 ulp (in practice they are bit-identical), over 60 steps, with default and
-random hyperparameters, a schedule, x64 on and off. With ``JAXOPT_ZOO_KERNELS=0`` (or no
-compiler) the same ``packed`` runs its pure-JAX path: the tests check that too, in-process.
+random hyperparameters, a schedule, x64 on and off. The kernel is opt-in
+(``JAXOPT_ZOO_KERNELS=1``); these tests switch it on and off in-process, and with
+``JAXOPT_ZOO_KERNELS=0`` in the environment they check the pure-JAX path only.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import jaxopt_zoo as zoo
 from jaxopt_zoo import _kernels
 from jaxopt_zoo.transforms import _packed
 
-KERNELS_OFF = not _kernels.enabled()  # `JAXOPT_ZOO_KERNELS=0 make test` runs everything on the fallback
+KERNELS_OFF = os.environ.get("JAXOPT_ZOO_KERNELS") == "0"  # `JAXOPT_ZOO_KERNELS=0 make test`: the fallback only
 
 SHAPES = [(3, 4), (100,), (130, 70), (7,), ()]
 
@@ -60,7 +61,7 @@ def _with_kernels(on: bool, fn, *args):
 def test_kernel_builds_here():
     # The machines the suite runs on have g++: a kernel that silently fails to build would
     # leave everything below testing the fallback against itself.
-    assert _kernels.available("adam") is not KERNELS_OFF
+    assert _with_kernels(True, _kernels.available, "adam") is not KERNELS_OFF
 
 
 @pytest.mark.parametrize("x64", [True, False], ids=["x64", "x64off"])
@@ -107,7 +108,7 @@ def test_kernel_applies_only_to_the_chains_it_covers():
     # Mixed dtypes take the pure-JAX path (the kernel is float32 only), with the same numbers.
     params = {"a": jnp.ones(3, jnp.float32), "b": jnp.ones(2, jnp.bfloat16)}
     tx = zoo.packed(zoo.adamw(1e-3))
-    assert not _has_kernel(jax.jit(tx.update), params, tx.init(params), params)
+    assert not _with_kernels(True, _has_kernel, jax.jit(tx.update), params, tx.init(params), params)
 
 
 def test_donated_state_is_updated_in_place():
@@ -120,11 +121,12 @@ def test_donated_state_is_updated_in_place():
 
     step = jax.jit(step, donate_argnums=(0, 1))
     state = tx.init(params)
+    assert _with_kernels(True, _has_kernel, step, params, state, params) is not KERNELS_OFF
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # "Some donated buffers were not usable" would be an error
         for _ in range(3):
             old = state
-            params, state = step(params, state, _tree(1))
+            params, state = _with_kernels(True, step, params, state, _tree(1))
     assert all(x.is_deleted() for x in jax.tree.leaves(old.inner[0].mu))
 
 

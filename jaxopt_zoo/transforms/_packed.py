@@ -39,15 +39,16 @@ refused too, because nothing says its numbers survive packing. Build the chain w
 The packed state is a few 1-D arrays per dtype, not one array per param: it is not sharded
 like the params. Use the default layout when training with sharded params.
 
-**The fused kernel.** When ``tx`` is Adam or AdamW built by the zoo (``zoo.adam``,
+**The fused kernel (opt-in, ``JAXOPT_ZOO_KERNELS=1``).** When ``tx`` is Adam or AdamW built by the zoo (``zoo.adam``,
 ``zoo.adamw``, or ``zoo.chain([clip_by_global_norm(...), ...], scale_by_adam(...),
 [add_decayed_weights(wd)], scale(-lr) | scale_by_schedule(...))``, with float hyperparameters, float32 params and moments, no
 Nesterov/AMSGrad), the step runs on CPU as one C++ kernel per chunk (``jaxopt_zoo._kernels``,
 ``adam_cpu.cc``) that reads p, g, m, v once and writes the update, m and v, the moments in
 place. It gives the numbers of the unfused path (the same floating-point operations as XLA's
 program for it) and the same state, so checkpoints move freely between the two. Everything
-else, and every machine where the kernel cannot be built (or ``JAXOPT_ZOO_KERNELS=0``), runs
-the pure-JAX path. The kernel runs only with a single device (the pure-JAX path otherwise).
+else, every machine where the kernel cannot be built, and every run without
+``JAXOPT_ZOO_KERNELS=1`` (the default: it does not yet beat the pure-JAX path, see
+``benchmarks/README.md``) runs the pure-JAX path. The kernel runs only with a single device (the pure-JAX path otherwise).
 """
 
 from __future__ import annotations
