@@ -43,7 +43,7 @@ def main(argv: list[str]) -> dict:
         import jaxopt_zoo as lib
     make = getattr(workloads, opt_name)
     tx = make(lib)
-    if lib_name == "zoo packed":
+    if lib_name.startswith("zoo packed"):  # "zoo packed, kernel": the same, run with JAXOPT_ZOO_KERNELS=1
         tx = lib.packed(tx)
     params = workloads.make_tree(leaves, shape)
     grads = workloads.grads_like(params)

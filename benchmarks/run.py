@@ -19,6 +19,7 @@ to ``benchmarks/results/bench.json`` and ``bench.md``; the markdown table is pri
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -42,14 +43,25 @@ RESULTS = Path(__file__).resolve().parent / "results"
 # ``unpack_tree`` would). A label starting with "no-op step" (W2 only) is the host floor of
 # a layout: a jitted, donated step that returns its params and state untouched, with no
 # computation at all, so what it costs is only the passing of arrays in and out of ``jit``.
+# ``zoo.packed`` runs Adam/AdamW chains through its fused C++ kernel with ``JAXOPT_ZOO_KERNELS=1``
+# (opt-in), which the benchmark sets for every contender (the "kernel" column says whether the
+# compiled step calls it); a label ending in "no kernel" is the same contender traced with
+# ``JAXOPT_ZOO_KERNELS=0``, i.e. the pure-JAX packed path (the library's default).
+# "packed params, fused" is the packed-params loop with ``zoo.packed(tx, chunk_size=None)``
+# as its optimizer, so the kernel updates the one buffer per dtype.
 VARIANTS: dict = {
     "adamw": [
         ("packed", lambda zoo: zoo.packed(workloads.adamw(zoo))),
+        ("packed, no kernel", lambda zoo: zoo.packed(workloads.adamw(zoo))),
         ("packed params", workloads.adamw),
+        ("packed params, fused", lambda zoo: zoo.packed(workloads.adamw(zoo), chunk_size=None)),
         ("no-op step", workloads.adamw),
         ("no-op step, packed", lambda zoo: zoo.packed(workloads.adamw(zoo))),
     ],
-    "w3_chain": [("packed", lambda zoo: zoo.packed(workloads.w3_chain(zoo)))],
+    "w3_chain": [
+        ("packed", lambda zoo: zoo.packed(workloads.w3_chain(zoo))),
+        ("packed, no kernel", lambda zoo: zoo.packed(workloads.w3_chain(zoo))),
+    ],
     "sgd_momentum": [("packed", lambda zoo: zoo.packed(workloads.sgd_momentum(zoo)))],
 }
 
@@ -68,6 +80,23 @@ def _step(tx, lib):
         return lib.apply_updates(params, updates), state
 
     return step
+
+
+_KERNEL_TARGET = "jaxopt_zoo_adam_f32"  # the FFI target of jaxopt_zoo/_kernels/adam_cpu.cc
+
+
+@contextlib.contextmanager
+def _kernels_off(off: bool):
+    """Trace with ``JAXOPT_ZOO_KERNELS=0`` when ``off``, else ``1`` (``zoo.packed`` reads it at trace time)."""
+    old = os.environ.get("JAXOPT_ZOO_KERNELS")
+    os.environ["JAXOPT_ZOO_KERNELS"] = "0" if off else "1"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("JAXOPT_ZOO_KERNELS", None)
+        else:
+            os.environ["JAXOPT_ZOO_KERNELS"] = old
 
 
 def _no_op_step(params, state, grads):
@@ -128,7 +157,7 @@ def time_row(
     n = workloads.n_params(params)
     bytes_per_param = workloads.BYTES[opt_name] - (4 if grads_from_loss else 0)
     like = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), params)
-    runners, compile_s, programs = {}, {}, {}
+    runners, compile_s, programs, kernels = {}, {}, {}, {}
     for name, (tx, lib) in _contenders(opt_name, zoo, optax, wid).items():
         p = timing.copy_tree(params)
         step = _no_op_step if name.startswith("no-op step") else _step(tx, lib)
@@ -141,8 +170,10 @@ def time_row(
             else:
                 step = _packed_params_step(tx, zoo)
         s = tx.init(p)
-        compiled, compile_s[name] = timing.compile_step(step, p, s, grads)
+        with _kernels_off(name.endswith("no kernel")):
+            compiled, compile_s[name] = timing.compile_step(step, p, s, grads)
         programs[name] = timing.program_text(compiled)
+        kernels[name] = _KERNEL_TARGET in compiled.as_text()
         runners[name] = timing.Runner(compiled, p, s, grads)
     runners["triad"] = timing.TriadRunner(sizes.floor_elements)
     # About 0.2 s of calls per timed block, at least one.
@@ -175,6 +206,7 @@ def time_row(
                 "optax_compile_s": compile_s["optax"],
                 "compile_ratio": compile_s[name] / compile_s["optax"],
                 "same_program_as_optax": programs[name] == programs["optax"],
+                "kernel": kernels[name],
             }
         )
     del runners
@@ -208,6 +240,7 @@ def memory_row(lib: str, opt_name: str, leaves: int, shape: tuple) -> dict:
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    env["JAXOPT_ZOO_KERNELS"] = "1" if lib.endswith(", kernel") else "0"  # zoo.packed's fused kernel (opt-in)
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
     res = json.loads(out.stdout.strip().splitlines()[-1])
     res.update(workload="W5", lib=lib, optimizer=opt_name, leaves=leaves, shape=list(shape))
@@ -264,7 +297,7 @@ def run(sizes: Sizes, only: set | None = None, log=print) -> dict:
             compile_rows.append(r)
     if want("W5"):
         for leaves, shape in sizes.w5_trees:
-            for lib in ["zoo", "optax", "zoo packed"]:
+            for lib in ["zoo", "optax", "zoo packed", "zoo packed, kernel"]:
                 r = memory_row(lib, "adamw", leaves, shape)
                 log(f"  W5 {lib} AdamW {leaves}x{shape}: peak {r['peak_bytes'] / 2**20:.1f} MiB, "
                     f"{r['peak_over_live']:.3f}x params+grads+state")
@@ -303,8 +336,9 @@ def markdown(res: dict) -> str:
     ]
     if res["steps"]:
         lines += [
-            "| | case | params | B/param | zoo ms | optax ms | zoo/optax | floor ms | zoo % floor | optax % floor | compile zoo s | compile optax s | same program |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|",
+            "| | case | params | B/param | zoo ms | optax ms | zoo/optax | floor ms | zoo % floor | optax % floor "
+            "| compile zoo s | compile optax s | same program | kernel |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|:---:|",
         ]
         for r in res["steps"]:
             # A no-op step moves no data: its floor columns would compare nothing.
@@ -314,12 +348,14 @@ def markdown(res: dict) -> str:
                 f"| {r['workload']} | {r['case']} | {r['params']:,} | {0 if no_op else r['bytes_per_param']} | "
                 f"{r['zoo_ms']:.2f} | {r['optax_ms']:.2f} | {r['zoo_over_optax']:.2f} | {r['floor_ms']:.2f} | "
                 f"{of_floor} | {100 * r['optax_of_floor']:.0f}% | "
-                f"{r['zoo_compile_s']:.2f} | {r['optax_compile_s']:.2f} | {'yes' if r['same_program_as_optax'] else ''} |"
+                f"{r['zoo_compile_s']:.2f} | {r['optax_compile_s']:.2f} | {'yes' if r['same_program_as_optax'] else ''} | "
+                f"{'yes' if r.get('kernel') else ''} |"
             )
         lines += [
             "",
             "*same program*: the zoo step compiled to the very program optax's did (the optimized HLO,",
-            "metadata aside), so its zoo/optax ratio measures nothing but the run's noise.",
+            "metadata aside), so its zoo/optax ratio measures nothing but the run's noise. *kernel*: the",
+            "compiled step calls the fused C++ Adam kernel of `zoo.packed` (jaxopt_zoo/_kernels/adam_cpu.cc).",
         ]
         lines.append("")
     if res["compile"]:

@@ -38,18 +38,30 @@ refused too, because nothing says its numbers survive packing. Build the chain w
 
 The packed state is a few 1-D arrays per dtype, not one array per param: it is not sharded
 like the params. Use the default layout when training with sharded params.
+
+**The fused kernel (opt-in, ``JAXOPT_ZOO_KERNELS=1``).** When ``tx`` is Adam or AdamW built by the zoo (``zoo.adam``,
+``zoo.adamw``, or ``zoo.chain([clip_by_global_norm(...), ...], scale_by_adam(...),
+[add_decayed_weights(wd)], scale(-lr) | scale_by_schedule(...))``, with float hyperparameters, float32 params and moments, no
+Nesterov/AMSGrad), the step runs on CPU as one C++ kernel per chunk (``jaxopt_zoo._kernels``,
+``adam_cpu.cc``) that reads p, g, m, v once and writes the update, m and v, the moments in
+place. It gives the numbers of the unfused path (the same floating-point operations as XLA's
+program for it) and the same state, so checkpoints move freely between the two. Everything
+else, every machine where the kernel cannot be built, and every run without
+``JAXOPT_ZOO_KERNELS=1`` (the default: it does not yet beat the pure-JAX path, see
+``benchmarks/README.md``) runs the pure-JAX path. The kernel runs only with a single device (the pure-JAX path otherwise).
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _packable, _validate
+from .. import _kernels, _numerics, _packable, _validate
 from .._base import GradientTransformation
 from .._tree import is_none
 
@@ -271,9 +283,150 @@ def packed(tx: GradientTransformation, chunk_size: int | None = CHUNK_SIZE) -> G
     def init_fn(params):
         return PackedState(inner=tx.init(pack_tree(params, chunk_size)))
 
+    plan = _adam_plan(tx)
+
     def update_fn(updates, state, params=None, **extra_args):
         flat_params = None if params is None else pack_tree(params, chunk_size)
-        flat_updates, inner = tx.update(pack_tree(updates, chunk_size), state.inner, flat_params, **extra_args)
+        flat_grads = pack_tree(updates, chunk_size)
+        if plan is not None and not extra_args and _fusable(plan, flat_grads, state.inner, flat_params):
+            flat_updates, inner = _fused_adam_update(plan, flat_grads, state.inner, flat_params)
+        else:
+            flat_updates, inner = tx.update(flat_grads, state.inner, flat_params, **extra_args)
         return unpack_tree(flat_updates, updates, chunk_size), PackedState(inner=inner)
 
     return _packable.composite(GradientTransformation(init_fn, update_fn), tx)
+
+
+# ------------------------------------------------------------------------ the fused kernel
+
+
+class _AdamPlan(NamedTuple):
+    """A chain the Adam kernel covers: where its members sit in the chain's state, and their
+    hyperparameters (Python numbers, or a schedule)."""
+
+    clip: float | None  # clip_by_global_norm's max_norm when the chain starts with it
+    adam: int  # index of scale_by_adam's state in the chain's state tuple
+    b1: float
+    b2: float
+    eps: float
+    eps_root: float
+    decay: float | None  # add_decayed_weights' rate, None without it
+    scale: float | None  # scale(step_size), or
+    schedule: tuple | None  # (index of scale_by_schedule's state, its step_size_fn)
+
+
+def _closure(fn: Any, qualname: str) -> dict | None:
+    """The free variables of ``fn`` if it is the jaxopt_zoo function ``qualname``, else None."""
+    if getattr(fn, "__qualname__", None) != qualname or not str(getattr(fn, "__module__", "")).startswith("jaxopt_zoo."):
+        return None
+    try:
+        return inspect.getclosurevars(fn).nonlocals
+    except (TypeError, ValueError):
+        return None
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _adam_plan(tx: Any) -> _AdamPlan | None:
+    """Recognise ``chain([clip_by_global_norm], scale_by_adam, [add_decayed_weights], scale |
+    scale_by_schedule)``.
+
+    The members are recognised by their update functions and their hyperparameters read from
+    those functions' closures. Anything else (other members, a mask, Nesterov, AMSGrad,
+    array-valued hyperparameters, ``inject_hyperparams``) gives ``None``: the pure-JAX path.
+    """
+    chain = _closure(getattr(tx, "update", None), "chain.<locals>.update_fn")
+    if chain is None or "transforms" not in chain:
+        return None
+    transforms = list(chain["transforms"])
+    members = [_closure(getattr(t, "update", None), "scale_by_adam.<locals>.update_fn") for t in transforms]
+    first = next((i for i, m in enumerate(members) if m is not None), None)
+    if first is None or first > 1 or len(transforms) - first not in (2, 3):
+        return None
+    clip = None
+    if first == 1:
+        stateless = _closure(transforms[0].update, "_stateless.<locals>.update_fn")
+        clip_tree = None if stateless is None else stateless.get("transform_tree")
+        norm = _closure(clip_tree, "clip_by_global_norm.<locals>.clip_tree")
+        if norm is None or not _is_number(norm.get("max_norm")):
+            return None
+        clip = norm["max_norm"]
+    adam = members[first]
+    if (adam.get("nesterov") is not False or adam.get("amsgrad") is not False or adam.get("bias_correction_mu") is not True
+            or adam.get("bias_correction_nu") is not True):
+        return None
+    hyper = [adam.get(k) for k in ("b1", "b2", "eps", "eps_root")]
+    # Float decays only: the kernel reproduces the program XLA makes of float bias corrections.
+    if not all(map(_is_number, hyper)) or not all(isinstance(b, float) for b in hyper[:2]):
+        return None
+    rest = transforms[first + 1:]
+    decay = None
+    if len(rest) == 2:
+        wd = _closure(rest.pop(0).update, "add_decayed_weights.<locals>.update_fn")
+        if wd is None or not _is_number(wd.get("weight_decay")):
+            return None
+        decay = wd["weight_decay"]
+    last, index = rest[0].update, len(transforms) - 1
+    scale = _closure(last, "scale.<locals>.update_fn")
+    if scale is not None and _is_number(scale.get("step_size")):
+        return _AdamPlan(clip, first, *hyper, decay, scale["step_size"], None)
+    schedule = _closure(last, "scale_by_schedule.<locals>.update_fn")
+    if schedule is not None and callable(schedule.get("step_size_fn")):
+        return _AdamPlan(clip, first, *hyper, decay, None, (index, schedule["step_size_fn"]))
+    return None
+
+
+def _fusable(plan: _AdamPlan, flat_grads: dict, inner: Any, flat_params: dict | None) -> bool:
+    """Whether this step can run the kernel: float32 grads, params and moments only, one
+    device, a CPU backend on which the kernel is built, no extra arguments for the members."""
+    if flat_params is None and plan.decay is not None:
+        return False
+    adam = inner[plan.adam]
+    trees = [flat_grads, adam.mu, adam.nu] + ([] if flat_params is None else [flat_params])
+    if any(set(t) != {"float32"} for t in trees):
+        return False
+    if any(jnp.result_type(c) != jnp.float32 for t in trees for c in t["float32"]):
+        return False
+    return jax.device_count() == 1 and _kernels.available("adam")
+
+
+def _fused_adam_update(plan: _AdamPlan, flat_grads: dict, inner: tuple, flat_params: dict | None) -> tuple:
+    """The step of ``plan``'s chain with the Adam kernel: the updates and the chain's new state.
+
+    The scalars are computed here with the very expressions of the unfused path (so in the
+    same dtypes: a Python hyperparameter meets a float32 array, the bias correction is
+    ``1 - b**t`` cast to float32) and handed to the kernel as one float32 vector.
+    """
+    f32 = jnp.float32
+    new_inner = list(inner)
+    if plan.clip is not None:  # as clip_by_global_norm: scale the grads when their norm is not below max_norm
+        norm = _numerics.global_norm(flat_grads).astype(f32)
+        clip = [jnp.where(jnp.squeeze(norm < plan.clip), 1.0, 2.0), norm, plan.clip]
+    else:
+        clip = [0.0, 1.0, 1.0]
+    adam = inner[plan.adam]
+    count = _numerics.safe_increment(adam.count)
+    bc1, bc2 = (1 - plan.b1**count).astype(f32), (1 - plan.b2**count).astype(f32)
+    r1, r2 = f32(1) / bc1, f32(1) / bc2
+    # Which form XLA's simplifier makes of the ratio (see adam_cpu.cc): it depends on whether
+    # the bias correction reached float32 through a cast.
+    form = 0.0 if jnp.result_type(1 - plan.b1**count) != f32 else 1.0
+    if plan.schedule is not None:
+        index, step_size_fn = plan.schedule
+        s = jnp.array(step_size_fn(inner[index].count), dtype=f32)
+        new_inner[index] = inner[index]._replace(count=_numerics.safe_increment(inner[index].count))
+    else:
+        s = jnp.asarray(plan.scale, f32)
+    wd = 0.0 if plan.decay is None else plan.decay
+    hyper = jnp.stack([jnp.asarray(x, f32) for x in (
+        1 - plan.b1, plan.b1, 1 - plan.b2, plan.b2, r1, r2, plan.eps_root, plan.eps, wd, s,
+        0.0 if plan.decay is None else 1.0, form, bc1, bc2, *clip)])
+    grads = flat_grads["float32"]
+    params = grads if flat_params is None else flat_params["float32"]
+    outs = [_kernels.adam_chunk(p, g, m, v, hyper) for p, g, m, v in zip(params, grads, adam.mu["float32"],
+                                                                          adam.nu["float32"])]
+    new_inner[plan.adam] = adam._replace(count=count, mu={"float32": tuple(o[1] for o in outs)},
+                                         nu={"float32": tuple(o[2] for o in outs)})
+    return {"float32": tuple(o[0] for o in outs)}, tuple(new_inner)

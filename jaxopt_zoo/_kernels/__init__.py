@@ -1,0 +1,143 @@
+"""Optional fused CPU kernels for ``zoo.packed`` (XLA FFI custom calls written in C++).
+
+Each kernel is one C++ file next to this module, with its math in a comment at the top. It is
+built lazily, the first time ``packed`` traces a step it covers: ``g++`` compiles it into a
+per-user cache (``$JAXOPT_ZOO_CACHE`` or ``~/.cache/jaxopt_zoo/kernels``, keyed by a hash of
+the source, the jaxlib headers and the compiler flags), ``ctypes`` loads the shared object and
+``jax.ffi.register_ffi_target`` registers its handler for the CPU platform. Installing the
+package never compiles anything, so it cannot fail there.
+
+The kernels are opt-in for now: ``JAXOPT_ZOO_KERNELS=1`` turns them on (they do not yet beat
+XLA's packed path, see benchmarks/README.md). Where they are off, no compiler is found or the
+build fails, ``available`` says ``False`` and ``packed`` runs its pure-JAX path (the same
+numbers). The variable is read whenever a step is traced, so tests can run both ways in one
+process.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import threading
+import warnings
+from pathlib import Path
+
+import jax
+
+_HERE = Path(__file__).resolve().parent
+_FLAGS = ("-O3", "-std=c++17", "-shared", "-fPIC", "-pthread", "-ffp-contract=off", "-fno-fast-math", "-fno-math-errno")
+
+
+def _cpu_flags() -> tuple | None:
+    """Extra flags for this CPU, or ``None`` when the kernels cannot reproduce XLA's numbers here.
+
+    XLA contracts ``a * b + c`` into a fused multiply-add where the CPU has one, and the
+    kernels reproduce that with ``std::fma``: on x86 they need FMA (and AVX2 to vectorise),
+    so an x86 CPU without FMA gets the pure-JAX path. Other architectures (aarch64) always
+    have a fused multiply-add.
+    """
+    machine = platform.machine().lower()
+    if machine not in ("x86_64", "amd64"):
+        return ()
+    try:
+        flags = set(Path("/proc/cpuinfo").read_text().split())
+    except OSError:
+        return None
+    return ("-mfma", "-mavx2") if {"fma", "avx2"} <= flags else None
+# kernel name -> (source file, exported handler symbol, FFI target name)
+KERNELS = {"adam": ("adam_cpu.cc", "JaxoptZooAdamF32", "jaxopt_zoo_adam_f32")}
+
+_lock = threading.Lock()
+_loaded: dict = {}  # kernel name -> FFI target name, or None when building failed
+_libs: list = []  # keeps the loaded libraries alive
+
+
+# Off unless asked for: measured so far (benchmarks/README.md, "The fused kernel"), the kernel
+# path is slower than XLA's packed path and its update temporary raises the step's peak memory.
+DEFAULT = "0"
+
+
+def enabled() -> bool:
+    """Whether ``JAXOPT_ZOO_KERNELS`` (default ``DEFAULT``) asks for the kernels: ``1``/``true``/``yes``/``on``."""
+    return os.environ.get("JAXOPT_ZOO_KERNELS", DEFAULT).strip().lower() in ("1", "true", "yes", "on")
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("JAXOPT_ZOO_CACHE")
+    return Path(root) if root else Path(os.path.expanduser("~")) / ".cache" / "jaxopt_zoo" / "kernels"
+
+
+def _compiler() -> str | None:
+    return os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")
+
+
+def _build(source: Path, compiler: str) -> Path:
+    """Compile ``source`` into the cache (once per source/headers/flags) and return the .so path."""
+    include = jax.ffi.include_dir()
+    flags = (*_FLAGS, *_cpu_flags())
+    key = hashlib.sha256()
+    for part in (source.read_bytes(), include.encode(), jax.__version__.encode(), compiler.encode(), repr(flags).encode()):
+        key.update(part)
+    out = cache_dir() / f"{source.stem}-{key.hexdigest()[:16]}.so"
+    if out.exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # Build next to the target and rename, so concurrent processes never load a half-written file.
+    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+        tmp_so = Path(tmp) / out.name
+        subprocess.run([compiler, *flags, f"-I{include}", str(source), "-o", str(tmp_so)],
+                       check=True, capture_output=True, text=True, timeout=300)
+        os.replace(tmp_so, out)
+    return out
+
+
+def target(kernel: str) -> str | None:
+    """The registered FFI target of ``kernel`` on CPU, building it on first use; ``None`` if
+    kernels are disabled or it cannot be built (a warning says why, once)."""
+    if not enabled():
+        return None
+    with _lock:
+        if kernel in _loaded:
+            return _loaded[kernel]
+        source, symbol, name = KERNELS[kernel]
+        compiler = _compiler()
+        result = None
+        if _cpu_flags() is None:
+            pass  # this CPU has no FMA: XLA's numbers differ from the kernel's, use the fallback
+        elif compiler is None:
+            warnings.warn("jaxopt_zoo: no C++ compiler found; zoo.packed uses its pure-JAX path", stacklevel=3)
+        else:
+            try:
+                lib = ctypes.cdll.LoadLibrary(str(_build(_HERE / source, compiler)))
+                jax.ffi.register_ffi_target(name, jax.ffi.pycapsule(getattr(lib, symbol)), platform="cpu")
+                _libs.append(lib)
+                result = name
+            except Exception as err:  # noqa: BLE001 - any failure means: use the fallback
+                detail = getattr(err, "stderr", "") or err
+                warnings.warn(f"jaxopt_zoo: building the {kernel} kernel failed, zoo.packed uses its pure-JAX "
+                              f"path: {detail}", stacklevel=3)
+        _loaded[kernel] = result
+        return result
+
+
+def available(kernel: str) -> bool:
+    """Whether ``kernel`` can run here (CPU backend, enabled, built)."""
+    return jax.default_backend() == "cpu" and target(kernel) is not None
+
+
+def adam_chunk(p: jax.Array, g: jax.Array, m: jax.Array, v: jax.Array, hyper: jax.Array) -> tuple:
+    """One fused Adam step on a float32 chunk (see ``adam_cpu.cc``): returns ``(u, m', v')``.
+
+    ``hyper`` is the float32 vector ``[1-b1, b1, 1-b2, b2, 1/(1-b1^t), 1/(1-b2^t), eps_root,
+    eps, wd, s, decay, form, 1-b1^t, 1-b2^t, clip, norm, max_norm]``. ``m`` and ``v`` are aliased to ``m'`` and ``v'``. Call only when
+    ``available("adam")``.
+    """
+    out = jax.ShapeDtypeStruct(g.shape, g.dtype)
+    call = jax.ffi.ffi_call(target("adam"), (out, out, out), input_output_aliases={2: 1, 3: 2},
+                            vmap_method="sequential")
+    return call(p, g, m, v, hyper)

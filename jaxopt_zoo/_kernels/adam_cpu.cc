@@ -1,0 +1,162 @@
+// One fused Adam / AdamW step on a flat float32 chunk, as an XLA FFI custom call (CPU).
+//
+// For every element i of the chunk, in one pass over memory (reads p, g, m, v; writes u, m, v):
+//
+//   g    = (g / n) * c                     only when `clip` == 2 (clip_by_global_norm to c,
+//                                          n = the global norm of the grads, computed before)
+//   m'   = fma(g, c1, b1 * m)              = c1 g + b1 m,        c1 = 1 - b1
+//   v'   = fma(g * g, c2, b2 * v)          = c2 g^2 + b2 v,      c2 = 1 - b2
+//          (`clip` != 0: fma(v, b2, (g * g) * c2), the same sum contracted on its other side)
+//   with bc1 = 1 - b1^t, bc2 = 1 - b2^t (t: the new step count), r1 = 1/bc1, r2 = 1/bc2:
+//   form 0:  u = (m' r1) / (sqrt(fma(v', r2, eps_root)) + eps)
+//   form 1:  u = m' / (bc1 (sqrt(v' / bc2 + eps_root) + eps))
+//            (both are  m^ / (sqrt(v^ + eps_root) + eps),  m^ = m'/bc1, v^ = v'/bc2)
+//   u    = fma(p, wd, u)                   = u + wd p, only when `decay` != 0 (AdamW)
+//   u    = u * s                           s: -lr, or the schedule's value at this step
+//
+// These are the operations XLA's CPU compiler makes of jaxopt_zoo's unfused path
+// (optimizers/_adam.py, _numerics._ema / bias_correction, transforms/_weight_decay.py,
+// transforms/_scaling.py), reproduced one for one so the numbers are the same: XLA's
+// algebraic simplifier rewrites the bias-corrected ratio, into form 0 when the bias
+// correction is computed in float64 and cast (x64 on), into form 1 when it is float32 (x64
+// off); its LLVM backend contracts `a * b + c` into one fused multiply-add where the CPU has
+// one, on one of the two products of a sum, which one depending on the program around it
+// (v' contracts the other way when the clipping select is fused in). These choices are
+// those of jaxlib 0.10.2 on x86-64, pinned by tests/test_kernels.py. This file is built with -ffp-contract=off, so
+// the only contractions are the explicit std::fma calls. All scalars arrive in one float32
+// operand `hyper`, computed by the caller in JAX exactly as the unfused path computes them
+// (so jit's cache is not keyed on their values):
+//
+//   hyper = [c1, b1, c2, b2, r1, r2, eps_root, eps, wd, s, decay, form, bc1, bc2, clip, n, c]
+//
+// `clip` is 0 without clip_by_global_norm in the chain, 1 with it when the norm n is below c
+// (the grads pass unchanged), 2 when it is not (they are scaled).
+//
+// m and v are aliased to the outputs m' and v' by the caller (input_output_aliases), so a
+// donated state is updated in place. Large chunks are split over the machine's threads.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+#include "xla/ffi/api/ffi.h"
+
+namespace ffi = xla::ffi;
+
+namespace {
+
+struct Hyper {
+  float c1, b1, c2, b2, r1, r2, eps_root, eps, wd, s;
+  bool decay, form1;
+  float bc1, bc2;
+  int clip;
+  float norm, max_norm;
+};
+
+// Elements [begin, end) of the chunk; m and v are updated in place. The switches are template
+// parameters so the loop has no branches, and each buffer is reached through one pointer
+// (`__restrict`), so it vectorises.
+template <bool kDecay, bool kForm1, int kClip>
+void AdamRange(const float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v,
+               float* __restrict u, const Hyper h, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; ++i) {
+    float gi = g[i];
+    if constexpr (kClip == 2) gi = (gi / h.norm) * h.max_norm;
+    const float mi = std::fma(gi, h.c1, m[i] * h.b1);
+    float vi;
+    if constexpr (kClip != 0) {
+      vi = std::fma(v[i], h.b2, (gi * gi) * h.c2);
+    } else {
+      vi = std::fma(gi * gi, h.c2, v[i] * h.b2);
+    }
+    float ui;
+    if constexpr (kForm1) {
+      ui = mi / (h.bc1 * (std::sqrt(vi / h.bc2 + h.eps_root) + h.eps));
+    } else {
+      ui = (mi * h.r1) / (std::sqrt(std::fma(vi, h.r2, h.eps_root)) + h.eps);
+    }
+    if constexpr (kDecay) ui = std::fma(p[i], h.wd, ui);
+    u[i] = ui * h.s;
+    m[i] = mi;
+    v[i] = vi;
+  }
+}
+
+using RangeFn = void (*)(const float*, const float*, float*, float*, float*, const Hyper, int64_t, int64_t);
+
+template <bool kDecay, bool kForm1>
+RangeFn PickClip(int clip) {
+  return clip == 2 ? AdamRange<kDecay, kForm1, 2> : clip == 1 ? AdamRange<kDecay, kForm1, 1> : AdamRange<kDecay, kForm1, 0>;
+}
+
+RangeFn Pick(const Hyper& h) {
+  if (h.decay) return h.form1 ? PickClip<true, true>(h.clip) : PickClip<true, false>(h.clip);
+  return h.form1 ? PickClip<false, true>(h.clip) : PickClip<false, false>(h.clip);
+}
+
+// Below this many elements a chunk runs on the calling thread: starting threads costs more.
+constexpr int64_t kMinPerThread = 1 << 16;
+
+template <typename F>
+void ParallelFor(int64_t n, F&& body) {
+  const int64_t hw = std::max<int64_t>(1, std::thread::hardware_concurrency());
+  const int64_t workers = std::min<int64_t>(hw, std::max<int64_t>(1, n / kMinPerThread));
+  if (workers == 1) {
+    body(0, n);
+    return;
+  }
+  // Split on 16-element boundaries so each worker's stores stay within its own cache lines.
+  const int64_t step = ((n + workers - 1) / workers + 15) / 16 * 16;
+  std::vector<std::thread> threads;
+  for (int64_t w = 1; w < workers; ++w) {
+    const int64_t begin = std::min(n, w * step), end = std::min(n, (w + 1) * step);
+    if (begin < end) threads.emplace_back(body, begin, end);
+  }
+  body(0, std::min(n, step));
+  for (auto& t : threads) t.join();
+}
+
+ffi::Error AdamImpl(ffi::Buffer<ffi::F32> p, ffi::Buffer<ffi::F32> g, ffi::Buffer<ffi::F32> m,
+                    ffi::Buffer<ffi::F32> v, ffi::Buffer<ffi::F32> hyper,
+                    ffi::ResultBuffer<ffi::F32> u, ffi::ResultBuffer<ffi::F32> m_out,
+                    ffi::ResultBuffer<ffi::F32> v_out) {
+  const int64_t n = static_cast<int64_t>(g.element_count());
+  if (p.element_count() != g.element_count() || m.element_count() != g.element_count() ||
+      v.element_count() != g.element_count()) {
+    return ffi::Error::InvalidArgument("adam_cpu: p, g, m and v must have the same size");
+  }
+  if (hyper.element_count() != 17) {
+    return ffi::Error::InvalidArgument("adam_cpu: hyper must hold 17 scalars");
+  }
+  const float* k = hyper.typed_data();
+  const Hyper h{k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8], k[9],
+                k[10] != 0.0f, k[11] != 0.0f, k[12], k[13], static_cast<int>(k[14]), k[15], k[16]};
+  // m' and v' are written over m and v: the caller aliases them (input_output_aliases), so
+  // XLA hands us the same buffers; copy first should it ever not.
+  float* mo = m_out->typed_data();
+  float* vo = v_out->typed_data();
+  if (mo != m.typed_data()) std::copy_n(m.typed_data(), n, mo);
+  if (vo != v.typed_data()) std::copy_n(v.typed_data(), n, vo);
+  const float* pp = p.typed_data();
+  const float* gp = g.typed_data();
+  float* up = u->typed_data();
+  const RangeFn range = Pick(h);
+  ParallelFor(n, [=](int64_t begin, int64_t end) { range(pp, gp, mo, vo, up, h, begin, end); });
+  return ffi::Error::Success();
+}
+
+}  // namespace
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxoptZooAdamF32, AdamImpl,
+                              ffi::Ffi::Bind()
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // p
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // g
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // m
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // v
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // hyper
+                                  .Ret<ffi::Buffer<ffi::F32>>()  // u
+                                  .Ret<ffi::Buffer<ffi::F32>>()  // m'
+                                  .Ret<ffi::Buffer<ffi::F32>>()  // v'
+);

@@ -1,0 +1,149 @@
+"""The fused Adam kernel of ``zoo.packed`` (jaxopt_zoo/_kernels/adam_cpu.cc) against the unfused path.
+
+Each step is run both ways from the same params, grads and state, and the updates and the new
+state must agree to 1 ulp (in practice they are bit-identical), over 60 steps, with default and
+random hyperparameters, a schedule, x64 on and off. The kernel is opt-in
+(``JAXOPT_ZOO_KERNELS=1``); these tests switch it on and off in-process, and with
+``JAXOPT_ZOO_KERNELS=0`` in the environment they check the pure-JAX path only.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxopt_zoo as zoo
+from jaxopt_zoo import _kernels
+from jaxopt_zoo.transforms import _packed
+
+KERNELS_OFF = os.environ.get("JAXOPT_ZOO_KERNELS") == "0"  # `JAXOPT_ZOO_KERNELS=0 make test`: the fallback only
+
+SHAPES = [(3, 4), (100,), (130, 70), (7,), ()]
+
+CONFIGS = {
+    "adamw": lambda: zoo.adamw(1e-3, weight_decay=1e-2),
+    "adam_random": lambda: zoo.adam(3e-2, b1=0.81, b2=0.95, eps=1e-6, eps_root=1e-9),
+    "clip_adamw_schedule": lambda: zoo.chain(zoo.clip_by_global_norm(0.5), zoo.scale_by_adam(b2=0.98),
+                                             zoo.add_decayed_weights(1e-2),
+                                             zoo.scale_by_schedule(lambda t: -zoo.cosine_decay_schedule(1e-2, 40)(t))),
+    "unclipped_adamw": lambda: zoo.chain(zoo.clip_by_global_norm(1e4), zoo.scale_by_adam(b1=0.85), zoo.add_decayed_weights(1e-3),
+                                         zoo.scale(-2e-3)),
+    "adamw_schedule": lambda: zoo.adamw(zoo.cosine_decay_schedule(1e-2, 40), b1=0.7, b2=0.99, weight_decay=3e-3),
+}
+
+
+def _tree(seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    return {f"l{i}": jnp.asarray(rng.normal(size=s), jnp.float32) for i, s in enumerate(SHAPES)}
+
+
+def _has_kernel(fn, *args) -> bool:
+    return _kernels.KERNELS["adam"][2] in fn.lower(*args).as_text()
+
+
+def _with_kernels(on: bool, fn, *args):
+    old = os.environ.get("JAXOPT_ZOO_KERNELS")
+    os.environ["JAXOPT_ZOO_KERNELS"] = "1" if on and not KERNELS_OFF else "0"
+    try:
+        return fn(*args)
+    finally:
+        if old is None:
+            del os.environ["JAXOPT_ZOO_KERNELS"]
+        else:
+            os.environ["JAXOPT_ZOO_KERNELS"] = old
+
+
+def test_kernel_builds_here():
+    # The machines the suite runs on have g++: a kernel that silently fails to build would
+    # leave everything below testing the fallback against itself.
+    assert _with_kernels(True, _kernels.available, "adam") is not KERNELS_OFF
+
+
+@pytest.mark.parametrize("x64", [True, False], ids=["x64", "x64off"])
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_fused_step_equals_unfused(name, x64):
+    with jax.enable_x64(x64):
+        tx = zoo.packed(CONFIGS[name](), chunk_size=1000)
+        params = _tree(0)
+        state = tx.init(params)
+        # Two jitted functions traced with the kernel on and off (the switch is read at trace time).
+        fused = jax.jit(lambda g, s, p: tx.update(g, s, p))
+        plain = jax.jit(lambda g, s, p: tx.update(g, s, p))
+        grads = _tree(1)
+        assert _with_kernels(True, _has_kernel, fused, grads, state, params) is not KERNELS_OFF
+        assert not _with_kernels(False, _has_kernel, plain, grads, state, params)
+        _with_kernels(False, plain.lower, grads, state, params)  # trace `plain` once, without the kernel
+        for step in range(60):
+            grads = _tree(100 + step)
+            want = _with_kernels(False, plain, grads, state, params)
+            got = _with_kernels(True, fused, grads, state, params)
+            assert jax.tree.structure(got) == jax.tree.structure(want)
+            for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+                assert a.dtype == b.dtype and a.shape == b.shape
+                if jnp.issubdtype(a.dtype, jnp.floating):
+                    np.testing.assert_array_max_ulp(np.asarray(a), np.asarray(b), maxulp=1)
+                else:
+                    np.testing.assert_array_equal(a, b)
+            updates, state = got
+            params = zoo.apply_updates(params, updates)
+
+
+def test_kernel_applies_only_to_the_chains_it_covers():
+    plan = _packed._adam_plan
+    assert plan(zoo.adamw(1e-3)) is not None and plan(zoo.adam(1e-3)) is not None
+    assert plan(zoo.adam(zoo.linear_schedule(1e-3, 0.0, 10))).schedule is not None
+    assert plan(zoo.chain(zoo.scale_by_adam(), zoo.scale(-1e-3))) is not None
+    assert (plan(zoo.chain(zoo.clip_by_global_norm(1.0), zoo.scale_by_adam(), zoo.scale(-1e-3))).clip) == 1.0
+    for other in (zoo.nadam(1e-3), zoo.amsgrad(1e-3), zoo.adamw(1e-3, mask=lambda p: p), zoo.lion(1e-3),
+                  zoo.sgd(1e-3), zoo.inject_hyperparams(zoo.adamw)(learning_rate=1e-3),
+                  zoo.chain(zoo.scale_by_adam(), zoo.clip_by_global_norm(1.0), zoo.scale(-1e-3)),
+                  zoo.chain(zoo.clip(1.0), zoo.scale_by_adam(), zoo.scale(-1e-3)),
+                  zoo.adam(jnp.asarray(1e-3))):
+        assert plan(other) is None
+    # Mixed dtypes take the pure-JAX path (the kernel is float32 only), with the same numbers.
+    params = {"a": jnp.ones(3, jnp.float32), "b": jnp.ones(2, jnp.bfloat16)}
+    tx = zoo.packed(zoo.adamw(1e-3))
+    assert not _with_kernels(True, _has_kernel, jax.jit(tx.update), params, tx.init(params), params)
+
+
+def test_donated_state_is_updated_in_place():
+    tx = zoo.packed(zoo.adamw(1e-3), chunk_size=1000)
+    params = _tree(0)
+
+    def step(params, state, grads):
+        updates, state = tx.update(grads, state, params)
+        return zoo.apply_updates(params, updates), state
+
+    step = jax.jit(step, donate_argnums=(0, 1))
+    state = tx.init(params)
+    assert _with_kernels(True, _has_kernel, step, params, state, params) is not KERNELS_OFF
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Some donated buffers were not usable" would be an error
+        for _ in range(3):
+            old = state
+            params, state = _with_kernels(True, step, params, state, _tree(1))
+    assert all(x.is_deleted() for x in jax.tree.leaves(old.inner[0].mu))
+
+
+def test_failed_build_falls_back(monkeypatch, tmp_path):
+    monkeypatch.setattr(_kernels, "_loaded", {})
+    monkeypatch.setenv("JAXOPT_ZOO_KERNELS", "1")
+    monkeypatch.setenv("JAXOPT_ZOO_CACHE", str(tmp_path))
+    monkeypatch.setenv("CXX", "false")  # a "compiler" that always fails
+    with pytest.warns(UserWarning, match="building the adam kernel failed"):
+        assert not _kernels.available("adam")
+    tx = zoo.packed(zoo.adamw(1e-3))
+    params = _tree(0)
+    updates, _ = jax.jit(tx.update)(params, tx.init(params), params)
+    want, _ = zoo.adamw(1e-3).update(params, zoo.adamw(1e-3).init(params), params)
+    for k in params:
+        np.testing.assert_allclose(updates[k], want[k], rtol=1e-6)
+    monkeypatch.setattr(_kernels, "_compiler", lambda: None)
+    monkeypatch.setattr(_kernels, "_loaded", {})
+    with pytest.warns(UserWarning, match="no C\\+\\+ compiler"):
+        assert not _kernels.available("adam")
