@@ -11,10 +11,31 @@ test and still off after it.
 
 import os
 
-import jax
-import jax.numpy as jnp
-import pytest
-from hypothesis import settings
+# Compile fast. Almost all of the suite's time is XLA compiling small programs (a 120-step scan
+# compiles in ~0.4 s of CPU and runs in ~1 ms); XLA's older CPU fusion emitters and LLVM at -O0
+# compile the same programs ~5x faster. They round some operations differently (cos, pow,
+# fused multiply-adds: ~1e-14 relative after 60 float64 steps), never differently for the zoo and
+# its reference in one test, so every comparison of the suite means what it means under the
+# default pipeline. tests/test_compile_flags.py runs the registry under XLA's default flags in a
+# subprocess and checks the two agree; the doctests (`make doctest`) and examples' own runs use the
+# default pipeline too. ZOO_TEST_XLA=default runs the whole suite with XLA's defaults.
+# Set before JAX starts its backend (importing jax does not start it).
+FAST_COMPILE_FLAGS = ("--xla_cpu_use_fusion_emitters=false", "--xla_backend_optimization_level=0")
+if os.environ.get("ZOO_TEST_XLA", "fast") == "fast":
+    _flags = os.environ.get("XLA_FLAGS", "").split()
+    os.environ["XLA_FLAGS"] = " ".join(_flags + [f for f in FAST_COMPILE_FLAGS if f not in _flags])
+# torch (the references) on one thread: two pytest workers share two cores, and torch's own
+# threads on top of them make its small-tensor steps ~100x slower on a loaded machine.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import jax  # noqa: E402
+from jax._src import xla_bridge  # noqa: E402
+
+# XLA reads XLA_FLAGS once, when the backend starts: nothing may have started it before this file.
+assert not xla_bridge.backends_are_initialized(), "tests/conftest.py: JAX's backend started before XLA_FLAGS was set"
+import jax.numpy as jnp  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 
