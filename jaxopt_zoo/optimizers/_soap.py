@@ -49,7 +49,10 @@ This is ``pytorch_optimizer.SOAP`` (its defaults: lr 3e-3, betas (0.95, 0.95), w
   the reference with that cast redirected to float64.
 * ``merge_dims`` where every axis merges into one (say a 4x3 leaf with the default
   ``max_precondition_dim``): the reference's ``merge_small_dims`` returns the shape ``[1]``
-  and the reshape fails; here the leaf becomes one axis of all its entries.
+  and the reshape fails; here the leaf becomes one axis of all its entries. The same failure
+  hits the reference's vectors of length ``<= max_precondition_dim`` with ``merge_dims`` (it
+  merges vectors when rotating them, though not when making their statistics); here vectors
+  are never merged, which is what the reference computes for longer ones.
 
 Eigenvectors of a repeated eigenvalue are any basis of their eigenspace, and SOAP's step
 depends on which (``v`` is per coordinate of the basis): two implementations (or one on
