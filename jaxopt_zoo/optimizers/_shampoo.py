@@ -81,8 +81,7 @@ def _inverse_root(h, power: int):
     """``h^{-1/power}`` through an SVD (float32 at least; the reference's ``compute_power_svd``)."""
     ct = jnp.promote_types(h.dtype, jnp.float32)
     u, s, vh = jnp.linalg.svd(h.astype(ct), full_matrices=False)
-    root = jnp.exp(jnp.log(s) * (-1.0 / power))  # not s ** (-1 / power): under jit XLA rewrites that
-    return ((u * root[None, :]) @ vh).astype(h.dtype)
+    return ((u * (s ** (-1.0 / power))[None, :]) @ vh).astype(h.dtype)
 
 
 def _precondition(x, roots):
