@@ -232,7 +232,9 @@ def _soap_leaf(g, m, v, ggs, qs, count, *, b1, b2, beta_s, eps, freq, plan, corr
 
         new_gg = tuple(a.astype(dt) for a in new_gg)
         new_q, v2 = jax.lax.cond((count % freq) == 0, refresh, lambda _: (qs, v1), None)
-        return cast(n, m1, v2, new_gg, new_q)
+        # v2 comes out of the rotations, where XLA's sharding propagation picks a replicated
+        # layout; a select on m1 (laid out like the params) ties it to the params' sharding
+        return cast(n, m1, jnp.where(m1 == m1, v2, v2), new_gg, new_q)
 
     return jax.lax.cond(count == 0, first, later, None)
 
