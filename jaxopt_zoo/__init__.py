@@ -156,6 +156,12 @@ from .optimizers._mars import ScaleByMarsState as ScaleByMarsState
 from .optimizers._mars import mars as mars
 from .optimizers._mars import scale_by_mars as scale_by_mars
 from .optimizers._schedule_free_radam import schedule_free_radam as schedule_free_radam
+from .optimizers._soap import ScaleBySoapState as ScaleBySoapState
+from .optimizers._soap import scale_by_soap as scale_by_soap
+from .optimizers._soap import soap as soap
+from .optimizers._shampoo import ScaleByShampooState as ScaleByShampooState
+from .optimizers._shampoo import scale_by_shampoo as scale_by_shampoo
+from .optimizers._shampoo import shampoo as shampoo
 from .optimizers._padam import PAdamState as PAdamState
 from .optimizers._padam import padam as padam
 from .optimizers._adai import AdaiState as AdaiState

@@ -109,6 +109,15 @@ _add(OPTIMIZERS, "adam_mini", "pytorch_optimizer.AdamMini (blocks from pytree pa
 _add(OPTIMIZERS, "schedule_free_radam", "schedulefree.RAdamScheduleFree",
      "Defazio et al., The Road Less Scheduled, 2024, https://arxiv.org/abs/2405.15682",
      learning_rate=1e-2)
+_add(OPTIMIZERS, "soap", "pytorch_optimizer.SOAP (its QR in the params' dtype, not float32)",
+     "Vyas et al., SOAP: Improving and Stabilizing Shampoo using Adam, 2024, https://arxiv.org/abs/2409.11321",
+     learning_rate=1e-2)
+_add(OPTIMIZERS, "shampoo", "pytorch_optimizer.Shampoo",
+     "Gupta, Koren & Singer, Shampoo: Preconditioned Stochastic Tensor Optimization, 2018, https://arxiv.org/abs/1802.09568",
+     learning_rate=0.3, matrix_eps=1e-2)
+# (shampoo's default matrix_eps 1e-6 makes a vector's statistic from its first few, nearly parallel
+# gradients so ill-conditioned that runs whose gradients differ in the last bit, jit and eager,
+# drift 1e-10 apart in 8 steps, in the reference as here)
 _add(OPTIMIZERS, "adai", "pytorch_optimizer.Adai",
      "Xie et al., Adaptive Inertia: Disentangling the Effects of Adaptive Learning Rate and Momentum, 2022, https://arxiv.org/abs/2006.15815",
      learning_rate=1e-1)

@@ -56,6 +56,12 @@ from ._mars import mars as mars
 from ._mars import scale_by_mars as scale_by_mars
 from ._mars import ScaleByMarsState as ScaleByMarsState
 from ._schedule_free_radam import schedule_free_radam as schedule_free_radam
+from ._soap import scale_by_soap as scale_by_soap
+from ._soap import ScaleBySoapState as ScaleBySoapState
+from ._soap import soap as soap
+from ._shampoo import scale_by_shampoo as scale_by_shampoo
+from ._shampoo import ScaleByShampooState as ScaleByShampooState
+from ._shampoo import shampoo as shampoo
 from ._padam import padam as padam
 from ._padam import PAdamState as PAdamState
 from ._radam import radam as radam
