@@ -161,6 +161,12 @@ _add(OPTIMIZERS, "acprop", "optax.contrib.acprop",
      "Zhuang et al., Momentum Centering and Asynchronous Update for Adaptive Gradient Methods, 2021, https://arxiv.org/abs/2110.05454",
      learning_rate=1e-2)
 
+_add(OPTIMIZERS, "galore",
+     "optax.contrib.galore with proj_type='reverse_std'; the default 'std' is the authors' jiaweizzhao/GaLore projection "
+     "side (pytorch_optimizer's GaLoreProjector)",
+     "Zhao et al., GaLore: Memory-Efficient LLM Training by Gradient Low-Rank Projection, 2024, https://arxiv.org/abs/2403.03507",
+     learning_rate=1e-2, rank=4, update_proj_gap=20)
+
 # --- schedules ------------------------------------------------------------------------------
 _SGDR = "Loshchilov & Hutter, SGDR: Stochastic Gradient Descent with Warm Restarts, 2017, https://arxiv.org/abs/1608.03983"
 _add(SCHEDULES, "constant_schedule", "optax.constant_schedule", "-", value=1e-2)
