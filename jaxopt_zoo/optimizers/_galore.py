@@ -91,7 +91,9 @@ class GaLoreState(NamedTuple):
 
     count: jax.Array  # int32 scalar, saturating: steps taken
     base_optimizer_state: Any  # the base optimizer's state, in the projected shapes
-    projector: Any  # per leaf: the (m, r) or (n, r) projector; (0, 0) for unprojected leaves
+    # per leaf: the (m, r) or (n, r) projector; a 0-d zero for an unprojected leaf (optax stores a
+    # (0, 0) array there, which orbax refuses to save: zero-size arrays)
+    projector: Any
 
 
 def _is_dims(x: Any) -> bool:
@@ -233,7 +235,7 @@ def scale_by_galore(
                 projectors.append(None)
                 proxies.append(None)
             elif lay is None:
-                projectors.append(jnp.zeros((0, 0), jnp.asarray(x).dtype))
+                projectors.append(jnp.zeros((), jnp.asarray(x).dtype))
                 proxies.append(jnp.zeros_like(x))
             else:
                 p_shape, r_shape = shapes(lay)
@@ -309,6 +311,9 @@ def galore(
 
     Returns:
       A ``GradientTransformation``; its update needs ``params`` when ``weight_decay`` is used.
+      Under ``inject_hyperparams`` the learning rate, ``scale`` and ``weight_decay`` can be
+      injected; ``rank`` and ``update_proj_gap`` shape the computation, so name them in
+      ``static_args``.
 
     Raises:
       ValueError: for a bad argument or bad dimension numbers.

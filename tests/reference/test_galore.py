@@ -145,6 +145,18 @@ def test_base_state_survives_a_new_projector_and_dtypes_stay():
     assert seen == [True, False, False, True, False, False, True]
 
 
+def test_injected_learning_rate_and_donation_safe_state():
+    params = {"w": jnp.ones((4, 3)), "b": jnp.ones(3)}
+    tx = zoo.inject_hyperparams(zoo.galore, static_args=("rank", "update_proj_gap"))(learning_rate=0.1, rank=2)
+    state = tx.init(params)
+    buffers = {id(x) for x in jax.tree.leaves(params)}
+    assert not buffers & {id(x) for x in jax.tree.leaves(state)}
+    _, state = jax.jit(tx.update)(params, state, params)
+    state.hyperparams["learning_rate"] = jnp.asarray(0.0, state.hyperparams["learning_rate"].dtype)
+    updates, _ = jax.jit(tx.update)(params, state, params)
+    assert all(float(jnp.max(jnp.abs(u))) == 0.0 for u in jax.tree.leaves(updates))
+
+
 @pytest.mark.parametrize("kw, arg", [
     (dict(rank=0), "rank"), (dict(rank=2.0), "rank"), (dict(update_proj_gap=0), "update_proj_gap"),
     (dict(scale=float("nan")), "scale"), (dict(proj_type="full"), "proj_type"), (dict(weight_decay=-1.0), "weight_decay"),
