@@ -51,8 +51,9 @@ def test_unknown_keyword_arguments_are_accepted(name):
     tx = build(name)
     state = tx.init(params)
     grads = jax.tree.map(jnp.ones_like, params)
-    updates, _ = tx.update(grads, state, params, value=jnp.asarray(1.0), some_future_flag=3,
-                           **_registry.update_extras(name, value=1.0, grad=grads, value_fn=harness_loss))
+    extras = {"value": jnp.asarray(1.0), **_registry.update_extras(name, value=jnp.asarray(1.0), grad=grads,
+                                                                   value_fn=harness_loss)}
+    updates, _ = tx.update(grads, state, params, some_future_flag=3, **extras)
     assert jax.tree.structure(updates) == jax.tree.structure(params)
 
 
