@@ -189,6 +189,10 @@ from .transforms._monitor import monitor as monitor
 from .transforms._monitor import record_norms as record_norms
 
 # --- optax contrib members (optimizers/) -------------------------------------------------
+from .optimizers._galore import GaLoreDimensionNumbers as GaLoreDimensionNumbers
+from .optimizers._galore import GaLoreState as GaLoreState
+from .optimizers._galore import galore as galore
+from .optimizers._galore import scale_by_galore as scale_by_galore
 from .optimizers._muon import MuonDimensionNumbers as MuonDimensionNumbers
 from .optimizers._muon import MuonState as MuonState
 from .optimizers._muon import muon as muon

@@ -171,6 +171,12 @@ _add(OPTIMIZERS, "acprop", "optax.contrib.acprop",
      "Zhuang et al., Momentum Centering and Asynchronous Update for Adaptive Gradient Methods, 2021, https://arxiv.org/abs/2110.05454",
      learning_rate=1e-2)
 
+_add(OPTIMIZERS, "galore",
+     "optax.contrib.galore with proj_type='reverse_std'; the default 'std' is the authors' jiaweizzhao/GaLore projection "
+     "side (pytorch_optimizer's GaLoreProjector)",
+     "Zhao et al., GaLore: Memory-Efficient LLM Training by Gradient Low-Rank Projection, 2024, https://arxiv.org/abs/2403.03507",
+     learning_rate=1e-2, rank=4, update_proj_gap=20)
+
 # --- schedules ------------------------------------------------------------------------------
 _SGDR = "Loshchilov & Hutter, SGDR: Stochastic Gradient Descent with Warm Restarts, 2017, https://arxiv.org/abs/1608.03983"
 _add(SCHEDULES, "constant_schedule", "optax.constant_schedule", "-", value=1e-2)
@@ -208,7 +214,12 @@ _add(SCHEDULES, "warmup_linear_decay_schedule", "torch LambdaLR (Hugging Face ge
 # Members whose update needs keyword extras: the whole-zoo suites pass them. Each entry names
 # what to pass, from what a training step has: ``value`` (the loss at the params), ``grad``
 # (its gradient), ``value_fn`` (the loss function of the params); ``update_extras`` picks them.
+# An entry ``"obj_fn=value_fn"`` passes what the step calls ``value_fn`` under the keyword
+# ``obj_fn`` (sophia's Hessian estimator takes the loss function by optax's name for it).
 UPDATE_EXTRAS: dict[str, tuple[str, ...]] = {}
+# Members whose update takes per-example gradients (the batch on axis 0 of every leaf) instead
+# of the step's gradient: ``update_grads`` gives a step's gradient to them as a batch of one.
+PER_EXAMPLE_GRADS: set[str] = set()
 
 
 def update_extras(name: str, **available: Any) -> dict:
@@ -220,7 +231,51 @@ def update_extras(name: str, **available: Any) -> dict:
     """
     if name in TORCH_OPTIMIZERS:  # a torch class name ("LBFGS") means its torch_compat member
         name = TORCH_OPTIMIZERS[name].name
-    return {k: available[k] for k in UPDATE_EXTRAS.get(name, ())}
+    out = {}
+    for extra in UPDATE_EXTRAS.get(name, ()):
+        keyword, _, source = extra.partition("=")
+        out[keyword] = available[source or keyword]
+    return out
+
+
+def update_grads(name: str, grads: Any) -> Any:
+    """What member ``name``'s update takes for the step's gradient ``grads``: ``grads``
+    itself, or for a member of ``PER_EXAMPLE_GRADS`` the batch of one example
+    (``grads[None]`` leaf by leaf; ``None`` leaves stay ``None``)."""
+    if name not in PER_EXAMPLE_GRADS:
+        return grads
+    import jax
+
+    return jax.tree.map(lambda g: g[None], grads)
+
+
+def for_a_step(name: str, tx: Any) -> Any:
+    """``tx`` (member ``name``) as a transformation a generic training step can drive.
+
+    The step calls ``update(grads, state, params, value=..., grad=..., value_fn=...)`` with
+    its own gradient; a member of ``PER_EXAMPLE_GRADS`` gets it as a batch of one example
+    (``update_grads``) and a renamed extra (sophia's ``obj_fn``) is passed under its name.
+    Other members are returned as they are. The state is ``tx``'s own.
+    """
+    renames = [e.partition("=")[::2] for e in UPDATE_EXTRAS.get(name, ()) if "=" in e]
+    if name not in PER_EXAMPLE_GRADS and not renames:
+        return tx
+    from . import _packable
+    from ._base import GradientTransformation
+
+    def update_fn(updates, state, params=None, **extra_args):
+        for keyword, source in renames:
+            if source in extra_args and keyword not in extra_args:
+                extra_args[keyword] = extra_args[source]
+        return tx.update(update_grads(name, updates), state, params, **extra_args)
+
+    return _packable.composite(GradientTransformation(tx.init, update_fn), tx)
+
+
+def needs(name: str, extra: str) -> bool:
+    """Whether member ``name``'s update needs ``extra`` (``"value"``, ``"grad"``, ``"value_fn"``;
+    a renamed extra counts under both names)."""
+    return any(extra in e.split("=") for e in UPDATE_EXTRAS.get(name, ()))
 
 _add(OPTIMIZERS, "yogi", "optax.yogi",
      "Zaheer et al., Adaptive Methods for Nonconvex Optimization, 2018, https://proceedings.neurips.cc/paper/2018/hash/90365351ccc7437a1309dc64e4db32a3-Abstract.html",
@@ -267,6 +322,17 @@ UPDATE_EXTRAS["scale_by_zoom_linesearch"] = UPDATE_EXTRAS["scale_by_backtracking
 _add(OPTIMIZERS, "noisy_sgd", "optax.noisy_sgd (same key, same noise)",
      "Neelakantan et al., Adding Gradient Noise Improves Learning for Very Deep Networks, 2015, https://arxiv.org/abs/1511.06807",
      learning_rate=0.1, eta=1e-4, key=0)
+_add(OPTIMIZERS, "sophia",
+     "optax.contrib.sophia with bias_correction=True; the default is the paper's and Liuhong99/Sophia's "
+     "uncorrected momentum (update takes obj_fn=, the loss function)",
+     "Liu, Li, Hall, Liang & Ma, Sophia: A Scalable Stochastic Second-order Optimizer for Language Model "
+     "Pre-training, 2023, https://arxiv.org/abs/2305.14342",
+     learning_rate=1e-2)
+UPDATE_EXTRAS["sophia"] = ("obj_fn=value_fn",)
+_add(OPTIMIZERS, "dpsgd", "optax.contrib.dpsgd (same seed, same noise; update takes per-example gradients)",
+     "Abadi et al., Deep Learning with Differential Privacy, 2016, https://arxiv.org/abs/1607.00133",
+     learning_rate=0.1, l2_norm_clip=10.0, noise_multiplier=0.001, seed=0, momentum=0.9)
+PER_EXAMPLE_GRADS.add("dpsgd")
 _SMITH = "Smith & Topin, Super-Convergence, 2018, https://arxiv.org/abs/1708.07120"
 _add(SCHEDULES, "warmup_constant_schedule", "optax.warmup_constant_schedule",
      "Goyal et al., Accurate, Large Minibatch SGD: Training ImageNet in 1 Hour, 2017, https://arxiv.org/abs/1706.02677",

@@ -35,6 +35,7 @@ LEARNING_RATE = {
 # Rosenbrock's valley need the small rates plain SGD needs there.
 LEARNING_RATE["quadratic"].update({"noisy_sgd": 1e-2, "optimistic_gradient_descent": 1e-2})
 LEARNING_RATE["rosenbrock"].update({"noisy_sgd": 1e-3, "optimistic_gradient_descent": 1e-3})
+LEARNING_RATE["rosenbrock"]["dpsgd"] = 1e-3  # SGD with momentum 0.9 (clipped at 10): as sgd's
 
 
 def build(name, problem=None, **override):
@@ -42,7 +43,7 @@ def build(name, problem=None, **override):
     if name in LEARNING_RATE.get(problem, {}):
         kwargs["learning_rate"] = LEARNING_RATE[problem][name]
     kwargs.update(override)
-    return _registry.factory(name)(**kwargs)
+    return _registry.for_a_step(name, _registry.factory(name)(**kwargs))
 
 
 def final_loss(tx, loss, params, steps, extras=()):
@@ -50,7 +51,7 @@ def final_loss(tx, loss, params, steps, extras=()):
         p, s = carry
         value, g = jax.value_and_grad(loss)(p)
         have = dict(value=value, grad=g, value_fn=loss)  # what a step has; `extras` names what tx takes
-        u, s = tx.update(g, s, p, **{k: have[k] for k in extras})
+        u, s = tx.update(g, s, p, **{k.partition('=')[0]: have[k.partition('=')[2] or k] for k in extras})  # 'obj_fn=value_fn': sophia
         return (zoo.apply_updates(p, u), s), None
 
     (p, _), _ = jax.jit(lambda c: jax.lax.scan(step, c, None, length=steps))((params, tx.init(params)))

@@ -183,13 +183,14 @@ def test_unpack_tree_gradient_is_one_concatenation_per_chunk():
 # the refused ones are exactly these (a member added later that packs wrongly, or is refused
 # without a reason, fails here until it is tagged in jaxopt_zoo._packable's terms).
 REFUSED = {"lamb", "lars", "adafactor", "fromage", "novograd", "sm3", "noisy_sgd", "muon", "mars", "adam_mini", "cautious",
-           "lbfgs", "torch_compat.Muon", "torch_compat.Adafactor", "torch_compat.LBFGS", "soap", "shampoo"}
+           "lbfgs", "torch_compat.Muon", "torch_compat.Adafactor", "torch_compat.LBFGS", "soap", "shampoo", "galore", "dpsgd", "sophia"}
 
 
 def _registry_members():
     from jaxopt_zoo import _registry
 
-    members = {n: (lambda n=n: _registry.factory(n)(**_registry.OPTIMIZERS[n].example)) for n in _registry.OPTIMIZERS}
+    members = {n: (lambda n=n: _registry.for_a_step(n, _registry.factory(n)(**_registry.OPTIMIZERS[n].example)))
+               for n in _registry.OPTIMIZERS}
     members.update({n: (lambda n=n: _registry.factory(n)(zoo.adam(1e-2), **_registry.WRAPPERS[n].example))
                     for n in _registry.WRAPPERS})
     members.update({e.name: (lambda e=e: _registry.torch_factory(e)(lr=1e-2)) for e in _registry.TORCH_OPTIMIZERS.values()})

@@ -17,7 +17,7 @@ NAMES = sorted(_registry.OPTIMIZERS)
 
 
 def make(name, **override):
-    return _registry.factory(name)(**{**_registry.OPTIMIZERS[name].example, **override})
+    return _registry.for_a_step(name, _registry.factory(name)(**{**_registry.OPTIMIZERS[name].example, **override}))
 
 
 def params_of(dtype):
@@ -35,6 +35,10 @@ def loss(p):
 # optax's); D-Adapt's steps come out 0 (the params do not move, as
 # torch's). bf16 (float32's range) is checked in full; fp16 only for the dtypes.
 FP16_OUT_OF_RANGE = {"prodigy", "dadapt_adamw"}
+# galore's eps is its base optimizer's (scale_by_adam's 1e-8, 0 in fp16): a projected coordinate
+# whose g**2 underflows gives 0/0, and the back-projection spreads the NaN over the matrix, as in
+# optax.contrib.galore; base_optimizer=scale_by_adam(eps=1e-4) runs in fp16.
+FP16_OUT_OF_RANGE.add("galore")
 
 # Members that do not move in the first 3 steps by design, and how many steps they need.
 STEPS = {
@@ -228,6 +232,7 @@ def _counts(state):
 NO_COUNTER = {"adadelta", "adagrad", "lars", "rmsprop", "rprop", "sgd"}
 NO_COUNTER |= {"sign_sgd", "sm3", "optimistic_gradient_descent", "polyak_sgd"}  # optax core members
 NO_COUNTER |= {"dog", "dowg", "cocob"}  # optax contrib members: no step counter in their states
+NO_COUNTER |= {"dpsgd"}  # its state: the noise key and the momentum, as optax's
 COUNTED = sorted(set(NAMES) - NO_COUNTER) + ["inject_hyperparams", "apply_if_finite", "MultiSteps"]
 
 

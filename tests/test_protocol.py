@@ -17,12 +17,12 @@ NAMES = sorted(_registry.OPTIMIZERS)
 
 
 def build(name):
-    return _registry.factory(name)(**_registry.OPTIMIZERS[name].example)
+    return _registry.for_a_step(name, _registry.factory(name)(**_registry.OPTIMIZERS[name].example))
 
 
 def needs_value(name):
     # optimizers whose update takes a loss value
-    return name in {"sam"} or "value" in _registry.UPDATE_EXTRAS.get(name, ())
+    return name in {"sam"} or bool(_registry.UPDATE_EXTRAS.get(name))
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -51,7 +51,9 @@ def test_unknown_keyword_arguments_are_accepted(name):
     tx = build(name)
     state = tx.init(params)
     grads = jax.tree.map(jnp.ones_like, params)
-    updates, _ = tx.update(grads, state, params, value=jnp.asarray(1.0), some_future_flag=3)
+    extras = {"value": jnp.asarray(1.0), **_registry.update_extras(name, value=jnp.asarray(1.0), grad=grads,
+                                                                   value_fn=harness_loss)}
+    updates, _ = tx.update(grads, state, params, some_future_flag=3, **extras)
     assert jax.tree.structure(updates) == jax.tree.structure(params)
 
 

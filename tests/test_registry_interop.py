@@ -47,15 +47,15 @@ def model_loss(model):
     return jnp.mean((model(X) - Y) ** 2)
 
 
-# Members whose update needs more than value= (lbfgs: grad= and value_fn=, a function of the
+# Members whose update needs more than value= (lbfgs: grad= and value_fn=; sophia: obj_fn=; each a function of the
 # params, which nnx.Optimizer.update cannot build from the Variables it is given); their own
 # parity tests run them in chains (tests/reference/test_lbfgs.py).
-NEEDS_VALUE_FN = {n for n, extras in _registry.UPDATE_EXTRAS.items() if "value_fn" in extras}
+NEEDS_VALUE_FN = {n for n in _registry.UPDATE_EXTRAS if _registry.needs(n, "value_fn")}
 
 
 def members():
     """name -> a factory of a fresh transformation (every optimizer, every wrapper around adam)."""
-    out = {n: (lambda n=n, e=e: _registry.factory(n)(**e.example)) for n, e in _registry.OPTIMIZERS.items()
+    out = {n: (lambda n=n, e=e: _registry.for_a_step(n, _registry.factory(n)(**e.example))) for n, e in _registry.OPTIMIZERS.items()
            if n not in NEEDS_VALUE_FN}
     out.update({f"{n}(adam)": (lambda n=n, e=e: _registry.factory(n)(zoo.adam(1e-2), **e.example))
                 for n, e in _registry.WRAPPERS.items()})

@@ -22,7 +22,7 @@ NAMES = sorted(_registry.OPTIMIZERS)
 
 
 def make(name):
-    return _registry.factory(name)(**_registry.OPTIMIZERS[name].example)
+    return _registry.for_a_step(name, _registry.factory(name)(**_registry.OPTIMIZERS[name].example))
 
 
 def loss(p):
@@ -88,7 +88,7 @@ def run(tx, params, steps=2):
             grads = jax.grad(loss, allow_int=True)(params)
             # integer/bool leaves get zero gradients of their own dtype (not float0)
             grads = jax.tree.map(lambda g, p: jnp.zeros_like(p) if g.dtype == jax.dtypes.float0 else g, grads, params)
-            u, state = tx.update(grads, state, params, value=loss(params))
+            u, state = tx.update(grads, state, params, value=loss(params), value_fn=loss)  # value_fn: sophia's obj_fn
             params = zoo.apply_updates(params, u)
         return params, state
 
@@ -100,6 +100,10 @@ NO_ODD_LEAVES = {
     "lbfgs": "optax's L-BFGS: inner products over the whole tree, value_fn evaluated at params + step * "
              "direction (integer leaves would turn float) and a value dtype read from the first leaf; "
              "optax's fails on these trees too",
+    "sophia": "its Hutchinson estimator differentiates obj_fn in every leaf (jax.jvp refuses integer leaves, "
+              "as in optax's); an empty tree has nothing to estimate and the walker passes no obj_fn there",
+    "dpsgd": "the noise of every leaf comes from one key split into 1 + number of leaves (optax's draw), so "
+             "extra leaves change the float leaves' noise; an empty tree has no batch (per-example gradients)",
 }
 
 

@@ -36,11 +36,11 @@ def _check(tx, name, extra=()):
         s0 = tx.init(p)
         g = jax.tree.map(lambda x: jnp.cos(x) + 0.1, p)
         have = dict(value=jnp.float32(1.5), grad=g, value_fn=_loss)
-        u1, s1 = tx.update(g, s0, p, **{k: have[k] for k in extra})
+        u1, s1 = tx.update(g, s0, p, **_registry.update_extras(name, **have))
         p1 = jax.tree.map(lambda a, b: a + b, p, u1)
         g1 = jax.tree.map(lambda x: jnp.sin(x) - 0.2, p1)
         have = dict(value=_loss(p1), grad=g1, value_fn=_loss)
-        u2, s2 = tx.update(g1, s1, p1, **{k: have[k] for k in extra})
+        u2, s2 = tx.update(g1, s1, p1, **_registry.update_extras(name, **have))
         return s0, u1, s1, u2, s2
 
     s0, u1, s1, u2, s2 = jax.eval_shape(two_steps, params)
@@ -56,7 +56,7 @@ def _check(tx, name, extra=()):
 @pytest.mark.parametrize("name", sorted(_registry.OPTIMIZERS))
 def test_zoo_float32_updates_and_states_keep_their_dtype_under_x64(name):
     entry = _registry.OPTIMIZERS[name]
-    _check(_registry.factory(name)(**entry.example), name, _registry.UPDATE_EXTRAS.get(name, ()))
+    _check(_registry.for_a_step(name, _registry.factory(name)(**entry.example)), name, _registry.UPDATE_EXTRAS.get(name, ()))
 
 
 @pytest.mark.parametrize("name", sorted(_registry.TORCH_OPTIMIZERS))

@@ -18,7 +18,8 @@ read with ``ast.literal_eval``; a bare word is a string. Anything else is refuse
 name or argument raises ``SpecError`` listing the close matches and every valid choice.
 
 Learning rates: a bare optimizer name runs its factory's defaults with the catalogue's example
-learning rate (``jaxopt-zoo list`` shows it), because most factories have no default one.
+learning rate (``jaxopt-zoo list`` shows it), because most factories have no default one; other
+arguments a factory requires (dpsgd's clip, noise and seed) also come from the example.
 """
 
 from __future__ import annotations
@@ -192,7 +193,8 @@ class OptimizerSpec(NamedTuple):
         if multiplier is not None and "learning_rate" in kwargs:
             lr = kwargs["learning_rate"]
             kwargs["learning_rate"] = lambda t: lr * multiplier(t)
-        return factory(**kwargs)
+        # sophia's obj_fn= from the step's value_fn=, dpsgd's per-example gradients as a batch of one
+        return _registry.for_a_step(self.member, factory(**kwargs))
 
 
 def parse_optimizer(spec: str) -> OptimizerSpec:
@@ -231,6 +233,9 @@ def parse_optimizer(spec: str) -> OptimizerSpec:
     else:
         if "learning_rate" not in kwargs and example_learning_rate(member) is not None:
             base["learning_rate"] = example_learning_rate(member)
+        for key, p in inspect.signature(factory).parameters.items():  # required ones (dpsgd's): the example's
+            if p.default is p.empty and key in _registry.OPTIMIZERS[member].example and key not in base:
+                base[key] = _registry.OPTIMIZERS[member].example[key]
         base.update(kwargs)
         kwargs = base
     resolved = OptimizerSpec(label, member, kwargs, inner, adv, given)

@@ -135,6 +135,10 @@ from ._ademamix import scale_by_ademamix as scale_by_ademamix
 from ._ademamix import scale_by_simplified_ademamix as scale_by_simplified_ademamix
 from ._ademamix import simplified_ademamix as simplified_ademamix
 from ._muon import muon as muon
+from ._galore import GaLoreDimensionNumbers as GaLoreDimensionNumbers
+from ._galore import GaLoreState as GaLoreState
+from ._galore import galore as galore
+from ._galore import scale_by_galore as scale_by_galore
 from ._muon import MuonDimensionNumbers as MuonDimensionNumbers
 from ._muon import MuonState as MuonState
 from ._muon import scale_by_muon as scale_by_muon

@@ -227,6 +227,7 @@ def schedule_free(
     state_dtype: Any = None,
     *,
     r: Any = 0.0,
+    weight_decay_at_y: Any = 0.0,
 ) -> GradientTransformation:
     r"""Schedule-free averaging around any optimizer: its updates move :math:`z`.
 
@@ -251,6 +252,11 @@ def schedule_free(
       weight_lr_power: the learning-rate weighting power :math:`P`, >= 0.
       state_dtype: dtype of the ``z`` sequence in the state (default: the params').
       r: the polynomial weighting power, >= 0 (schedulefree's; not in optax).
+      weight_decay_at_y: decay :math:`\lambda_y \ge 0` at the gradient point, before the base
+        step: :math:`z_k \leftarrow z_k - \gamma_k \lambda_y y_k` (schedulefree's
+        ``weight_decay_at_y``, which it finds better than decaying :math:`z`; not in optax). The
+        wrapper then also moves :math:`y` by :math:`-\gamma_k \lambda_y (1-\beta_1) y_k`, which
+        leaves :math:`x` as it was, so only :math:`z` changes here.
 
     Returns:
       A ``GradientTransformation`` with state ``ScheduleFreeState`` (``nu`` holds the base
@@ -279,10 +285,15 @@ def schedule_free(
     _validate.check_decay(fn, "b1", b1)
     _validate.check_nonnegative(fn, "weight_lr_power", weight_lr_power)
     _validate.check_nonnegative(fn, "r", r)
+    _validate.check_nonnegative(fn, "weight_decay_at_y", weight_decay_at_y)
+    decay_at_y = _validate.concrete_float(weight_decay_at_y) != 0.0  # (a traced value is applied)
     base = with_extra_args_support(base_optimizer)
 
     def direction(g, y, z, base_state, lr, k, extra_args):
-        del y, lr, k
+        del k
+        if decay_at_y:
+            z = jax.tree.map(lambda zi, yi: (zi - lr * weight_decay_at_y * yi).astype(zi.dtype)
+                             if jnp.issubdtype(zi.dtype, jnp.inexact) else zi, z, y)
         u, base_state = base.update(g, base_state, z, **extra_args)
         z = jax.tree.map(lambda zi, ui: (zi + ui).astype(zi.dtype), z, u)
         return z, base_state

@@ -62,15 +62,17 @@ TORCH = {
 }
 
 
-@pytest.mark.parametrize("kw", [dict(), dict(b1=0.7, weight_lr_power=1.0, r=0.5)], ids=case_id)
+@pytest.mark.parametrize("kw", [dict(), dict(b1=0.7, weight_lr_power=1.0, r=0.5), dict(b1=0.8, weight_decay_at_y=0.3)],
+                         ids=case_id)
 @pytest.mark.parametrize("base", sorted(TORCH))
 def test_equals_schedulefree_wrapper(base, kw):
     """The authors' wrapper steps the base optimizer at z (its AdamW decays z), with the
-    learning rate of that step in the weights."""
+    learning rate of that step in the weights; weight_decay_at_y decays z by y first."""
     zb, tb = TORCH[base]
     lr = 0.05
     ref = torch_trajectory(_wrapped(tb(lr), momentum=kw.get("b1", 0.9), weight_lr_power=kw.get("weight_lr_power", 2.0),
-                                    r=kw.get("r", 0.0)), _no_scalar(start_values("float64")))
+                                    r=kw.get("r", 0.0), weight_decay_at_y=kw.get("weight_decay_at_y", 0.0)),
+                           _no_scalar(start_values("float64")))
     got = trajectory(zoo.schedule_free(zb(lr), lr, **kw), _no_scalar(make_params("float64")))
     assert_trajectories_close(got, ref, "float64")
 
