@@ -129,3 +129,96 @@ def test_random_hyperparameters_match_pytorch_optimizer(variant, dtype, feed_zoo
         torch_kw = dict(kw, preconditioner_update_probability=psgd.precondition_update_prob_schedule(flat_start=-1200))
     print(kw)
     run_both(kw, dtype, feed_zoo_draws, torch_kw)
+
+
+def test_true_defaults_float32_factors_match_pytorch_optimizer(monkeypatch):
+    """Both with their real defaults (float32 factors, the reference's float32 solve) on float64
+    params: the factors' float32 rounding differs between the two, so 1e-5, not 1e-10."""
+    coins, probes = zoo_draws(0, harness.STEPS, jnp.float32)
+    step = [-1]
+    monkeypatch.setattr(psgd.np.random, "random", lambda: (step.__setitem__(0, step[0] + 1), coins[step[0]])[1])
+    monkeypatch.setattr(torch, "randn_like", lambda like, dtype=None: torch.as_tensor(
+        probes[step[0]][tuple(like.shape)], dtype=dtype or like.dtype))
+    got = trajectory(zoo.kron(), make_params("float64"))
+    want = torch_trajectory(lambda ps: Kron(ps), start_values("float64"))
+    assert_trajectories_close(got, want, "float32")
+
+
+def _zoo_update_steps(steps, **kw):
+    tx = zoo.scale_by_kron(**kw)
+
+    def step(state, _):
+        _, state = tx.update(jnp.ones(()), state)
+        return state, state.update_counter == 0
+
+    _, updated = jax.jit(lambda s: jax.lax.scan(step, s, None, length=steps))(tx.init(jnp.ones(())))
+    return np.asarray(updated)
+
+
+def test_update_steps_follow_the_schedule_as_the_reference(monkeypatch):
+    """The reference realises its update probability by a counter (an update when the steps since
+    the last one reach 1/p), not by a coin: the zoo updates at the very same steps over 6000
+    steps of the default schedule, and each window's count of updates follows the schedule."""
+    steps = 6000
+    got = _zoo_update_steps(steps)
+    now, calls, real = [0], [], psgd.update_precondition
+    monkeypatch.setattr(psgd, "update_precondition", lambda *a: (calls.append(now[0]), real(*a))[1])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    p = torch.zeros((), dtype=torch.float32, requires_grad=True)
+    opt = Kron([p])
+    for t in range(steps):
+        now[0] = t
+        p.grad = torch.ones(())
+        opt.step()
+    torch.set_num_threads(threads)
+    want = np.zeros(steps, bool)
+    want[calls] = True
+    np.testing.assert_array_equal(got, want)
+    prob = np.asarray(precondition_update_prob_schedule()(np.arange(steps)), np.float64)
+    assert got[:500].all() and not got[501]  # 1 for 500 steps (the counter then needs 2 steps)
+    for lo in range(0, steps, 500):
+        n, p = got[lo:lo + 500].sum(), prob[lo:lo + 500]
+        assert np.sum(1 / np.ceil(1 / p)) - 2 <= n <= np.sum(p) + 1, (lo, n, np.sum(p))
+    assert abs(got[-1000:].mean() - 0.03) < 0.002  # every 34th step at the floor 0.03
+
+
+def test_same_key_same_trajectory_other_key_other():
+    """The trajectory is a function of the key in the state: an int, ``seed=`` and a typed key
+    give the same state; the same state the same trajectory, another key another one."""
+    params = make_params("float64")
+    tx = zoo.kron(learning_rate=1e-2)
+    states = {name: zoo.kron(learning_rate=1e-2, **kw).init(params) for name, kw in
+              [("int", dict(key=7)), ("seed", dict(seed=7)), ("typed", dict(key=jax.random.key(7))), ("other", dict(key=8))]}
+    for name in ("seed", "typed"):
+        assert jax.tree.all(jax.tree.map(lambda x, y: bool(np.array_equal(x, y)), states[name], states["int"])), name
+
+    @jax.jit
+    def run(state):
+        def step(carry, _):
+            p, s = carry
+            u, s = tx.update(jax.grad(harness.loss)(p), s, p)
+            p = zoo.apply_updates(p, u)
+            return (p, s), p
+        return jax.lax.scan(step, (params, state), None, length=30)[1]
+
+    a, b, d = run(states["int"]), run(states["int"]), run(states["other"])
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+    assert all(not np.allclose(a[k], d[k], rtol=1e-6) for k in ("cube", "matrix"))
+
+
+def test_the_key_in_the_state_is_a_copy_and_args_are_checked():
+    data = jax.random.key_data(jax.random.key(3))
+    tx = zoo.kron(key=data)
+    state = tx.init(make_params("float64"))
+    assert state[0].key is not data
+    np.testing.assert_array_equal(state[0].key, data)
+    with pytest.raises(ValueError, match=r"jaxopt_zoo\.kron: argument `seed`"):
+        zoo.kron(key=1, seed=1)
+    with pytest.raises(ValueError, match=r"jaxopt_zoo\.kron: argument `memory_save_mode`"):
+        zoo.kron(memory_save_mode="some_diag")
+    with pytest.raises(ValueError, match=r"jaxopt_zoo\.scale_by_kron: argument `preconditioner_update_probability`"):
+        zoo.scale_by_kron(preconditioner_update_probability=1.5)
+    with pytest.raises(ValueError, match=r"jaxopt_zoo\.kron: complex parameters"):
+        zoo.kron().init({"z": jnp.ones(3, jnp.complex64)})
