@@ -182,7 +182,7 @@ def test_unpack_tree_gradient_is_one_concatenation_per_chunk():
 # Every member of the registry either gives its unpacked numbers when packed or is refused;
 # the refused ones are exactly these (a member added later that packs wrongly, or is refused
 # without a reason, fails here until it is tagged in jaxopt_zoo._packable's terms).
-REFUSED = {"lamb", "lars", "adafactor", "fromage", "novograd", "sm3", "noisy_sgd", "muon", "mars", "adam_mini", "cautious",
+REFUSED = {"lamb", "lars", "adafactor", "fromage", "novograd", "sm3", "noisy_sgd", "muon", "mars", "adam_mini", "cautious", "kron",
            "lbfgs"}
 
 
