@@ -100,11 +100,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _numerics, _packable, _validate
-from .._base import GradientTransformation, ScalarOrSchedule, chain
+from .._base import EmptyState, GradientTransformation, ScalarOrSchedule, chain
 from .._tree import check_same_structure, tree_map
 from ..transforms._noise import _key_data
 from ..transforms._scaling import scale_by_learning_rate
-from ..transforms._weight_decay import add_decayed_weights
 
 _EPS = float(jnp.finfo(jnp.float32).tiny)  # the reference's eps: bfloat16's tiny, float32's
 _MODES = (None, "one_diag", "smart_one_diag", "all_diag")
@@ -422,9 +421,33 @@ def scale_by_kron(
                           precondition_init_scale, mu_dtype, precondition_dtype, balance_prob, key, seed)
 
 
-def _matrices(params):
-    """Weight decay applies to leaves with two or more axes (the reference's ``p.dim() >= 2``)."""
-    return jax.tree.map(lambda x: _numerics.is_trained(x) and jnp.ndim(x) >= 2, params)
+def _decay_matrices(weight_decay: Any) -> GradientTransformation:
+    """``u + weight_decay * p`` on the leaves with two or more axes (the reference's ``p.dim() >= 2``).
+
+    Always one stateless member of the chain, so the state has one structure whether the decay
+    is a concrete 0, a number or traced (``inject_hyperparams``).
+    """
+    off = _validate.concrete_float(weight_decay) == 0.0
+
+    def init_fn(params):
+        del params
+        return EmptyState()
+
+    def update_fn(updates, state, params=None, **extra_args):
+        del extra_args
+        if off:
+            return updates, state
+        _validate.check_params("kron", params, updates, " for its weight decay")
+
+        def leaf(u, p):
+            if not _numerics.is_trained(u) or jnp.ndim(u) < 2:
+                return u
+            return (u + weight_decay * p).astype(u.dtype)
+
+        return tree_map(leaf, updates, params, where="kron", names=("updates", "params")), state
+
+    return _packable.per_leaf(GradientTransformation(init_fn, update_fn), "kron",
+                              "weight decay reaches the leaves with two or more axes only")
 
 
 def kron(
@@ -489,9 +512,6 @@ def kron(
     inner = _scale_by_kron(fn, b1, preconditioner_update_probability, max_size_triangular, min_ndim_triangular,
                            memory_save_mode, momentum_into_precondition_update, precondition_lr,
                            precondition_init_scale, mu_dtype, precondition_dtype, balance_prob, key, seed)
-    decays = _validate.concrete_float(weight_decay) != 0.0
-    parts = [inner]
-    if decays:
-        decay = add_decayed_weights(weight_decay, _matrices)
-        parts = [decay, inner] if not weight_decouple else [inner, decay]
+    decay = _decay_matrices(weight_decay)
+    parts = [inner, decay] if weight_decouple else [decay, inner]
     return chain(*parts, scale_by_learning_rate(learning_rate))
