@@ -155,6 +155,9 @@ from .optimizers._laprop import scale_by_laprop as scale_by_laprop
 from .optimizers._mars import ScaleByMarsState as ScaleByMarsState
 from .optimizers._mars import mars as mars
 from .optimizers._mars import scale_by_mars as scale_by_mars
+from .optimizers._kron import ScaleByKronState as ScaleByKronState
+from .optimizers._kron import kron as kron
+from .optimizers._kron import scale_by_kron as scale_by_kron
 from .optimizers._schedule_free_radam import schedule_free_radam as schedule_free_radam
 from .optimizers._soap import ScaleBySoapState as ScaleBySoapState
 from .optimizers._soap import scale_by_soap as scale_by_soap

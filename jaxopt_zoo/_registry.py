@@ -103,6 +103,11 @@ _add(OPTIMIZERS, "laprop", "pytorch_optimizer.LaProp",
 _add(OPTIMIZERS, "mars", "pytorch_optimizer.MARS",
      "Yuan et al., MARS: Unleashing the Power of Variance Reduction for Training Large Models, 2024, https://arxiv.org/abs/2411.10438",
      learning_rate=1e-2, learning_rate_1d=1e-2)
+_add(OPTIMIZERS, "kron", "pytorch_optimizer.Kron (its probes and balancing coin drawn from a JAX key)",
+     "Li, Preconditioned Stochastic Gradient Descent, 2015, https://arxiv.org/abs/1512.04202",
+     # factors in the params' dtype (the default is float32): float64 walkers compare jit and eager
+     # runs to 1e-12, which float32 factors meet only to ~1e-9 (XLA rounds fused float32 ops otherwise)
+     learning_rate=1e-2, key=0, precondition_dtype=None)
 _add(OPTIMIZERS, "adam_mini", "pytorch_optimizer.AdamMini (blocks from pytree path names)",
      "Zhang et al., Adam-mini: Use Fewer Learning Rates To Gain More, 2024, https://arxiv.org/abs/2406.16793",
      learning_rate=1e-2, weight_decay=0.0)

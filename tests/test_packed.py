@@ -183,7 +183,7 @@ def test_unpack_tree_gradient_is_one_concatenation_per_chunk():
 # the refused ones are exactly these (a member added later that packs wrongly, or is refused
 # without a reason, fails here until it is tagged in jaxopt_zoo._packable's terms).
 REFUSED = {"lamb", "lars", "adafactor", "fromage", "novograd", "sm3", "noisy_sgd", "muon", "mars", "adam_mini", "cautious",
-           "lbfgs", "torch_compat.Muon", "torch_compat.Adafactor", "torch_compat.LBFGS", "soap", "shampoo", "galore", "dpsgd", "sophia"}
+           "lbfgs", "torch_compat.Muon", "torch_compat.Adafactor", "torch_compat.LBFGS", "soap", "shampoo", "galore", "dpsgd", "sophia", "kron"}
 
 
 def _registry_members():

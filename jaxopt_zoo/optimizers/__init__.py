@@ -55,6 +55,9 @@ from ._laprop import ScaleByLaPropState as ScaleByLaPropState
 from ._mars import mars as mars
 from ._mars import scale_by_mars as scale_by_mars
 from ._mars import ScaleByMarsState as ScaleByMarsState
+from ._kron import kron as kron
+from ._kron import scale_by_kron as scale_by_kron
+from ._kron import ScaleByKronState as ScaleByKronState
 from ._schedule_free_radam import schedule_free_radam as schedule_free_radam
 from ._soap import scale_by_soap as scale_by_soap
 from ._soap import ScaleBySoapState as ScaleBySoapState
