@@ -36,12 +36,12 @@ def extras(name):
 
 @jax.jit
 def run_all(params):
-    return {n: trajectory(_registry.factory(n)(**_registry.OPTIMIZERS[n].example), params, steps=%(steps)d,
-                          jit=False, extra_args=extras(n)) for n in names}
+    return {n: trajectory(_registry.for_a_step(n, _registry.factory(n)(**_registry.OPTIMIZERS[n].example)), params,
+                          steps=STEPS, extra_args=extras(n)) for n in names}
 
 out = jax.device_get(run_all(make_params("float64")))
 json.dump({n: {k: np.asarray(v).tolist() for k, v in path.items()} for n, path in out.items()}, sys.stdout)
-""" % {"steps": STEPS}
+""".replace("STEPS", str(STEPS))
 
 
 def _run(env):

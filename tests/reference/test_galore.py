@@ -13,13 +13,13 @@ pytorch_optimizer's ``GaLoreProjector`` (a port of the authors' ``galore_project
 the torch layout (the transpose).
 """
 
-import harness
+from tests.reference import harness
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from harness import assert_same_as_optax, make_params, seeded_rng, trajectory
+from tests.reference.harness import assert_same_as_optax, make_params, seeded_rng, trajectory
 
 import jaxopt_zoo as zoo
 

@@ -11,14 +11,14 @@ float32 (the ``dtype`` fixture): the zoo with its defaults (float32 factors) aga
 reference, to 1e-5.
 """
 
-import harness
+from tests.reference import harness
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
-from beyond_harness import matrix_tree  # noqa: F401
-from harness import assert_trajectories_close, make_params, seeded_rng, start_values, torch_trajectory, trajectory
+from tests.reference.beyond_harness import matrix_tree  # noqa: F401
+from tests.reference.harness import assert_trajectories_close, make_params, seeded_rng, start_values, torch_trajectory, trajectory
 from pytorch_optimizer import Kron
 from pytorch_optimizer.optimizer import psgd
 

@@ -16,8 +16,8 @@ reference's steps grow by 1e3 and blow up. The random draws with a period > 1 us
 """
 
 import pytest
-from beyond_harness import assert_same_as_torch_noisy, matrix_tree  # noqa: F401
-from harness import seeded_rng
+from tests.reference.beyond_harness import assert_same_as_torch_noisy, matrix_tree  # noqa: F401
+from tests.reference.harness import seeded_rng
 from pytorch_optimizer import Shampoo
 
 import jaxopt_zoo as zoo

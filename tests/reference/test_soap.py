@@ -24,11 +24,11 @@ avoid them by construction:
   the step.
 """
 
-import harness
+from tests.reference import harness
 import pytest
 import torch
-from beyond_harness import assert_same_as_torch_noisy
-from harness import seeded_rng
+from tests.reference.beyond_harness import assert_same_as_torch_noisy
+from tests.reference.harness import seeded_rng
 from pytorch_optimizer import SOAP
 from pytorch_optimizer.optimizer import soap as soap_module
 
