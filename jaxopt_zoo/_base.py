@@ -22,6 +22,7 @@ from typing import Any, Callable, NamedTuple, Protocol
 import jax
 import jax.numpy as jnp
 
+from ._numerics import is_trained
 from . import _packable, _validate
 
 # A pytree of arrays: parameters, gradients, updates.
@@ -305,7 +306,7 @@ def apply_updates(params: Params, updates: Updates) -> Params:
     """
 
     def add(p, u):
-        if p is None or u is None or not jnp.issubdtype(jnp.asarray(p).dtype, jnp.inexact):
+        if p is None or u is None or not is_trained(p):
             return p
         return jnp.asarray(p + u).astype(jnp.asarray(p).dtype)
 

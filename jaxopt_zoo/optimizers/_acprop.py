@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 import jax.numpy as jnp
 
+from .._numerics import is_trained
 from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation, ScalarOrSchedule, chain
 from .._tree import tree_map, unzip
@@ -79,7 +80,7 @@ def scale_by_acprop(b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-16, eps_root: 
         correction = 1 - b2 ** jnp.where(initial, count_inc, state.count)
 
         def leaf(g, m, s):
-            if not jnp.issubdtype(g.dtype, jnp.inexact):  # integer/bool leaves are not trained
+            if not is_trained(g):
                 return jnp.zeros_like(g), m, s
             m_new = (1 - b1) * g + b1 * m
             s_new = (1 - b2) * _numerics.abs_sq(g - m) + b2 * s + eps_root

@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from .._numerics import is_trained
 from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation
 from .._tree import check_same_structure, tree_map, unzip
@@ -107,7 +108,7 @@ def adai(
             new_p, grads = params, updates
         nu = jax.tree.map(lambda v, g: v * b2 + (1.0 - b2) * g * g, state.nu, grads)
         leaves = [v for v, p in zip(jax.tree.leaves(nu), jax.tree.leaves(params))
-                  if jnp.issubdtype(p.dtype, jnp.inexact)]  # integer/bool leaves are not trained
+                  if is_trained(p)]
         total = sum(jnp.sum(v) / bc2 for v in leaves)
         mean = jnp.maximum(total / max(sum(v.size for v in leaves), 1), eps)
 

@@ -38,6 +38,7 @@ from typing import Any
 
 import jax.numpy as jnp
 
+from .._numerics import is_trained
 from .. import _packable, _validate
 from .._base import GradientTransformation
 from .._tree import tree_map
@@ -45,7 +46,7 @@ from .._tree import tree_map
 
 def cautious_mask(u: Any, g: Any, descent: bool = False) -> Any:
     """One leaf: ``u * (1[u g > 0] * n / (sum + 1))`` (``u g < 0`` for a descent step), in ``u``'s dtype."""
-    if not jnp.issubdtype(jnp.asarray(u).dtype, jnp.inexact):
+    if not is_trained(u):
         return u
     mask = ((u * g < 0) if descent else (u * g > 0)).astype(u.dtype)
     mask = mask * (mask.size / (jnp.sum(mask) + 1))

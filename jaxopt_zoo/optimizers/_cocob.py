@@ -27,6 +27,7 @@ from typing import Any, Callable, NamedTuple
 
 import jax.numpy as jnp
 
+from .._numerics import is_trained
 from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation, ScalarOrSchedule, chain
 from .._tree import tree_map, unzip
@@ -93,7 +94,7 @@ def scale_by_cocob(alpha: Any = 100.0, eps: Any = 1e-8) -> GradientTransformatio
         _validate.check_params(fn, params, updates, " (COCOB bets from the start point)")
 
         def leaf(g, w, w1, theta, big_l, big_g, r):
-            if not jnp.issubdtype(w.dtype, jnp.inexact):  # integer/bool leaves are not trained
+            if not is_trained(w):
                 return g, theta, big_l, big_g, r
             big_l = jnp.maximum(big_l, jnp.abs(g))
             big_g = big_g + jnp.abs(g)

@@ -35,6 +35,7 @@ from typing import Any, NamedTuple
 
 import jax.numpy as jnp
 
+from .._numerics import is_trained
 from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation, ScalarOrSchedule
 from .._tree import check_same_structure, tree_map, unzip
@@ -124,7 +125,7 @@ def dadapt_adamw(
         numerator_acum = _numerics.tree_vdot(updates, s_weighted)
 
         def moments(g, m, v, s):
-            if not jnp.issubdtype(g.dtype, jnp.inexact):  # integer/bool leaves are not trained
+            if not is_trained(g):
                 return m, v, s
             return (b1 * m + (1 - b1) * dlr * g, b2 * v + (1 - b2) * g * g, sb2 * s + (1 - sb2) * dlr * g)
 
@@ -138,7 +139,7 @@ def dadapt_adamw(
         d_new = jnp.where(skip, d, jnp.maximum(d, estimate))
 
         def step(m, v, p):
-            if not jnp.issubdtype(p.dtype, jnp.inexact):
+            if not is_trained(p):
                 return jnp.zeros_like(p)
             u = -weight_decay * dlr * p - m / (jnp.sqrt(v) + eps)
             return jnp.where(skip, jnp.zeros_like(u), u).astype(p.dtype)

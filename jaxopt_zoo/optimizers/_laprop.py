@@ -35,6 +35,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from .._numerics import is_trained
 from .. import _numerics, _packable, _validate
 from . import _cautious
 from .._base import GradientTransformation, ScalarOrSchedule, chain
@@ -128,7 +129,7 @@ def scale_by_laprop(
         nu_max = state.nu_max if ams_bound else updates
 
         def leaf(g, m, v, gm, vmax):
-            if not jnp.issubdtype(g.dtype, jnp.inexact):  # integer/bool leaves are not trained
+            if not is_trained(g):
                 return jnp.zeros_like(g), m, v, gm, vmax
             v = v * b2 + (1.0 - b2) * g * g
             second = v

@@ -39,6 +39,7 @@ from typing import Any, NamedTuple
 
 import jax.numpy as jnp
 
+from .._numerics import is_trained
 from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation, ScalarOrSchedule
 from .._tree import tree_map, unzip
@@ -139,13 +140,13 @@ def prodigy(
         b1 = _numerics.value_at(beta1, state.count)
         bc = jnp.sqrt(1 - b2**count_inc) / (1 - b1**count_inc) if use_bias_correction else 1.0
         dlr = jnp.asarray(d * sched * bc, d.dtype)
-        diff = tree_map(lambda p0, p: p0 - p if jnp.issubdtype(p.dtype, jnp.inexact) else p0, state.params0, params,
+        diff = tree_map(lambda p0, p: p0 - p if is_trained(p) else p0, state.params0, params,
                         where=fn, names=("state.params0", "params"))
         numerator = b3 * state.numerator_weighted + (d / estim_lr0) * dlr * _numerics.tree_vdot(updates, diff)
         s_scale = d if safeguard_warmup else dlr
 
         def moments(g, m, v, s):
-            if not jnp.issubdtype(g.dtype, jnp.inexact):  # integer/bool leaves are not trained
+            if not is_trained(g):
                 return m, v, s
             dg = d * g
             return (b1 * m + (1 - b1) * dg, b2 * v + (1 - b2) * dg * dg, b3 * s + s_scale * dg / estim_lr0)
@@ -159,7 +160,7 @@ def prodigy(
         d_new = jnp.where(skip, d, jnp.maximum(d, estimate))
 
         def step(m, v, p):
-            if not jnp.issubdtype(p.dtype, jnp.inexact):
+            if not is_trained(p):
                 return jnp.zeros_like(p)
             u = -weight_decay * dlr * p - dlr * m / (jnp.sqrt(v) + d_new * eps)
             return jnp.where(skip, jnp.zeros_like(u), u).astype(p.dtype)

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from .._numerics import is_trained
 from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation, ScalarOrSchedule, with_extra_args_support
 from .._tree import check_same_structure, tree_map
@@ -86,7 +87,7 @@ def _schedule_free(fn: str, learning_rate, beta1, warmup_steps, r, weight_lr_pow
                      where=fn, names=("state.x", "z"))
         y = jax.tree.map(lambda xi, zi: (xi * beta1 + zi * (1 - beta1)).astype(xi.dtype), x, z)
         # (integer/bool leaves are not trained: zero updates)
-        new_updates = jax.tree.map(lambda yn, p: yn - p if jnp.issubdtype(p.dtype, jnp.inexact) else jnp.zeros_like(p), y, params)
+        new_updates = jax.tree.map(lambda yn, p: yn - p if is_trained(p) else jnp.zeros_like(p), y, params)
         new_state = ScheduleFreeState(_numerics.safe_increment(k), z, x, nu, lr_max.astype(state.lr_max.dtype),
                                       weight_sum.astype(state.weight_sum.dtype))
         return new_updates, new_state
@@ -95,7 +96,7 @@ def _schedule_free(fn: str, learning_rate, beta1, warmup_steps, r, weight_lr_pow
         state = init_fn(params)
         if state_dtype is None:
             return state
-        cast = lambda z: z.astype(state_dtype) if jnp.issubdtype(z.dtype, jnp.inexact) else z  # noqa: E731
+        cast = lambda z: z.astype(state_dtype) if is_trained(z) else z  # noqa: E731
         return state._replace(z=jax.tree.map(cast, state.z))
 
     return _packable.elementwise(GradientTransformation(init_with_dtype, update_fn))
@@ -293,7 +294,7 @@ def schedule_free(
         del k
         if decay_at_y:
             z = jax.tree.map(lambda zi, yi: (zi - lr * weight_decay_at_y * yi).astype(zi.dtype)
-                             if jnp.issubdtype(zi.dtype, jnp.inexact) else zi, z, y)
+                             if is_trained(zi) else zi, z, y)
         u, base_state = base.update(g, base_state, z, **extra_args)
         z = jax.tree.map(lambda zi, ui: (zi + ui).astype(zi.dtype), z, u)
         return z, base_state

@@ -18,6 +18,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from .._numerics import is_trained
 from .. import _packable, _validate
 from .._base import EmptyState, GradientTransformation, ScalarOrSchedule, chain
 from ..transforms._momentum import ema
@@ -49,7 +50,7 @@ def scale_by_sign() -> GradientTransformation:
     def update_fn(updates, state, params=None, **extra_args):
         del params, extra_args
         # integer/bool leaves (not trained) pass as they are: jnp.sign rejects bool
-        return jax.tree.map(lambda g: jnp.sign(g) if jnp.issubdtype(g.dtype, jnp.inexact) else g, updates), state
+        return jax.tree.map(lambda g: jnp.sign(g) if is_trained(g) else g, updates), state
 
     return _packable.elementwise(GradientTransformation(init_fn, update_fn))
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import jax.numpy as jnp
 
+from .._numerics import is_trained
 from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation, ScalarOrSchedule, chain
 from .._tree import tree_map
@@ -90,7 +91,7 @@ def scale_by_yogi(
         mu = _numerics.update_moment(updates, state.mu, b1, 1, where=fn)
 
         def second(g, v):
-            if not jnp.issubdtype(v.dtype, jnp.inexact):  # integer/bool leaves are not trained
+            if not is_trained(v):
                 return v
             g2 = _numerics.abs_sq(g)
             return v - (1 - b2) * jnp.sign(v - g2) * g2

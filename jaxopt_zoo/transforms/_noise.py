@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from .._numerics import is_trained
 from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation
 
@@ -94,7 +95,7 @@ def add_noise(eta: Any, gamma: Any, key: Any = None, *, seed: int | None = None)
         std = jnp.sqrt(eta / count**gamma)
         next_key, sample_key = jax.random.split(jax.random.wrap_key_data(state.rng_key))
         leaves, treedef = jax.tree.flatten(updates)
-        trained = [i for i, g in enumerate(leaves) if jnp.issubdtype(g.dtype, jnp.inexact)]
+        trained = [i for i, g in enumerate(leaves) if is_trained(g)]
         keys = jax.random.split(sample_key, len(trained))
         noisy = list(leaves)
         for i, k in zip(trained, keys):
