@@ -64,6 +64,7 @@ import jax.numpy as jnp
 from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation, ScalarOrSchedule, chain
 from .._tree import check_same_structure, is_none
+from ..transforms._weight_decay import decayed_step
 
 
 class ScaleByShampooState(NamedTuple):
@@ -202,36 +203,6 @@ def scale_by_shampoo(
     return _scale_by_shampoo(fn, momentum, preconditioning_compute_steps, matrix_eps)
 
 
-def _decay_then_step(learning_rate, weight_decay, fixed_decay) -> GradientTransformation:
-    """``p <- p (1 - wd * lr) - lr * d`` (``wd`` alone with ``fixed_decay``)."""
-    no_decay = isinstance(weight_decay, (int, float)) and weight_decay == 0.0
-
-    def init_fn(params):
-        del params
-        return _numerics.zero_count()
-
-    def update_fn(updates, state, params=None, **extra_args):
-        del extra_args
-        lr = _numerics.value_at(learning_rate, state)
-        if not no_decay:
-            _validate.check_params("shampoo", params, updates, " (for its weight decay)")
-
-        def leaf(d, p):
-            if d is None:
-                return None
-            if not _numerics.is_trained(d):
-                return jnp.zeros_like(d)
-            if no_decay:
-                return (-lr * d).astype(d.dtype)
-            new_p = p * (1.0 - weight_decay * (1.0 if fixed_decay else lr)) - lr * d
-            return (new_p - p).astype(d.dtype)
-
-        out = jax.tree.map(leaf, updates, updates if no_decay else params, is_leaf=is_none)
-        return out, _numerics.safe_increment(state)
-
-    return _packable.elementwise(GradientTransformation(init_fn, update_fn))
-
-
 def shampoo(
     learning_rate: ScalarOrSchedule = 1e-3,
     momentum: Any = 0.0,
@@ -283,5 +254,6 @@ def shampoo(
     return chain(
         _scale_by_shampoo("scale_by_shampoo", momentum, preconditioning_compute_steps, matrix_eps,
                           None if weight_decouple or no_decay else weight_decay),
-        _decay_then_step(learning_rate, weight_decay if weight_decouple else 0.0, fixed_decay),
+        decayed_step("shampoo", learning_rate, weight_decay if weight_decouple else 0.0,
+                     lambda p, d, lr: p * (1.0 - weight_decay * (1.0 if fixed_decay else lr)) - lr * d),
     )

@@ -88,6 +88,7 @@ import jax.numpy as jnp
 from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation, ScalarOrSchedule, chain
 from .._tree import check_same_structure, is_none
+from ..transforms._weight_decay import decayed_step
 
 _FORMATS = ("channels_first", "channels_last")
 
@@ -351,37 +352,6 @@ def scale_by_soap(
                           precondition_1d, correct_bias, normalize_gradient, data_format)
 
 
-def _step_then_decay(learning_rate, weight_decay) -> GradientTransformation:
-    """``p <- (p - lr u)(1 - lr wd)``, nothing on the first update (SOAP's order)."""
-    no_decay = isinstance(weight_decay, (int, float)) and weight_decay == 0.0
-
-    def init_fn(params):
-        del params
-        return _numerics.zero_count()
-
-    def update_fn(updates, state, params=None, **extra_args):
-        del extra_args
-        lr = _numerics.value_at(learning_rate, state)
-        if not no_decay:
-            _validate.check_params("soap", params, updates, " (for its weight decay)")
-
-        def leaf(u, p):
-            if u is None:
-                return None
-            if not _numerics.is_trained(u):
-                return jnp.zeros_like(u)
-            if no_decay:
-                return (-lr * u).astype(u.dtype)
-            new_p = (p - lr * u) * (1.0 - weight_decay * lr)
-            return jnp.where(state == 0, jnp.zeros_like(u), new_p - p).astype(u.dtype)
-
-        ps = params if not no_decay else updates
-        out = jax.tree.map(leaf, updates, ps, is_leaf=is_none)
-        return out, _numerics.safe_increment(state)
-
-    return _packable.elementwise(GradientTransformation(init_fn, update_fn))
-
-
 def soap(
     learning_rate: ScalarOrSchedule = 3e-3,
     b1: Any = 0.95,
@@ -438,5 +408,6 @@ def soap(
     return chain(
         _scale_by_soap("scale_by_soap", b1, b2, shampoo_beta, eps, precondition_frequency, max_precondition_dim,
                        merge_dims, precondition_1d, correct_bias, normalize_gradient, data_format),
-        _step_then_decay(learning_rate, weight_decay),
+        decayed_step("soap", learning_rate, weight_decay, lambda p, u, lr: (p - lr * u) * (1.0 - weight_decay * lr),
+                     skip_first=True),
     )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import jax
+import jax.numpy as jnp
 
-from .. import _packable, _validate
+from .. import _numerics, _packable, _validate
 from .._base import EmptyState, GradientTransformation
-from .._tree import tree_map
+from .._tree import is_none, tree_map
 
 
 AddDecayedWeightsState = EmptyState  # the state of ``add_decayed_weights``: optax's name, the very same class
@@ -72,3 +74,51 @@ def add_decayed_weights(weight_decay: Any = 0.0, mask: Any | Callable[[Any], Any
     if isinstance(mask, bool):
         return masked(tx, mask)
     return _packable.per_leaf(masked(tx, mask), "add_decayed_weights with a mask", "it picks leaves; so does the `mask` of adamw, lion, ...")
+
+
+def decayed_step(fn: str, learning_rate: Any, weight_decay: Any, new_param: Callable[..., Any],
+                 skip_first: bool = False) -> GradientTransformation:
+    """The last link of an optimizer written as torch writes it: the new parameter from the
+    old one, ``p' = new_param(p, u, lr)``, returned as the update ``p' - p``.
+
+    pytorch_optimizer's members decay and step in one expression (SOAP:
+    ``(p - lr u)(1 - lr wd)``; Shampoo: ``p (1 - lr wd) - lr u``), which is not
+    ``add_decayed_weights`` followed by ``scale_by_learning_rate`` in floating point. With
+    ``weight_decay == 0`` (a concrete zero) the update is ``-lr u`` and ``params`` are not needed.
+
+    Args:
+      fn: the optimizer's name, for errors.
+      learning_rate: a float or a schedule of the step count.
+      weight_decay: the decay; a concrete ``0`` skips it.
+      new_param: ``(p, u, lr) -> p'``.
+      skip_first: with decay, the first update is zero (SOAP's first step only gathers
+        statistics, and its decay waits too).
+    """
+    no_decay = isinstance(weight_decay, (int, float)) and weight_decay == 0.0
+
+    def init_fn(params):
+        del params
+        return _numerics.zero_count()
+
+    def update_fn(updates, state, params=None, **extra_args):
+        del extra_args
+        lr = _numerics.value_at(learning_rate, state)
+        if not no_decay:
+            _validate.check_params(fn, params, updates, " (for its weight decay)")
+
+        def leaf(u, p):
+            if u is None:
+                return None
+            if not _numerics.is_trained(u):
+                return jnp.zeros_like(u)
+            if no_decay:
+                return (-lr * u).astype(u.dtype)
+            step = new_param(p, u, lr) - p
+            if skip_first:
+                step = jnp.where(state == 0, jnp.zeros_like(u), step)
+            return step.astype(u.dtype)
+
+        out = jax.tree.map(leaf, updates, updates if no_decay else params, is_leaf=is_none)
+        return out, _numerics.safe_increment(state)
+
+    return _packable.elementwise(GradientTransformation(init_fn, update_fn))
