@@ -293,6 +293,11 @@ from .transforms._packed import pack_tree as pack_tree
 from .transforms._packed import packed as packed
 from .transforms._packed import unpack_tree as unpack_tree
 
+# --- optax's utility namespaces -------------------------------------------------------------
+from . import tree_utils as tree_utils
+from . import tree as tree
+from . import projections as projections
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 

@@ -167,6 +167,15 @@ def update_moment_per_elem_norm(
     )
 
 
+def update_infinity_moment(updates: Any, moments: Any, decay: Any, eps: Any) -> Any:
+    """EMA of the infinity norm (AdaMax's ``u``): ``u <- max(|g| + eps, decay * u)`` elementwise.
+
+    ``None`` leaves (frozen parameters) stay ``None``.
+    """
+    return jax.tree.map(lambda g, t: None if g is None else jnp.maximum(jnp.abs(g) + eps, decay * t),
+                        updates, moments, is_leaf=is_none)
+
+
 def update_moments(updates: Any, mu: Any, nu: Any, b1: Any, b2: Any, *, where: str = "update_moments") -> tuple:
     """Adam's two moments at once: ``update_moment(g, mu, b1, 1)`` and
     ``update_moment_per_elem_norm(g, nu, b2, 2)``, in one walk over the tree.
