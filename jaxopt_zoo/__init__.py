@@ -297,6 +297,12 @@ from .transforms._packed import unpack_tree as unpack_tree
 from . import tree_utils as tree_utils
 from . import tree as tree
 from . import projections as projections
+from . import second_order as second_order
+from . import perturbations as perturbations
+from ._linalg._power_iteration import power_iteration as power_iteration
+from ._linalg._matrix_root import matrix_inverse_pth_root as matrix_inverse_pth_root
+from ._linalg._nnls import nnls as nnls
+from ._multi_normal import multi_normal as multi_normal
 
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
