@@ -300,6 +300,7 @@ from . import projections as projections
 from . import second_order as second_order
 from . import perturbations as perturbations
 from . import microbatching as microbatching
+from . import assignment as assignment
 from ._linalg._power_iteration import power_iteration as power_iteration
 from ._linalg._matrix_root import matrix_inverse_pth_root as matrix_inverse_pth_root
 from ._linalg._nnls import nnls as nnls

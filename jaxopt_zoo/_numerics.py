@@ -201,7 +201,7 @@ def bias_correction(moment: Any, decay: Any, count: jax.Array) -> Any:
     ``count`` is the number of updates so far (>= 1). At the saturated int32 maximum,
     ``decay**count`` underflows to 0 and the correction is exactly 1, so it stays finite.
     """
-    correction = 1 - decay**count
+    correction = 1 - decay ** jnp.asarray(count)  # a Python int count acts as under jit
     return jax.tree.map(lambda t: t / correction.astype(t.dtype), moment)
 
 
