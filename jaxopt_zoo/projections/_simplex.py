@@ -13,6 +13,12 @@ Its derivative is taken on the support :math:`S` of the result:
 projects :math:`|x|` onto :math:`\Delta_s` and restores the signs; the L1 ball one leaves
 points inside the ball alone.
 
+Dtypes: the result has the input's dtype. optax 0.2.8 computes ``1 / rho`` from integers,
+so with x64 on a float32 input gives a float64 simplex projection, its derivative fails
+(the custom JVP's tangent is float32) and ``projection_l1_ball`` fails (its ``cond``
+branches differ in dtype); the zoo keeps float32 (``tests/reference/test_optax_projections.py``
+pins this). In float64, and in float32 with x64 off, the values are optax's.
+
 References:
   Duchi, Shalev-Shwartz, Singer, Chandra, `Efficient projections onto the l1-ball for
   learning in high dimensions <https://dl.acm.org/doi/10.1145/1390156.1390191>`_, 2008.
@@ -34,11 +40,12 @@ from ..tree_utils import tree_mul, tree_norm
 @jax.custom_jvp
 def _unit_simplex(x: jax.Array) -> jax.Array:
     """Projection of a vector onto the unit simplex."""
+    one = jnp.ones((), x.dtype)  # 1 / (integer) in x's dtype: float32 stays float32 with x64 on
     u = jnp.sort(x)[::-1]
     partial = jnp.cumsum(u)
     j = jnp.arange(x.shape[0]) + 1
-    rho = jnp.count_nonzero(1 / j + (u - partial / j) > 0)
-    return jax.nn.relu(1 / rho + (x - partial[rho - 1] / rho))
+    rho = jnp.count_nonzero(one / j + (u - partial / j) > 0)
+    return jax.nn.relu(one / rho + (x - partial[rho - 1] / rho))
 
 
 @_unit_simplex.defjvp
