@@ -10,6 +10,9 @@ With :math:`H = \nabla^2_\theta \ell(\theta)` and the parameters flattened to on
 the product by forward-over-reverse differentiation, the diagonal by one product per
 coordinate (``vmap`` over the basis: :math:`O(n)` products, for small models).
 optax deprecates these in 0.2.8 (removal in 0.2.9); the zoo keeps them, without the warning.
+With x64 on, optax's ``hessian_diag`` fails on float32 parameters (its basis vectors are
+float64, the parameters' tangents must be float32); the zoo's basis takes the parameters'
+dtype (``tests/reference/test_optax_utils.py`` pins this).
 """
 
 from __future__ import annotations
@@ -67,5 +70,6 @@ def hessian_diag(loss: Callable[..., Any], params: Any, inputs: jax.Array, targe
       >>> print(zoo.second_order.hessian_diag(loss, jnp.zeros(2), jnp.array([1.0, 2.0]), jnp.zeros(2)))
       [2. 8.]
     """
-    basis = jnp.eye(_flat(params).size)
+    flat = _flat(params)
+    basis = jnp.eye(flat.size, dtype=flat.dtype)  # optax's float64 basis fails on float32 params with x64 on
     return jax.vmap(lambda e: jnp.vdot(e, _flat(hvp(loss, e, params, inputs, targets))))(basis)
