@@ -47,6 +47,8 @@ NOT_FACTORIES = {
     "named_chain",  # like chain: *args of (name, transformation), no hyperparameters
     "hutchinson_estimator_diag_hessian",  # only a key; its update needs obj_fn= (tests/reference/test_sophia.py)
     "value_and_grad_from_state",  # wraps a loss function, not a transformation
+    # optax's linear algebra (plain functions of arrays), tested in tests/reference/test_optax_utils.py
+    "power_iteration", "matrix_inverse_pth_root", "nnls", "multi_normal",
 }
 
 # --- kinds of arguments and their bad values -------------------------------------------------
