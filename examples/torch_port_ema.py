@@ -32,6 +32,7 @@ Run: ``python examples/torch_port_ema.py --steps 300`` (``--steps 3`` for a smok
 from __future__ import annotations
 
 import argparse
+import contextlib
 
 import jax
 import jax.numpy as jnp
@@ -51,18 +52,18 @@ LR, WEIGHT_DECAY, WARMUP, MAX_NORM, EMA_DECAY = 3e-3, 0.01, 20, 1.0, 0.95
 
 
 class MLP(nnx.Module):
-    def __init__(self, rngs: nnx.Rngs):
-        self.hidden = nnx.Linear(64, 128, rngs=rngs)
-        self.out = nnx.Linear(128, 10, rngs=rngs)
+    def __init__(self, rngs: nnx.Rngs, dtype=jnp.float32):
+        self.hidden = nnx.Linear(64, 128, dtype=dtype, param_dtype=dtype, rngs=rngs)
+        self.out = nnx.Linear(128, 10, dtype=dtype, param_dtype=dtype, rngs=rngs)
 
     def __call__(self, x):
         return self.out(nnx.relu(self.hidden(x)))
 
 
-def data(seed: int):
+def data(seed: int, dtype=np.float32):
     x, y = load_digits(return_X_y=True)
     x_train, x_test, y_train, y_test = train_test_split(x / 16.0, y, test_size=0.25, random_state=seed)
-    return (x_train.astype(np.float32), y_train, x_test.astype(np.float32), y_test)
+    return (x_train.astype(dtype), y_train, x_test.astype(dtype), y_test)
 
 
 def batch_indices(n: int, steps: int, seed: int) -> list:
@@ -109,7 +110,8 @@ def train_torch(params: dict, x, y, batches: list) -> tuple[dict, dict]:
     from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
     from transformers import get_cosine_schedule_with_warmup
 
-    model = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
+    dtype = torch.float64 if params["hidden"]["kernel"].dtype == np.float64 else torch.float32
+    model = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10)).to(dtype)
     with torch.no_grad():  # Flax kernels are (in, out); torch weights are (out, in)
         for layer, name in ((model[0], "hidden"), (model[2], "out")):
             layer.weight.copy_(torch.tensor(params[name]["kernel"].T))
@@ -141,17 +143,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=300, help="optimizer steps (default 300)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--float64", action="store_true", help="train in double precision (both sides)")
     parser.add_argument("--compare-torch", action="store_true", help="also run the torch recipe and compare")
     args = parser.parse_args(argv)
+    with jax.enable_x64(True) if args.float64 else contextlib.nullcontext():
+        run(args)
+    return 0
 
-    x_train, y_train, x_test, y_test = data(args.seed)
+
+def run(args) -> None:
+    dtype = np.float64 if args.float64 else np.float32
+    x_train, y_train, x_test, y_test = data(args.seed, dtype)
     batches = batch_indices(len(x_train), args.steps, args.seed)
-    model = MLP(nnx.Rngs(args.seed))
+    model = MLP(nnx.Rngs(args.seed), dtype)
     init = as_dict(nnx.state(model, nnx.Param))
     print(f"digits: {len(x_train)} train / {len(x_test)} test; clip_grad_norm + AdamW + "
           f"get_cosine_schedule_with_warmup + EMA({EMA_DECAY})")
     ema = train_jax(model, x_train, y_train, batches, log_every=max(1, args.steps // 10))
-    ema_model = MLP(nnx.Rngs(args.seed))
+    ema_model = MLP(nnx.Rngs(args.seed), dtype)
     nnx.update(ema_model, jax.tree.map(jnp.asarray, ema))
 
     def accuracy(m):
@@ -164,8 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         ours = as_dict(nnx.state(model, nnx.Param))
         print(f"largest difference to the torch run after {args.steps} steps: weights "
               f"{largest_difference(ours, theirs):.2e}, EMA {largest_difference(ema, theirs_ema):.2e} "
-              f"(relative, float32)")
-    return 0
+              f"(relative, {np.dtype(dtype).name})")
 
 
 if __name__ == "__main__":

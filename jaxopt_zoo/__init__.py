@@ -11,7 +11,11 @@ Each section below belongs to one area of the library; names are re-exported exp
 from ._base import EmptyState as EmptyState
 from ._base import GradientTransformation as GradientTransformation
 from ._base import GradientTransformationExtraArgs as GradientTransformationExtraArgs
+from ._base import MaskOrFn as MaskOrFn
 from ._base import Params as Params
+from ._base import TransformInitFn as TransformInitFn
+from ._base import TransformUpdateExtraArgsFn as TransformUpdateExtraArgsFn
+from ._base import TransformUpdateFn as TransformUpdateFn
 from ._base import Updates as Updates
 from ._base import OptState as OptState
 from ._base import Schedule as Schedule
@@ -20,15 +24,30 @@ from ._base import apply_updates as apply_updates
 from ._base import with_extra_args_support as with_extra_args_support
 from ._base import chain as chain
 from ._base import identity as identity
+from ._base import init_empty_state as init_empty_state
 from ._base import set_to_zero as set_to_zero
 from ._numerics import global_norm as global_norm
 
+# --- numerics (optax's public helpers; one home: _numerics.py) ----------------------------
+from ._numerics import bias_correction as bias_correction
+from ._numerics import safe_increment as safe_increment
+from ._numerics import safe_int32_increment as safe_int32_increment
+from ._numerics import safe_norm as safe_norm
+from ._numerics import safe_root_mean_squares as safe_root_mean_squares
+from ._numerics import update_infinity_moment as update_infinity_moment
+from ._numerics import update_moment as update_moment
+from ._numerics import update_moment_per_elem_norm as update_moment_per_elem_norm
+
 # --- building blocks (transforms/) ------------------------------------------------------
 from .transforms._scaling import ScaleByScheduleState as ScaleByScheduleState
+from .transforms._scaling import ScaleState as ScaleState
 from .transforms._scaling import scale as scale
 from .transforms._scaling import scale_by_learning_rate as scale_by_learning_rate
 from .transforms._scaling import scale_by_schedule as scale_by_schedule
+from .transforms._weight_decay import AddDecayedWeightsState as AddDecayedWeightsState
 from .transforms._weight_decay import add_decayed_weights as add_decayed_weights
+from .transforms._clipping import ClipByGlobalNormState as ClipByGlobalNormState
+from .transforms._clipping import ClipState as ClipState
 from .transforms._clipping import clip as clip
 from .transforms._clipping import clip_by_block_rms as clip_by_block_rms
 from .transforms._clipping import clip_by_global_norm as clip_by_global_norm
@@ -62,6 +81,7 @@ from .transforms._layout import flatten as flatten
 from .transforms._snapshot import SnapshotState as SnapshotState
 from .transforms._snapshot import measure_with_ema as measure_with_ema
 from .transforms._snapshot import snapshot as snapshot
+from .transforms._adaptive_clip import AdaptiveGradClipState as AdaptiveGradClipState
 from .transforms._adaptive_clip import adaptive_grad_clip as adaptive_grad_clip
 from .transforms._per_example import per_example_global_norm_clip as per_example_global_norm_clip
 from .transforms._per_example import per_example_layer_norm_clip as per_example_layer_norm_clip
@@ -86,6 +106,7 @@ from .optimizers._adam import adamw as adamw
 from .optimizers._adam import amsgrad as amsgrad
 from .optimizers._adam import nadam as nadam
 from .optimizers._adam import scale_by_adam as scale_by_adam
+from .optimizers._adam import scale_by_amsgrad as scale_by_amsgrad
 from .optimizers._sgd import sgd as sgd
 from .optimizers._adagrad import ScaleByRssState as ScaleByRssState
 from .optimizers._adagrad import adagrad as adagrad
@@ -106,6 +127,7 @@ from .optimizers._radam import radam as radam
 from .optimizers._radam import scale_by_radam as scale_by_radam
 # modern
 from .transforms._trust_ratio import scale_by_param_block_rms as scale_by_param_block_rms
+from .transforms._trust_ratio import ScaleByTrustRatioState as ScaleByTrustRatioState
 from .transforms._trust_ratio import scale_by_trust_ratio as scale_by_trust_ratio
 from .optimizers._lars import lars as lars
 from .optimizers._lamb import lamb as lamb
@@ -120,8 +142,10 @@ from .optimizers._adafactor import adafactor as adafactor
 from .optimizers._adafactor import scale_by_factored_rms as scale_by_factored_rms
 from .optimizers._rprop import ScaleByRpropState as ScaleByRpropState
 from .optimizers._rprop import rprop as rprop
-from .optimizers._adan import AdanState as AdanState
+from .optimizers._rprop import scale_by_rprop as scale_by_rprop
+from .optimizers._adan import ScaleByAdanState as ScaleByAdanState
 from .optimizers._adan import adan as adan
+from .optimizers._adan import scale_by_adan as scale_by_adan
 from .optimizers._adam_mini import AdamMiniState as AdamMiniState
 from .optimizers._adam_mini import adam_mini as adam_mini
 from .optimizers._cautious import cautious as cautious
@@ -146,6 +170,7 @@ from .optimizers._lookahead import centralize_gradients as centralize_gradients
 from .optimizers._lookahead import lookahead as lookahead
 from .optimizers._lookahead import ranger as ranger
 from .optimizers._sam import SAMState as SAMState
+from .optimizers._sam import NormalizeState as NormalizeState
 from .optimizers._sam import normalize as normalize
 from .optimizers._sam import sam as sam
 from .optimizers._schedule_free import ScheduleFreeState as ScheduleFreeState
@@ -180,6 +205,8 @@ from .optimizers._dog import scale_by_dog as scale_by_dog
 from .optimizers._dog import DoWGState as DoWGState
 from .optimizers._dog import dowg as dowg
 from .optimizers._dog import scale_by_dowg as scale_by_dowg
+from .optimizers._dog import ScaleByDistanceOverGradientsState as ScaleByDistanceOverGradientsState
+from .optimizers._dog import scale_by_distance_over_gradients as scale_by_distance_over_gradients
 from .optimizers._cocob import COCOBState as COCOBState
 from .optimizers._cocob import cocob as cocob
 from .optimizers._cocob import scale_by_cocob as scale_by_cocob
@@ -251,6 +278,7 @@ from .optimizers._sm3 import ScaleBySM3State as ScaleBySM3State
 from .optimizers._sm3 import scale_by_sm3 as scale_by_sm3
 from .optimizers._sm3 import sm3 as sm3
 from .optimizers._optimistic import ScaleByOptimisticGradientState as ScaleByOptimisticGradientState
+from .optimizers._optimistic import optimistic_adam as optimistic_adam
 from .optimizers._optimistic import optimistic_adam_v2 as optimistic_adam_v2
 from .optimizers._optimistic import optimistic_gradient_descent as optimistic_gradient_descent
 from .optimizers._optimistic import scale_by_optimistic_gradient as scale_by_optimistic_gradient
@@ -284,6 +312,7 @@ from .transforms._faults import ApplyIfFiniteState as ApplyIfFiniteState
 from .transforms._faults import apply_if_finite as apply_if_finite
 from .transforms._accumulate import MultiSteps as MultiSteps
 from .transforms._accumulate import MultiStepsState as MultiStepsState
+from .transforms._accumulate import ShouldSkipUpdateFunction as ShouldSkipUpdateFunction
 from .transforms._accumulate import skip_large_updates as skip_large_updates
 from .transforms._accumulate import skip_not_finite as skip_not_finite
 

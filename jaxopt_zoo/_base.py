@@ -33,11 +33,30 @@ ScalarOrSchedule = float | jax.Array | Callable[[jax.Array], jax.Array]
 Schedule = Callable[[jax.Array], jax.Array]
 
 
+# Where a transformation applies (``masked``, weight-decay ``mask=``): a pytree of bools
+# (or of transformations' labels) like the params, a callable ``params -> such a tree``, or
+# ``None`` for everywhere. optax's ``MaskOrFn``.
+MaskOrFn = Any | Callable[[Params], Any] | None
+
+
 class TransformInitFn(Protocol):
+    """The type of ``init``: ``init(params) -> state`` (optax's ``TransformInitFn``)."""
+
     def __call__(self, params: Params) -> OptState: ...
 
 
 class TransformUpdateFn(Protocol):
+    """The type of an ``update`` without extra arguments: ``update(updates, state,
+    params=None) -> (updates, state)`` (optax's ``TransformUpdateFn``)."""
+
+    def __call__(self, updates: Updates, state: OptState, params: Params | None = None) -> tuple[Updates, OptState]: ...
+
+
+class TransformUpdateExtraArgsFn(Protocol):
+    """The type of a zoo ``update``: ``update(updates, state, params=None, **extra_args) ->
+    (updates, state)``; unknown keywords are ignored, needed ones are keyword-only
+    (optax's ``TransformUpdateExtraArgsFn``)."""
+
     def __call__(
         self, updates: Updates, state: OptState, params: Params | None = None, **extra_args: Any
     ) -> tuple[Updates, OptState]: ...
@@ -72,7 +91,7 @@ else:
 
     class GradientTransformation(NamedTuple):  # type: ignore[no-redef]
         init: TransformInitFn
-        update: TransformUpdateFn
+        update: TransformUpdateExtraArgsFn
 
     GradientTransformation.__doc__ = _GT_DOC
 
@@ -126,6 +145,26 @@ except ImportError:  # pragma: no cover - exercised by the no-optax CI job only
 
     class EmptyState(NamedTuple):  # type: ignore[no-redef]
         """The state of a stateless transformation."""
+
+
+def init_empty_state(params: Params) -> EmptyState:
+    """The ``init`` of a stateless transformation: ignores ``params``, returns ``EmptyState()``.
+
+    optax's ``init_empty_state``.
+
+    Args:
+      params: the parameters (unused).
+
+    Returns:
+      ``EmptyState()``.
+
+    Example:
+      >>> import jaxopt_zoo as zoo
+      >>> zoo.init_empty_state({"w": 1.0})
+      EmptyState()
+    """
+    del params
+    return EmptyState()
 
 
 def identity() -> GradientTransformation:

@@ -27,10 +27,38 @@ def zero_count() -> jax.Array:
 
 
 def safe_increment(count: jax.Array) -> jax.Array:
-    """``count + 1``, saturating at the dtype's maximum instead of wrapping around."""
+    """``count + 1``, saturating at the dtype's maximum instead of wrapping around.
+
+    optax's ``safe_increment``: integer counters stop at ``iinfo(dtype).max``, float counters
+    at ``finfo(dtype).max``; the result keeps ``count``'s dtype.
+
+    Args:
+      count: an integer or float array (usually the int32 scalar step counter).
+
+    Returns:
+      ``count + 1`` where ``count`` is below its dtype's maximum, else that maximum.
+
+    Raises:
+      ValueError: if ``count`` is neither integer nor floating (bool, complex).
+
+    Example:
+      >>> import jax.numpy as jnp, jaxopt_zoo as zoo
+      >>> zoo.safe_increment(jnp.asarray(2147483647, jnp.int32))
+      Array(2147483647, dtype=int32)
+    """
     count = jnp.asarray(count)
-    top = jnp.array(jnp.iinfo(count.dtype).max, count.dtype)
-    return jnp.where(count < top, count + 1, top)
+    if jnp.issubdtype(count.dtype, jnp.integer):
+        top = jnp.iinfo(count.dtype).max
+    elif jnp.issubdtype(count.dtype, jnp.floating):
+        top = jnp.finfo(count.dtype).max
+    else:
+        _validate.fail("safe_increment", "count", count, "must have an integer or floating dtype")
+    top = jnp.array(top, count.dtype)
+    return jnp.where(count < top, count + jnp.array(1, count.dtype), top)
+
+
+# optax's older name: the counter is int32 in practice, the function takes any counter.
+safe_int32_increment = safe_increment
 
 
 # ---------------------------------------------------------------------- accumulators
@@ -139,10 +167,55 @@ def _ema_norm(g: jax.Array, t: jax.Array, decay: Any, order: int) -> jax.Array:
 def update_moment(updates: Any, moments: Any, decay: Any, order: int, *, where: str = "update_moment") -> Any:
     """EMA of the ``order``-th power: ``m <- (1 - decay) * g**order + decay * m``.
 
-    The result is computed in the promoted dtype; store it with ``keep_dtype``.
+    optax's ``update_moment``. ``None`` leaves of ``updates`` stay ``None``. The result is
+    computed in the promoted dtype; store it with ``keep_dtype``.
+
+    Args:
+      updates: the new values ``g`` (a pytree).
+      moments: the running averages ``m``, structured like ``updates``.
+      decay: the decay rate.
+      order: the power of ``g`` averaged (1: mean, 2: uncentred second moment).
+      where: the public name shown if the two trees do not match (zoo-only).
+
+    Returns:
+      The updated averages, structured like ``updates``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxopt_zoo as zoo
+      >>> print(zoo.update_moment(jnp.array([2.0]), jnp.array([1.0]), 0.9, 2))
+      [1.3]
     """
     return tree_map(
         lambda g, t: None if g is None else _ema(g, t, decay, order),
+        updates,
+        moments,
+        where=where,
+        names=("updates", "moment"),
+    )
+
+
+def update_infinity_moment(updates: Any, moments: Any, decay: Any, eps: Any, *, where: str = "update_infinity_moment") -> Any:
+    """AdaMax's infinity-norm average: ``u <- max(|g| + eps, decay * u)`` leaf by leaf.
+
+    optax's ``update_infinity_moment``; ``None`` leaves of ``updates`` stay ``None``.
+
+    Args:
+      updates: the new values ``g``.
+      moments: the running maxima ``u``, structured like ``updates``.
+      decay: the decay applied to the old maximum.
+      eps: added to ``|g|``.
+      where: the public name shown if the two trees do not match (zoo-only).
+
+    Returns:
+      The updated maxima, structured like ``updates``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxopt_zoo as zoo
+      >>> print(zoo.update_infinity_moment(jnp.array([-2.0, 0.5]), jnp.array([1.0, 1.0]), 0.9, 0.0))
+      [2.  0.9]
+    """
+    return tree_map(
+        lambda g, t: None if g is None else jnp.maximum(jnp.abs(g) + eps, decay * t),
         updates,
         moments,
         where=where,
@@ -155,8 +228,23 @@ def update_moment_per_elem_norm(
 ) -> Any:
     """EMA of ``|g|**order`` elementwise: ``v <- (1 - decay) * |g|**order + decay * v``.
 
-    For real ``g`` this is ``g**order``; for complex ``g`` it uses ``|g|^2`` so that the
-    second moment is real.
+    optax's ``update_moment_per_elem_norm``. For real ``g`` this is ``g**order``; for complex
+    ``g`` it uses ``|g|^2`` so that the second moment is real. ``None`` leaves stay ``None``.
+
+    Args:
+      updates: the new values ``g``.
+      moments: the running averages, structured like ``updates``.
+      decay: the decay rate.
+      order: the power of ``|g|`` averaged.
+      where: the public name shown if the two trees do not match (zoo-only).
+
+    Returns:
+      The updated averages, structured like ``updates``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxopt_zoo as zoo
+      >>> print(zoo.update_moment_per_elem_norm(jnp.array([1j]), jnp.array([0.0]), 0.5, 2))
+      [0.5]
     """
     return tree_map(
         lambda g, t: None if g is None else _ema_norm(g, t, decay, order),
@@ -165,15 +253,6 @@ def update_moment_per_elem_norm(
         where=where,
         names=("updates", "moment"),
     )
-
-
-def update_infinity_moment(updates: Any, moments: Any, decay: Any, eps: Any) -> Any:
-    """EMA of the infinity norm (AdaMax's ``u``): ``u <- max(|g| + eps, decay * u)`` elementwise.
-
-    ``None`` leaves (frozen parameters) stay ``None``.
-    """
-    return jax.tree.map(lambda g, t: None if g is None else jnp.maximum(jnp.abs(g) + eps, decay * t),
-                        updates, moments, is_leaf=is_none)
 
 
 def update_moments(updates: Any, mu: Any, nu: Any, b1: Any, b2: Any, *, where: str = "update_moments") -> tuple:
@@ -196,10 +275,26 @@ def update_moments(updates: Any, mu: Any, nu: Any, b1: Any, b2: Any, *, where: s
 
 
 def bias_correction(moment: Any, decay: Any, count: jax.Array) -> Any:
-    """Adam's bias correction ``m / (1 - decay**count)``.
+    """Adam's bias correction ``m / (1 - decay**count)``, leaf by leaf.
 
-    ``count`` is the number of updates so far (>= 1). At the saturated int32 maximum,
-    ``decay**count`` underflows to 0 and the correction is exactly 1, so it stays finite.
+    optax's ``bias_correction``. ``count`` is the number of updates so far (>= 1). The
+    factor ``1 - decay**count`` is computed in the promoted precision of ``decay`` and
+    ``count`` and then cast to each leaf's dtype, so bf16 moments stay bf16 (and ``decay**count``
+    is not rounded to 1 in low precision). At the saturated int32 maximum, ``decay**count``
+    underflows to 0 and the correction is exactly 1, so it stays finite.
+
+    Args:
+      moment: the moment estimate (a pytree).
+      decay: its decay rate.
+      count: the step count, >= 1.
+
+    Returns:
+      ``moment / (1 - decay**count)``, each leaf in its own dtype.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxopt_zoo as zoo
+      >>> print(zoo.bias_correction(jnp.array([0.5]), 0.5, jnp.asarray(1)))
+      [1.]
     """
     correction = 1 - decay ** jnp.asarray(count)  # a Python int count acts as under jit
     return jax.tree.map(lambda t: t / correction.astype(t.dtype), moment)
@@ -310,7 +405,25 @@ def global_norm(updates: Any) -> jax.Array:
 
 
 def safe_norm(x: jax.Array, min_norm: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> jax.Array:
-    """``max(norm(x), min_norm)`` with a gradient that is finite at ``x = 0``."""
+    """``max(norm(x), min_norm)`` with a gradient that is finite at ``x = 0``.
+
+    optax's ``safe_norm``: ``jnp.maximum(jnp.linalg.norm(x), min_norm)`` has a NaN gradient
+    at ``x = 0`` (both branches are differentiated); here the norm is taken of ones wherever
+    it is below ``min_norm``, so the gradient there is 0.
+
+    Args:
+      x: an array.
+      min_norm: the lower bound of the result.
+      ord, axis, keepdims: as in ``jnp.linalg.norm``.
+
+    Returns:
+      The norm, at least ``min_norm``.
+
+    Example:
+      >>> import jax, jax.numpy as jnp, jaxopt_zoo as zoo
+      >>> print(jax.grad(lambda x: zoo.safe_norm(x, 1e-6))(jnp.zeros(2)))
+      [0. 0.]
+    """
     norm = jnp.linalg.norm(x, ord=ord, axis=axis, keepdims=True)
     x = jnp.where(norm <= min_norm, jnp.ones_like(x), x)
     norm = jnp.squeeze(norm, axis=axis) if not keepdims else norm
@@ -321,8 +434,20 @@ def safe_norm(x: jax.Array, min_norm: Any, ord: Any = None, axis: Any = None, ke
 def safe_root_mean_squares(x: jax.Array, min_rms: Any) -> jax.Array:
     """``max(rms(x), min_rms)`` with a gradient that is finite at ``x = 0``.
 
-    ``rms(x) = sqrt(mean(|x|^2))``: real for complex ``x`` (``mean(x**2)`` would be complex,
-    and near zero when the phases cancel).
+    optax's ``safe_root_mean_squares``. ``rms(x) = sqrt(mean(|x|^2))``: real for complex
+    ``x`` (``mean(x**2)`` would be complex, and near zero when the phases cancel).
+
+    Args:
+      x: an array.
+      min_rms: the lower bound of the result.
+
+    Returns:
+      The root mean square of ``x``, at least ``min_rms``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxopt_zoo as zoo
+      >>> print(zoo.safe_root_mean_squares(jnp.array([1.0, 7.0]), 1.0))
+      5.0
     """
     rms = jnp.sqrt(jnp.mean(abs_sq(x)))
     x = jnp.where(rms <= min_rms, jnp.ones_like(x), x)

@@ -3,7 +3,8 @@
 Used by ``jaxopt-zoo list``, the shootout's spec parser and the suites that run over the
 whole zoo (convergence, reliability). One entry per public member; each area of the library
 keeps its entries in its own section below. ``jaxopt_zoo.torch_compat`` has tables of its own
-(``TORCH_OPTIMIZERS``, ``TORCH_SCHEDULERS``): its members take torch's keywords (``lr``, not
+(``TORCH_OPTIMIZERS``, ``TORCH_SCHEDULERS``, ``TORCH_TRANSFORMS``, ``TORCH_HF_SCHEDULES``,
+``TORCH_SWA``): its members take torch's keywords (``lr``, not
 ``learning_rate``), so the suites that run over ``OPTIMIZERS`` do not apply to them.
 """
 
@@ -235,6 +236,9 @@ _add(OPTIMIZERS, "optimistic_gradient_descent", "optax.optimistic_gradient_desce
 _add(OPTIMIZERS, "optimistic_adam_v2", "optax.optimistic_adam_v2",
      "Daskalakis et al., Training GANs with Optimism, 2018, https://arxiv.org/abs/1711.00141",
      learning_rate=1e-2)
+_add(OPTIMIZERS, "optimistic_adam", "optax.optimistic_adam (deprecated there and here, for optimistic_adam_v2)",
+     "Daskalakis et al., Training GANs with Optimism, 2018, https://arxiv.org/abs/1711.00141",
+     learning_rate=1e-2)
 _add(OPTIMIZERS, "polyak_sgd", "optax.polyak_sgd (update takes value=)",
      "Loizou et al., Stochastic Polyak Step-size for SGD: An Adaptive Learning Rate for Fast Convergence, 2021, https://arxiv.org/abs/2002.10542",
      max_learning_rate=0.1)
@@ -343,9 +347,33 @@ TORCH_TRANSFORMS: dict[str, TorchEntry] = {
     for name in ("clip_grad_norm", "clip_grad_value")
 }
 
+# Hugging Face transformers' schedules (torch_compat.transformers): the base lr first, then
+# transformers' keywords; each a LambdaLR equal to transformers' lr after t scheduler steps.
+TORCH_HF_SCHEDULES: dict[str, TorchEntry] = {
+    name: TorchEntry(f"torch_compat.transformers.{name}", f"transformers.{name}",
+                     ("tests/reference/test_torch_compat_transformers.py",))
+    for name in ("get_constant_schedule", "get_constant_schedule_with_warmup", "get_linear_schedule_with_warmup",
+                 "get_cosine_schedule_with_warmup", "get_cosine_with_hard_restarts_schedule_with_warmup",
+                 "get_polynomial_decay_schedule_with_warmup", "get_inverse_sqrt_schedule",
+                 "get_cosine_with_min_lr_schedule_with_warmup", "get_wsd_schedule")
+}
+
+# torch.optim.swa_utils (torch_compat.swa_utils): SWALR a schedule, AveragedModel a transformation
+# last in a chain (its weights read with swa_utils.averaged_params), the get_* its averaging rules.
+TORCH_SWA: dict[str, TorchEntry] = {
+    name: TorchEntry(f"torch_compat.swa_utils.{name}", f"torch.optim.swa_utils.{name}" + (f" ({note})" if note else ""),
+                     ("tests/reference/test_torch_compat_swa.py",) + extra)
+    for name, note, extra in (
+        ("SWALR", "annealing from the group's lr; after a CosineAnnealingLR through zoo.join_schedules", ()),
+        ("AveragedModel", "SWA and EMA; the averaged weights at every step, under nnx.Optimizer too",
+         ("tests/reference/test_torch_port_examples.py",)),
+        ("get_ema_multi_avg_fn", "", ()), ("get_ema_avg_fn", "", ()),
+        ("get_swa_multi_avg_fn", "AveragedModel's default", ()), ("get_swa_avg_fn", "", ()))
+}
+
 
 def torch_factory(entry: TorchEntry) -> Callable:
-    """The public torch_compat optimizer or scheduler of ``entry``."""
+    """The public torch_compat member of ``entry`` (any TORCH_* table)."""
     import importlib
 
     module, _, name = ("jaxopt_zoo." + entry.name).rpartition(".")

@@ -26,11 +26,12 @@ import jaxopt_zoo as zoo
 from jaxopt_zoo import _registry
 from jaxopt_zoo import torch_compat as tc
 from jaxopt_zoo.torch_compat import lr_scheduler as L
+from jaxopt_zoo.torch_compat import swa_utils, transformers
 
 # Modules whose public factories are walked. A module's factories are named
 # "<module without jaxopt_zoo.>.<Name>" ("torch_compat.SGD", "torch_compat.lr_scheduler.StepLR");
 # BASE is keyed by the short name and the error may name either form.
-MODULES = [zoo, tc, L]
+MODULES = [zoo, tc, L, transformers, swa_utils]
 
 # Callables that are not factories of a transformation or schedule.
 NOT_FACTORIES = {
@@ -38,6 +39,7 @@ NOT_FACTORIES = {
     "plot_schedules", "chain", "identity", "set_to_zero", "skip_not_finite", "skip_large_updates",
     "inject_hyperparams", "inject_stateful_hyperparams", "normalize", "pack_tree", "unpack_tree",
     "asgd_averaged_params",  # reads an ASGD state
+    "averaged_params", "AveragedModelState",  # swa_utils: reads an AveragedModel state; its state class
     "ParamGroupsState",  # torch_compat's state of param groups (a NamedTuple, not a factory)
     "TorchLRScheduler",  # the base class of the lr_scheduler look-alikes
     # optax's plain functions (not factories): they check their own arguments, tested in
@@ -49,6 +51,9 @@ NOT_FACTORIES = {
     "value_and_grad_from_state",  # wraps a loss function, not a transformation
     # optax's linear algebra (plain functions of arrays), tested in tests/reference/test_optax_utils.py
     "power_iteration", "matrix_inverse_pth_root", "nnls", "multi_normal",
+    # optax's numeric helpers and typing names (tests/reference/test_optax_rest.py)
+    "bias_correction", "update_moment", "update_infinity_moment", "update_moment_per_elem_norm",
+    "safe_increment", "safe_int32_increment", "safe_norm", "safe_root_mean_squares", "init_empty_state",
 }
 
 # --- kinds of arguments and their bad values -------------------------------------------------
@@ -84,6 +89,11 @@ KINDS: dict[str, list] = {
     "momentum_decay": NEG, "power": NEG, "start_factor": [0.0, 1.5, -0.1], "end_factor": [1.5, -0.1],
     "T_max": POS_INT, "T_0": POS_INT, "T_mult": POS_INT, "total_iters": POS_INT, "epochs": POS_INT,
     "steps_per_epoch": POS_INT, "scale_mode": MODE, "lr_lambda": [0.5], "scale_fn": [0.5], "schedulers": [[]],
+    # torch_compat.transformers / swa_utils (transformers' and torch.optim.swa_utils' names)
+    "num_warmup_steps": NONNEG_INT, "num_training_steps": NONNEG_INT, "num_decay_steps": NONNEG_INT,
+    "num_stable_steps": NONNEG_INT, "last_epoch": [-2], "timescale": POS_INT, "warmup_type": MODE, "decay_type": MODE,
+    "lr_end": NEG, "min_lr_rate": NEG, "min_lr_ratio": NEG, "swa_lr": NEG, "anneal_epochs": NONNEG_INT,
+    "start": POS_INT, "every": POS_INT,
 }
 
 
@@ -157,6 +167,7 @@ BASE: dict[str, dict] = {
     "scale_by_learning_rate": dict(learning_rate=0.1), "scale_by_schedule": dict(step_size_fn=lambda t: 0.1),
     "scale_by_madgrad": dict(learning_rate=0.1),
     "scale_by_dog": dict(init_step=("heuristic", 1e-6)),
+    "scale_by_rprop": dict(learning_rate=0.01),
     # sophia's default estimator needs obj_fn=; the walker passes value= only: squared gradients stand in
     "sophia": dict(learning_rate=0.1, hessian_diagonal_fn=zoo.stateless(lambda g, p: jax.tree.map(jnp.square, g))),
     "scale_by_sophia": dict(hessian_diagonal_fn=zoo.stateless(lambda g, p: jax.tree.map(jnp.square, g))),
@@ -195,6 +206,14 @@ BASE: dict[str, dict] = {
     "OneCycleLR": dict(max_lr=0.1, epochs=2, steps_per_epoch=10),  # total_steps=None: epochs and steps_per_epoch count
     "SequentialLR": dict(lr=0.1, schedulers=None, milestones=[5]), "ChainedScheduler": dict(schedulers=None),
     "ReduceLROnPlateau": dict(lr=0.1), "clip_grad_norm": dict(max_norm=1.0), "clip_grad_value": dict(clip_value=1.0),
+    "get_constant_schedule": dict(lr=0.1), "get_constant_schedule_with_warmup": dict(lr=0.1, num_warmup_steps=5),
+    **{f"get_{k}_with_warmup": dict(lr=0.1, num_warmup_steps=5, num_training_steps=50)
+       for k in ("linear_schedule", "cosine_schedule", "cosine_with_hard_restarts_schedule", "polynomial_decay_schedule")},
+    "get_cosine_with_min_lr_schedule_with_warmup": dict(lr=0.1, num_warmup_steps=5, num_training_steps=50,
+                                                        min_lr_rate=0.1),
+    "get_inverse_sqrt_schedule": dict(lr=0.1, num_warmup_steps=5),
+    "get_wsd_schedule": dict(lr=0.1, num_warmup_steps=5, num_decay_steps=10, num_training_steps=50),
+    "SWALR": dict(lr=0.1, swa_lr=0.05),
 }
 
 
@@ -267,7 +286,8 @@ def test_the_walker_sees_the_whole_zoo():
     assert set(_registry.OPTIMIZERS) <= names and set(_registry.SCHEDULES) <= names
     assert {"scale_by_adam", "apply_if_finite", "MultiSteps", "reduce_on_plateau"} <= names
     torch_compat = {e.name for e in (*_registry.TORCH_OPTIMIZERS.values(), *_registry.TORCH_SCHEDULERS.values(),
-                                     *_registry.TORCH_TRANSFORMS.values())}
+                                     *_registry.TORCH_TRANSFORMS.values(), *_registry.TORCH_HF_SCHEDULES.values(),
+                                     *_registry.TORCH_SWA.values())}
     assert torch_compat <= names and {n for n in names if n.startswith("torch_compat.")} == torch_compat
 
 
@@ -305,6 +325,10 @@ MATRICES_ONLY = {"scale_by_muon": "orthogonalises matrices; zoo.muon sends the o
                  "dpsgd": "takes per-example gradients", "differentially_private_aggregate": "as dpsgd"}
 
 
+# torch_compat members without a float hyperparameter to trace (and why).
+NOTHING_TO_TRACE = {"torch_compat.swa_utils.AveragedModel": "its arguments are averaging functions and step counts"}
+
+
 def _half_sq(params):
     return sum(0.5 * jnp.sum(x**2) for x in jax.tree.leaves(params))
 
@@ -339,7 +363,7 @@ def test_traced_hyperparameters_pass(name):
         return u, state
 
     u, state = step({"m": PARAMS["m"]} if short in MATRICES_ONLY else PARAMS)
-    assert traced or not name.startswith("torch_compat."), name
+    assert traced or not name.startswith("torch_compat.") or name in NOTHING_TO_TRACE, name
     for k in traced:
         assert k in state.hyperparams
     assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(u))
@@ -349,7 +373,10 @@ def test_traced_hyperparameters_pass(name):
 # numbers only. betas[0] takes a schedule instead (test_schedule_as_learning_rate).
 
 # Factories whose learning_rate is not a per-step rate, so it takes no schedule (and why).
-LR_NOT_A_SCHEDULE = {"rprop": "Rprop's learning_rate is only each coordinate's initial step size (TypeError)"}
+LR_NOT_A_SCHEDULE = {"rprop": "Rprop's learning_rate is only each coordinate's initial step size (TypeError)",
+                     "scale_by_rprop": "as rprop",
+                     "optimistic_adam": "optax's first parametrisation: learning_rate is the optimistic step's alpha "
+                                        "(ValueError, as optax; optimistic_adam_v2 takes a schedule)"}
 SCHEDULED = zoo.linear_schedule(0.1, 0.01, 10)
 
 
@@ -406,13 +433,15 @@ def test_schedules_take_traced_values(name):
 
 # torch_compat.lr_scheduler: float arguments traced under jit (inside a jitted train step).
 SCHEDULER_FLOATS = {"lr", "base_lr", "max_lr", "gamma", "eta_min", "factor", "start_factor", "end_factor", "power",
-                    "base_momentum", "max_momentum", "div_factor", "final_div_factor"}
+                    "base_momentum", "max_momentum", "div_factor", "final_div_factor",
+                    "swa_lr", "lr_end", "min_lr_rate", "min_lr_ratio", "num_cycles"}
 # Schedulers whose arguments stay concrete, and why.
 SCHEDULER_NOT_TRACED = {
     "ReduceLROnPlateau": "not a schedule t -> lr but the lr of an optimizer, which steps it with value=; its "
                          "lr must be a concrete float > 0 (torch's comes from the optimizer)",
 }
-SCHEDULERS = [n for n, o in factories() if n.startswith("torch_compat.lr_scheduler.")]
+SCHEDULERS = [n for n, o in factories()
+              if n.startswith(("torch_compat.lr_scheduler.", "torch_compat.transformers.", "torch_compat.swa_utils.SWALR"))]
 
 
 @pytest.mark.parametrize("name", SCHEDULERS)

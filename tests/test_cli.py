@@ -184,6 +184,19 @@ def test_list_shows_every_torch_compat_optimizer_and_scheduler(capsys):
         first_column = {line.split("│")[1].strip() for line in out.splitlines() if line.startswith("│")}
         assert optimizers | schedulers <= first_column, sorted((optimizers | schedulers) - first_column)
         assert set(_registry.TORCH_TRANSFORMS) <= first_column  # torch's clipping, its own table
+    from jaxopt_zoo.torch_compat import swa_utils, transformers
+
+    hf, swa = _public(transformers, callable), _public(swa_utils, callable) - {"averaged_params", "AveragedModelState"}
+    assert set(_registry.TORCH_HF_SCHEDULES) == hf and set(_registry.TORCH_SWA) == swa  # a state reader, its state
+    for table, module in ((_registry.TORCH_HF_SCHEDULES, transformers), (_registry.TORCH_SWA, swa_utils)):
+        for name, e in table.items():
+            assert _registry.torch_factory(e) is getattr(module, name)
+            assert e.tests and all((ROOT / t).is_file() for t in e.tests)
+    assert main(["list", "torch_compat"]) == 0
+    first_column = {line.split("│")[1].strip() for line in capsys.readouterr().out.splitlines() if line.startswith("│")}
+    assert hf | swa <= first_column, sorted((hf | swa) - first_column)
+    assert main(["list", "torch_compat.transformers.get_wsd_schedule"]) == 0
+    assert "tested equal to: transformers.get_wsd_schedule" in capsys.readouterr().out
     assert main(["list", "torch_compat.clip_grad_norm"]) == 0
     assert "torch.nn.utils.clip_grad_norm_" in capsys.readouterr().out
     assert main(["list", "torch_compat.lr_scheduler.OneCycleLR"]) == 0

@@ -9,7 +9,7 @@ import optax
 import optax.contrib
 
 import jaxopt_zoo as zoo
-import zoo_standin
+from tests.conformance import zoo_standin
 
 
 def test_shared_names_cover_the_zoo_and_leave_protocol_types():

@@ -60,6 +60,11 @@ EXPECT = {
         r"^step +3  lr \d\.\d{5}  loss \d+\.\d+$",
         r"^test accuracy: model 0\.\d{3}, EMA weights 0\.\d{3}$",
     ],
+    "torch_port_recipe.py": [
+        r"^ +3  +\d+\.\d{10}$",
+        r"^last lrs \(no decay, head, rest\): zoo \S+, \S+, \S+$",
+        r"^test accuracy: model 0\.\d{3}, EMA weights 0\.\d{3}$",
+    ],
     "schedule_free_eval.py": [
         r"^test loss at x \(schedule_free_eval_params\(state, params\)\): +\d\.\d{4}$",
         r"^eval params better than training params: True$",

@@ -11,7 +11,7 @@ from flax import linen as nn
 from flax.training import train_state
 from sklearn.datasets import load_digits
 
-from harness import assert_same_as_optax
+from tests.reference.harness import assert_same_as_optax
 
 import jaxopt_zoo as zoo
 

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from harness import loss, make_params
+from tests.reference.harness import loss, make_params
 
 import jaxopt_zoo as zoo
 

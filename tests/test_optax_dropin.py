@@ -8,7 +8,7 @@ import numpy as np
 import optax
 import optax.contrib
 import pytest
-from harness import STEPS, assert_trajectories_close, loss, make_params, trajectory
+from tests.reference.harness import STEPS, assert_trajectories_close, loss, make_params, trajectory
 
 import jaxopt_zoo as zoo
 

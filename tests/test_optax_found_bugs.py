@@ -136,7 +136,7 @@ def test_adan_traced_max_grad_norm_equals_concrete(max_grad_norm):
 def test_adafactor_on_complex_params_equals_optax(dtype, kwargs):
     """Parameter-scale RMS of a complex leaf is sqrt(mean |p|^2) (it was sqrt(mean p^2), a
     complex number near zero when the phases cancel: the params barely moved)."""
-    from harness import assert_trajectories_close, trajectory
+    from tests.reference.harness import assert_trajectories_close, trajectory
 
     rng = np.random.default_rng(0)
     shapes = {"scalar": (), "vector": (5,), "matrix": (4, 3), "cube": (2, 3, 4)}

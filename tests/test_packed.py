@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from harness import assert_trajectories_close, make_params, trajectory
+from tests.reference.harness import assert_trajectories_close, make_params, trajectory
 
 import jaxopt_zoo as zoo
 from jaxopt_zoo import _registry
@@ -96,7 +96,7 @@ def test_packed_params_train_step_equals_default():
     """A training loop that keeps its params packed gives the default trajectory."""
     params = make_params("float64")
     like = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), params)
-    from harness import loss
+    from tests.reference.harness import loss
 
     want = trajectory(zoo.adamw(1e-2), params, steps=STEPS)
     tx = zoo.adamw(1e-2)
@@ -209,7 +209,7 @@ def _registry_members():
 
 def test_every_registry_member_packs_to_its_own_numbers_or_is_refused():
     """All members in one jitted scan per layout (two compiles for the whole zoo)."""
-    from harness import loss
+    from tests.reference.harness import loss
 
     members, refused = {}, set()
     for name, make in _registry_members().items():

@@ -7,8 +7,8 @@ import numpy as np
 import optax
 import pytest
 
-from harness import loss as harness_loss
-from harness import make_params, trajectory
+from tests.reference.harness import loss as harness_loss
+from tests.reference.harness import make_params, trajectory
 
 import jaxopt_zoo as zoo
 from jaxopt_zoo import _registry

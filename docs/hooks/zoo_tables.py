@@ -80,9 +80,11 @@ def _zoo_table(which: str) -> str:
             args = ", ".join(f"`{k}={v!r}`" for k, v in a.kwargs.items()) or "–"
             rows.append(f"| `{a.name}` | {_api_ref('jaxopt_zoo.' + a.target, a.target)} | {args} | {a.note} |")
         return "\n".join(rows)
-    if which in ("torch_optimizers", "torch_schedulers", "torch_transforms"):
-        table = {"torch_optimizers": reg.TORCH_OPTIMIZERS, "torch_schedulers": reg.TORCH_SCHEDULERS,
-                 "torch_transforms": reg.TORCH_TRANSFORMS}[which]
+    torch_tables = {"torch_optimizers": reg.TORCH_OPTIMIZERS, "torch_schedulers": reg.TORCH_SCHEDULERS,
+                    "torch_transforms": reg.TORCH_TRANSFORMS, "torch_hf_schedules": reg.TORCH_HF_SCHEDULES,
+                    "torch_swa": reg.TORCH_SWA}
+    if which in torch_tables:
+        table = torch_tables[which]
         rows = ["| member | tested equal to | parity tests |", "|---|---|---|"]
         for e in table.values():
             tests = "<br>".join(f"`{t}`" for t in e.tests)

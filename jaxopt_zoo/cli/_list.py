@@ -55,7 +55,11 @@ def _torch_compat() -> None:
     tables = (("torch_compat (torch.optim look-alikes: torch's names and keywords)", _registry.TORCH_OPTIMIZERS, ""),
               ("torch_compat.lr_scheduler (schedules t -> lr)", _registry.TORCH_SCHEDULERS, "torch.optim.lr_scheduler."),
               ("torch_compat gradient clipping (transformations, in a chain before the optimizer)",
-               _registry.TORCH_TRANSFORMS, "torch.nn.utils."))
+               _registry.TORCH_TRANSFORMS, "torch.nn.utils."),
+              ("torch_compat.transformers (Hugging Face schedules t -> lr, the base lr first)",
+               _registry.TORCH_HF_SCHEDULES, "transformers."),
+              ("torch_compat.swa_utils (SWALR; AveragedModel last in a chain: SWA / EMA weights)",
+               _registry.TORCH_SWA, "torch.optim.swa_utils."))
     for title, table, common in tables:  # the common prefix goes to the header: names stay on one line
         rows = [[name, e.reference.removeprefix(common), "\n".join(t.removeprefix("tests/reference/") for t in e.tests)]
                 for name, e in table.items()]
@@ -66,7 +70,8 @@ def _torch_compat() -> None:
 def _torch_member(name: str) -> int | None:
     """``list torch_compat.X`` / ``list torch_compat.lr_scheduler.X``: the member in full, or None."""
     for entry in (*_registry.TORCH_OPTIMIZERS.values(), *_registry.TORCH_SCHEDULERS.values(),
-                  *_registry.TORCH_TRANSFORMS.values()):
+                  *_registry.TORCH_TRANSFORMS.values(), *_registry.TORCH_HF_SCHEDULES.values(),
+                  *_registry.TORCH_SWA.values()):
         if name.strip() in (entry.name, "jaxopt_zoo." + entry.name):
             factory = _registry.torch_factory(entry)
             doc = (inspect.getdoc(factory) or "").splitlines()

@@ -25,12 +25,14 @@ from ._adam import adamw as adamw
 from ._adam import amsgrad as amsgrad
 from ._adam import nadam as nadam
 from ._adam import scale_by_adam as scale_by_adam
+from ._adam import scale_by_amsgrad as scale_by_amsgrad
 from ._adam import ScaleByAdamState as ScaleByAdamState
 from ._adam import ScaleByAmsgradState as ScaleByAmsgradState
 from ._adamax import adamax as adamax
 from ._adamax import scale_by_adamax as scale_by_adamax
 from ._adan import adan as adan
-from ._adan import AdanState as AdanState
+from ._adan import scale_by_adan as scale_by_adan
+from ._adan import ScaleByAdanState as ScaleByAdanState
 from ._lamb import lamb as lamb
 from ._lars import lars as lars
 from ._lion import lion as lion
@@ -66,6 +68,7 @@ from ._rmsprop import ScaleByRmsWithCountState as ScaleByRmsWithCountState
 from ._rmsprop import ScaleByRStdDevState as ScaleByRStdDevState
 from ._rmsprop import ScaleByRStdDevWithCountState as ScaleByRStdDevWithCountState
 from ._rprop import rprop as rprop
+from ._rprop import scale_by_rprop as scale_by_rprop
 from ._rprop import ScaleByRpropState as ScaleByRpropState
 from ._sam import normalize as normalize
 from ._sam import sam as sam
@@ -82,6 +85,7 @@ from ._noisy_sgd import noisy_sgd as noisy_sgd
 from ._novograd import novograd as novograd
 from ._novograd import scale_by_novograd as scale_by_novograd
 from ._novograd import ScaleByNovogradState as ScaleByNovogradState
+from ._optimistic import optimistic_adam as optimistic_adam
 from ._optimistic import optimistic_adam_v2 as optimistic_adam_v2
 from ._optimistic import optimistic_gradient_descent as optimistic_gradient_descent
 from ._optimistic import scale_by_optimistic_gradient as scale_by_optimistic_gradient
@@ -104,6 +108,8 @@ from ._dog import scale_by_dog as scale_by_dog
 from ._dog import DoWGState as DoWGState
 from ._dog import dowg as dowg
 from ._dog import scale_by_dowg as scale_by_dowg
+from ._dog import scale_by_distance_over_gradients as scale_by_distance_over_gradients
+from ._dog import ScaleByDistanceOverGradientsState as ScaleByDistanceOverGradientsState
 from ._cocob import COCOBState as COCOBState
 from ._cocob import cocob as cocob
 from ._cocob import scale_by_cocob as scale_by_cocob

@@ -143,6 +143,52 @@ def scale_by_adam(
     return _packable.elementwise(GradientTransformation(init_fn, update_fn))
 
 
+def scale_by_amsgrad(
+    b1: Any = 0.9,
+    b2: Any = 0.999,
+    eps: Any = 1e-8,
+    eps_root: Any = 0.0,
+    mu_dtype: Any = None,
+    bias_correction_mu: bool = True,
+    bias_correction_nu: bool = True,
+    *,
+    nu_dtype: Any = None,
+) -> GradientTransformation:
+    r"""AMSGrad's scaling: ``\hat m_t / (\sqrt{\max_{s \le t} \hat v_s + eps_root} + eps)``.
+
+    optax's ``scale_by_amsgrad`` (its signature, state ``ScaleByAmsgradState(count, mu, nu,
+    nu_max)`` and meaning); the same as ``scale_by_adam(..., amsgrad=True)``.
+
+    Args:
+      b1, b2, eps, eps_root, mu_dtype, nu_dtype: as in ``scale_by_adam``.
+      bias_correction_mu: divide the first moment by ``1 - b1**t``.
+      bias_correction_nu: divide the second moment by ``1 - b2**t`` before the running
+        maximum (``False`` for both is the paper's algorithm).
+
+    Returns:
+      A ``GradientTransformation`` with state ``ScaleByAmsgradState``.
+
+    Raises:
+      ValueError: if a concrete ``b1``/``b2`` is outside [0, 1) or ``eps``/``eps_root`` < 0.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxopt_zoo as zoo
+      >>> tx = zoo.scale_by_amsgrad()
+      >>> state = tx.init(jnp.zeros(2))
+      >>> u, state = tx.update(jnp.array([1.0, -2.0]), state)
+      >>> u, state = tx.update(jnp.array([0.1, -0.2]), state)  # the maximum of v keeps the step small
+      >>> print(u.round(4))
+      [ 0.5263 -0.5263]
+
+    References:
+      Reddi, Kale & Kumar, `On the Convergence of Adam and Beyond
+      <https://openreview.net/forum?id=ryQu7f-RZ>`_, 2018.
+    """
+    _check_adam_args("scale_by_amsgrad", b1, b2, eps, eps_root)
+    return scale_by_adam(b1, b2, eps, eps_root, mu_dtype, amsgrad=True, nu_dtype=nu_dtype,
+                         bias_correction_mu=bias_correction_mu, bias_correction_nu=bias_correction_nu)
+
+
 def adam(
     learning_rate: ScalarOrSchedule,
     b1: Any = 0.9,
@@ -258,7 +304,8 @@ def amsgrad(
 ) -> GradientTransformation:
     r"""AMSGrad: Adam dividing by the running maximum of ``\hat v_t``.
 
-    ``p <- p - lr_t * \hat m_t / (\sqrt{\max_{s \le t} \hat v_s + eps_root} + eps)``.
+    ``p <- p - lr_t * \hat m_t / (\sqrt{\max_{s \le t} \hat v_s + eps_root} + eps)``:
+    ``chain(scale_by_amsgrad(...), scale_by_learning_rate(learning_rate))``.
 
     Args:
       learning_rate: a float >= 0 or a schedule.
@@ -285,8 +332,7 @@ def amsgrad(
     _validate.check_learning_rate("amsgrad", learning_rate)
     _check_adam_args("amsgrad", b1, b2, eps, eps_root)
     return chain(
-        scale_by_adam(b1, b2, eps, eps_root, mu_dtype, amsgrad=True, nu_dtype=nu_dtype,
-                      bias_correction_mu=bias_correction_mu, bias_correction_nu=bias_correction_nu),
+        scale_by_amsgrad(b1, b2, eps, eps_root, mu_dtype, bias_correction_mu, bias_correction_nu, nu_dtype=nu_dtype),
         scale_by_learning_rate(learning_rate),
     )
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-import jax.numpy as jnp
 
 from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation, ScalarOrSchedule, chain
@@ -60,8 +59,7 @@ def scale_by_adamax(b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-8) -> Gradient
         del params, extra_args
         count = _numerics.safe_increment(state.count)
         mu = _numerics.update_moment(updates, state.mu, b1, 1, where="scale_by_adamax")
-        nu = tree_map(lambda g, u: jnp.maximum(jnp.abs(g) + eps, b2 * u), updates, state.nu,
-                      where="scale_by_adamax", names=("updates", "state.nu"))
+        nu = _numerics.update_infinity_moment(updates, state.nu, b2, eps, where="scale_by_adamax")
         mu_hat = _numerics.bias_correction(mu, b1, count)
         new_state = ScaleByAdamState(count, _numerics.keep_dtype(mu, state.mu), _numerics.keep_dtype(nu, state.nu))
         return tree_map(lambda m, u: m / u, mu_hat, nu), new_state

@@ -32,6 +32,14 @@ gradient before :math:`G` is the decay optax (and this module) adds in front of 
 DoWG's ``eps`` in the denominator is optax's guard; the paper's Algorithm 1 has none.
 Both read the distances from ``params``, so ``update`` needs them, and ``init`` must see the
 real start parameters (the state keeps a copy of them).
+
+``scale_by_distance_over_gradients`` is optax's layer-wise DoG (LDoG in the paper): the same
+rule with :math:`\bar r`, :math:`G` and :math:`\eta` kept for each leaf on its own,
+:math:`r_\epsilon = ` ``reps_rel`` :math:`(1 + \|x_0\|)` per leaf, and the update
+``global_scale`` :math:`\cdot\,\eta\, g`. It is ``optax.scale_by_distance_over_gradients``
+(tested equal), except that optax keeps :math:`G` as a shape-``(1,)`` array, so that its
+update of a 0-d leaf comes out with shape ``(1,)``; here every update keeps its leaf's shape
+and dtype (pinned by a test).
 """
 
 from __future__ import annotations
@@ -43,7 +51,7 @@ import jax.numpy as jnp
 
 from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation, ScalarOrSchedule, chain, identity
-from .._tree import tree_map
+from .._tree import tree_map, unzip
 from ..transforms._scaling import scale_by_learning_rate
 from ..transforms._weight_decay import add_decayed_weights
 
@@ -309,3 +317,90 @@ def dowg(
     _check_dowg(fn, init_estim_sq_dist, eps)
     return chain(_decay(fn, weight_decay, mask), scale_by_dowg(init_estim_sq_dist, eps),
                  scale_by_learning_rate(learning_rate))
+
+
+class ScaleByDistanceOverGradientsState(NamedTuple):
+    """State of ``scale_by_distance_over_gradients`` (optax's fields), one entry per leaf."""
+
+    max_dist: Any  # \bar r of each leaf (a scalar per leaf)
+    grad_sum_of_squares: Any  # G of each leaf (a scalar per leaf)
+    init_params: Any  # x_0, in ``param_dtype``
+
+
+def scale_by_distance_over_gradients(
+    reps_rel: Any = 1e-6, eps: Any = 1e-8, param_dtype: Any = jnp.float32, global_scale: Any = 1.0
+) -> GradientTransformation:
+    r"""Layer-wise DoG (LDoG): ``u = global_scale (\bar r / \sqrt{G + eps}) g`` for each leaf.
+
+    See the module docstring; optax's ``scale_by_distance_over_gradients``. No learning rate
+    to tune; the authors recommend averaging the iterates.
+
+    Args:
+      reps_rel: the first distance estimate of a leaf is ``reps_rel * (1 + |x_0|)``, > 0
+        (the authors advise 1e-4 with batch normalization, 1e-6 otherwise).
+      eps: added to each leaf's sum of squared gradient norms, >= 0.
+      param_dtype: the dtype the start parameters are stored in (optax's default float32;
+        ``None`` keeps each leaf's own).
+      global_scale: multiplies every update (1.0, or -1.0 to step downhill directly).
+
+    Returns:
+      A ``GradientTransformation`` with state ``ScaleByDistanceOverGradientsState``; its
+      update needs ``params``.
+
+    Raises:
+      ValueError: for a non-positive ``reps_rel`` or a negative ``eps``; at update, without
+        ``params``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxopt_zoo as zoo
+      >>> tx = zoo.scale_by_distance_over_gradients(reps_rel=0.5, eps=0.0)
+      >>> p = {"w": jnp.array([3.0, 4.0])}
+      >>> u, state = tx.update({"w": jnp.array([0.3, 0.4])}, tx.init(p), p)
+      >>> print([round(float(x), 4) for x in u["w"]])  # r = 0.5 (1 + 5) = 3, G = 0.25: 3 / 0.5 * g
+      [1.8, 2.4]
+
+    References:
+      Ivgi, Hinder & Carmon, `DoG is SGD's Best Friend: A Parameter-Free Dynamic Step Size
+      Schedule <https://arxiv.org/abs/2302.12022>`_, 2023.
+    """
+    fn = "scale_by_distance_over_gradients"
+    _validate.check_positive(fn, "reps_rel", reps_rel)
+    _validate.check_nonnegative(fn, "eps", eps)
+    param_dtype = _numerics.canonical_dtype(param_dtype)
+
+    def store(x):
+        if not _numerics.is_trained(x):
+            return jnp.copy(x)
+        return jnp.array(x, dtype=_numerics.accumulator_dtype(x, param_dtype), copy=True)
+
+    def real_dtype(x):
+        return jnp.real(jnp.zeros([], jnp.asarray(x).dtype)).dtype
+
+    def init_fn(params):
+        return ScaleByDistanceOverGradientsState(
+            max_dist=tree_map(lambda x: jnp.asarray(reps_rel * (1 + jnp.sqrt(jnp.sum(_numerics.abs_sq(x)))),
+                                                    real_dtype(x)), params),
+            grad_sum_of_squares=tree_map(lambda x: jnp.zeros([], real_dtype(x)), params),
+            init_params=tree_map(store, params),
+        )
+
+    def update_fn(updates, state, params=None, **extra_args):
+        del extra_args
+        _validate.check_params(fn, params, updates, " (LDoG measures each leaf's distance from the start)")
+
+        def leaf(g, d, sos, p, x0):
+            if not _numerics.is_trained(p):
+                return jnp.zeros_like(g), d, sos
+            dist = jnp.sqrt(jnp.sum(_numerics.abs_sq(p - x0)))
+            d = jnp.maximum(d, dist).astype(d.dtype)
+            sos = (sos + jnp.sum(_numerics.abs_sq(g))).astype(sos.dtype)
+            eta = global_scale * (d / jnp.sqrt(sos + eps))
+            return (eta * g).astype(g.dtype), d, sos
+
+        out = tree_map(leaf, updates, state.max_dist, state.grad_sum_of_squares, params, state.init_params, where=fn,
+                       names=("updates", "state.max_dist", "state.grad_sum_of_squares", "params", "state.init_params"))
+        u, d, sos = unzip(out, 3)
+        return u, ScaleByDistanceOverGradientsState(d, sos, state.init_params)
+
+    return _packable.per_leaf(GradientTransformation(init_fn, update_fn), fn,
+                              "each leaf has its own distance and gradient sums (layer-wise DoG)")

@@ -12,12 +12,18 @@ Optimistic Adam feeds Adam's direction :math:`r_t = \hat m_t / (\sqrt{\hat v_t +
 \epsilon_{root}} + \epsilon)` (with Nesterov's :math:`\hat m_t` by default) through the same
 step in place of :math:`g_t`.
 
-These are ``optax.optimistic_gradient_descent``, ``optax.optimistic_adam_v2`` and
-``optax.scale_by_optimistic_gradient`` (tested equal).
+These are ``optax.optimistic_gradient_descent``, ``optax.optimistic_adam_v2``,
+``optax.optimistic_adam`` and ``optax.scale_by_optimistic_gradient`` (tested equal).
+``optimistic_adam(learning_rate, optimism)`` is the older parametrisation of the same chain:
+:math:`\alpha` = ``learning_rate``, :math:`\beta` = ``optimism`` (``learning_rate`` when
+``None``, the paper's :math:`2 r_t - r_{t-1}` step) and a unit learning rate after it, so its
+``learning_rate`` cannot be a schedule. As optax does, it warns (``DeprecationWarning``) in
+favour of ``optimistic_adam_v2``, which takes one.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, NamedTuple
 
 import jax
@@ -177,4 +183,67 @@ def optimistic_adam_v2(
         scale_by_adam(b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov),
         scale_by_optimistic_gradient(alpha, beta),
         scale_by_learning_rate(learning_rate),
+    )
+
+
+def optimistic_adam(
+    learning_rate: Any,
+    optimism: Any | None = None,
+    b1: Any = 0.9,
+    b2: Any = 0.999,
+    eps: Any = 1e-8,
+    eps_root: Any = 0.0,
+    mu_dtype: Any = None,
+    *,
+    nesterov: bool = True,
+) -> GradientTransformation:
+    r"""Optimistic Adam, optax's first parametrisation: ``u_t = -lr r_t - optimism (r_t - r_{t-1})``.
+
+    ``chain(scale_by_adam(b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov),
+    scale_by_optimistic_gradient(alpha=learning_rate, beta=optimism), scale_by_learning_rate(1.0))``,
+    i.e. ``optimistic_adam_v2(1.0, alpha=learning_rate, beta=optimism, ...)``.
+
+    Args:
+      learning_rate: a float >= 0 (not a schedule: use ``optimistic_adam_v2`` for one).
+      optimism: the weight of the change of direction, >= 0; ``None`` uses ``learning_rate``.
+      b1, b2, eps, eps_root, mu_dtype, nesterov: as in ``scale_by_adam`` (Nesterov on, as optax).
+
+    Returns:
+      A ``GradientTransformation``.
+
+    Raises:
+      ValueError: for a schedule or a negative ``learning_rate``, or a bad argument.
+
+    Warns:
+      DeprecationWarning: always, as optax's: use ``optimistic_adam_v2`` instead.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxopt_zoo as zoo
+      >>> tx = zoo.optimistic_adam(0.1, 1.0)
+      >>> state = tx.init(jnp.zeros(2))
+      >>> u, state = tx.update(jnp.array([1.0, -4.0]), state)
+      >>> print(u.round(3))  # the first step: lr * NAdam's direction (1.47 sign(g) at step 1)
+      [-0.147  0.147]
+
+    References:
+      Daskalakis, Ilyas, Syrgkanis & Zeng, `Training GANs with Optimism
+      <https://arxiv.org/abs/1711.00141>`_, 2018.
+    """
+    fn = "optimistic_adam"
+    warnings.warn("jaxopt_zoo.optimistic_adam is deprecated (as optax's): use `optimistic_adam_v2` instead, "
+                  "e.g. optimistic_adam_v2(1.0, alpha=learning_rate, beta=optimism).", DeprecationWarning, stacklevel=2)
+    if callable(learning_rate):
+        _validate.fail(fn, "learning_rate", learning_rate,
+                       "must be a float (a schedule is not supported, as in optax: use optimistic_adam_v2)")
+    _validate.check_learning_rate(fn, learning_rate)
+    if optimism is None:
+        optimism = learning_rate
+    _validate.check_nonnegative(fn, "optimism", optimism)
+    if callable(optimism):
+        _validate.fail(fn, "optimism", optimism, "must be a number (a schedule is not supported, as in optax)")
+    _check_adam_args(fn, b1, b2, eps, eps_root)
+    return chain(
+        scale_by_adam(b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov),
+        scale_by_optimistic_gradient(learning_rate, optimism),
+        scale_by_learning_rate(1.0),
     )

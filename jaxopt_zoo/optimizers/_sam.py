@@ -24,6 +24,9 @@ from .._base import EmptyState, GradientTransformation, apply_updates, chain
 from ._sgd import sgd
 
 
+NormalizeState = EmptyState  # the state of ``normalize``: optax's name, the very same class
+
+
 class SAMState(NamedTuple):
     """State of ``sam``."""
 

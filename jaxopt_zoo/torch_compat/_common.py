@@ -91,7 +91,7 @@ def make(hyper: dict, core: Callable[[dict], GradientTransformation]) -> Gradien
         dtype = _dtype_for(updates if params is None else params)
         plateau_state = state.inner_state.plateau
         if plateau is not None and value is not None:
-            plateau_state = plateau.step(plateau_state, value)
+            plateau_state = plateau.step(plateau_state, value, state.count)
         h = current(state.count, state.hyperparams, plateau_state, dtype)
         out, core_state = core(h).update(updates, state.inner_state.core, params)
         updates = _numerics.keep_dtype(out, updates)  # the gradients' dtype: float64 scalars must not promote it

@@ -135,12 +135,32 @@ def grouped(fn: str, selectors: list, txs: list) -> GradientTransformation:
         outs, states = [], []
         for tx, g, s, p in zip(txs, split(labels, grads), state.groups, parts_p):
             u, s = tx.update(g, s, p, **extra_args)
-            outs.append(iter(u))
+            outs.append(u)
             states.append(s)
-        flat = [next(outs[lab]) for lab in labels]
-        return jax.tree_util.tree_unflatten(treedef, flat), ParamGroupsState(tuple(states))
+        return _merge(labels, treedef, outs), ParamGroupsState(tuple(states))
 
     return GradientTransformation(init_fn, update_fn)
+
+
+def _merge(labels: list, treedef: Any, parts: list) -> Any:
+    """A tree from each group's list of leaves (``parts[i]``, in the params' order)."""
+    its = [iter(part) for part in parts]
+    return jax.tree_util.tree_unflatten(treedef, [next(its[lab]) for lab in labels])
+
+
+def ungroup(fn: str, state: ParamGroupsState, parts: list, params: Any, param_groups: Any) -> Any:
+    """Per-group lists of leaves (``parts``, one per entry of ``state.groups``) as a tree like
+    ``params``, the groups' leaves chosen by ``param_groups`` as the optimizer chose them."""
+    if params is None or not isinstance(param_groups, (list, tuple)):
+        _validate.fail(fn, "param_groups", param_groups,
+                       "must be given, with params=, to read a state with param groups: the list given to the "
+                       "optimizer (its 'params' entries say which leaves each group holds)")
+    if len(param_groups) + 1 != len(state.groups):
+        _validate.fail(fn, "param_groups", param_groups,
+                       f"must have the state's {len(state.groups) - 1} groups (the state holds one more, the leaves "
+                       "in no group)")
+    labels, treedef, _ = _labels(fn, [g["params"] for g in param_groups], params)
+    return _merge(labels, treedef, parts)
 
 
 # --------------------------------------------------------------------- group keywords

@@ -254,8 +254,9 @@ def get_polynomial_decay_schedule_with_warmup(lr: Any, num_warmup_steps: int, nu
       A ``LambdaLR`` schedule.
 
     Raises:
-      ValueError: for a negative ``lr`` or step count, ``lr_end >= lr`` (as transformers) or
-        ``num_training_steps == num_warmup_steps``.
+      ValueError: for a negative ``lr`` or step count, ``lr_end >= lr`` (as transformers),
+        ``num_training_steps == num_warmup_steps``, or a negative ``lr_end`` or ``power``
+        (transformers takes them: a negative lr at the end; a division by zero at step N).
 
     Example:
       >>> from jaxopt_zoo.torch_compat import transformers as hf
@@ -265,6 +266,8 @@ def get_polynomial_decay_schedule_with_warmup(lr: Any, num_warmup_steps: int, nu
     """
     fn = _start("get_polynomial_decay_schedule_with_warmup", lr, last_epoch, num_warmup_steps=num_warmup_steps,
                 num_training_steps=num_training_steps)
+    _validate.check_nonnegative(fn, "lr_end", lr_end)  # a negative lr at the end (transformers takes it)
+    _validate.check_nonnegative(fn, "power", power)  # transformers' 0 ** power fails at step N
     lr_init, end = _validate.concrete_float(lr), _validate.concrete_float(lr_end)
     if lr_init is not None and end is not None and not lr_init > end:
         _validate.fail(fn, "lr_end", lr_end, f"must be smaller than the initial lr {lr!r}")
@@ -335,8 +338,9 @@ def get_cosine_with_min_lr_schedule_with_warmup(lr: Any, num_warmup_steps: int, 
       A ``LambdaLR`` schedule.
 
     Raises:
-      ValueError: for a negative ``lr`` or step count, or unless exactly one of ``min_lr``
-        and ``min_lr_rate`` is given (as transformers).
+      ValueError: for a negative ``lr`` or step count, unless exactly one of ``min_lr``
+        and ``min_lr_rate`` is given (as transformers), or for a negative one of them
+        (transformers takes it, and clamps the lr at 0).
 
     Example:
       >>> from jaxopt_zoo.torch_compat import transformers as hf
@@ -346,6 +350,9 @@ def get_cosine_with_min_lr_schedule_with_warmup(lr: Any, num_warmup_steps: int, 
     """
     fn = _start("get_cosine_with_min_lr_schedule_with_warmup", lr, last_epoch, num_warmup_steps=num_warmup_steps,
                 num_training_steps=num_training_steps)
+    for arg, value in (("min_lr", min_lr), ("min_lr_rate", min_lr_rate)):
+        if value is not None:  # transformers takes a negative one (the lr then ends clamped at 0)
+            _validate.check_nonnegative(fn, arg, value)
     if min_lr is not None and min_lr_rate is not None:
         _validate.fail(fn, "min_lr_rate", min_lr_rate, f"must be None when min_lr is given (min_lr={min_lr!r})")
     if min_lr is None and min_lr_rate is None:
@@ -393,7 +400,8 @@ def get_wsd_schedule(lr: Any, num_warmup_steps: int, num_decay_steps: int, num_t
       A ``LambdaLR`` schedule.
 
     Raises:
-      ValueError: for a negative ``lr`` or step count, neither ``num_training_steps`` nor
+      ValueError: for a negative ``lr``, step count or ``min_lr_ratio`` (transformers takes a
+        negative ratio: a negative lr), neither ``num_training_steps`` nor
         ``num_stable_steps`` given, or an unknown type.
 
     Example:
@@ -412,6 +420,7 @@ def get_wsd_schedule(lr: Any, num_warmup_steps: int, num_decay_steps: int, num_t
     if num_training_steps is None and num_stable_steps is None:
         _validate.fail(fn, "num_stable_steps", num_stable_steps, "or `num_training_steps` must be given")
     _validate.check_choice(fn, "warmup_type", warmup_type, _WSD_TYPES)
+    _validate.check_nonnegative(fn, "min_lr_ratio", min_lr_ratio)  # negative: transformers' lr starts below 0
     _validate.check_choice(fn, "decay_type", decay_type, _WSD_TYPES)
     if num_stable_steps is None:
         num_stable_steps = num_training_steps - num_warmup_steps - num_decay_steps

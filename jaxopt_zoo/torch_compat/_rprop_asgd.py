@@ -93,17 +93,22 @@ def torch_asgd_step(lr: Any, lambd: Any = 1e-4, alpha: Any = 0.75, t0: Any = 1e6
     return GradientTransformation(init_fn, update_fn)
 
 
-def asgd_averaged_params(state: Any) -> Any:
+def asgd_averaged_params(state: Any, params: Any = None, param_groups: Any = None) -> Any:
     """The averaged parameters of an ``ASGD`` state (torch's ``optimizer.state[p]['ax']``).
 
     Args:
       state: the state of ``torch_compat.ASGD`` (or of a chain holding one).
+      params: with ``param_groups``: the params (any tree shaped like them, e.g. the model's
+        ``nnx.state(model, nnx.Param)``), needed for an ASGD with param groups, whose state
+        holds each group's leaves as a list.
+      param_groups: the ``param_groups`` list given to ``ASGD``, for such a state.
 
     Returns:
       A tree like the params.
 
     Raises:
-      ValueError: if the state holds no ASGD state.
+      ValueError: if the state holds no ASGD state, or holds param groups and ``params`` /
+        ``param_groups`` are missing or do not match it.
 
     Example:
       >>> import jax.numpy as jnp, jaxopt_zoo as zoo
@@ -117,20 +122,28 @@ def asgd_averaged_params(state: Any) -> Any:
       [0.728978, -1.457955]
       >>> print([round(float(a), 6) for a in tc.asgd_averaged_params(state)["w"]])  # the mean of steps 2 and 3
       [0.76948, -1.53896]
+      >>> groups = [{"params": lambda path, leaf: path[-1].key == "b", "t0": 1e6}]  # no averaging yet for b
+      >>> tx = tc.ASGD(lr=0.1, t0=0, param_groups=groups)
+      >>> params = {"w": jnp.array([1.0]), "b": jnp.array([2.0])}; state = tx.init(params)
+      >>> for _ in range(3):
+      ...     updates, state = tx.update(params, state, params)
+      ...     params = zoo.apply_updates(params, updates)
+      >>> ax = tc.asgd_averaged_params(state, params, groups)
+      >>> print(round(float(ax["w"][0]), 6), float(ax["b"][0]) == float(params["b"][0]))
+      0.76948 True
     """
-    from ._groups import ParamGroupsState
+    from ._groups import ParamGroupsState, ungroup
 
-    if isinstance(state, ParamGroupsState):
-        _validate.fail("torch_compat.asgd_averaged_params", "state", "ParamGroupsState",
-                       "holds one ASGD state per param group: read each with "
-                       "tc.asgd_averaged_params(state.groups[i]) (that group's leaves, as a list in the params' order)")
+    fn = "torch_compat.asgd_averaged_params"
     found = []
-    is_asgd = lambda x: isinstance(x, TorchASGDState)  # noqa: E731
-    jax.tree.map(lambda x: found.append(x) if is_asgd(x) else None, state, is_leaf=is_asgd)
+    node = lambda x: isinstance(x, (TorchASGDState, ParamGroupsState))  # noqa: E731
+    jax.tree.map(lambda x: found.append(x) if node(x) else None, state, is_leaf=node)
     if not found:
-        _validate.fail("torch_compat.asgd_averaged_params", "state", type(state).__name__,
-                       "must be the state of torch_compat.ASGD")
-    return found[0].ax
+        _validate.fail(fn, "state", type(state).__name__, "must be the state of torch_compat.ASGD")
+    if isinstance(found[0], TorchASGDState):
+        return found[0].ax
+    grouped = found[0]
+    return ungroup(fn, grouped, [asgd_averaged_params(g) for g in grouped.groups], params, param_groups)
 
 
 @with_param_groups("torch_compat.Rprop")

@@ -209,8 +209,8 @@ class TorchLRScheduler:
         self._ctor_args = (args, kwargs)  # to build it again on another base lr (param groups)
         return self
 
-    def __init__(self, name: str, lr: Any, steps_per_epoch: int, lr_arg: str = "lr"):
-        self._fn = fn_name(name)
+    def __init__(self, name: str, lr: Any, steps_per_epoch: int, lr_arg: str = "lr", fn: str | None = None):
+        self._fn = fn or fn_name(name)  # ``fn``: the name errors use, outside lr_scheduler (swa_utils.SWALR)
         self.__name__ = name
         check_lr(self._fn, lr, lr_arg)
         _validate.check_int(self._fn, "steps_per_epoch", steps_per_epoch, lo=1)

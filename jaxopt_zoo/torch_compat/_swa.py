@@ -84,8 +84,7 @@ class SWALR(TorchLRScheduler):
 
     def __init__(self, lr: Any, swa_lr: Any, anneal_epochs: int = 10, anneal_strategy: str = "cos", *,
                  steps_per_epoch: int = 1):
-        super().__init__("SWALR", lr, steps_per_epoch)
-        self._fn = _PREFIX + "SWALR"
+        super().__init__("SWALR", lr, steps_per_epoch, fn=_PREFIX + "SWALR")
         _validate.check_nonnegative(self._fn, "swa_lr", swa_lr)
         _validate.check_int(self._fn, "anneal_epochs", anneal_epochs, lo=0)
         _validate.check_choice(self._fn, "anneal_strategy", anneal_strategy, ("cos", "linear"))
@@ -253,7 +252,8 @@ def AveragedModel(  # noqa: N802 - torch's class name
     def init_fn(params):
         return AveragedModelState(_numerics.zero_count(), jnp.zeros([], jnp.int32), _numerics.copy_tree(params))
 
-    def update_fn(updates, state, params=None):
+    def update_fn(updates, state, params=None, **extra_args):
+        del extra_args  # value= etc. for the optimizer before it in a chain
         _validate.check_params(fn, params, updates, " (the weights to average)")
         count = _numerics.safe_increment(state.count)
         due = (count >= start) & ((count - start) % every == 0)

@@ -10,6 +10,7 @@ Every member is also exported from ``jaxopt_zoo`` itself; this namespace groups 
 
 from ._accumulate import MultiSteps as MultiSteps
 from ._accumulate import MultiStepsState as MultiStepsState
+from ._accumulate import ShouldSkipUpdateFunction as ShouldSkipUpdateFunction
 from ._accumulate import skip_large_updates as skip_large_updates
 from ._accumulate import skip_not_finite as skip_not_finite
 from ._clipping import clip as clip

@@ -22,7 +22,7 @@ accumulator dtype (see ``MultiSteps``).
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, NamedTuple, Protocol
 
 import jax
 import jax.numpy as jnp
@@ -40,6 +40,16 @@ class MultiStepsState(NamedTuple):
     inner_opt_state: Any  # the wrapped optimizer's state
     acc_grads: Any  # accumulated gradients, like params (dtype ``accumulator_dtype``)
     skip_state: Any = ()  # what ``should_skip_update_fn`` reported last
+
+
+class ShouldSkipUpdateFunction(Protocol):
+    """The type of ``MultiSteps``' ``should_skip_update_fn`` (optax's name).
+
+    ``(updates, gradient_step, params) -> (should_skip, info)``: ``should_skip`` a bool
+    scalar, ``info`` any pytree of arrays (kept in ``MultiStepsState.skip_state``).
+    """
+
+    def __call__(self, updates: Any, gradient_step: Any, params: Any | None) -> tuple[Any, Any]: ...
 
 
 def skip_not_finite(updates: Any, gradient_step: Any, params: Any) -> tuple[jax.Array, dict]:

@@ -25,6 +25,9 @@ from .._tree import tree_map
 _DEFAULT_AXES = {2: 0, 3: 0, 4: (0, 1, 2), 5: (0, 1, 2, 3)}  # dense IO, multi-head, HWIO, DHWIO
 
 
+AdaptiveGradClipState = EmptyState  # the state of ``adaptive_grad_clip``: optax's name, the very same class
+
+
 def unitwise_norm(x: jax.Array, axis: Any = None) -> jax.Array:
     """The L2 norm of each unit of ``x``, broadcast back to ``x``'s shape.
 

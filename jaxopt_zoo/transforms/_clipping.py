@@ -11,6 +11,10 @@ from .. import _numerics, _packable, _validate
 from .._base import EmptyState, GradientTransformation
 
 
+ClipState = EmptyState  # the state of ``clip``: optax's name, the very same class
+ClipByGlobalNormState = EmptyState  # the state of ``clip_by_global_norm``: optax's name, the very same class
+
+
 def _stateless(transform_tree) -> GradientTransformation:
     """A stateless transformation applying ``transform_tree`` to the whole update tree."""
 

@@ -11,6 +11,9 @@ from .. import _numerics, _packable, _validate
 from .._base import EmptyState, GradientTransformation, ScalarOrSchedule, Schedule, identity
 
 
+ScaleState = EmptyState  # the state of ``scale``: optax's name, the very same class
+
+
 class ScaleByScheduleState(NamedTuple):
     """State of ``scale_by_schedule``: how many updates have been made."""
 

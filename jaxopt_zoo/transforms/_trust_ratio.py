@@ -17,6 +17,9 @@ from .._base import EmptyState, GradientTransformation
 from .._tree import tree_map
 
 
+ScaleByTrustRatioState = EmptyState  # the state of ``scale_by_trust_ratio``: optax's name, the very same class
+
+
 def scale_by_trust_ratio(min_norm: Any = 0.0, trust_coefficient: Any = 1.0, eps: Any = 0.0) -> GradientTransformation:
     r"""Rescale each leaf by its trust ratio ``trust_coefficient * ||p|| / (||u|| + eps)``.
 

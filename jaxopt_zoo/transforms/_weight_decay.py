@@ -10,6 +10,9 @@ from .._base import EmptyState, GradientTransformation
 from .._tree import tree_map
 
 
+AddDecayedWeightsState = EmptyState  # the state of ``add_decayed_weights``: optax's name, the very same class
+
+
 def add_decayed_weights(weight_decay: Any = 0.0, mask: Any | Callable[[Any], Any] | None = None) -> GradientTransformation:
     """Add the decayed parameters to the updates: ``u <- u + weight_decay * p``.
 

@@ -1,6 +1,6 @@
 """pytest plugin: optax's own tests, run with the zoo's members standing in (docs/conformance.md).
 
-Loaded for every pytest run by pyproject's ``-p zoo_conformance`` (a plugin, not a conftest: the
+Loaded for every pytest run by the root conftest.py's ``pytest_plugins`` (a plugin, not a conftest: the
 suite's items live in optax's files, where a conftest's hooks do not reach, and xdist's controller
 must know the report categories). ``optax_tests.txt`` names the optax test files; the plugin
 collects it: each optax test module
@@ -71,7 +71,7 @@ def _known():
 
 
 def _suite_files():
-    import zoo_standin  # imported late: it imports optax and the zoo
+    from tests.conformance import zoo_standin  # imported late: it imports optax and the zoo
 
     files = []
     for line in (HERE / MANIFEST).read_text().splitlines():
@@ -92,7 +92,7 @@ def pytest_collect_file(file_path, parent):
 
 class OptaxSuite(pytest.File):
     def collect(self):
-        import zoo_standin  # imported late: it imports optax and the zoo
+        from tests.conformance import zoo_standin  # imported late: it imports optax and the zoo
 
         for path in _suite_files():
             name = path.relative_to(zoo_standin.OPTAX_DIR.parent).as_posix()
@@ -107,7 +107,7 @@ class ConformanceModule(pytest.Module):
     """One optax test module, imported with the zoo standing in (and x64 off, as optax runs)."""
 
     def _getobj(self):
-        import zoo_standin  # imported late: it imports optax and the zoo
+        from tests.conformance import zoo_standin  # imported late: it imports optax and the zoo
 
         with _x64(False), warnings.catch_warnings():
             warnings.filterwarnings("default")
@@ -180,7 +180,7 @@ def pytest_runtest_protocol(item, nextitem):
     if not _is_conformance(item):
         yield
         return
-    import zoo_standin
+    from tests.conformance import zoo_standin
 
     zoo_standin.CALLS.clear()
     with _x64(False):
@@ -203,7 +203,7 @@ def pytest_runtest_makereport(item, call):
     rep = outcome.get_result()
     if not _is_conformance(item) or rep.when != "call":
         return
-    import zoo_standin
+    from tests.conformance import zoo_standin
 
     subtest = not item.stash.get(_BODY_DONE, False)
     if MODE == "known":

@@ -7,9 +7,9 @@ torch's own float32 kernels drift from float64 by themselves, so a float32-to-fl
 comparison would measure torch's rounding, not ours.
 """
 
-import harness
+from tests.reference import harness
 import pytest
-from harness import assert_trajectories_close, make_params, torch_trajectory, trajectory
+from tests.reference.harness import assert_trajectories_close, make_params, torch_trajectory, trajectory
 
 SHAPES = {**harness.SHAPES, "matrix": (4, 3)}
 

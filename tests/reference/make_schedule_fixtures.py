@@ -8,9 +8,9 @@ installed, tests/reference/test_schedules_torch.py checks they still equal live 
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))  # the repo root: tests is a package
 
-from torch_schedules import FIXTURE, write_fixtures  # noqa: E402
+from tests.reference.torch_schedules import FIXTURE, write_fixtures  # noqa: E402
 
 if __name__ == "__main__":
     write_fixtures()

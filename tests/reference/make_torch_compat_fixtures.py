@@ -10,13 +10,13 @@ still equal live torch.
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))  # the repo root: tests is a package
 
 import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)  # make_params builds float64 start points
 
-from torch_compat_cases import FIXTURE, write_fixtures  # noqa: E402
+from tests.reference.torch_compat_cases import FIXTURE, write_fixtures  # noqa: E402
 
 if __name__ == "__main__":
     write_fixtures()

@@ -9,9 +9,9 @@ still equal live transformers.
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))  # the repo root: tests is a package
 
-from transformers_schedules import FIXTURE, write_fixtures  # noqa: E402
+from tests.reference.transformers_schedules import FIXTURE, write_fixtures  # noqa: E402
 
 if __name__ == "__main__":
     write_fixtures()

@@ -27,9 +27,9 @@ import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))  # the repo root: tests is a package
 
-from harness import (STEPS, assert_trajectories_close, loss, make_params, torch_loss,  # noqa: E402
+from tests.reference.harness import (STEPS, assert_trajectories_close, loss, make_params, torch_loss,  # noqa: E402
                      torch_trajectory, trajectory)
 
 FIXTURE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")

@@ -3,7 +3,7 @@
 import jax.numpy as jnp
 import optax
 import pytest
-from harness import assert_same_as_optax, seeded_rng
+from tests.reference.harness import assert_same_as_optax, seeded_rng
 
 import jaxopt_zoo as zoo
 

@@ -9,11 +9,11 @@ float32 casts redirected to float64 for that run), and float32 runs with the unc
 reference on float32 params.
 """
 
-import harness
+from tests.reference import harness
 import numpy as np
 import pytest
 import torch
-from harness import assert_trajectories_close, make_params, seeded_rng, trajectory
+from tests.reference.harness import assert_trajectories_close, make_params, seeded_rng, trajectory
 from pytorch_optimizer import AdamMini
 from pytorch_optimizer.optimizer import adam_mini as adam_mini_module
 

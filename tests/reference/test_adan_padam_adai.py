@@ -16,8 +16,8 @@ checked against them and random hyperparameters run against them live.
 """
 
 import pytest
-from harness import assert_trajectories_close, seeded_rng, require_live
-from make_zoo_torch_fixtures import assert_fixture_equals_live, available, cases_as_stored, fixture_reference, load_fixture, reference, zoo_run
+from tests.reference.harness import assert_trajectories_close, seeded_rng, require_live
+from tests.reference.make_zoo_torch_fixtures import assert_fixture_equals_live, available, cases_as_stored, fixture_reference, load_fixture, reference, zoo_run
 
 MEMBERS = ["adan", "padam", "adai"]
 FIXTURES = [(m, c) for m in MEMBERS for c in load_fixture(m)]

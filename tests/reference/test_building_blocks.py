@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import optax
 import pytest
-from harness import assert_same_as_optax, make_params, trajectory
+from tests.reference.harness import assert_same_as_optax, make_params, trajectory
 
 import jaxopt_zoo as zoo
 

@@ -2,8 +2,8 @@
 parity tree plus a matrix leaf."""
 
 import pytest
-from beyond_harness import assert_same_as_torch, matrix_tree  # noqa: F401
-from harness import seeded_rng
+from tests.reference.beyond_harness import assert_same_as_torch, matrix_tree  # noqa: F401
+from tests.reference.harness import seeded_rng
 from pytorch_optimizer import MARS, LaProp, Lion
 
 import jaxopt_zoo as zoo

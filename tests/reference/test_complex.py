@@ -6,7 +6,7 @@ import numpy as np
 import optax
 import optax.contrib
 import pytest
-from harness import assert_trajectories_close, trajectory
+from tests.reference.harness import assert_trajectories_close, trajectory
 
 import jaxopt_zoo as zoo
 

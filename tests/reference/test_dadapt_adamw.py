@@ -6,7 +6,7 @@ import numpy as np
 import optax
 import pytest
 import torch
-from harness import (assert_same_as_optax, assert_trajectories_close, case_id, float64_torch_scalars, make_params,
+from tests.reference.harness import (assert_same_as_optax, assert_trajectories_close, case_id, float64_torch_scalars, make_params,
                      seeded_rng, start_values, torch_trajectory, trajectory)
 from pytorch_optimizer import DAdaptAdam
 

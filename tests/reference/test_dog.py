@@ -6,7 +6,7 @@ import numpy as np
 import optax
 import optax.contrib
 import pytest
-from harness import assert_same_as_optax, assert_trajectories_close, case_id, cases, make_params, seeded_rng, trajectory
+from tests.reference.harness import assert_same_as_optax, assert_trajectories_close, case_id, cases, make_params, seeded_rng, trajectory
 
 import jaxopt_zoo as zoo
 
@@ -74,7 +74,7 @@ def _authors_dog(params, grad_fn, steps, reps_rel=None, init_eta=None, lr=1.0, w
 @pytest.mark.parametrize("mode", ["reps_rel", "init_eta"])
 def test_dog_is_the_authors_dog(mode):
     import jax
-    from harness import loss
+    from tests.reference.harness import loss
 
     params = make_params("float64")
     grad = jax.jit(jax.grad(loss))

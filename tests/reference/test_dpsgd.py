@@ -9,7 +9,7 @@ import numpy as np
 import optax
 import optax.contrib
 import pytest
-from harness import STEPS, assert_trajectories_close, make_params, seeded_rng
+from tests.reference.harness import STEPS, assert_trajectories_close, make_params, seeded_rng
 
 import jaxopt_zoo as zoo
 

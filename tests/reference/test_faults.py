@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from harness import assert_trajectories_close, loss, make_params
+from tests.reference.harness import assert_trajectories_close, loss, make_params
 
 import jaxopt_zoo as zoo
 from jaxopt_zoo import _registry

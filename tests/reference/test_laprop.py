@@ -1,8 +1,8 @@
 """LaProp against pytorch_optimizer.LaProp (per-parameter path), default and random hyperparameters."""
 
 import pytest
-from beyond_harness import assert_same_as_torch, matrix_tree  # noqa: F401
-from harness import seeded_rng
+from tests.reference.beyond_harness import assert_same_as_torch, matrix_tree  # noqa: F401
+from tests.reference.harness import seeded_rng
 from pytorch_optimizer import LaProp
 
 import jaxopt_zoo as zoo
@@ -40,7 +40,7 @@ def test_random_hyperparameters_match_pytorch_optimizer(variant, request):
 def test_schedule_matches_a_torch_lr_changed_every_step():
     """The learning rate sits inside LaProp's momentum: a schedule must reweight it as torch
     does when ``group['lr']`` changes between steps."""
-    import harness
+    from tests.reference import harness
     import numpy as np
     import torch
 

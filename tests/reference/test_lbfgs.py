@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from harness import RTOL, STEPS, assert_trajectories_close, loss, make_params, seeded_rng
+from tests.reference.harness import RTOL, STEPS, assert_trajectories_close, loss, make_params, seeded_rng
 
 import jaxopt_zoo as zoo
 

@@ -5,8 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from harness import STEPS, assert_trajectories_close, loss, make_params, trajectory
-from make_zoo_torch_fixtures import available, centralization_inputs, centralization_reference, load_fixture
+from tests.reference.harness import STEPS, assert_trajectories_close, loss, make_params, trajectory
+from tests.reference.make_zoo_torch_fixtures import available, centralization_inputs, centralization_reference, load_fixture
 
 import jaxopt_zoo as zoo
 

@@ -3,8 +3,8 @@ plus a matrix leaf (matrices and the 3-D leaf get the corrected gradient, scalar
 AdamW)."""
 
 import pytest
-from beyond_harness import assert_same_as_torch, matrix_tree  # noqa: F401
-from harness import seeded_rng
+from tests.reference.beyond_harness import assert_same_as_torch, matrix_tree  # noqa: F401
+from tests.reference.harness import seeded_rng
 from pytorch_optimizer import MARS
 
 import jaxopt_zoo as zoo

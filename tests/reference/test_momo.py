@@ -7,7 +7,7 @@ import numpy as np
 import optax
 import optax.contrib
 import pytest
-from harness import (assert_same_as_optax, assert_trajectories_close, case_id, cases, loss, make_params, seeded_rng,
+from tests.reference.harness import (assert_same_as_optax, assert_trajectories_close, case_id, cases, loss, make_params, seeded_rng,
                      trajectory)
 
 import jaxopt_zoo as zoo

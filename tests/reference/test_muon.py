@@ -12,13 +12,13 @@ adam_nesterov=False`` against a float64 transliteration of KellerJordan/Muon's
 difference.
 """
 
-import harness
+from tests.reference import harness
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from harness import assert_same_as_optax, assert_trajectories_close, case_id, seeded_rng, trajectory
+from tests.reference.harness import assert_same_as_optax, assert_trajectories_close, case_id, seeded_rng, trajectory
 
 import jaxopt_zoo as zoo
 

@@ -9,8 +9,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from harness import seeded_rng, torch_available, require_live
-from make_plateau_fixtures import (assert_fixture_equals_live, cases_as_stored, load_fixture, metric_sequence, reductions,
+from tests.reference.harness import seeded_rng, torch_available, require_live
+from tests.reference.make_plateau_fixtures import (assert_fixture_equals_live, cases_as_stored, load_fixture, metric_sequence, reductions,
                                    torch_lrs, zoo_kwargs)
 
 import jaxopt_zoo as zoo

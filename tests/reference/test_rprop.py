@@ -7,8 +7,8 @@ random hyperparameters run against live torch.
 
 import optax
 import pytest
-from harness import assert_trajectories_close, make_params, seeded_rng, torch_trajectory, trajectory, require_live
-from make_zoo_torch_fixtures import (assert_fixture_equals_live, available, cases_as_stored, fixture_reference, load_fixture,
+from tests.reference.harness import assert_trajectories_close, make_params, seeded_rng, torch_trajectory, trajectory, require_live
+from tests.reference.make_zoo_torch_fixtures import (assert_fixture_equals_live, available, cases_as_stored, fixture_reference, load_fixture,
                                      zoo_kwargs, zoo_run)
 
 import jaxopt_zoo as zoo

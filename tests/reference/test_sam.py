@@ -3,7 +3,7 @@
 import jax
 import optax
 import pytest
-from harness import assert_same_as_optax, assert_trajectories_close, loss, make_params, trajectory
+from tests.reference.harness import assert_same_as_optax, assert_trajectories_close, loss, make_params, trajectory
 
 import jaxopt_zoo as zoo
 

@@ -9,8 +9,8 @@ fixtures are checked against them and random hyperparameters run against them li
 
 import jax
 import pytest
-from harness import assert_trajectories_close, loss, make_params, seeded_rng, require_live
-from make_zoo_torch_fixtures import assert_fixture_equals_live, available, cases_as_stored, fixture_reference, load_fixture, reference, zoo_run
+from tests.reference.harness import assert_trajectories_close, loss, make_params, seeded_rng, require_live
+from tests.reference.make_zoo_torch_fixtures import assert_fixture_equals_live, available, cases_as_stored, fixture_reference, load_fixture, reference, zoo_run
 
 import jaxopt_zoo as zoo
 

@@ -2,12 +2,12 @@
 paths), default and random hyperparameters, and its evaluation point against the reference's
 ``optimizer.eval()``."""
 
-import harness
+from tests.reference import harness
 import numpy as np
 import pytest
 import torch
-from beyond_harness import assert_same_as_torch, matrix_tree  # noqa: F401
-from harness import assert_trajectories_close, make_params, seeded_rng, trajectory
+from tests.reference.beyond_harness import assert_same_as_torch, matrix_tree  # noqa: F401
+from tests.reference.harness import assert_trajectories_close, make_params, seeded_rng, trajectory
 from schedulefree import RAdamScheduleFree
 
 import jaxopt_zoo as zoo

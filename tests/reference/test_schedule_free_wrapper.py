@@ -5,7 +5,7 @@ import numpy as np
 import optax
 import pytest
 import torch
-from harness import (assert_same_as_optax, assert_trajectories_close, case_id, make_params, seeded_rng, start_values,
+from tests.reference.harness import (assert_same_as_optax, assert_trajectories_close, case_id, make_params, seeded_rng, start_values,
                      torch_trajectory, trajectory)
 from schedulefree import ScheduleFreeWrapper
 

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from harness import seeded_rng
+from tests.reference.harness import seeded_rng
 
 import jaxopt_zoo as zoo
 

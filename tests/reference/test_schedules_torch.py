@@ -1,8 +1,8 @@
 """New schedules against torch.optim.lr_scheduler: live torch where installed, fixtures where not."""
 
 import pytest
-from harness import seeded_rng, require_live
-from torch_schedules import (FIXED_CASES, assert_sequences_close, load_fixtures, torch_available,
+from tests.reference.harness import seeded_rng, require_live
+from tests.reference.torch_schedules import (FIXED_CASES, assert_sequences_close, load_fixtures, torch_available,
                              torch_sequence, zoo_sequence)
 
 FIXTURES = load_fixtures()

@@ -9,8 +9,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from harness import require_live, seeded_rng
-from transformers_schedules import assert_close, hf_sequence, transformers_available
+from tests.reference.harness import require_live, seeded_rng
+from tests.reference.transformers_schedules import assert_close, hf_sequence, transformers_available
 
 import jaxopt_zoo as zoo
 

@@ -2,7 +2,7 @@
 
 import optax
 import pytest
-from harness import assert_same_as_optax, case_id, cases, seeded_rng
+from tests.reference.harness import assert_same_as_optax, case_id, cases, seeded_rng
 
 import jaxopt_zoo as zoo
 

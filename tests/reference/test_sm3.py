@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from harness import assert_trajectories_close, make_params, seeded_rng, trajectory
+from tests.reference.harness import assert_trajectories_close, make_params, seeded_rng, trajectory
 
 import jaxopt_zoo as zoo
 

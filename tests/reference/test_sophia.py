@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import optax
 import optax.contrib
 import pytest
-from harness import assert_same_as_optax, case_id, cases, loss, seeded_rng
+from tests.reference.harness import assert_same_as_optax, case_id, cases, loss, seeded_rng
 
 import jaxopt_zoo as zoo
 

@@ -9,8 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from harness import assert_trajectories_close, loss, make_params, require_live, start_values, torch_available, torch_loss
-from torch_compat_cases import X64_OFF_RTOL
+from tests.reference.harness import assert_trajectories_close, loss, make_params, require_live, start_values, torch_available, torch_loss
+from tests.reference.torch_compat_cases import X64_OFF_RTOL
 
 import jaxopt_zoo as zoo
 from jaxopt_zoo import torch_compat as tc

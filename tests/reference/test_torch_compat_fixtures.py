@@ -3,7 +3,7 @@ the committed fixtures (tests/reference/make_torch_compat_fixtures.py) where not
 
 import numpy as np
 import pytest
-from torch_compat_cases import (FIXED_CASES, _json_case, assert_equals_torch, load_fixtures, reductions,
+from tests.reference.torch_compat_cases import (FIXED_CASES, _json_case, assert_equals_torch, load_fixtures, reductions,
                                 torch_available, torch_runs, zoo_run)
 
 FIXTURES = load_fixtures()

@@ -7,13 +7,13 @@ equal (float64, 1e-10). Every torch_compat optimizer also runs 100 steps with tw
 parity pytree, and the MLP runs under ``flax.nnx.Optimizer``.
 """
 
-import harness
+from tests.reference import harness
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from harness import require_live, torch_available, x64_is_off
-from torch_compat_cases import OPTIMIZERS
+from tests.reference.harness import require_live, torch_available, x64_is_off
+from tests.reference.torch_compat_cases import OPTIMIZERS
 
 import jaxopt_zoo as zoo
 from jaxopt_zoo import torch_compat as tc
@@ -59,8 +59,9 @@ def head_kernel(path, leaf):
     return path[0].key == "head" and path[-1].key == "kernel"
 
 
-def torch_mlp_run(name, kwargs, groups, steps=STEPS, sched=None, plateau=False, dtype="float64"):
-    """torch: ``groups`` are (names, group keywords); the leaves in none get a last plain group."""
+def torch_mlp_run(name, kwargs, groups, steps=STEPS, sched=None, plateau=False, dtype="float64", keep=None):
+    """torch: ``groups`` are (names, group keywords); the leaves in none get a last plain group.
+    ``keep`` (a dict) receives the optimizer and the tensors by (layer, name)."""
     import torch
 
     t = {(m, k): torch.tensor(v, requires_grad=True) for m, leaves in _start(dtype).items() for k, v in leaves.items()}
@@ -83,6 +84,8 @@ def torch_mlp_run(name, kwargs, groups, steps=STEPS, sched=None, plateau=False, 
         opt.step()
         if scheduler is not None and not plateau:
             scheduler.step()
+    if keep is not None:
+        keep.update(opt=opt, t=t)
     final = {m: {k: t[(m, k)].detach().numpy() for k in leaves} for m, leaves in SHAPES.items()}
     return np.asarray(losses), final, used
 
@@ -368,14 +371,25 @@ def test_a_bad_group_keyword_raises_like_the_top_level_one():
         tc.SGD(param_groups=[{"params": no_decay, "momentum": -1.0}])
 
 
-def test_asgd_averages_are_read_per_group():
-    tx = tc.ASGD(t0=0, param_groups=[{"params": no_decay, "lr": 0.1}])
-    params = jax.tree.map(jnp.asarray, _start())
-    state = tx.init(params)
-    _, state = tx.update(params, state, params)
-    with pytest.raises(ValueError, match=r"state.groups\[i\]"):
-        tc.asgd_averaged_params(state)
-    assert len(tc.asgd_averaged_params(state.groups[0])) == 4  # the four biases and norm leaves
+def test_asgd_averaged_params_with_groups_are_torchs_ax(dtype):
+    """``asgd_averaged_params(state, params, param_groups)`` is torch's ``state[p]['ax']`` per parameter."""
+    require_live(torch_available(), "compares against live torch.optim")
+    kw = dict(lr=0.05, lambd=1e-3, t0=20)
+    groups = [{"params": no_decay, "lr": 0.1, "t0": 5}, {"params": head_kernel, "weight_decay": 1e-2}]
+    got = zoo_mlp_run(tc.ASGD(**kw, param_groups=groups), steps=60, dtype=dtype)
+    keep = {}
+    want = torch_mlp_run("ASGD", kw, [(NO_DECAY, {"lr": 0.1, "t0": 5}), ([("head", "kernel")], {"weight_decay": 1e-2})],
+                         steps=60, dtype=dtype, keep=keep)
+    assert_same(got, want, dtype)
+    ax = tc.asgd_averaged_params(got[2], got[1], groups)
+    want_ax = {m: {k: keep["opt"].state[keep["t"][(m, k)]]["ax"].numpy() for k in leaves} for m, leaves in SHAPES.items()}
+    harness.assert_trajectories_close(ax, want_ax, dtype, _rtol(dtype))
+    assert not np.allclose(ax["l1"]["kernel"], got[1]["l1"]["kernel"])  # averaging in every group by now
+    with pytest.raises(ValueError, match=r"asgd_averaged_params: argument `param_groups`"):
+        tc.asgd_averaged_params(got[2])
+    with pytest.raises(ValueError, match=r"asgd_averaged_params: argument `param_groups`.*2 groups"):
+        tc.asgd_averaged_params(got[2], got[1], groups[:1])
+    assert len(tc.asgd_averaged_params(got[2].groups[0])) == 4  # one group's leaves: biases and norm
 
 
 def test_setting_the_lr_by_hand_under_nnx_without_groups():

@@ -7,8 +7,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from harness import require_live, seeded_rng, x64_is_off
-from torch_compat_cases import (FLAGS, OPTIMIZERS, assert_equals_torch, draw, flag_combinations, torch_available,
+from tests.reference.harness import require_live, seeded_rng, x64_is_off
+from tests.reference.torch_compat_cases import (FLAGS, OPTIMIZERS, assert_equals_torch, draw, flag_combinations, torch_available,
                                 torch_runs, zoo_run)
 
 from jaxopt_zoo import torch_compat as tc

@@ -7,8 +7,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from harness import require_live, seeded_rng, x64_is_off
-from torch_compat_schedulers import (FIXED_CASES, LAMBDAS, assert_sequences_close, case, load_fixtures, make_zoo,
+from tests.reference.harness import require_live, seeded_rng, x64_is_off
+from tests.reference.torch_compat_schedulers import (FIXED_CASES, LAMBDAS, assert_sequences_close, case, load_fixtures, make_zoo,
                                      torch_available, torch_sequence, zoo_sequence)
 
 import jaxopt_zoo as zoo

@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from harness import (assert_trajectories_close, loss, make_params, require_live, seeded_rng, start_values,
+from tests.reference.harness import (assert_trajectories_close, loss, make_params, require_live, seeded_rng, start_values,
                      torch_available, torch_loss)
 
 import jaxopt_zoo as zoo
@@ -167,6 +167,16 @@ def test_averaged_model_under_nnx_optimizer():
         np.testing.assert_allclose(e, 0.5 * prev + 0.5 * a, rtol=1e-6)
 
 
+def test_averaged_model_passes_extra_args_in_a_chain():
+    """value= for a ReduceLROnPlateau lr before it in the chain (it used to raise a TypeError)."""
+    tx = zoo.chain(tc.SGD(lr=tc.lr_scheduler.ReduceLROnPlateau(0.1, patience=0)), swa_utils.AveragedModel())
+    params = make_params()
+    state = tx.init(params)
+    for value in (1.0, 2.0, 3.0):
+        _, state = jax.jit(tx.update)(params, state, params, value=jnp.asarray(value))
+    assert float(zoo.current_hyperparams(state[0])["lr"]) == pytest.approx(0.1 * 0.1**2)
+
+
 BAD = [
     (swa_utils.SWALR, dict(lr=0.1, swa_lr=-0.1), "swa_lr"),
     (swa_utils.SWALR, dict(lr=0.1, swa_lr=0.1, anneal_epochs=-1), "anneal_epochs"),
@@ -188,21 +198,3 @@ def test_bad_arguments_raise(fn, kw, arg):
 def test_averaged_params_needs_one_averaged_model_state():
     with pytest.raises(ValueError, match="averaged_params: argument `state`"):
         swa_utils.averaged_params(tc.SGD(lr=0.1).init(make_params()))
-
-
-def test_example_torch_port_ema_equals_torch(capsys):
-    """examples/torch_port_ema.py: clip_grad_norm + AdamW + a transformers schedule + EMA, next to torch."""
-    require_live(torch_available(), "needs live torch and transformers")
-    import importlib.util
-    import pathlib
-    import re
-
-    path = pathlib.Path(__file__).resolve().parents[2] / "examples" / "torch_port_ema.py"
-    spec = importlib.util.spec_from_file_location("torch_port_ema", path)
-    example = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(example)
-    with jax.enable_x64(False):
-        assert example.main(["--steps", "20", "--compare-torch"]) == 0
-    line = [s for s in capsys.readouterr().out.splitlines() if s.startswith("largest difference")][0]
-    weights, ema = map(float, re.findall(r"(?:weights|EMA) ([0-9.e+-]+)", line))
-    assert weights < 1e-5 and ema < 1e-5, line

@@ -8,8 +8,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from harness import require_live, seeded_rng
-from transformers_schedules import (FIXED_CASES, assert_close, hf_sequence, load_fixtures,
+from tests.reference.harness import require_live, seeded_rng
+from tests.reference.transformers_schedules import (FIXED_CASES, assert_close, hf_sequence, load_fixtures,
                                     transformers_available)
 
 from jaxopt_zoo.torch_compat import transformers as hf

@@ -7,8 +7,8 @@ start; ``same`` rows must agree to 1e-10, the others must not. A row that stops 
 
 import optax
 import pytest
-from harness import assert_trajectories_close, make_params, trajectory, require_live
-from torch_compat_cases import STEPLR, STEPS, torch_available, torch_run
+from tests.reference.harness import assert_trajectories_close, make_params, trajectory, require_live
+from tests.reference.torch_compat_cases import STEPLR, STEPS, torch_available, torch_run
 
 import jaxopt_zoo as zoo
 

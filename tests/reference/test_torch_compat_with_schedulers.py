@@ -6,11 +6,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from harness import make_params, seeded_rng, torch_loss, require_live
-from torch_compat_cases import (OPTIMIZERS, assert_equals_torch, draw, flag_combinations, reductions,
+from tests.reference.harness import make_params, seeded_rng, torch_loss, require_live
+from tests.reference.torch_compat_cases import (OPTIMIZERS, assert_equals_torch, draw, flag_combinations, reductions,
                                 torch_available, torch_runs, zoo_run)
 
-import harness
+from tests.reference import harness
 import jaxopt_zoo as zoo
 from jaxopt_zoo import torch_compat as tc
 
@@ -151,6 +151,52 @@ def test_plateau_steps_only_on_updates_with_a_value():
     assert float(zoo.current_hyperparams(state)["lr"]) == pytest.approx(opt.param_groups[0]["lr"], rel=1e-14)
 
 
+@pytest.mark.parametrize("groups", [False, True], ids=["one-group", "param-groups"])
+def test_plateau_per_epoch_metric_in_one_compiled_step(groups):
+    """torch: ``sched.step(val_loss)`` after each epoch of 5 steps (the loss at the epoch's last
+    params); zoo: ``steps_per_epoch=5`` and ``value=`` at every update of ONE jitted step."""
+    require_live(torch_available(), "needs live torch")
+    import torch
+
+    kw = dict(factor=0.5, patience=1, threshold=0.05, cooldown=1, min_lr=1e-4)
+    scheduler = {}
+
+    def torch_val(k, opt, value):
+        if k > 0 and k % 5 == 0:
+            scheduler["plateau"].step(value)
+
+    def make(ps):
+        head = [{"params": ps[:1], "lr": 0.2}] if groups else []
+        opt = torch.optim.SGD(head + [{"params": ps[1:] if groups else ps}], lr=0.05, momentum=0.9)
+        scheduler["plateau"] = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, **kw)
+        return opt
+
+    opt, want = _torch_loop(make, 100, torch_val)
+    first = next(iter(make_params("float64")))
+    tx = tc.SGD(lr=tc.lr_scheduler.ReduceLROnPlateau(0.05, steps_per_epoch=5, **kw), momentum=0.9,
+                param_groups=[{"params": lambda path, leaf: path[0].key == first, "lr": 0.2}] if groups else None)
+    traces = []
+
+    @jax.jit
+    def train_step(params, state):
+        traces.append(1)
+        value, g = jax.value_and_grad(harness.loss)(params)
+        u, state = tx.update(g, state, params, value=value)  # read at updates 5, 10, ... only
+        return zoo.apply_updates(params, u), state
+
+    params = make_params("float64")
+    state = tx.init(params)
+    for _ in range(100):
+        params, state = train_step(params, state)
+    assert len(traces) == 1
+    harness.assert_trajectories_close(params, want, "float64")
+    lrs = [g["lr"] for g in opt.param_groups]
+    assert lrs[-1] <= 0.05 * 0.5**3
+    got = [float(zoo.current_hyperparams(s)["lr"]) for s in state.groups] if groups else \
+        [float(zoo.current_hyperparams(state)["lr"])]
+    np.testing.assert_allclose(got, lrs, rtol=1e-14)
+
+
 def test_asgd_averaged_params_are_torchs_ax():
     require_live(torch_available(), "needs live torch")
     import torch
@@ -170,7 +216,8 @@ def test_plateau_is_not_a_schedule_and_checks_its_arguments():
     with pytest.raises(TypeError, match="not a schedule"):
         plateau(jnp.asarray(3))
     for kw, arg in [(dict(factor=1.0), "factor"), (dict(mode="up"), "mode"), (dict(min_lr=-1.0), "min_lr"),
-                    (dict(threshold_mode="pct"), "threshold_mode"), (dict(patience=-1), "patience")]:
+                    (dict(threshold_mode="pct"), "threshold_mode"), (dict(patience=-1), "patience"),
+                    (dict(steps_per_epoch=0), "steps_per_epoch")]:
         with pytest.raises(ValueError, match=rf"torch_compat\.lr_scheduler\.ReduceLROnPlateau: argument `{arg}`"):
             tc.lr_scheduler.ReduceLROnPlateau(0.1, **kw)
     with pytest.raises(ValueError, match="argument `lr`"):

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from harness import assert_same_as_optax, make_params, trajectory
+from tests.reference.harness import assert_same_as_optax, make_params, trajectory
 
 import jaxopt_zoo as zoo
 from jaxopt_zoo import _base

@@ -26,8 +26,8 @@ import os
 
 import numpy as np
 
-import harness
-from harness import torch_available  # noqa: F401  (re-exported for the tests)
+from tests.reference import harness
+from tests.reference.harness import torch_available  # noqa: F401  (re-exported for the tests)
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "torch_compat_optimizers.json")
 STEPS = 100

@@ -20,7 +20,7 @@ import math
 import os
 
 import numpy as np
-from harness import torch_available  # noqa: F401  (re-exported for the tests)
+from tests.reference.harness import torch_available  # noqa: F401  (re-exported for the tests)
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "torch_compat_schedulers.json")
 
