@@ -11,7 +11,7 @@ import optax
 import optax.tree
 import optax.tree_utils as otu
 import pytest
-from optax_utils_common import assert_same, random_tree
+from tests.reference.optax_utils_common import assert_same, random_tree
 
 import jaxopt_zoo as zoo
 

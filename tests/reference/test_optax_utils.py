@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from optax_utils_common import assert_same, random_tree
+from tests.reference.optax_utils_common import assert_same, random_tree
 
 import jaxopt_zoo as zoo
 
