@@ -335,6 +335,19 @@ from .transforms._packed import pack_tree as pack_tree
 from .transforms._packed import packed as packed
 from .transforms._packed import unpack_tree as unpack_tree
 
+# --- optax's utility namespaces -------------------------------------------------------------
+from . import tree_utils as tree_utils
+from . import tree as tree
+from . import projections as projections
+from . import second_order as second_order
+from . import perturbations as perturbations
+from . import microbatching as microbatching
+from . import assignment as assignment
+from ._linalg._power_iteration import power_iteration as power_iteration
+from ._linalg._matrix_root import matrix_inverse_pth_root as matrix_inverse_pth_root
+from ._linalg._nnls import nnls as nnls
+from ._multi_normal import multi_normal as multi_normal
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 

@@ -296,7 +296,7 @@ def bias_correction(moment: Any, decay: Any, count: jax.Array) -> Any:
       >>> print(zoo.bias_correction(jnp.array([0.5]), 0.5, jnp.asarray(1)))
       [1.]
     """
-    correction = 1 - decay**count
+    correction = 1 - decay ** jnp.asarray(count)  # a Python int count acts as under jit
     return jax.tree.map(lambda t: t / correction.astype(t.dtype), moment)
 
 

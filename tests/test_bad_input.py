@@ -49,6 +49,8 @@ NOT_FACTORIES = {
     "named_chain",  # like chain: *args of (name, transformation), no hyperparameters
     "hutchinson_estimator_diag_hessian",  # only a key; its update needs obj_fn= (tests/reference/test_sophia.py)
     "value_and_grad_from_state",  # wraps a loss function, not a transformation
+    # optax's linear algebra (plain functions of arrays), tested in tests/reference/test_optax_utils.py
+    "power_iteration", "matrix_inverse_pth_root", "nnls", "multi_normal",
     # optax's numeric helpers and typing names (tests/reference/test_optax_rest.py)
     "bias_correction", "update_moment", "update_infinity_moment", "update_moment_per_elem_norm",
     "safe_increment", "safe_int32_increment", "safe_norm", "safe_root_mean_squares", "init_empty_state",

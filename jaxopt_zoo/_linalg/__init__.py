@@ -1,0 +1,1 @@
+"""Linear algebra that optax exports at top level: power iteration, inverse p-th roots, NNLS."""
