@@ -96,6 +96,12 @@ def render() -> str:
         "  `patience` reduces on the `patience + 1`-th bad step, optax's on the `patience`-th.",
         "  Mixing the two styles raises.",
         "- `EmptyState` is optax's own class (when optax is importable).",
+        "- `acprop` / `scale_by_acprop` follow the paper and the authors' code",
+        "  (juntang-zhuang/ACProp-Optimizer): the gradient is centred on the new first moment",
+        "  m_t, and the first step is g itself. optax.contrib centres it on m_{t-1} (its own",
+        "  docstring says m_t), so its second moment is 1/b1^2 times larger and its steps",
+        "  shorter, and divides the first step by 1 + eps. The keyword-only `rule=\"optax\"`",
+        "  gives optax's rule exactly.",
         "",
     ]
     return "\n".join(lines)

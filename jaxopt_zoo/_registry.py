@@ -172,7 +172,8 @@ _add(OPTIMIZERS, "dadapt_adamw",
      "(pytorch_optimizer.DAdaptAdam); all-zero-gradient steps skipped as the authors do",
      "Defazio & Mishchenko, Learning-Rate-Free Learning by D-Adaptation, 2023, https://arxiv.org/abs/2301.07733",
      learning_rate=1.0)
-_add(OPTIMIZERS, "acprop", "optax.contrib.acprop",
+_add(OPTIMIZERS, "acprop", "juntang-zhuang/ACProp-Optimizer ACProp (rectify=False, as the paper runs it), centred on m_t; "
+     "rule='optax' is optax.contrib.acprop, which centres on m_{t-1}",
      "Zhuang et al., Momentum Centering and Asynchronous Update for Adaptive Gradient Methods, 2021, https://arxiv.org/abs/2110.05454",
      learning_rate=1e-2)
 
