@@ -35,6 +35,12 @@ DIFFERENCES: dict[str, tuple[str, str]] = {
         "the zoo's adan is the paper's algorithm as in pytorch_optimizer.Adan (DESIGN §4), "
         "which optax.adan is not; its arguments are the paper's.",
     ),
+    "mechanize": (
+        "`s_init` defaults to 1e-8 (optax: 1e-6); a keyword-only `rule` follows.",
+        "the zoo's mechanize is the authors' code (optimizedlearning/mechanic), whose default "
+        "is 1e-8 and whose tuner differs from optax.contrib's in its details (module "
+        "docstring); `rule=\"optax\", s_init=1e-6` is optax's mechanize exactly.",
+    ),
     "LookaheadState": (
         "fields `inner_state, slow, steps_since_sync` (optax: `fast_state, steps_since_sync`); "
         "`state.fast_state` reads `inner_state`.",
