@@ -35,7 +35,10 @@ How this differs from optax: ``optax.contrib.mechanize`` starts every scale at `
 :math:`\pm m_{t-1}` in the wealth, keeps :math:`r_t` unfloored (flooring it only in the
 scale), applies the weight decay at :math:`x_{t-1}`, and defaults ``s_init`` to 1e-6
 (the authors: 1e-8, the default here). ``rule="optax"`` (with ``s_init=1e-6``) is optax's
-rule exactly (tested against optax, as is the difference of the default).
+rule exactly (tested against optax, as is the difference of the default). The difference
+can matter: around ``lamb(1.0)`` from zero on Rosenbrock, the authors' unclipped bet loses
+the whole (floored) wealth early and the scale falls back to ~1e-8, where optax's clipped
+one goes on to converge.
 """
 
 from __future__ import annotations
