@@ -35,6 +35,12 @@ DIFFERENCES: dict[str, tuple[str, str]] = {
         "the zoo's adan is the paper's algorithm as in pytorch_optimizer.Adan (DESIGN §4), "
         "which optax.adan is not; its arguments are the paper's.",
     ),
+    "mechanize": (
+        "`s_init` defaults to 1e-8 (optax: 1e-6); a keyword-only `rule` follows.",
+        "the zoo's mechanize is the authors' code (optimizedlearning/mechanic), whose default "
+        "is 1e-8 and whose tuner differs from optax.contrib's in its details (module "
+        "docstring); `rule=\"optax\", s_init=1e-6` is optax's mechanize exactly.",
+    ),
     "LookaheadState": (
         "fields `inner_state, slow, steps_since_sync` (optax: `fast_state, steps_since_sync`); "
         "`state.fast_state` reads `inner_state`.",
@@ -96,6 +102,12 @@ def render() -> str:
         "  `patience` reduces on the `patience + 1`-th bad step, optax's on the `patience`-th.",
         "  Mixing the two styles raises.",
         "- `EmptyState` is optax's own class (when optax is importable).",
+        "- `acprop` / `scale_by_acprop` follow the paper and the authors' code",
+        "  (juntang-zhuang/ACProp-Optimizer): the gradient is centred on the new first moment",
+        "  m_t, and the first step is g itself. optax.contrib centres it on m_{t-1} (its own",
+        "  docstring says m_t), so its second moment is 1/b1^2 times larger and its steps",
+        "  shorter, and divides the first step by 1 + eps. The keyword-only `rule=\"optax\"`",
+        "  gives optax's rule exactly.",
         "",
     ]
     return "\n".join(lines)

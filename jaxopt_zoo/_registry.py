@@ -172,7 +172,8 @@ _add(OPTIMIZERS, "dadapt_adamw",
      "(pytorch_optimizer.DAdaptAdam); all-zero-gradient steps skipped as the authors do",
      "Defazio & Mishchenko, Learning-Rate-Free Learning by D-Adaptation, 2023, https://arxiv.org/abs/2301.07733",
      learning_rate=1.0)
-_add(OPTIMIZERS, "acprop", "optax.contrib.acprop",
+_add(OPTIMIZERS, "acprop", "juntang-zhuang/ACProp-Optimizer ACProp (rectify=False, as the paper runs it), centred on m_t; "
+     "rule='optax' is optax.contrib.acprop, which centres on m_{t-1}",
      "Zhuang et al., Momentum Centering and Asynchronous Update for Adaptive Gradient Methods, 2021, https://arxiv.org/abs/2110.05454",
      learning_rate=1e-2)
 
@@ -361,7 +362,7 @@ _add(WRAPPERS, "lookahead", "optax.lookahead (the fast weights)",
 _add(WRAPPERS, "sam", "optax.contrib.sam (transparent and opaque modes)",
      "Foret, Kleiner, Mobahi & Neyshabur, Sharpness-Aware Minimization for Efficiently Improving Generalization, 2021, https://arxiv.org/abs/2010.01412",
      sync_period=2, rho=0.05)
-_add(WRAPPERS, "mechanize", "optax.contrib.mechanize (not yet the authors' mechanic_pytorch: see its docstring)",
+_add(WRAPPERS, "mechanize", "optimizedlearning/mechanic mechanic_pytorch (store_delta=False); rule='optax' with s_init=1e-6 is optax.contrib.mechanize",
      "Cutkosky, Defazio & Mehta, Mechanic: A Learning Rate Tuner, 2023, https://arxiv.org/abs/2306.00144")
 _add(WRAPPERS, "schedule_free",
      "schedulefree.ScheduleFreeWrapper; optax.contrib.schedule_free where they agree (see its docstring)", _SF,

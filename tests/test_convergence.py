@@ -24,7 +24,7 @@ EXTRAS = _registry.UPDATE_EXTRAS  # members whose update needs extras (value=, g
 LEARNING_RATE = {
     "quadratic": {"adadelta": 3.0, "lion": 0.1, "radam": 0.1, "ranger": 0.1, "rmsprop": 0.03, "schedule_free_adamw": 0.1,
                   "schedule_free_radam": 0.1},
-    # acprop (equal to optax.contrib.acprop, which does the same): its centred second moment
+    # acprop (optax.contrib.acprop does the same): its centred second moment
     # (g - m)^2 is tiny while the gradients keep their direction, and at its example lr 1e-2 the
     # MLP's loss blows up to ~2e3 in 150 steps; 3e-3 trains it.
     "digits": {"acprop": 3e-3},

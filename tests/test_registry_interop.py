@@ -25,7 +25,7 @@ from jaxopt_zoo import _registry
 STEPS = 6
 # Parameter-free members start from a tiny estimate of the step that grows by a factor a step,
 # as in their references: DoG's r_eps = 1e-6 (1 + |x0|), Prodigy's and D-Adapt's estim_lr0 = 1e-6,
-# mechanize's s_init = 1e-6. After STEPS they have moved 2e-7..3e-5 here: they must have moved.
+# mechanize's first scale ~1e-6 (m_0 s_init / (n eps)). After STEPS they have moved 2e-7..3e-5 here: they must have moved.
 MIN_MOVE = {"dog": 1e-8, "prodigy": 1e-8, "dadapt_adamw": 1e-8, "mechanize(adam)": 1e-8}
 X = jnp.asarray(np.random.default_rng(0).normal(size=(8, 4)), jnp.float64)
 Y = jnp.asarray(np.random.default_rng(1).normal(size=(8, 2)), jnp.float64)

@@ -3,31 +3,42 @@ r"""Mechanic: learn the scale of any optimizer's updates online.
 The base optimizer's updates are summed into a direction :math:`\Delta_t` and the parameters
 are kept at :math:`x_t = x_0 + S_t\,\Delta_t`, where the scale :math:`S_t = \sum_i s_{t,i}` is
 the sum of ``num_betas`` coin-betting scales, one per decay :math:`\beta_i = 1 - 10^{-i}`.
-With :math:`\Delta_{t-1} = (x_{t-1} - x_0)/(S_{t-1} + \epsilon)` read back from the params, and
-the gradient with Mechanic's weight decay
-:math:`\tilde g_t = g_t + \lambda S_{t-1}\lVert g_t\rVert\, x_{t-1}/(\lVert x_{t-1}\rVert + \epsilon)`:
+With :math:`\Delta_{t-1} = (x_{t-1} - x_0)/(S_{t-1} + \epsilon)` read back from the params,
+:math:`u_t` the base optimizer's update (a step *down* the gradient), :math:`y_t = x_{t-1} + u_t`
+the point the base optimizer proposes, and Mechanic's weight decay
+:math:`\tilde g_t = g_t + \lambda S_{t-1}\lVert g_t\rVert\, y_t/(\lVert y_t\rVert + \epsilon)`:
 
 .. math::
 
-   h_t = -\langle \tilde g_t, \Delta_{t-1}\rangle, \qquad
-   m_{t} = \max(\beta\, m_{t-1},\ |h_t| + \epsilon), \qquad
+   h_t = \langle \tilde g_t, \Delta_{t-1}\rangle, \qquad
+   m_{t} = \max(\beta\, m_{t-1},\ |h_t|), \qquad
    v_{t} = \beta^2 v_{t-1} + h_t^2,
 
-   r_{t} = \beta\, r_{t-1} + \operatorname{clip}(h_t, \pm m_{t-1})\, s_{t-1}, \qquad
-   s_{t} = \frac{(s_{init}/n)\, m_{t} + \max(0, r_{t})}{\sqrt{v_{t}} + \epsilon},
+   r_{t} = \max\big(0,\ \beta\, r_{t-1} - s_{t-1} h_t\big), \qquad
+   s_{t} = \frac{(s_{init}/n)\, m_{t} + r_{t}}{\sqrt{v_{t}} + \epsilon},
 
    x_{t} = x_0 + S_t\,(\Delta_{t-1} + u_t),
 
-with :math:`u_t` the base optimizer's update (a step *down* the gradient). ``update`` returns
+from :math:`s_0 = 0`, :math:`m_0 = 10^{-6}`, :math:`v_0 = r_0 = 0`. ``update`` returns
 :math:`x_t - x_{t-1}`.
 
-This is ``optax.contrib.mechanize`` (tested equal, with optax's and the zoo's base
-optimizers). It is NOT yet checked against the authors' PyTorch code
-(`optimizedlearning/mechanic <https://github.com/optimizedlearning/mechanic>`_,
-``mechanic_pytorch``), which differs from optax's in its details: there the scales start
-at 0 and :math:`m` at 1e-6, :math:`m_t = \max(\beta m_{t-1}, |h_t|)` without ``eps``,
-:math:`h_t` is not clipped, the wealth :math:`r_t` is stored floored at 0, and ``s_init``
-defaults to 1e-8 (optax: 1e-6). The zoo follows optax here until that comparison is made.
+This is the authors' PyTorch code (`optimizedlearning/mechanic
+<https://github.com/optimizedlearning/mechanic>`_, ``src/mechanic_pytorch/mechanic.py``,
+``_step`` with ``store_delta=False``), tested equal to a transliteration of it with SGD and
+Adam as the base; it is the paper's Algorithm 1 except that the weight decay looks at the
+base optimizer's proposal :math:`y_t` (the code reads the parameters after the base step)
+where the paper writes :math:`x_t`, and that :math:`m` starts at :math:`10^{-6}`.
+
+How this differs from optax: ``optax.contrib.mechanize`` starts every scale at ``s_init``
+(so :math:`S_0 = n\,s_{init}`) and :math:`m` at 0, takes
+:math:`m_t = \max(\beta m_{t-1}, |h_t| + \epsilon)`, clips :math:`h_t` to
+:math:`\pm m_{t-1}` in the wealth, keeps :math:`r_t` unfloored (flooring it only in the
+scale), applies the weight decay at :math:`x_{t-1}`, and defaults ``s_init`` to 1e-6
+(the authors: 1e-8, the default here). ``rule="optax"`` (with ``s_init=1e-6``) is optax's
+rule exactly (tested against optax, as is the difference of the default). The difference
+can matter: around ``lamb(1.0)`` from zero on Rosenbrock, the authors' unclipped bet loses
+the whole (floored) wealth early and the scale falls back to ~1e-8, where optax's clipped
+one goes on to converge.
 """
 
 from __future__ import annotations
@@ -59,8 +70,10 @@ def mechanize(
     base_optimizer: GradientTransformation,
     weight_decay: Any = 1e-2,
     eps: Any = 1e-8,
-    s_init: Any = 1e-6,
+    s_init: Any = 1e-8,
     num_betas: int = 6,
+    *,
+    rule: str = "authors",
 ) -> GradientTransformation:
     r"""Mechanic around ``base_optimizer``: its updates, rescaled by a learnt factor.
 
@@ -69,8 +82,10 @@ def mechanize(
         peaking at 1.0).
       weight_decay: Mechanic's own weight decay (scaled by :math:`S\lVert g\rVert/\lVert x\rVert`), >= 0.
       eps: stabiliser, >= 0.
-      s_init: the initial scale, > 0.
+      s_init: the initial scale (the authors' 1e-8; optax's default is 1e-6), > 0.
       num_betas: how many decays :math:`1 - 10^{-i}` (``i = 1..num_betas``) to bet with, >= 1.
+      rule: ``"authors"`` (the default): the authors' code; ``"optax"``:
+        ``optax.contrib.mechanize`` exactly (pass ``s_init=1e-6``, optax's default, too).
 
     Returns:
       A ``GradientTransformation`` with state ``MechanicState``; ``update`` needs ``params``.
@@ -98,6 +113,8 @@ def mechanize(
     _validate.check_nonnegative(fn, "eps", eps)
     _validate.check_positive(fn, "s_init", s_init)
     _validate.check_int(fn, "num_betas", num_betas, lo=1)
+    _validate.check_choice(fn, "rule", rule, ("authors", "optax"))
+    optax_rule = rule == "optax"
     base = with_extra_args_support(base_optimizer)
 
     def init_fn(params):
@@ -105,8 +122,9 @@ def mechanize(
         def zeros():
             return jnp.zeros([num_betas], dtype)
 
-        return MechanicState(base.init(params), _numerics.zero_count(), zeros(), zeros(), zeros(),
-                             jnp.full([num_betas], s_init, dtype), _numerics.copy_tree(params))
+        m0, s0 = (zeros(), jnp.full([num_betas], s_init, dtype)) if optax_rule else (jnp.full([num_betas], 1e-6, dtype), zeros())
+        return MechanicState(base.init(params), _numerics.zero_count(), zeros(), m0, zeros(), s0,
+                             _numerics.copy_tree(params))
 
     def update_fn(updates, state, params=None, **extra_args):
         _validate.check_params(fn, params, updates)
@@ -115,16 +133,23 @@ def mechanize(
                       where=fn, names=("params", "state.x0"))
         s_sum = jnp.sum(state.s)
         grad_norm = _numerics.global_norm(updates)
-        param_norm = _numerics.global_norm(params)
-        decayed = tree_map(lambda g, p: g + weight_decay * s_sum * grad_norm / (param_norm + eps) * p, updates, params)
+        # the weight decay's point: optax's x_{t-1}; the authors' code reads the params after the
+        # base optimizer's step, x_{t-1} + u_t
+        point = params if optax_rule else tree_map(lambda p, u: p + u, params, base_updates)
+        point_norm = _numerics.global_norm(point)
+        decayed = tree_map(lambda g, p: g + weight_decay * s_sum * grad_norm / (point_norm + eps) * p, updates, point)
         delta_prev = tree_map(lambda x, x0_: (x0_ - x) / (s_sum + eps), params, x0)
-        h = _numerics.tree_vdot(decayed, delta_prev)
-        clipped = jnp.clip(h, -state.m, state.m)
+        h = _numerics.tree_vdot(decayed, delta_prev)  # minus the paper's h_t (delta_prev is -Delta)
         betas = jnp.array([1.0 - 0.1**i for i in range(1, num_betas + 1)], dtype=state.s.dtype)
-        m = jnp.maximum(betas * state.m, jnp.abs(h) + eps)
         v = betas**2 * state.v + h**2
-        r = betas * state.r + clipped * state.s
-        wealth = (s_init / num_betas) * m + jnp.maximum(0.0, r)
+        if optax_rule:
+            m = jnp.maximum(betas * state.m, jnp.abs(h) + eps)
+            r = betas * state.r + jnp.clip(h, -state.m, state.m) * state.s
+            wealth = (s_init / num_betas) * m + jnp.maximum(0.0, r)
+        else:
+            m = jnp.maximum(betas * state.m, jnp.abs(h))
+            r = jnp.maximum(0.0, betas * state.r + h * state.s)
+            wealth = (s_init / num_betas) * m + r
         s = wealth / (jnp.sqrt(v) + eps)
         total = jnp.sum(s)
         out = tree_map(lambda x0_, d, u, p: ((x0_ - total * (d - u)) - p).astype(p.dtype), x0, delta_prev, base_updates, params)
