@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Callable, Sequence
 
 import jax
@@ -11,6 +12,17 @@ from ._validate import PREFIX
 
 def is_none(x: Any) -> bool:
     return x is None
+
+
+def as_tuple(x: Any) -> tuple:
+    """A state's per-leaf tuple (of factors, statistics, ...) as a tuple, also when
+    ``flax.nnx.Optimizer`` hands it back as a mapping ``{0: x0, 1: x1, ...}`` (nnx stores a
+    state's sequences that way). ``None`` (a frozen leaf's entry) stays ``None``."""
+    if x is None:
+        return None
+    if isinstance(x, Mapping):
+        return tuple(x[k] for k in sorted(x))
+    return tuple(x)
 
 
 def unzip(tree_of_tuples: Any, n: int) -> tuple:

@@ -18,6 +18,8 @@ import warnings
 
 os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8").strip()
 warnings.simplefilter("error")  # as in the test suite
+# ... and its one exception (pyproject): optimistic_adam warns at construction, as optax's does
+warnings.filterwarnings("ignore", message="jaxopt_zoo.optimistic_adam is deprecated")
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402

@@ -1,8 +1,8 @@
 """The suite's fast-compile XLA flags (tests/conftest.py) change rounding, not results.
 
-The suite compiles with XLA's older CPU fusion emitters and LLVM at -O0 (about 5x faster
-compiles). Here every member of the catalogue runs the same float64 trajectory in this process
-and, in a subprocess, under XLA's default flags (what users run); the two agree to rounding
+The suite compiles with XLA's older CPU fusion emitters (about 2x faster compiles). Here every
+member of the catalogue runs the same float64 trajectory in this process and, in a subprocess,
+under XLA's default flags (what users run); the two agree to rounding
 (1e-11 relative to each leaf's scale over 60 steps; measured ~3e-14). The float32 comparisons of
 the suite run both sides under one set of flags, so they are not affected.
 """

@@ -101,7 +101,7 @@ import numpy as np
 
 from .. import _numerics, _packable, _validate
 from .._base import EmptyState, GradientTransformation, ScalarOrSchedule, chain
-from .._tree import check_same_structure, tree_map
+from .._tree import as_tuple, check_same_structure, tree_map
 from ..transforms._noise import _key_data
 from ..transforms._scaling import scale_by_learning_rate
 
@@ -313,7 +313,7 @@ def _scale_by_kron(fn, b1, prob, max_size, min_ndim, mode, momentum_into, lr_q, 
 
         leaves, treedef = jax.tree.flatten(updates)
         mus = treedef.flatten_up_to(state.mu)
-        qss = treedef.flatten_up_to(state.qs)
+        qss = [as_tuple(q) for q in treedef.flatten_up_to(state.qs)]  # (nnx hands tuples back as mappings)
         trained = [i for i, g in enumerate(leaves) if _numerics.is_trained(g)]
         probe_keys = jax.random.split(probe_key, max(len(trained), 1))
 

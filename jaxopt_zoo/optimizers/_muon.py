@@ -538,7 +538,8 @@ def muon(
         # The state's tree (the Muon momentum, Adam's leaves masked out) must be the updates'.
         had = jax.tree.structure(jax.tree.map(lambda _: 0, state.inner_states["muon"].inner_state[0].mu,
                                               is_leaf=lambda x: isinstance(x, MaskedNode) or x is None))
-        given = jax.tree.structure(jax.tree.map(lambda _: 0, updates, is_leaf=is_none))
+        given = jax.tree.structure(jax.tree.map(lambda _: 0, updates,  # masked-out leaves (MaskedNode) count as leaves
+                                                is_leaf=lambda x: isinstance(x, MaskedNode) or x is None))
         if had != given:
             raise ValueError(f"{_validate.PREFIX}muon: the structure of `updates` does not match the structure "
                              f"of `state`; was the state made by init on parameters like these?\n"

@@ -63,7 +63,7 @@ import jax.numpy as jnp
 
 from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation, ScalarOrSchedule, chain
-from .._tree import check_same_structure, is_none
+from .._tree import as_tuple, check_same_structure, is_none
 from ..transforms._weight_decay import decayed_step
 
 
@@ -127,8 +127,9 @@ def _scale_by_shampoo(fn, momentum, preconditioning_compute_steps, matrix_eps, c
         gs = treedef.flatten_up_to(updates)
         ps = treedef.flatten_up_to(params) if coupled_decay is not None else [None] * len(gs)
         bufs = treedef.flatten_up_to(state.momentum)
-        hs = treedef.flatten_up_to(state.preconditioners)
-        roots = treedef.flatten_up_to(state.inverse_roots)
+        # per leaf a tuple (nnx hands tuples back as mappings; ``()`` for untrained leaves)
+        hs = [as_tuple(h) for h in treedef.flatten_up_to(state.preconditioners)]
+        roots = [as_tuple(r) for r in treedef.flatten_up_to(state.inverse_roots)]
         count = _numerics.safe_increment(state.count)
         compute = (count % k) == 0
 

@@ -87,7 +87,7 @@ import jax.numpy as jnp
 
 from .. import _numerics, _packable, _validate
 from .._base import GradientTransformation, ScalarOrSchedule, chain
-from .._tree import check_same_structure, is_none
+from .._tree import as_tuple, check_same_structure, is_none
 from ..transforms._weight_decay import decayed_step
 
 _FORMATS = ("channels_first", "channels_last")
@@ -277,7 +277,9 @@ def _scale_by_soap(fn, b1, b2, shampoo_beta, eps, precondition_frequency, max_pr
         treedef = jax.tree.structure(updates, is_leaf=is_none)
         gs = treedef.flatten_up_to(updates)
         ms, vs = treedef.flatten_up_to(state.mu), treedef.flatten_up_to(state.nu)
-        ggs, qs = treedef.flatten_up_to(state.gg), treedef.flatten_up_to(state.q)
+        # per leaf a tuple (nnx hands tuples back as mappings)
+        ggs = [as_tuple(x) for x in treedef.flatten_up_to(state.gg)]
+        qs = [as_tuple(x) for x in treedef.flatten_up_to(state.q)]
         out = []
         for g, m, v, gg, q in zip(gs, ms, vs, ggs, qs):
             if g is None:
