@@ -105,7 +105,9 @@ def state_problems(name, p, state, by_shape):
         raise AssertionError("; ".join(problems))
 
 
-TXS = {name: _registry.factory(name)(**_registry.OPTIMIZERS[name].example) for name in sorted(_registry.OPTIMIZERS)}
+# for_a_step: dpsgd takes the gradient as a batch of one example, sophia the loss as obj_fn
+TXS = {name: _registry.for_a_step(name, _registry.factory(name)(**_registry.OPTIMIZERS[name].example))
+       for name in sorted(_registry.OPTIMIZERS)}
 TXS.update({
     "MultiSteps": zoo.MultiSteps(zoo.adam(1e-2), 2).gradient_transformation(),
     "apply_if_finite": zoo.apply_if_finite(zoo.adam(1e-2), 2),
