@@ -23,6 +23,9 @@ import os
 # references: the zoo's and the reference's programs round differently there.)
 # Set before JAX starts its backend (importing jax does not start it).
 FAST_COMPILE_FLAGS = ("--xla_cpu_use_fusion_emitters=false",)
+# XLA_FLAGS as the suite was started, without the fast-compile flags: what a subprocess that must
+# run under XLA's defaults gets (os.environ may change later: the CLI's --devices sets XLA_FLAGS).
+DEFAULT_XLA_FLAGS = " ".join(f for f in os.environ.get("XLA_FLAGS", "").split() if f not in FAST_COMPILE_FLAGS)
 if os.environ.get("ZOO_TEST_XLA", "fast") == "fast":
     _flags = os.environ.get("XLA_FLAGS", "").split()
     os.environ["XLA_FLAGS"] = " ".join(_flags + [f for f in FAST_COMPILE_FLAGS if f not in _flags])

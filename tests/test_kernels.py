@@ -23,7 +23,7 @@ import pytest
 import jaxopt_zoo as zoo
 from jaxopt_zoo import _kernels
 from jaxopt_zoo.transforms import _packed
-from tests.conftest import FAST_COMPILE_FLAGS
+from tests.conftest import DEFAULT_XLA_FLAGS, FAST_COMPILE_FLAGS
 
 KERNELS_OFF = os.environ.get("JAXOPT_ZOO_KERNELS") == "0"  # `JAXOPT_ZOO_KERNELS=0 make test`: the fallback only
 
@@ -78,8 +78,7 @@ def test_fused_step_equals_unfused_under_xla_defaults():
     if not UNDER_FAST_FLAGS:  # this run is under XLA's defaults: the parametrized test below runs here
         assert "test_fused_step_equals_unfused" in globals()
         return
-    env = dict(os.environ, ZOO_TEST_XLA="default",
-               XLA_FLAGS=" ".join(f for f in os.environ["XLA_FLAGS"].split() if f not in FAST_COMPILE_FLAGS))
+    env = dict(os.environ, ZOO_TEST_XLA="default", XLA_FLAGS=DEFAULT_XLA_FLAGS)
     root = pathlib.Path(__file__).resolve().parents[1]
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
                            f"{pathlib.Path(__file__).resolve()}::test_fused_step_equals_unfused"],
