@@ -477,11 +477,11 @@ def kron(
       weight_decay: weight decay of the leaves with two or more axes, >= 0.
       weight_decouple: decoupled decay ``p <- p - lr (u + wd p)``; else ``wd p`` is added to
         the gradient.
-      preconditioner_update_probability, max_size_triangular, min_ndim_triangular,
-      memory_save_mode, momentum_into_precondition_update, precondition_lr,
-      precondition_init_scale, mu_dtype, precondition_dtype, balance_prob, key, seed: as in
+      preconditioner_update_probability, max_size_triangular, min_ndim_triangular, memory_save_mode: as in
         ``scale_by_kron`` (the reference's ``pre_conditioner_update_probability`` is
         ``preconditioner_update_probability``, as in kron_torch).
+      momentum_into_precondition_update, precondition_lr, precondition_init_scale, mu_dtype, precondition_dtype: as in ``scale_by_kron``.
+      balance_prob, key, seed: as in ``scale_by_kron``.
 
     Returns:
       A ``GradientTransformation``; its update needs ``params`` when ``weight_decay`` is not 0.

@@ -374,9 +374,8 @@ def soap(
 
     Args:
       learning_rate: a float >= 0 or a schedule.
-      b1, b2, shampoo_beta, eps, precondition_frequency, max_precondition_dim, merge_dims,
-        precondition_1d, correct_bias, normalize_gradient, data_format: as in
-        ``scale_by_soap``.
+      b1, b2, shampoo_beta, eps, precondition_frequency, max_precondition_dim: as in ``scale_by_soap``.
+      merge_dims, precondition_1d, correct_bias, normalize_gradient, data_format: as in ``scale_by_soap``.
       weight_decay: decoupled decay applied after the step, >= 0.
 
     Returns:
