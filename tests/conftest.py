@@ -48,6 +48,10 @@ settings.register_profile("ci", max_examples=30, deadline=None, derandomize=True
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+# tests/distributed (two jax.distributed processes against one, ~1 min) runs in `make test-distributed`
+# alone, which names the folder (a path given on the command line is collected all the same).
+collect_ignore = ["distributed"]
+
 X64_OFF = "float32-x64off"  # the id of the dtype fixture's x64-off case
 
 
