@@ -167,7 +167,7 @@ class RunFailed(AssertionError):
 
 def free_port() -> int:
     with socket.socket() as s:
-        s.bind(("localhost", 0))
+        s.bind(("", 0))  # free on every interface: the coordinator listens on all of them
         return s.getsockname()[1]
 
 
@@ -178,7 +178,6 @@ def _env() -> dict:
     # each worker's device count comes from --local-devices, never from the caller's XLA_FLAGS
     env["XLA_FLAGS"] = " ".join(f for f in env.get("XLA_FLAGS", "").split()
                                 if not f.startswith("--xla_force_host_platform_device_count"))
-    env.pop("JAX_PLATFORMS", None)
     env["JAX_PLATFORMS"] = "cpu"
     return env
 
@@ -195,10 +194,23 @@ def _stop(procs) -> None:
 
 
 def run(num_processes: int, workdir: Path, timeout: float = TIMEOUT) -> tuple[dict, dict, float]:
-    """One run (``num_processes`` workers, 8 devices in all); returns its final leaves, notes and wall time."""
+    """One run (``num_processes`` workers, 8 devices in all); returns its final leaves, notes and wall time.
+
+    The coordinator's port is one the OS called free a moment before; should another program take
+    it in between (the coordinator then fails, or crashes, after gRPC's "Failed to add port to
+    server"), the run is tried again on another port (twice at most)."""
+    for attempt in range(3):
+        try:
+            return _run_once(num_processes, workdir / f"try{attempt}", timeout, free_port())
+        except RunFailed as e:
+            if "Failed to add port to server" not in str(e) or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _run_once(num_processes: int, workdir: Path, timeout: float, port: int) -> tuple[dict, dict, float]:
     workdir.mkdir(parents=True, exist_ok=True)
     out = workdir / "final.npz"
-    port = free_port()
     procs, logs = [], []
     t0 = time.monotonic()
     try:
