@@ -24,11 +24,15 @@ import os
 # Set before JAX starts its backend (importing jax does not start it).
 FAST_COMPILE_FLAGS = ("--xla_cpu_use_fusion_emitters=false",)
 # XLA_FLAGS as the suite was started, without the fast-compile flags: what a subprocess that must
-# run under XLA's defaults gets (os.environ may change later: the CLI's --devices sets XLA_FLAGS).
+# run under XLA's defaults gets (tests/_subprocess.run_under_xla_defaults; os.environ may change
+# later: the CLI's --devices sets XLA_FLAGS).
 DEFAULT_XLA_FLAGS = " ".join(f for f in os.environ.get("XLA_FLAGS", "").split() if f not in FAST_COMPILE_FLAGS)
 if os.environ.get("ZOO_TEST_XLA", "fast") == "fast":
     _flags = os.environ.get("XLA_FLAGS", "").split()
     os.environ["XLA_FLAGS"] = " ".join(_flags + [f for f in FAST_COMPILE_FLAGS if f not in _flags])
+# The flags the suite compiles with (a subprocess that may share them gets them from here, not from
+# os.environ, for the same reason). tests/_subprocess.py starts the suite's Python subprocesses.
+SUITE_XLA_FLAGS = os.environ.get("XLA_FLAGS", "")
 # torch (the references) on one thread: two pytest workers share two cores, and torch's own
 # threads on top of them make its small-tensor steps ~100x slower on a loaded machine.
 os.environ.setdefault("OMP_NUM_THREADS", "1")

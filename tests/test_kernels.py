@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import pathlib
-import subprocess
-import sys
 import warnings
 
 import jax
@@ -23,7 +21,8 @@ import pytest
 import jaxopt_zoo as zoo
 from jaxopt_zoo import _kernels
 from jaxopt_zoo.transforms import _packed
-from tests.conftest import DEFAULT_XLA_FLAGS, FAST_COMPILE_FLAGS
+from tests._subprocess import run_under_xla_defaults
+from tests.conftest import FAST_COMPILE_FLAGS
 
 KERNELS_OFF = os.environ.get("JAXOPT_ZOO_KERNELS") == "0"  # `JAXOPT_ZOO_KERNELS=0 make test`: the fallback only
 
@@ -78,11 +77,9 @@ def test_fused_step_equals_unfused_under_xla_defaults():
     if not UNDER_FAST_FLAGS:  # this run is under XLA's defaults: the parametrized test below runs here
         assert "test_fused_step_equals_unfused" in globals()
         return
-    env = dict(os.environ, ZOO_TEST_XLA="default", XLA_FLAGS=DEFAULT_XLA_FLAGS)
-    root = pathlib.Path(__file__).resolve().parents[1]
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
-                           f"{pathlib.Path(__file__).resolve()}::test_fused_step_equals_unfused"],
-                          cwd=root, env=env, capture_output=True, text=True, timeout=1200)
+    done = run_under_xla_defaults(["-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+                                   f"{pathlib.Path(__file__).resolve()}::test_fused_step_equals_unfused"],
+                                  timeout=1200, ZOO_TEST_XLA="default")
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert f"{2 * len(CONFIGS)} passed" in done.stdout, done.stdout[-2000:]
 

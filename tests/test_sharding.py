@@ -20,15 +20,13 @@ its compile caches). Each check is reported here as its own test:
 """
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-import jaxopt_zoo
 from jaxopt_zoo import _registry
+from tests._subprocess import run_python
+from tests.conftest import SUITE_XLA_FLAGS
 
 # One worker runs this whole module (``make test`` uses ``--dist loadgroup``), so the
 # minute-long subprocess behind the ``report`` fixture runs once, not once per worker.
@@ -46,10 +44,8 @@ EXPECTED = (
 
 @pytest.fixture(scope="module")
 def report():
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(Path(jaxopt_zoo.__file__).parent.parent)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-    proc = subprocess.run([sys.executable, str(SCRIPT)], capture_output=True, text=True, env=env, check=False)
+    # the suite's flags as it started (the script adds the device count; in-process tests may have set one)
+    proc = run_python([str(SCRIPT)], xla_flags=SUITE_XLA_FLAGS)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
