@@ -106,7 +106,7 @@ def state_problems(name, p, state, by_shape):
 
 
 # for_a_step: dpsgd takes the gradient as a batch of one example, sophia the loss as obj_fn
-TXS = {name: _registry.for_a_step(name, _registry.factory(name)(**_registry.OPTIMIZERS[name].example))
+TXS = {name: _registry.build(name)
        for name in sorted(_registry.OPTIMIZERS)}
 TXS.update({
     "MultiSteps": zoo.MultiSteps(zoo.adam(1e-2), 2).gradient_transformation(),

@@ -35,7 +35,7 @@ def extras(name):
 
 @jax.jit
 def run_all(params):
-    return {n: trajectory(_registry.for_a_step(n, _registry.factory(n)(**_registry.OPTIMIZERS[n].example)), params,
+    return {n: trajectory(_registry.build(n), params,
                           steps=STEPS, extra_args=extras(n)) for n in names}
 
 out = jax.device_get(run_all(make_params("float64")))

@@ -186,10 +186,7 @@ REFUSED = {"lamb", "lars", "adafactor", "fromage", "novograd", "sm3", "noisy_sgd
 
 
 def _registry_members():
-    from jaxopt_zoo import _registry
-
-    members = {n: (lambda n=n: _registry.for_a_step(n, _registry.factory(n)(**_registry.OPTIMIZERS[n].example)))
-               for n in _registry.OPTIMIZERS}
+    members = {n: (lambda n=n: _registry.build(n)) for n in _registry.OPTIMIZERS}
     members.update({n: (lambda n=n: _registry.factory(n)(zoo.adam(1e-2), **_registry.WRAPPERS[n].example))
                     for n in _registry.WRAPPERS})
     members.update({e.name: (lambda e=e: _registry.torch_factory(e)(lr=1e-2)) for e in _registry.TORCH_OPTIMIZERS.values()})
