@@ -88,7 +88,7 @@ def _scale_by_mars(fn, b1, b2, gamma, mars_type, optimize_1d, b1_1d, b2_1d, eps,
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
         if coupled is not None:
-            _validate.check_params("mars", params, updates, "for its coupled weight decay")
+            _validate.check_params("mars", params, updates, " (for its coupled weight decay)")
         count = _numerics.safe_increment(state.count)
         nu_max = state.nu_max if ams_bound else updates  # a placeholder when off (unused)
         ps = params if coupled is not None else updates
@@ -194,7 +194,7 @@ def _mars_step(lr, lr_1d, wd, wd_1d, decouple, fixed_decay, optimize_1d) -> Grad
         decays = (wd, wd_1d) if decouple else (0.0, 0.0)
         need = any(not (isinstance(d, (int, float)) and d == 0.0) for d in decays)
         if need:
-            _validate.check_params("mars", params, updates, "for its weight decay")
+            _validate.check_params("mars", params, updates, " (for its weight decay)")
 
         def leaf(u, p):
             if not _numerics.is_trained(u):  # integer/bool leaves are not trained
