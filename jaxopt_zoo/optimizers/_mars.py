@@ -225,6 +225,11 @@ def scale_by_mars(
       >>> u, _ = tx.update(g, tx.init(g))
       >>> print(u["w"].round(3), u["b"].round(3))
       [[ 1. -1.]] [1.]
+      >>> tx = zoo.scale_by_mars(mars_type="shampoo")  # singular values 3 and 1 both go near 1
+      >>> u, _ = tx.update({"w": jnp.array([[3.0, 0.0], [0.0, 1.0]])}, tx.init({"w": jnp.zeros((2, 2))}))
+      >>> print(u["w"].round(2))
+      [[0.75 0.  ]
+       [0.   1.13]]
 
     References:
       Yuan, Liu, Wu, Zhou, Gu & Zhang, `MARS: Unleashing the Power of Variance Reduction for
