@@ -15,6 +15,12 @@ its compile caches). Each check is reported here as its own test:
 * ``sharded_equals_unsharded:<name>`` — global reductions (clip_by_global_norm, lars, lamb,
   record_norms, adafactor, adai) and muon's Newton-Schulz on sharded matrices give the
   single-device result to 1e-12 in float64;
+* ``f32_sharded_equals_unsharded:<name>`` — soap, shampoo (both with ``spread=``) and kron
+  on the sharded params in float32 equal the single-device run to float32 rounding; with
+  ``spread`` the factor matrices are replicated;
+* ``spread_equals_unspread:<name>`` — soap, shampoo and muon with ``spread=mesh`` on 8 equal
+  layers give the unspread result (soap and shampoo bit for bit, muon to float32 rounding),
+  and the compiled per-device program runs 1/8 of the eigh/QR/SVD/Newton-Schulz matrices;
 * ``data_parallel:pmap_pmean`` / ``data_parallel:shard_map_pmean`` — a data-parallel step
   with ``lax.pmean`` over the data axis equals the single-device full-batch step.
 """
@@ -40,6 +46,8 @@ EXPECTED = (
     + [f"state_sharded_like_params:{n}" for n in ("MultiSteps", "apply_if_finite", "inject_hyperparams", "record_norms", "reduce_on_plateau")]
     + ["adafactor_factored_leaves_sharded", "adafactor_state_type_stable_under_explicit_sharding"]
     + [f"sharded_equals_unsharded:{n}" for n in ("clip_by_global_norm", "lars", "lamb", "record_norms", "adafactor", "adai", "muon")]
+    + [f"f32_sharded_equals_unsharded:{n}" for n in ("soap", "shampoo", "kron")]
+    + [f"spread_equals_unspread:{n}" for n in ("soap", "shampoo", "muon")]
     + ["data_parallel:pmap_pmean", "data_parallel:shard_map_pmean"]
 )
 

@@ -61,7 +61,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .. import _numerics, _packable, _validate
+from .. import _numerics, _packable, _spread, _validate
 from .._base import GradientTransformation, ScalarOrSchedule, chain
 from .._tree import as_tuple, check_same_structure, is_none
 from ..transforms._weight_decay import decayed_step
@@ -78,7 +78,7 @@ class ScaleByShampooState(NamedTuple):
     inverse_roots: Any
 
 
-def _inverse_root(h, power: int):
+def _inverse_root(power: int, h):
     """``h^{-1/power}`` through an SVD (float32 at least; the reference's ``compute_power_svd``)."""
     ct = jnp.promote_types(h.dtype, jnp.float32)
     u, s, vh = jnp.linalg.svd(h.astype(ct), full_matrices=False)
@@ -97,9 +97,9 @@ def _precondition(x, roots):
     return x
 
 
-def _scale_by_shampoo(fn, momentum, preconditioning_compute_steps, matrix_eps, coupled_decay=None):
+def _scale_by_shampoo(fn, momentum, preconditioning_compute_steps, matrix_eps, coupled_decay=None, spread=None):
     """``scale_by_shampoo``; ``coupled_decay`` adds ``wd * p`` to the mixed gradient (``shampoo``
-    with ``weight_decouple=False``)."""
+    with ``weight_decouple=False``); ``spread``: a resolved ``(mesh, axes)`` or ``None``."""
     mixes = not (isinstance(momentum, (int, float)) and momentum == 0)
     k = preconditioning_compute_steps
 
@@ -133,13 +133,11 @@ def _scale_by_shampoo(fn, momentum, preconditioning_compute_steps, matrix_eps, c
         count = _numerics.safe_increment(state.count)
         compute = (count % k) == 0
 
-        out = []
-        for g, p, buf, h, r in zip(gs, ps, bufs, hs, roots):
-            if g is None:
-                out.append((None, None, None, None))
-                continue
-            if not _numerics.is_trained(g):  # integer/bool leaves are not trained
-                out.append((jnp.zeros_like(g), buf, h, r))
+        # first the mixed gradients and the statistics of every leaf ...
+        trained = [g is not None and _numerics.is_trained(g) for g in gs]
+        mixed, stats = list(gs), list(hs)
+        for i, (g, p, buf, h) in enumerate(zip(gs, ps, bufs, hs)):
+            if not trained[i]:
                 continue
             dt = g.dtype
             if mixes:
@@ -147,15 +145,35 @@ def _scale_by_shampoo(fn, momentum, preconditioning_compute_steps, matrix_eps, c
             if coupled_decay is not None:
                 g = (g + coupled_decay * p).astype(dt)
             axes = range(g.ndim)
-            h = tuple((hi + jnp.tensordot(g, g, axes=([a for a in axes if a != i],) * 2)).astype(dt)
-                      for i, hi in enumerate(h))
-            power = 2 * g.ndim
-            r = jax.lax.cond(compute, lambda h=h, power=power: tuple(_inverse_root(hi, power) for hi in h),
-                             lambda r=tuple(r): r)
-            d = _precondition(g, r).astype(dt)
-            out.append((d, d, h, r))
+            mixed[i] = g
+            stats[i] = tuple((hi + jnp.tensordot(g, g, axes=([a for a in axes if a != j],) * 2)).astype(dt)
+                             for j, hi in enumerate(h))
+        # ... then the inverse roots: per leaf, or all at once spread over the devices
+        if spread is None:
+            roots = [jax.lax.cond(compute, lambda h=h, power=2 * g.ndim: tuple(_inverse_root(power, hi) for hi in h),
+                                  lambda r=tuple(r): r) if t else r
+                     for g, h, r, t in zip(mixed, stats, roots, trained)]
+        else:
+            jobs = [(hi,) for h, t in zip(stats, trained) if t for hi in h]
+            powers = [2 * g.ndim for g, h, t in zip(mixed, stats, trained) if t for _ in h]
+            flat = jax.lax.cond(compute, lambda: _spread.map_jobs(_inverse_root, jobs, spread, powers),
+                                lambda: [ri for r, t in zip(roots, trained) if t for ri in r])
+            new_roots = []
+            for h, r, t in zip(stats, roots, trained):
+                new_roots.append(tuple(flat.pop(0) for _ in h) if t else r)
+            roots = new_roots
+        out = []
+        for g, buf, h, r, t in zip(mixed, bufs, stats, roots, trained):
+            if g is None:
+                out.append((None, None, None, None))
+            elif not t:  # integer/bool leaves are not trained
+                out.append((jnp.zeros_like(g), buf, h, r))
+            else:
+                d = _precondition(g, tuple(r)).astype(g.dtype)
+                out.append((d, d, h, tuple(r)))
 
         u, mom, h, r = (treedef.unflatten([o[i] for o in out]) for i in range(4))
+        h, r = _spread.replicated((h, r), spread)
         return u, ScaleByShampooState(count, mom, h, r)
 
     return _packable.per_leaf(GradientTransformation(init_fn, update_fn), fn,
@@ -172,6 +190,8 @@ def scale_by_shampoo(
     momentum: Any = 0.0,
     preconditioning_compute_steps: int = 1,
     matrix_eps: Any = 1e-6,
+    *,
+    spread: Any = None,
 ) -> GradientTransformation:
     r"""Shampoo's direction :math:`D_t` (see module docstring), not scaled by a rate, not negated.
 
@@ -179,6 +199,9 @@ def scale_by_shampoo(
       momentum: weight of the previous direction in the mixed gradient, in [0, 1).
       preconditioning_compute_steps: steps between new inverse roots, an int >= 1.
       matrix_eps: the statistics start at ``matrix_eps * I``, >= 0.
+      spread: ``None``, a ``jax.sharding.Mesh`` or ``(mesh, axis name(s))``: split the inverse
+        roots of equal-shaped statistics over the devices of those mesh axes (see the module
+        docstring); the result is unchanged.
 
     Returns:
       A ``GradientTransformation`` with state ``ScaleByShampooState``.
@@ -201,7 +224,7 @@ def scale_by_shampoo(
     """
     fn = "scale_by_shampoo"
     _check(fn, momentum, preconditioning_compute_steps, matrix_eps)
-    return _scale_by_shampoo(fn, momentum, preconditioning_compute_steps, matrix_eps)
+    return _scale_by_shampoo(fn, momentum, preconditioning_compute_steps, matrix_eps, spread=_spread.resolve(fn, spread))
 
 
 def shampoo(
@@ -212,6 +235,8 @@ def shampoo(
     fixed_decay: bool = False,
     preconditioning_compute_steps: int = 1,
     matrix_eps: Any = 1e-6,
+    *,
+    spread: Any = None,
 ) -> GradientTransformation:
     r"""Shampoo (see module docstring), pytorch_optimizer's defaults and keywords (``lr`` is
     ``learning_rate``).
@@ -223,6 +248,7 @@ def shampoo(
         ``weight_decouple``.
       weight_decouple: decoupled decay ``p (1 - lr wd)``, before the step.
       fixed_decay: decoupled decay ``p (1 - wd)``, not scaled by the rate.
+      spread: as in ``scale_by_shampoo``.
 
     Returns:
       A ``GradientTransformation``; its update needs ``params`` when ``weight_decay`` > 0.
@@ -254,7 +280,7 @@ def shampoo(
     no_decay = isinstance(weight_decay, (int, float)) and weight_decay == 0.0
     return chain(
         _scale_by_shampoo("scale_by_shampoo", momentum, preconditioning_compute_steps, matrix_eps,
-                          None if weight_decouple or no_decay else weight_decay),
+                          None if weight_decouple or no_decay else weight_decay, _spread.resolve(fn, spread)),
         decayed_step("shampoo", learning_rate, weight_decay if weight_decouple else 0.0,
                      lambda p, d, lr: p * (1.0 - weight_decay * (1.0 if fixed_decay else lr)) - lr * d),
     )
