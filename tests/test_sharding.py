@@ -70,3 +70,19 @@ def test_sharding(report, check):
 
 def test_no_unexpected_checks(report):
     assert set(report["results"]) == set(EXPECTED)
+
+
+@pytest.mark.parametrize("make", [
+    lambda **kw: jaxopt_zoo.soap(**kw), lambda **kw: jaxopt_zoo.scale_by_soap(**kw),
+    lambda **kw: jaxopt_zoo.shampoo(**kw), lambda **kw: jaxopt_zoo.scale_by_shampoo(**kw),
+    lambda **kw: jaxopt_zoo.muon(0.1, **kw), lambda **kw: jaxopt_zoo.scale_by_muon(**kw),
+])
+def test_spread_rejects_what_is_not_a_mesh_axis(make):
+    import jax
+    from jax.sharding import Mesh
+
+    mesh = Mesh(jax.devices()[:1], ("data",))
+    make(spread=mesh), make(spread=(mesh, "data"))  # accepted
+    for bad in ("data", (mesh, "model"), (mesh, ())):
+        with pytest.raises(ValueError, match="argument `spread`"):
+            make(spread=bad)

@@ -52,6 +52,22 @@ in bfloat16; the conv-kernel reshaping is the explicit one of the dimension numb
 authors' code flattens a 4-D torch kernel into (out, in·kh·kw), i.e.
 ``MuonDimensionNumbers(reduction_axis=(0, 1, 2), output_axis=3)`` for a flax (kh, kw, in, out)
 kernel).
+
+**Across devices** (``spread=``). The Newton–Schulz chains (:math:`O(K m^2 n)` per matrix,
+every step) are the cost; the matrices of all leaves with the same (wide) shape and dtype are
+already stacked and iterated as one batched chain. Under ``jit`` with FSDP-sharded params XLA
+partitions each chain along the sharded axis (partial Gram matrices and all-reduces, equal to
+the single-device result to rounding); with replicated params every device runs every chain.
+With ``spread=mesh`` (or ``(mesh, axis)``) each stack is padded with (rectangular) identities
+to a multiple of the :math:`N` devices on the axis and run under ``shard_map``, each device
+iterating a contiguous :math:`1/N` of it (``jaxopt_zoo/_spread.py``); the results are gathered
+back. Per device a stack of :math:`B` matrices costs :math:`\lceil B/N \rceil` chains instead of
+:math:`B`. The matrices are the same, but XLA:CPU rounds a batched matmul and a one-matrix one
+apart in the last bit, so the spread update equals the unspread one to float32 rounding, not
+bit for bit (checked, params replicated, on 8 simulated devices in
+``tests/sharding_checks.py``, with the per-device batch of the dots read from the compiled
+program). Limits: under ``jit`` over global arrays only, not inside a ``shard_map``/``pmap``
+over the same axis; balance within each shape group.
 """
 
 from __future__ import annotations

@@ -33,19 +33,24 @@ gradient by orders of magnitude, in the reference as here. A larger ``matrix_eps
 catalogue's example uses 1e-2) or a period of 1 keeps it tame; in float32, the SVD's absolute
 error (float32's epsilon times the largest eigenvalue) is above the default ``matrix_eps``.
 
-**Spreading the preconditioner work over devices** (the design; not implemented). The work
-is the per-axis statistics (a contraction per axis, every step, cheap) and the inverse roots
-(an SVD of a :math:`d \times d` matrix per axis, every ``preconditioning_compute_steps``
-steps, :math:`O(d^3)`, the cost that matters). All are independent across leaves and axes.
-Data parallel: every device holds the same statistics (from the all-reduced gradient); the
-list of all :math:`H_i` is split into groups of about equal :math:`\sum d^3`, each device
-takes the inverse roots of its group only (under ``shard_map``, its share picked by
-``axis_index``), and one ``all_gather`` of the roots (or a ``psum`` of zero-padded blocks)
-gives every device all of them. Sharded params (FSDP): the statistics of an axis whose
-complement is sharded are a partial contraction followed by a ``psum``; the product
-:math:`\times_i` contracts along axis :math:`i`, which must be unsharded at that point (an
-all-to-all moving the sharding to another axis), or stays local when axis :math:`i` is not the
-sharded one. Distributed Shampoo (Anil et al. 2020) also splits large axes into blocks and
+**Spreading the preconditioner work over devices** (``spread=``). The work is the per-axis
+statistics (a contraction per axis, every step, cheap) and the inverse roots (an SVD of a
+:math:`d \times d` matrix per axis, every ``preconditioning_compute_steps`` steps,
+:math:`O(d^3)`, the cost that matters), independent across leaves and axes. With
+``spread=mesh`` (or ``(mesh, axis)``) the update computes every leaf's statistics first, then,
+under one ``lax.cond`` on the compute step, all the roots at once: roots of equal shape and
+order are stacked, padded with identities to a multiple of the :math:`N` devices on the axis and
+run as ``vmap`` under ``shard_map``, each device taking a contiguous :math:`1/N` of the stack
+(``jaxopt_zoo/_spread.py``), and gathered back (one all-gather). Per device a group of
+:math:`B` equal roots costs :math:`\lceil B/N \rceil` SVDs instead of :math:`B`. The statistics
+and roots are then constrained to be replicated over the mesh (without ``spread`` XLA's
+propagation places them: the statistic of an FSDP-sharded axis typically comes out sharded
+along it). Each root is the same function of the same input, so the step is bit-for-bit the
+unspread one (checked, params replicated, on 8 simulated devices in ``tests/sharding_checks.py`` with the
+per-device SVD batch read from the compiled program). Limits: under ``jit`` over global arrays
+only (not inside a ``shard_map``/``pmap`` over the same axis); balance within each shape
+group, not across groups; the contraction :math:`\times_i` of an FSDP-sharded leaf is left to
+XLA (it all-gathers or all-reduces as needed). Distributed Shampoo (Anil et al. 2020) also splits large axes into blocks and
 runs the roots asynchronously on spare devices; the blocking changes the algorithm and is
 not the reference's.
 

@@ -61,21 +61,29 @@ statistics are simple, or zero once (e.g. a single gradient's :math:`G G^\top` f
 no longer than the product of the others, plus one). Signs and the order of the columns do
 not matter.
 
-**Spreading the preconditioner work over devices** (the design; not implemented). The costs
-are the per-axis statistics (a contraction per axis, every step) and the basis refreshes
-(``eigh`` once, then a matmul + QR per axis every ``precondition_frequency`` steps), both
-per leaf and independent across leaves and axes. With data parallelism every device holds the
-same :math:`L_i, Q_i`: instead of each device refreshing every basis, the list of all
-:math:`(L_i, Q_i)` of the model is split into roughly equal-cost groups (cost ~ :math:`d^3`),
-each device refreshes its group (under ``shard_map``, indexing its share by
-``axis_index``), and the new bases are shared with one ``all_gather`` (or a psum of
-zero-padded blocks); the statistics stay replicated, since they are cheap and computed from
-the all-reduced gradient. With FSDP-sharded params the statistics of an axis that is sharded
-are a partial contraction per device followed by a ``psum`` over the mesh axis; the
-rotation :math:`\mathcal Q` contracts along each axis in turn and needs the axis it contracts
-unsharded (an all-to-all that moves the sharding to another axis, as a sharded FFT does).
-Leaves larger than ``max_precondition_dim`` on an axis are left unrotated there, which bounds
-every refresh to a :math:`d \le` ``max_precondition_dim`` problem on one device.
+**Spreading the preconditioner work over devices** (``spread=``). The costs are the per-axis
+statistics (a contraction per axis, every step, :math:`O(d \cdot \text{size})`) and the basis
+work: one ``eigh`` per preconditioned axis at the first step, then a matmul + QR per axis every
+``precondition_frequency`` steps, :math:`O(d^3)` each, independent across leaves and axes.
+Under ``jit`` every device otherwise does all of it. With ``spread=mesh`` (or ``(mesh, axis)``)
+the update first computes every leaf's statistics, then, under one ``lax.switch`` on the step
+(first step / refresh step / neither), all the ``eigh`` (or power-step + QR) jobs at once:
+jobs with equal shapes are stacked, padded with identities to a multiple of the :math:`N`
+devices on the axis, and run as ``vmap`` under ``shard_map``, each device taking a contiguous
+:math:`1/N` of the stack (``jaxopt_zoo/_spread.py``); the new bases come back with one
+all-gather. Per device a group of :math:`B` equal :math:`d \times d` bases costs
+:math:`\lceil B/N\rceil` ``eigh``/QR instead of :math:`B` (a model with many equal layers gains
+about :math:`N`; a group smaller than :math:`N` still costs one, never more than unspread). The
+statistics and the rotations stay where XLA puts them (per shard plus an all-reduce for FSDP
+params); with ``spread`` the statistics and bases are constrained to be replicated over the
+mesh (without it their layout is left to XLA's propagation). Each job is the same function of
+the same input, so the step is bit-for-bit the unspread one (checked, params replicated, on 8 simulated devices in
+``tests/sharding_checks.py``, which also reads the per-device batch of the LAPACK calls from
+the compiled program), except where eigenvalues repeat (see above). Limits: use it under
+``jit`` over global arrays, not inside a ``shard_map``/``pmap`` over the same axis; the load
+is balanced within each shape group, not across groups; axes longer than
+``max_precondition_dim`` are not rotated, which bounds each job to :math:`d \le`
+``max_precondition_dim``.
 """
 
 from __future__ import annotations
