@@ -15,6 +15,12 @@ its compile caches). Each check is reported here as its own test:
 * ``sharded_equals_unsharded:<name>`` — global reductions (clip_by_global_norm, lars, lamb,
   record_norms, adafactor, adai) and muon's Newton-Schulz on sharded matrices give the
   single-device result to 1e-12 in float64;
+* ``f32_sharded_equals_unsharded:<name>`` — soap, shampoo (both with ``spread=``) and kron
+  on the sharded params in float32 equal the single-device run to float32 rounding; with
+  ``spread`` the factor matrices are replicated;
+* ``spread_equals_unspread:<name>`` — soap, shampoo and muon with ``spread=mesh`` on 8 equal
+  layers give the unspread result (soap and shampoo bit for bit, muon to float32 rounding),
+  and the compiled per-device program runs 1/8 of the eigh/QR/SVD/Newton-Schulz matrices;
 * ``data_parallel:pmap_pmean`` / ``data_parallel:shard_map_pmean`` — a data-parallel step
   with ``lax.pmean`` over the data axis equals the single-device full-batch step.
 """
@@ -38,6 +44,8 @@ EXPECTED = (
     + [f"state_sharded_like_params:{n}" for n in ("MultiSteps", "apply_if_finite", "inject_hyperparams", "record_norms", "reduce_on_plateau")]
     + ["adafactor_factored_leaves_sharded", "adafactor_state_type_stable_under_explicit_sharding"]
     + [f"sharded_equals_unsharded:{n}" for n in ("clip_by_global_norm", "lars", "lamb", "record_norms", "adafactor", "adai", "muon")]
+    + [f"f32_sharded_equals_unsharded:{n}" for n in ("soap", "shampoo", "kron")]
+    + [f"spread_equals_unspread:{n}" for n in ("soap", "shampoo", "muon")]
     + ["data_parallel:pmap_pmean", "data_parallel:shard_map_pmean"]
 )
 
@@ -58,3 +66,19 @@ def test_sharding(report, check):
 
 def test_no_unexpected_checks(report):
     assert set(report["results"]) == set(EXPECTED)
+
+
+@pytest.mark.parametrize("make", [
+    lambda **kw: jaxopt_zoo.soap(**kw), lambda **kw: jaxopt_zoo.scale_by_soap(**kw),
+    lambda **kw: jaxopt_zoo.shampoo(**kw), lambda **kw: jaxopt_zoo.scale_by_shampoo(**kw),
+    lambda **kw: jaxopt_zoo.muon(0.1, **kw), lambda **kw: jaxopt_zoo.scale_by_muon(**kw),
+])
+def test_spread_rejects_what_is_not_a_mesh_axis(make):
+    import jax
+    from jax.sharding import Mesh
+
+    mesh = Mesh(jax.devices()[:1], ("data",))
+    make(spread=mesh), make(spread=(mesh, "data"))  # accepted
+    for bad in ("data", (mesh, "model"), (mesh, ())):
+        with pytest.raises(ValueError, match="argument `spread`"):
+            make(spread=bad)
