@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pytest
 
+import jaxopt_zoo
 from jaxopt_zoo import _registry
 from tests._subprocess import run_python
 from tests.conftest import SUITE_XLA_FLAGS
