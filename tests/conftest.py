@@ -108,3 +108,20 @@ def dtype(request):
         assert x64_is_off(), "the float32-x64off case must run with x64 off"
         yield "float32"
         assert x64_is_off(), "x64 was switched back on during a float32-x64off test"
+
+
+# The longest single tests (a subprocess of their own, or one program over the whole registry) go
+# first: xdist hands tests out in collection order, and one of these started last keeps a worker
+# busy for a minute or two after the other has finished.
+LONGEST_FIRST = (
+    "tests/test_sharding.py",  # the 8-device subprocess (~100 s of CPU)
+    "tests/test_compile_flags.py",  # every member under XLA's default flags, in a subprocess
+    "tests/test_registry_interop.py::test_every_member_in_optax_chain_zoo_chain_and_nnx_optimizer",
+    "tests/test_checkpoint.py::test_orbax_resume_is_bitwise_for_the_whole_registry",
+    "tests/test_donation.py::test_donated_steps_equal_plain_ones_for_the_whole_zoo",
+    "tests/test_optax_found_bugs.py::test_every_optimizer_under_inject_hyperparams_and_jit_gives_its_own_numbers",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: not item.nodeid.startswith(LONGEST_FIRST))  # stable: the rest keep their order
