@@ -49,11 +49,15 @@ def _cpu_flags() -> tuple | None:
     except OSError:
         return None
     return ("-mfma", "-mavx2") if {"fma", "avx2"} <= flags else None
-# kernel name -> (source file, exported handler symbol, FFI target name)
-KERNELS = {"adam": ("adam_cpu.cc", "JaxoptZooAdamF32", "jaxopt_zoo_adam_f32")}
+# kernel name -> (source file, exported handler symbol, FFI target name). A source may export
+# several handlers (the update and the in-place apply form of one kernel); it is built once.
+KERNELS = {
+    "adam": ("adam_cpu.cc", "JaxoptZooAdamF32", "jaxopt_zoo_adam_f32"),
+    "adam_apply": ("adam_cpu.cc", "JaxoptZooAdamApplyF32", "jaxopt_zoo_adam_apply_f32"),
+}
 
 _lock = threading.Lock()
-_loaded: dict = {}  # kernel name -> FFI target name, or None when building failed
+_loaded: dict = {}  # kernel name -> FFI target name, source file -> its library; None when building failed
 _libs: list = []  # keeps the loaded libraries alive
 
 
@@ -97,32 +101,44 @@ def _build(source: Path, compiler: str) -> Path:
 
 
 def target(kernel: str) -> str | None:
-    """The registered FFI target of ``kernel`` on CPU, building it on first use; ``None`` if
-    kernels are disabled or it cannot be built (a warning says why, once)."""
+    """The registered FFI target of ``kernel`` on CPU, building its source on first use; ``None``
+    if kernels are disabled or it cannot be built (a warning says why, once per source)."""
     if not enabled():
         return None
     with _lock:
         if kernel in _loaded:
             return _loaded[kernel]
         source, symbol, name = KERNELS[kernel]
-        compiler = _compiler()
+        lib = _library(source)
         result = None
-        if _cpu_flags() is None:
-            pass  # this CPU has no FMA: XLA's numbers differ from the kernel's, use the fallback
-        elif compiler is None:
-            warnings.warn("jaxopt_zoo: no C++ compiler found; zoo.packed uses its pure-JAX path", stacklevel=3)
-        else:
-            try:
-                lib = ctypes.cdll.LoadLibrary(str(_build(_HERE / source, compiler)))
-                jax.ffi.register_ffi_target(name, jax.ffi.pycapsule(getattr(lib, symbol)), platform="cpu")
-                _libs.append(lib)
-                result = name
-            except Exception as err:  # noqa: BLE001 - any failure means: use the fallback
-                detail = getattr(err, "stderr", "") or err
-                warnings.warn(f"jaxopt_zoo: building the {kernel} kernel failed, zoo.packed uses its pure-JAX "
-                              f"path: {detail}", stacklevel=3)
+        if lib is not None:
+            jax.ffi.register_ffi_target(name, jax.ffi.pycapsule(getattr(lib, symbol)), platform="cpu")
+            result = name
         _loaded[kernel] = result
         return result
+
+
+def _library(source: str):
+    """The loaded shared object of ``source`` (built into the cache first), or ``None``."""
+    if source in _loaded:
+        return _loaded[source]
+    compiler = _compiler()
+    lib = None
+    what = source.removesuffix(".cc").removesuffix("_cpu")
+    if _cpu_flags() is None:
+        pass  # this CPU has no FMA: XLA's numbers differ from the kernel's, use the fallback
+    elif compiler is None:
+        warnings.warn("jaxopt_zoo: no C++ compiler found; zoo.packed uses its pure-JAX path", stacklevel=4)
+    else:
+        try:
+            lib = ctypes.cdll.LoadLibrary(str(_build(_HERE / source, compiler)))
+            _libs.append(lib)
+        except Exception as err:  # noqa: BLE001 - any failure means: use the fallback
+            detail = getattr(err, "stderr", "") or err
+            warnings.warn(f"jaxopt_zoo: building the {what} kernel failed, zoo.packed uses its pure-JAX "
+                          f"path: {detail}", stacklevel=4)
+    _loaded[source] = lib
+    return lib
 
 
 def available(kernel: str) -> bool:
@@ -139,5 +155,19 @@ def adam_chunk(p: jax.Array, g: jax.Array, m: jax.Array, v: jax.Array, hyper: ja
     """
     out = jax.ShapeDtypeStruct(g.shape, g.dtype)
     call = jax.ffi.ffi_call(target("adam"), (out, out, out), input_output_aliases={2: 1, 3: 2},
+                            vmap_method="sequential")
+    return call(p, g, m, v, hyper)
+
+
+def adam_apply_chunk(p: jax.Array, g: jax.Array, m: jax.Array, v: jax.Array, hyper: jax.Array) -> tuple:
+    """One fused Adam step applied to a float32 chunk of params (see ``adam_cpu.cc``): returns
+    ``(p', m', v')`` with ``p' = p + u``, ``u`` the update ``adam_chunk`` returns.
+
+    ``hyper`` as for ``adam_chunk``. ``p``, ``m`` and ``v`` are aliased to ``p'``, ``m'`` and
+    ``v'``: under ``jit`` with them donated, the step writes them in place. Call only when
+    ``available("adam_apply")``.
+    """
+    out = jax.ShapeDtypeStruct(g.shape, g.dtype)
+    call = jax.ffi.ffi_call(target("adam_apply"), (out, out, out), input_output_aliases={0: 0, 2: 1, 3: 2},
                             vmap_method="sequential")
     return call(p, g, m, v, hyper)

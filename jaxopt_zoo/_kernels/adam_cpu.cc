@@ -1,6 +1,6 @@
 // One fused Adam / AdamW step on a flat float32 chunk, as an XLA FFI custom call (CPU).
 //
-// For every element i of the chunk, in one pass over memory (reads p, g, m, v; writes u, m, v):
+// For every element i of the chunk, in one pass over memory:
 //
 //   g    = (g / n) * c                     only when `clip` == 2 (clip_by_global_norm to c,
 //                                          n = the global norm of the grads, computed before)
@@ -8,21 +8,27 @@
 //   v'   = fma(g * g, c2, b2 * v)          = c2 g^2 + b2 v,      c2 = 1 - b2
 //          (`clip` != 0: fma(v, b2, (g * g) * c2), the same sum contracted on its other side)
 //   with bc1 = 1 - b1^t, bc2 = 1 - b2^t (t: the new step count), r1 = 1/bc1, r2 = 1/bc2:
-//   form 0:  u = (m' r1) / (sqrt(fma(v', r2, eps_root)) + eps)
-//   form 1:  u = m' / (bc1 (sqrt(v' / bc2 + eps_root) + eps))
+//   form 0:  a = (m' r1) / (sqrt(fma(v', r2, eps_root)) + eps)
+//   form 1:  a = m' / (bc1 (sqrt(v' / bc2 + eps_root) + eps))
 //            (both are  m^ / (sqrt(v^ + eps_root) + eps),  m^ = m'/bc1, v^ = v'/bc2)
-//   u    = fma(p, wd, u)                   = u + wd p, only when `decay` != 0 (AdamW)
-//   u    = u * s                           s: -lr, or the schedule's value at this step
+//   a    = fma(p, wd, a)                   = a + wd p, only when `decay` != 0 (AdamW)
+//   update handler (JaxoptZooAdamF32):       writes u  = a * s        (reads p, g, m, v)
+//   apply handler (JaxoptZooAdamApplyF32):   writes p' = fma(a, s, p) = p + a s, in place
+//   s: -lr, or the schedule's value at this step.
+//
+// The update handler serves `tx.update` (the caller adds u to p); the apply handler is the
+// whole step `p + tx.update(...)` in one pass: it reads p, g, m, v and writes p, m, v (28
+// bytes per parameter, the memory floor of AdamW).
 //
 // These are the operations XLA's CPU compiler makes of jaxopt_zoo's unfused path
 // (optimizers/_adam.py, _numerics._ema / bias_correction, transforms/_weight_decay.py,
-// transforms/_scaling.py), reproduced one for one so the numbers are the same: XLA's
-// algebraic simplifier rewrites the bias-corrected ratio, into form 0 when the bias
-// correction is computed in float64 and cast (x64 on), into form 1 when it is float32 (x64
-// off); its LLVM backend contracts `a * b + c` into one fused multiply-add where the CPU has
-// one, on one of the two products of a sum, which one depending on the program around it
-// (v' contracts the other way when the clipping select is fused in). These choices are
-// those of jaxlib 0.10.2 on x86-64, pinned by tests/test_kernels.py. This file is built with -ffp-contract=off, so
+// transforms/_scaling.py, _base.apply_updates), reproduced one for one so the numbers are
+// the same: XLA's algebraic simplifier rewrites the bias-corrected ratio into form 0 or
+// form 1 depending on the program around it (the caller says which); its LLVM backend
+// contracts `a * b + c` into one fused multiply-add where the CPU has one, on one of the two
+// products of a sum, which one depending on the program around it (v' contracts the other
+// way when the clipping select is fused in). These choices are those of jaxlib 0.10.2 on
+// x86-64, pinned by tests/test_kernels.py. This file is built with -ffp-contract=off, so
 // the only contractions are the explicit std::fma calls. All scalars arrive in one float32
 // operand `hyper`, computed by the caller in JAX exactly as the unfused path computes them
 // (so jit's cache is not keyed on their values):
@@ -32,8 +38,9 @@
 // `clip` is 0 without clip_by_global_norm in the chain, 1 with it when the norm n is below c
 // (the grads pass unchanged), 2 when it is not (they are scaled).
 //
-// m and v are aliased to the outputs m' and v' by the caller (input_output_aliases), so a
-// donated state is updated in place. Large chunks are split over the machine's threads.
+// m and v (and p, for the apply handler) are aliased to their outputs by the caller
+// (input_output_aliases), so a donated state is updated in place. Large chunks are split
+// over the machine's threads.
 
 #include <algorithm>
 #include <cmath>
@@ -55,11 +62,12 @@ struct Hyper {
   float norm, max_norm;
 };
 
-// Elements [begin, end) of the chunk; m and v are updated in place. The switches are template
+// Elements [begin, end) of the chunk; m and v are updated in place, and p too when kApply
+// (then `u` is unused), else u is written (and p only read). The switches are template
 // parameters so the loop has no branches, and each buffer is reached through one pointer
 // (`__restrict`), so it vectorises.
-template <bool kDecay, bool kForm1, int kClip>
-void AdamRange(const float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v,
+template <bool kApply, bool kDecay, bool kForm1, int kClip>
+void AdamRange(float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v,
                float* __restrict u, const Hyper h, int64_t begin, int64_t end) {
   for (int64_t i = begin; i < end; ++i) {
     float gi = g[i];
@@ -71,29 +79,36 @@ void AdamRange(const float* __restrict p, const float* __restrict g, float* __re
     } else {
       vi = std::fma(gi * gi, h.c2, v[i] * h.b2);
     }
-    float ui;
+    float ai;
     if constexpr (kForm1) {
-      ui = mi / (h.bc1 * (std::sqrt(vi / h.bc2 + h.eps_root) + h.eps));
+      ai = mi / (h.bc1 * (std::sqrt(vi / h.bc2 + h.eps_root) + h.eps));
     } else {
-      ui = (mi * h.r1) / (std::sqrt(std::fma(vi, h.r2, h.eps_root)) + h.eps);
+      ai = (mi * h.r1) / (std::sqrt(std::fma(vi, h.r2, h.eps_root)) + h.eps);
     }
-    if constexpr (kDecay) ui = std::fma(p[i], h.wd, ui);
-    u[i] = ui * h.s;
+    if constexpr (kDecay) ai = std::fma(p[i], h.wd, ai);
+    if constexpr (kApply) {
+      p[i] = std::fma(ai, h.s, p[i]);
+    } else {
+      u[i] = ai * h.s;
+    }
     m[i] = mi;
     v[i] = vi;
   }
 }
 
-using RangeFn = void (*)(const float*, const float*, float*, float*, float*, const Hyper, int64_t, int64_t);
+using RangeFn = void (*)(float*, const float*, float*, float*, float*, const Hyper, int64_t, int64_t);
 
-template <bool kDecay, bool kForm1>
+template <bool kApply, bool kDecay, bool kForm1>
 RangeFn PickClip(int clip) {
-  return clip == 2 ? AdamRange<kDecay, kForm1, 2> : clip == 1 ? AdamRange<kDecay, kForm1, 1> : AdamRange<kDecay, kForm1, 0>;
+  return clip == 2   ? AdamRange<kApply, kDecay, kForm1, 2>
+         : clip == 1 ? AdamRange<kApply, kDecay, kForm1, 1>
+                     : AdamRange<kApply, kDecay, kForm1, 0>;
 }
 
+template <bool kApply>
 RangeFn Pick(const Hyper& h) {
-  if (h.decay) return h.form1 ? PickClip<true, true>(h.clip) : PickClip<true, false>(h.clip);
-  return h.form1 ? PickClip<false, true>(h.clip) : PickClip<false, false>(h.clip);
+  if (h.decay) return h.form1 ? PickClip<kApply, true, true>(h.clip) : PickClip<kApply, true, false>(h.clip);
+  return h.form1 ? PickClip<kApply, false, true>(h.clip) : PickClip<kApply, false, false>(h.clip);
 }
 
 // Below this many elements a chunk runs on the calling thread: starting threads costs more.
@@ -118,32 +133,62 @@ void ParallelFor(int64_t n, F&& body) {
   for (auto& t : threads) t.join();
 }
 
+// Checks the sizes and reads the scalars; nullptr on success, else the error's message.
+const char* ReadHyper(int64_t n, int64_t np, int64_t nm, int64_t nv, const ffi::Buffer<ffi::F32>& hyper, Hyper* h) {
+  if (np != n || nm != n || nv != n) return "adam_cpu: p, g, m and v must have the same size";
+  if (hyper.element_count() != 17) return "adam_cpu: hyper must hold 17 scalars";
+  const float* k = hyper.typed_data();
+  *h = Hyper{k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8], k[9],
+             k[10] != 0.0f, k[11] != 0.0f, k[12], k[13], static_cast<int>(k[14]), k[15], k[16]};
+  return nullptr;
+}
+
+// The buffer an aliased output is written in: XLA hands us the input's own buffer (the
+// caller aliases them with input_output_aliases); copy the input first should it ever not.
+float* InPlace(const ffi::Buffer<ffi::F32>& in, ffi::ResultBuffer<ffi::F32>& out, int64_t n) {
+  float* o = out->typed_data();
+  if (o != in.typed_data()) std::copy_n(in.typed_data(), n, o);
+  return o;
+}
+
+// tx.update: returns the update u, m' and v' (m and v aliased).
 ffi::Error AdamImpl(ffi::Buffer<ffi::F32> p, ffi::Buffer<ffi::F32> g, ffi::Buffer<ffi::F32> m,
                     ffi::Buffer<ffi::F32> v, ffi::Buffer<ffi::F32> hyper,
                     ffi::ResultBuffer<ffi::F32> u, ffi::ResultBuffer<ffi::F32> m_out,
                     ffi::ResultBuffer<ffi::F32> v_out) {
   const int64_t n = static_cast<int64_t>(g.element_count());
-  if (p.element_count() != g.element_count() || m.element_count() != g.element_count() ||
-      v.element_count() != g.element_count()) {
-    return ffi::Error::InvalidArgument("adam_cpu: p, g, m and v must have the same size");
+  Hyper h;
+  if (const char* err = ReadHyper(n, p.element_count(), m.element_count(), v.element_count(), hyper, &h)) {
+    return ffi::Error::InvalidArgument(err);
   }
-  if (hyper.element_count() != 17) {
-    return ffi::Error::InvalidArgument("adam_cpu: hyper must hold 17 scalars");
-  }
-  const float* k = hyper.typed_data();
-  const Hyper h{k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8], k[9],
-                k[10] != 0.0f, k[11] != 0.0f, k[12], k[13], static_cast<int>(k[14]), k[15], k[16]};
-  // m' and v' are written over m and v: the caller aliases them (input_output_aliases), so
-  // XLA hands us the same buffers; copy first should it ever not.
-  float* mo = m_out->typed_data();
-  float* vo = v_out->typed_data();
-  if (mo != m.typed_data()) std::copy_n(m.typed_data(), n, mo);
-  if (vo != v.typed_data()) std::copy_n(v.typed_data(), n, vo);
-  const float* pp = p.typed_data();
+  float* mo = InPlace(m, m_out, n);
+  float* vo = InPlace(v, v_out, n);
+  // p is only read by this handler (the pointer is not const because the apply handler
+  // shares the loop).
+  float* pp = const_cast<float*>(p.typed_data());
   const float* gp = g.typed_data();
   float* up = u->typed_data();
-  const RangeFn range = Pick(h);
+  const RangeFn range = Pick<false>(h);
   ParallelFor(n, [=](int64_t begin, int64_t end) { range(pp, gp, mo, vo, up, h, begin, end); });
+  return ffi::Error::Success();
+}
+
+// p + tx.update: returns p', m' and v' (p, m and v aliased).
+ffi::Error AdamApplyImpl(ffi::Buffer<ffi::F32> p, ffi::Buffer<ffi::F32> g, ffi::Buffer<ffi::F32> m,
+                         ffi::Buffer<ffi::F32> v, ffi::Buffer<ffi::F32> hyper,
+                         ffi::ResultBuffer<ffi::F32> p_out, ffi::ResultBuffer<ffi::F32> m_out,
+                         ffi::ResultBuffer<ffi::F32> v_out) {
+  const int64_t n = static_cast<int64_t>(g.element_count());
+  Hyper h;
+  if (const char* err = ReadHyper(n, p.element_count(), m.element_count(), v.element_count(), hyper, &h)) {
+    return ffi::Error::InvalidArgument(err);
+  }
+  float* po = InPlace(p, p_out, n);
+  float* mo = InPlace(m, m_out, n);
+  float* vo = InPlace(v, v_out, n);
+  const float* gp = g.typed_data();
+  const RangeFn range = Pick<true>(h);
+  ParallelFor(n, [=](int64_t begin, int64_t end) { range(po, gp, mo, vo, nullptr, h, begin, end); });
   return ffi::Error::Success();
 }
 
@@ -157,6 +202,18 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxoptZooAdamF32, AdamImpl,
                                   .Arg<ffi::Buffer<ffi::F32>>()  // v
                                   .Arg<ffi::Buffer<ffi::F32>>()  // hyper
                                   .Ret<ffi::Buffer<ffi::F32>>()  // u
+                                  .Ret<ffi::Buffer<ffi::F32>>()  // m'
+                                  .Ret<ffi::Buffer<ffi::F32>>()  // v'
+);
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxoptZooAdamApplyF32, AdamApplyImpl,
+                              ffi::Ffi::Bind()
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // p
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // g
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // m
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // v
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // hyper
+                                  .Ret<ffi::Buffer<ffi::F32>>()  // p'
                                   .Ret<ffi::Buffer<ffi::F32>>()  // m'
                                   .Ret<ffi::Buffer<ffi::F32>>()  // v'
 );

@@ -49,6 +49,12 @@ program for it) and the same state, so checkpoints move freely between the two. 
 else, every machine where the kernel cannot be built, and every run without
 ``JAXOPT_ZOO_KERNELS=1`` (the default: it does not yet beat the pure-JAX path, see
 ``benchmarks/README.md``) runs the pure-JAX path. The kernel runs only with a single device (the pure-JAX path otherwise).
+
+**The in-place step.** ``packed_apply(tx, grads, state, params)`` is the whole step on packed
+params, ``apply_updates(params, tx.update(...))``; with the kernel, each chunk is one pass that
+reads p, g, m, v and writes p, m and v over their own buffers (28 bytes per float32
+parameter, the memory floor), where ``update`` + ``apply_updates`` also write the update and
+read it back (40 bytes).
 """
 
 from __future__ import annotations
@@ -62,7 +68,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _kernels, _numerics, _packable, _validate
-from .._base import GradientTransformation
+from .._base import GradientTransformation, apply_updates
 from .._tree import is_none
 
 
@@ -273,12 +279,7 @@ def packed(tx: GradientTransformation, chunk_size: int | None = CHUNK_SIZE) -> G
       <https://pytorch.org/docs/stable/optim.html#algorithms>`_, 2023.
     """
     _check_chunk_size("packed", chunk_size)
-    why = _packable.reason(tx)
-    if why is not None:
-        raise ValueError(
-            f"{_validate.PREFIX}packed: argument `tx` must act elementwise (or through scalars of the whole "
-            f"tree) to give the same numbers on packed buffers, got {why}. Use it without packed."
-        )
+    _check_packable("packed", tx)
 
     def init_fn(params):
         return PackedState(inner=tx.init(pack_tree(params, chunk_size)))
@@ -295,6 +296,69 @@ def packed(tx: GradientTransformation, chunk_size: int | None = CHUNK_SIZE) -> G
         return unpack_tree(flat_updates, updates, chunk_size), PackedState(inner=inner)
 
     return _packable.composite(GradientTransformation(init_fn, update_fn), tx)
+
+
+def _check_packable(fn: str, tx: Any) -> None:
+    why = _packable.reason(tx)
+    if why is not None:
+        raise ValueError(
+            f"{_validate.PREFIX}{fn}: argument `tx` must act elementwise (or through scalars of the whole "
+            f"tree) to give the same numbers on packed buffers, got {why}. Use it without packed."
+        )
+
+
+def packed_apply(tx: GradientTransformation, grads: dict, state: Any, params: dict, **extra_args) -> tuple:
+    r"""One whole step on packed params: ``tx``'s update applied to them, in place where it can be.
+
+    ``packed_apply(tx, g, s, p) = (apply_updates(p, u), s')`` with ``u, s' = tx.update(g, s, p)``,
+    for params, grads and state in the packed layout (``pack_tree``, ``tx.init`` of the packed
+    params). The same numbers as those two calls, and their pure-JAX path wherever the fused
+    kernel does not run; with ``JAXOPT_ZOO_KERNELS=1`` and the Adam/AdamW chains of ``packed``
+    (module docstring) on float32 buffers, each chunk is one C++ kernel that reads p, g, m, v
+    and writes p, m and v over their own buffers: 28 bytes per parameter, the memory floor of
+    AdamW, where ``update`` + ``apply_updates`` move 40 (the update is written and read back).
+    Jit the training step with params and state donated, so nothing is copied::
+
+        flat = zoo.pack_tree(params, chunk_size=None)
+        state = tx.init(flat)
+
+        @functools.partial(jax.jit, donate_argnums=(0, 1))
+        def train_step(flat, state, batch):
+            grads = jax.grad(lambda f: loss(zoo.unpack_tree(f, like, chunk_size=None), batch))(flat)
+            return zoo.packed_apply(tx, grads, state, flat)
+
+    Args:
+      tx: the transformation (not wrapped in ``packed``); it must act elementwise, as for
+        ``packed``.
+      grads: the gradients, packed like ``params``.
+      state: ``tx``'s state on the packed params (``tx.init(pack_tree(params, ...))``).
+      params: the packed params (``pack_tree``).
+      **extra_args: passed to ``tx.update`` (a step that has some runs the pure-JAX path).
+
+    Returns:
+      ``(new_params, new_state)``, packed as ``params`` and ``state``.
+
+    Raises:
+      ValueError: when ``tx`` is not known to act elementwise (as ``packed``).
+
+    Example:
+      >>> import jax.numpy as jnp, jaxopt_zoo as zoo
+      >>> tx = zoo.adamw(0.1)
+      >>> flat = zoo.pack_tree({"b": jnp.zeros(2), "w": jnp.ones((2, 2))}, chunk_size=None)
+      >>> flat, state = zoo.packed_apply(tx, flat, tx.init(flat), flat)
+      >>> print(flat["float32"][0].round(4))  # one Adam step of 0.1 on [b, w] = [0, 0, 1, 1, 1, 1]
+      [0.  0.  0.9 0.9 0.9 0.9]
+
+    References:
+      The "fused" optimizers of torch.optim (one kernel per step that writes the params and
+      state in place): `torch.optim documentation <https://pytorch.org/docs/stable/optim.html#algorithms>`_, 2023.
+    """
+    _check_packable("packed_apply", tx)
+    plan = _adam_plan(tx)
+    if plan is not None and not extra_args and params is not None and _fusable(plan, grads, state, params, "adam_apply"):
+        return _fused_adam_apply(plan, grads, state, params)
+    updates, state = tx.update(grads, state, params, **extra_args)
+    return apply_updates(params, updates), state
 
 
 # ------------------------------------------------------------------------ the fused kernel
@@ -378,7 +442,7 @@ def _adam_plan(tx: Any) -> _AdamPlan | None:
     return None
 
 
-def _fusable(plan: _AdamPlan, flat_grads: dict, inner: Any, flat_params: dict | None) -> bool:
+def _fusable(plan: _AdamPlan, flat_grads: dict, inner: Any, flat_params: dict | None, kernel: str = "adam") -> bool:
     """Whether this step can run the kernel: float32 grads, params and moments only, one
     device, a CPU backend on which the kernel is built, no extra arguments for the members."""
     if flat_params is None and plan.decay is not None:
@@ -389,15 +453,16 @@ def _fusable(plan: _AdamPlan, flat_grads: dict, inner: Any, flat_params: dict | 
         return False
     if any(jnp.result_type(c) != jnp.float32 for t in trees for c in t["float32"]):
         return False
-    return jax.device_count() == 1 and _kernels.available("adam")
+    return jax.device_count() == 1 and _kernels.available(kernel)
 
 
-def _fused_adam_update(plan: _AdamPlan, flat_grads: dict, inner: tuple, flat_params: dict | None) -> tuple:
-    """The step of ``plan``'s chain with the Adam kernel: the updates and the chain's new state.
+def _adam_scalars(plan: _AdamPlan, flat_grads: dict, inner: tuple, apply: bool) -> tuple:
+    """The kernel's ``hyper`` vector for this step and the chain's new state without the moments.
 
     The scalars are computed here with the very expressions of the unfused path (so in the
     same dtypes: a Python hyperparameter meets a float32 array, the bias correction is
-    ``1 - b**t`` cast to float32) and handed to the kernel as one float32 vector.
+    ``1 - b**t`` cast to float32) and handed to the kernel as one float32 vector. ``apply``:
+    for the in-place step (``packed_apply``), whose program XLA rewrites otherwise.
     """
     f32 = jnp.float32
     new_inner = list(inner)
@@ -410,9 +475,9 @@ def _fused_adam_update(plan: _AdamPlan, flat_grads: dict, inner: tuple, flat_par
     count = _numerics.safe_increment(adam.count)
     bc1, bc2 = (1 - plan.b1**count).astype(f32), (1 - plan.b2**count).astype(f32)
     r1, r2 = f32(1) / bc1, f32(1) / bc2
-    # Which form XLA's simplifier makes of the ratio (see adam_cpu.cc): it depends on whether
-    # the bias correction reached float32 through a cast.
-    form = 0.0 if jnp.result_type(1 - plan.b1**count) != f32 else 1.0
+    # Which form XLA's simplifier makes of the ratio (see adam_cpu.cc): form 1 when the bias
+    # correction is computed in float32 (not cast from float64) and shared by several chunks.
+    form = float(jnp.result_type(1 - plan.b1**count) == f32 and len(flat_grads["float32"]) > 1)
     if plan.schedule is not None:
         index, step_size_fn = plan.schedule
         s = jnp.array(step_size_fn(inner[index].count), dtype=f32)
@@ -423,10 +488,29 @@ def _fused_adam_update(plan: _AdamPlan, flat_grads: dict, inner: tuple, flat_par
     hyper = jnp.stack([jnp.asarray(x, f32) for x in (
         1 - plan.b1, plan.b1, 1 - plan.b2, plan.b2, r1, r2, plan.eps_root, plan.eps, wd, s,
         0.0 if plan.decay is None else 1.0, form, bc1, bc2, *clip)])
+    new_inner[plan.adam] = adam._replace(count=count)
+    return hyper, new_inner
+
+
+def _fused_adam_update(plan: _AdamPlan, flat_grads: dict, inner: tuple, flat_params: dict | None) -> tuple:
+    """The step of ``plan``'s chain with the Adam kernel: the updates and the chain's new state."""
+    hyper, new_inner = _adam_scalars(plan, flat_grads, inner, apply=False)
+    adam = new_inner[plan.adam]
     grads = flat_grads["float32"]
     params = grads if flat_params is None else flat_params["float32"]
     outs = [_kernels.adam_chunk(p, g, m, v, hyper) for p, g, m, v in zip(params, grads, adam.mu["float32"],
                                                                           adam.nu["float32"])]
-    new_inner[plan.adam] = adam._replace(count=count, mu={"float32": tuple(o[1] for o in outs)},
+    new_inner[plan.adam] = adam._replace(mu={"float32": tuple(o[1] for o in outs)},
+                                         nu={"float32": tuple(o[2] for o in outs)})
+    return {"float32": tuple(o[0] for o in outs)}, tuple(new_inner)
+
+
+def _fused_adam_apply(plan: _AdamPlan, flat_grads: dict, inner: tuple, flat_params: dict) -> tuple:
+    """``plan``'s chain applied with the in-place Adam kernel: the new params and state."""
+    hyper, new_inner = _adam_scalars(plan, flat_grads, inner, apply=True)
+    adam = new_inner[plan.adam]
+    outs = [_kernels.adam_apply_chunk(p, g, m, v, hyper) for p, g, m, v in zip(
+        flat_params["float32"], flat_grads["float32"], adam.mu["float32"], adam.nu["float32"])]
+    new_inner[plan.adam] = adam._replace(mu={"float32": tuple(o[1] for o in outs)},
                                          nu={"float32": tuple(o[2] for o in outs)})
     return {"float32": tuple(o[0] for o in outs)}, tuple(new_inner)
