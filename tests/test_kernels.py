@@ -43,6 +43,24 @@ CONFIGS = {
     "adamw_schedule": lambda: zoo.adamw(zoo.cosine_decay_schedule(1e-2, 40), b1=0.7, b2=0.99, weight_decay=3e-3),
 }
 
+# packed_apply's other in-place kernels: name -> (kernel, factory).
+APPLY_CONFIGS = {
+    "sgd_momentum": ("momentum_apply", lambda: zoo.sgd(1e-2, momentum=0.9)),
+    "sgd_nesterov_schedule": ("momentum_apply", lambda: zoo.sgd(zoo.cosine_decay_schedule(1e-2, 40), momentum=0.8,
+                                                                nesterov=True)),
+    "clip_coupled_decay_momentum": ("momentum_apply", lambda: zoo.chain(
+        zoo.clip_by_global_norm(0.5), zoo.add_decayed_weights(1e-2), zoo.trace(0.9), zoo.scale(-1e-2))),
+    "nesterov_decoupled_decay": ("momentum_apply", lambda: zoo.chain(
+        zoo.trace(0.95, nesterov=True), zoo.add_decayed_weights(1e-3), zoo.scale(-3e-3))),
+    "lion": ("lion_apply", lambda: zoo.lion(1e-3)),
+    "lion_random_schedule": ("lion_apply", lambda: zoo.lion(zoo.cosine_decay_schedule(3e-4, 40), b1=0.8, b2=0.95,
+                                                            weight_decay=0.1)),
+    "clip_lion": ("lion_apply", lambda: zoo.chain(zoo.clip_by_global_norm(1.0), zoo.scale_by_lion(),
+                                                  zoo.add_decayed_weights(1e-2), zoo.scale(-1e-3))),
+}
+# Every chain packed_apply runs through a kernel: name -> (kernel, factory).
+ALL_APPLY = {**{name: ("adam_apply", make) for name, make in CONFIGS.items()}, **APPLY_CONFIGS}
+
 
 def _tree(seed: int) -> dict:
     rng = np.random.default_rng(seed)
@@ -78,7 +96,7 @@ UNDER_FAST_FLAGS = all(f in os.environ.get("XLA_FLAGS", "").split() for f in FAS
 
 
 # (test, number of cases) run under XLA's defaults, in a subprocess when this run is not.
-UNDER_DEFAULTS = {"test_fused_step_equals_unfused": 2 * len(CONFIGS), "test_fused_apply_equals_unfused": 3 * len(CONFIGS)}
+UNDER_DEFAULTS = {"test_fused_step_equals_unfused": 2 * len(CONFIGS), "test_fused_apply_equals_unfused": 3 * len(ALL_APPLY)}
 
 
 def test_fused_step_equals_unfused_under_xla_defaults():
@@ -128,8 +146,9 @@ def _fused_step_equals_unfused(name, x64):
 
 def _fused_apply_equals_unfused(name, x64, chunk_size):
     """``packed_apply`` with the in-place kernel against ``tx.update`` + ``apply_updates`` on packed params."""
+    kernel, make = ALL_APPLY[name]
     with jax.enable_x64(x64):
-        tx = CONFIGS[name]()
+        tx = make()
         pack = lambda tree: zoo.pack_tree(tree, chunk_size=chunk_size)  # noqa: E731
         params = pack(_tree(0))
         state = tx.init(params)
@@ -137,7 +156,7 @@ def _fused_apply_equals_unfused(name, x64, chunk_size):
         plain = jax.jit(lambda g, s, p: _update_then_apply(tx, g, s, p))
         grads = pack(_tree(1))
         def has_kernel(fn):
-            return _has_kernel(fn, grads, state, params, kernel="adam_apply")
+            return _has_kernel(fn, grads, state, params, kernel=kernel)
 
         assert _with_kernels(True, has_kernel, fused) is not KERNELS_OFF
         assert not _with_kernels(False, has_kernel, jax.jit(lambda g, s, p: zoo.packed_apply(tx, g, s, p)))
@@ -160,7 +179,7 @@ if not UNDER_FAST_FLAGS:
     # Several chunks and one: XLA rewrites the bias correction otherwise in each (adam_cpu.cc).
     test_fused_apply_equals_unfused = pytest.mark.parametrize(
         "x64, chunk_size", [(True, 1000), (False, 1000), (False, None)], ids=["x64", "x64off", "x64off-one-chunk"])(
-        pytest.mark.parametrize("name", sorted(CONFIGS))(_fused_apply_equals_unfused))
+        pytest.mark.parametrize("name", sorted(ALL_APPLY))(_fused_apply_equals_unfused))
 
 
 def test_kernel_applies_only_to_the_chains_it_covers():
@@ -175,6 +194,16 @@ def test_kernel_applies_only_to_the_chains_it_covers():
                   zoo.chain(zoo.clip(1.0), zoo.scale_by_adam(), zoo.scale(-1e-3)),
                   zoo.adam(jnp.asarray(1e-3))):
         assert plan(other) is None
+    other = _packed._apply_plan
+    assert other(zoo.sgd(1e-2, momentum=0.9)).kernel == "momentum_apply"
+    assert other(zoo.lion(1e-3)).kernel == "lion_apply"
+    assert other(zoo.chain(zoo.add_decayed_weights(1e-2), zoo.trace(0.9, nesterov=True), zoo.scale(-1.0))).args == (0.9, True)
+    for uncovered in (zoo.sgd(1e-2), zoo.lion(1e-3, mask=lambda p: p), zoo.chain(zoo.scale_by_lion(mode="smooth"), zoo.scale(-1e-3)),
+                      zoo.chain(zoo.add_decayed_weights(1e-2), zoo.scale_by_lion(), zoo.scale(-1e-3)),
+                      zoo.chain(zoo.trace(0.9), zoo.clip_by_global_norm(1.0), zoo.scale(-1e-3)),
+                      zoo.inject_hyperparams(zoo.sgd)(learning_rate=1e-2, momentum=0.9), zoo.adamw(1e-3),
+                      zoo.sgd(1e-2, momentum=jnp.asarray(0.9))):
+        assert other(uncovered) is None
     # Mixed dtypes take the pure-JAX path (the kernel is float32 only), with the same numbers.
     params = {"a": jnp.ones(3, jnp.float32), "b": jnp.ones(2, jnp.bfloat16)}
     tx = zoo.packed(zoo.adamw(1e-3))

@@ -54,6 +54,8 @@ def _cpu_flags() -> tuple | None:
 KERNELS = {
     "adam": ("adam_cpu.cc", "JaxoptZooAdamF32", "jaxopt_zoo_adam_f32"),
     "adam_apply": ("adam_cpu.cc", "JaxoptZooAdamApplyF32", "jaxopt_zoo_adam_apply_f32"),
+    "momentum_apply": ("momentum_cpu.cc", "JaxoptZooMomentumApplyF32", "jaxopt_zoo_momentum_apply_f32"),
+    "lion_apply": ("lion_cpu.cc", "JaxoptZooLionApplyF32", "jaxopt_zoo_lion_apply_f32"),
 }
 
 _lock = threading.Lock()
@@ -85,7 +87,9 @@ def _build(source: Path, compiler: str) -> Path:
     include = jax.ffi.include_dir()
     flags = (*_FLAGS, *_cpu_flags())
     key = hashlib.sha256()
-    for part in (source.read_bytes(), include.encode(), jax.__version__.encode(), compiler.encode(), repr(flags).encode()):
+    headers = b"".join(h.read_bytes() for h in sorted(source.parent.glob("*.h")))
+    for part in (source.read_bytes(), headers, include.encode(), jax.__version__.encode(), compiler.encode(),
+                 repr(flags).encode()):
         key.update(part)
     out = cache_dir() / f"{source.stem}-{key.hexdigest()[:16]}.so"
     if out.exists():
@@ -94,7 +98,7 @@ def _build(source: Path, compiler: str) -> Path:
     # Build next to the target and rename, so concurrent processes never load a half-written file.
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         tmp_so = Path(tmp) / out.name
-        subprocess.run([compiler, *flags, f"-I{include}", str(source), "-o", str(tmp_so)],
+        subprocess.run([compiler, *flags, f"-I{include}", f"-I{source.parent}", str(source), "-o", str(tmp_so)],
                        check=True, capture_output=True, text=True, timeout=300)
         os.replace(tmp_so, out)
     return out
@@ -159,15 +163,17 @@ def adam_chunk(p: jax.Array, g: jax.Array, m: jax.Array, v: jax.Array, hyper: ja
     return call(p, g, m, v, hyper)
 
 
-def adam_apply_chunk(p: jax.Array, g: jax.Array, m: jax.Array, v: jax.Array, hyper: jax.Array) -> tuple:
-    """One fused Adam step applied to a float32 chunk of params (see ``adam_cpu.cc``): returns
-    ``(p', m', v')`` with ``p' = p + u``, ``u`` the update ``adam_chunk`` returns.
+def apply_chunk(kernel: str, p: jax.Array, g: jax.Array, state: tuple, hyper: jax.Array) -> tuple:
+    """One fused step of ``kernel`` (an ``*_apply`` kernel) applied to a float32 chunk of params:
+    returns ``(p', *state')``.
 
-    ``hyper`` as for ``adam_chunk``. ``p``, ``m`` and ``v`` are aliased to ``p'``, ``m'`` and
-    ``v'``: under ``jit`` with them donated, the step writes them in place. Call only when
-    ``available("adam_apply")``.
+    ``state`` are the kernel's moment chunks (``(m, v)`` for Adam, ``(t,)`` for momentum,
+    ``(m,)`` for Lion) and ``hyper`` its float32 vector of scalars (see its ``.cc`` file).
+    ``p`` and the state are aliased to their outputs: under ``jit`` with them donated, the step
+    writes them in place. Call only when ``available(kernel)``.
     """
     out = jax.ShapeDtypeStruct(g.shape, g.dtype)
-    call = jax.ffi.ffi_call(target("adam_apply"), (out, out, out), input_output_aliases={0: 0, 2: 1, 3: 2},
+    aliases = {0: 0, **{2 + i: 1 + i for i in range(len(state))}}
+    call = jax.ffi.ffi_call(target(kernel), (out,) * (1 + len(state)), input_output_aliases=aliases,
                             vmap_method="sequential")
-    return call(p, g, m, v, hyper)
+    return call(p, g, *state, hyper)

@@ -42,17 +42,18 @@
 // (input_output_aliases), so a donated state is updated in place. Large chunks are split
 // over the machine's threads.
 
-#include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <thread>
-#include <vector>
 
+#include "cpu_common.h"
 #include "xla/ffi/api/ffi.h"
 
 namespace ffi = xla::ffi;
 
 namespace {
+
+using jaxopt_zoo::InPlace;
+using jaxopt_zoo::ParallelFor;
 
 struct Hyper {
   float c1, b1, c2, b2, r1, r2, eps_root, eps, wd, s;
@@ -111,28 +112,6 @@ RangeFn Pick(const Hyper& h) {
   return h.form1 ? PickClip<kApply, false, true>(h.clip) : PickClip<kApply, false, false>(h.clip);
 }
 
-// Below this many elements a chunk runs on the calling thread: starting threads costs more.
-constexpr int64_t kMinPerThread = 1 << 16;
-
-template <typename F>
-void ParallelFor(int64_t n, F&& body) {
-  const int64_t hw = std::max<int64_t>(1, std::thread::hardware_concurrency());
-  const int64_t workers = std::min<int64_t>(hw, std::max<int64_t>(1, n / kMinPerThread));
-  if (workers == 1) {
-    body(0, n);
-    return;
-  }
-  // Split on 16-element boundaries so each worker's stores stay within its own cache lines.
-  const int64_t step = ((n + workers - 1) / workers + 15) / 16 * 16;
-  std::vector<std::thread> threads;
-  for (int64_t w = 1; w < workers; ++w) {
-    const int64_t begin = std::min(n, w * step), end = std::min(n, (w + 1) * step);
-    if (begin < end) threads.emplace_back(body, begin, end);
-  }
-  body(0, std::min(n, step));
-  for (auto& t : threads) t.join();
-}
-
 // Checks the sizes and reads the scalars; nullptr on success, else the error's message.
 const char* ReadHyper(int64_t n, int64_t np, int64_t nm, int64_t nv, const ffi::Buffer<ffi::F32>& hyper, Hyper* h) {
   if (np != n || nm != n || nv != n) return "adam_cpu: p, g, m and v must have the same size";
@@ -141,14 +120,6 @@ const char* ReadHyper(int64_t n, int64_t np, int64_t nm, int64_t nv, const ffi::
   *h = Hyper{k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8], k[9],
              k[10] != 0.0f, k[11] != 0.0f, k[12], k[13], static_cast<int>(k[14]), k[15], k[16]};
   return nullptr;
-}
-
-// The buffer an aliased output is written in: XLA hands us the input's own buffer (the
-// caller aliases them with input_output_aliases); copy the input first should it ever not.
-float* InPlace(const ffi::Buffer<ffi::F32>& in, ffi::ResultBuffer<ffi::F32>& out, int64_t n) {
-  float* o = out->typed_data();
-  if (o != in.typed_data()) std::copy_n(in.typed_data(), n, o);
-  return o;
 }
 
 // tx.update: returns the update u, m' and v' (m and v aliased).

@@ -354,9 +354,13 @@ def packed_apply(tx: GradientTransformation, grads: dict, state: Any, params: di
       state in place): `torch.optim documentation <https://pytorch.org/docs/stable/optim.html#algorithms>`_, 2023.
     """
     _check_packable("packed_apply", tx)
-    plan = _adam_plan(tx)
-    if plan is not None and not extra_args and params is not None and _fusable(plan, grads, state, params, "adam_apply"):
-        return _fused_adam_apply(plan, grads, state, params)
+    if not extra_args and all(isinstance(t, dict) for t in (grads, params)):
+        plan = _adam_plan(tx)
+        if plan is not None and _fusable(plan, grads, state, params, "adam_apply"):
+            return _fused_adam_apply(plan, grads, state, params)
+        other = None if plan is not None else _apply_plan(tx)
+        if other is not None and _apply_fusable(other, grads, state, params):
+            return _fused_apply(other, grads, state, params)
     updates, state = tx.update(grads, state, params, **extra_args)
     return apply_updates(params, updates), state
 
@@ -509,8 +513,129 @@ def _fused_adam_apply(plan: _AdamPlan, flat_grads: dict, inner: tuple, flat_para
     """``plan``'s chain applied with the in-place Adam kernel: the new params and state."""
     hyper, new_inner = _adam_scalars(plan, flat_grads, inner, apply=True)
     adam = new_inner[plan.adam]
-    outs = [_kernels.adam_apply_chunk(p, g, m, v, hyper) for p, g, m, v in zip(
+    outs = [_kernels.apply_chunk("adam_apply", p, g, (m, v), hyper) for p, g, m, v in zip(
         flat_params["float32"], flat_grads["float32"], adam.mu["float32"], adam.nu["float32"])]
     new_inner[plan.adam] = adam._replace(mu={"float32": tuple(o[1] for o in outs)},
                                          nu={"float32": tuple(o[2] for o in outs)})
+    return {"float32": tuple(o[0] for o in outs)}, tuple(new_inner)
+
+
+# ------------------------------------------------ the in-place kernels of the other members
+
+
+class _ApplyPlan(NamedTuple):
+    """A chain an ``*_apply`` kernel other than Adam's covers (``packed_apply``): ``[clip_by_global_norm],
+    [add_decayed_weights], core, [add_decayed_weights], scale | scale_by_schedule``."""
+
+    kernel: str  # "momentum_apply" (trace: SGD with momentum or Nesterov) or "lion_apply"
+    core: int  # index of the core's state in the chain's state tuple
+    args: tuple  # the core's hyperparameters: (decay, nesterov) or (b1, b2)
+    clip: float | None
+    decay_in: float | None  # add_decayed_weights before the core (coupled, as torch's SGD)
+    decay_out: float | None  # add_decayed_weights after it (decoupled)
+    scale: float | None
+    schedule: tuple | None  # (index of scale_by_schedule's state, its step_size_fn)
+
+
+def _clip_max_norm(t: Any) -> float | None:
+    stateless = _closure(t.update, "_stateless.<locals>.update_fn")
+    norm = _closure(None if stateless is None else stateless.get("transform_tree"), "clip_by_global_norm.<locals>.clip_tree")
+    return norm["max_norm"] if norm is not None and _is_number(norm.get("max_norm")) else None
+
+
+def _decay_rate(t: Any) -> float | None:
+    wd = _closure(t.update, "add_decayed_weights.<locals>.update_fn")
+    return wd["weight_decay"] if wd is not None and _is_number(wd.get("weight_decay")) else None
+
+
+def _core(t: Any) -> tuple | None:
+    """``(kernel, args)`` when ``t`` is a core an apply kernel covers, with float hyperparameters."""
+    trace = _closure(t.update, "trace.<locals>.update_fn")
+    if trace is not None and isinstance(trace.get("decay"), float) and isinstance(trace.get("nesterov"), bool):
+        return "momentum_apply", (trace["decay"], trace["nesterov"])
+    lion = _closure(t.update, "scale_by_lion.<locals>.update_fn")
+    if lion is not None and lion.get("sign") is jnp.sign and all(isinstance(lion.get(b), float) for b in ("b1", "b2")):
+        return "lion_apply", (lion["b1"], lion["b2"])
+    return None
+
+
+def _apply_plan(tx: Any) -> _ApplyPlan | None:
+    """Recognise a chain of ``_ApplyPlan``'s form (``zoo.sgd`` with momentum, ``zoo.lion``, ...)."""
+    chain = _closure(getattr(tx, "update", None), "chain.<locals>.update_fn")
+    if chain is None or "transforms" not in chain:
+        return None
+    rest = list(enumerate(chain["transforms"]))
+    clip = _clip_max_norm(rest[0][1]) if rest else None
+    if clip is not None:
+        rest.pop(0)
+    decay_in = _decay_rate(rest[0][1]) if rest else None
+    if decay_in is not None:
+        rest.pop(0)
+    core = _core(rest[0][1]) if rest else None
+    if core is None or (decay_in is not None and core[0] == "lion_apply"):
+        return None
+    index = rest.pop(0)[0]
+    decay_out = _decay_rate(rest[0][1]) if rest else None
+    if decay_out is not None:
+        rest.pop(0)
+    if len(rest) != 1:
+        return None
+    last_index, last = rest[0]
+    scale = _closure(last.update, "scale.<locals>.update_fn")
+    if scale is not None and _is_number(scale.get("step_size")):
+        return _ApplyPlan(core[0], index, core[1], clip, decay_in, decay_out, scale["step_size"], None)
+    schedule = _closure(last.update, "scale_by_schedule.<locals>.update_fn")
+    if schedule is not None and callable(schedule.get("step_size_fn")):
+        return _ApplyPlan(core[0], index, core[1], clip, decay_in, decay_out, None, (last_index, schedule["step_size_fn"]))
+    return None
+
+
+def _moments(plan: _ApplyPlan, state: Any) -> tuple:
+    """The core's moment trees in the kernel's order."""
+    return (state.trace,) if plan.kernel == "momentum_apply" else (state.mu,)
+
+
+def _apply_fusable(plan: _ApplyPlan, flat_grads: dict, inner: Any, flat_params: dict) -> bool:
+    trees = [flat_grads, flat_params, *_moments(plan, inner[plan.core])]
+    if any(not isinstance(t, dict) or set(t) != {"float32"} for t in trees):
+        return False
+    if any(jnp.result_type(c) != jnp.float32 for t in trees for c in t["float32"]):
+        return False
+    return jax.device_count() == 1 and _kernels.available(plan.kernel)
+
+
+def _fused_apply(plan: _ApplyPlan, flat_grads: dict, inner: tuple, flat_params: dict) -> tuple:
+    """``plan``'s chain applied with its in-place kernel: the new params and state. The scalars
+    are computed with the expressions of the unfused path, as for Adam (``_adam_scalars``)."""
+    f32 = jnp.float32
+    new_inner = list(inner)
+    if plan.clip is not None:
+        norm = _numerics.global_norm(flat_grads).astype(f32)
+        clip = [jnp.where(jnp.squeeze(norm < plan.clip), 1.0, 2.0), norm, plan.clip]
+    else:
+        clip = [0.0, 1.0, 1.0]
+    if plan.schedule is not None:
+        index, step_size_fn = plan.schedule
+        s = jnp.array(step_size_fn(inner[index].count), dtype=f32)
+        new_inner[index] = inner[index]._replace(count=_numerics.safe_increment(inner[index].count))
+    else:
+        s = jnp.asarray(plan.scale, f32)
+    flag = lambda x: 0.0 if x is None else 1.0  # noqa: E731
+    if plan.kernel == "momentum_apply":
+        decay, nesterov = plan.args
+        scalars = (decay, float(nesterov), plan.decay_in or 0.0, flag(plan.decay_in), plan.decay_out or 0.0,
+                   flag(plan.decay_out), s, *clip)
+    else:
+        b1, b2 = plan.args
+        scalars = (1.0 - b1, b1, 1.0 - b2, b2, plan.decay_out or 0.0, flag(plan.decay_out), s, *clip)
+    hyper = jnp.stack([jnp.asarray(x, f32) for x in scalars])
+    core = inner[plan.core]
+    moments = [m["float32"] for m in _moments(plan, core)]
+    outs = [_kernels.apply_chunk(plan.kernel, p, g, tuple(m), hyper)
+            for p, g, *m in zip(flat_params["float32"], flat_grads["float32"], *moments)]
+    new_moments = {"float32": tuple(o[1] for o in outs)}
+    if plan.kernel == "momentum_apply":
+        new_inner[plan.core] = core._replace(trace=new_moments)
+    else:
+        new_inner[plan.core] = core._replace(count=_numerics.safe_increment(core.count), mu=new_moments)
     return {"float32": tuple(o[0] for o in outs)}, tuple(new_inner)
