@@ -312,11 +312,17 @@ def packed_apply(tx: GradientTransformation, grads: dict, state: Any, params: di
 
     ``packed_apply(tx, g, s, p) = (apply_updates(p, u), s')`` with ``u, s' = tx.update(g, s, p)``,
     for params, grads and state in the packed layout (``pack_tree``, ``tx.init`` of the packed
-    params). The same numbers as those two calls, and their pure-JAX path wherever the fused
-    kernel does not run; with ``JAXOPT_ZOO_KERNELS=1`` and the Adam/AdamW chains of ``packed``
-    (module docstring) on float32 buffers, each chunk is one C++ kernel that reads p, g, m, v
-    and writes p, m and v over their own buffers: 28 bytes per parameter, the memory floor of
-    AdamW, where ``update`` + ``apply_updates`` move 40 (the update is written and read back).
+    params). The same numbers as those two calls, and their pure-JAX path wherever a fused
+    kernel does not run. With ``JAXOPT_ZOO_KERNELS=1``, on float32 buffers, each chunk is one
+    C++ kernel that reads p, g and the state and writes p and the state over their own buffers
+    (``jaxopt_zoo/_kernels/*_cpu.cc``), for the chains
+    ``[clip_by_global_norm], [add_decayed_weights], core, [add_decayed_weights], scale(-lr) |
+    scale_by_schedule`` with float hyperparameters, where the core is ``scale_by_adam`` (no
+    Nesterov/AMSGrad, no weight decay before it), ``trace`` (SGD with momentum or Nesterov)
+    or ``scale_by_lion`` (mode ``'hard'``, no weight decay before it): what ``zoo.adam``,
+    ``zoo.adamw``, ``zoo.sgd(lr, momentum)`` and ``zoo.lion`` build. AdamW then moves 28 bytes
+    per parameter, its memory floor, where ``update`` + ``apply_updates`` move 40 (the update
+    is written and read back); momentum SGD and Lion move 20.
     Jit the training step with params and state donated, so nothing is copied::
 
         flat = zoo.pack_tree(params, chunk_size=None)
