@@ -40,7 +40,7 @@
 //
 // m and v (and p, for the apply handler) are aliased to their outputs by the caller
 // (input_output_aliases), so a donated state is updated in place. Large chunks are split
-// over the machine's threads.
+// over XLA's intra-op threads.
 
 #include <cmath>
 #include <cstdint>
@@ -123,7 +123,7 @@ const char* ReadHyper(int64_t n, int64_t np, int64_t nm, int64_t nv, const ffi::
 }
 
 // tx.update: returns the update u, m' and v' (m and v aliased).
-ffi::Error AdamImpl(ffi::Buffer<ffi::F32> p, ffi::Buffer<ffi::F32> g, ffi::Buffer<ffi::F32> m,
+ffi::Error AdamImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> p, ffi::Buffer<ffi::F32> g, ffi::Buffer<ffi::F32> m,
                     ffi::Buffer<ffi::F32> v, ffi::Buffer<ffi::F32> hyper,
                     ffi::ResultBuffer<ffi::F32> u, ffi::ResultBuffer<ffi::F32> m_out,
                     ffi::ResultBuffer<ffi::F32> v_out) {
@@ -140,12 +140,12 @@ ffi::Error AdamImpl(ffi::Buffer<ffi::F32> p, ffi::Buffer<ffi::F32> g, ffi::Buffe
   const float* gp = g.typed_data();
   float* up = u->typed_data();
   const RangeFn range = Pick<false>(h);
-  ParallelFor(n, [=](int64_t begin, int64_t end) { range(pp, gp, mo, vo, up, h, begin, end); });
+  ParallelFor(pool, n, [=](int64_t begin, int64_t end) { range(pp, gp, mo, vo, up, h, begin, end); });
   return ffi::Error::Success();
 }
 
 // p + tx.update: returns p', m' and v' (p, m and v aliased).
-ffi::Error AdamApplyImpl(ffi::Buffer<ffi::F32> p, ffi::Buffer<ffi::F32> g, ffi::Buffer<ffi::F32> m,
+ffi::Error AdamApplyImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> p, ffi::Buffer<ffi::F32> g, ffi::Buffer<ffi::F32> m,
                          ffi::Buffer<ffi::F32> v, ffi::Buffer<ffi::F32> hyper,
                          ffi::ResultBuffer<ffi::F32> p_out, ffi::ResultBuffer<ffi::F32> m_out,
                          ffi::ResultBuffer<ffi::F32> v_out) {
@@ -159,7 +159,7 @@ ffi::Error AdamApplyImpl(ffi::Buffer<ffi::F32> p, ffi::Buffer<ffi::F32> g, ffi::
   float* vo = InPlace(v, v_out, n);
   const float* gp = g.typed_data();
   const RangeFn range = Pick<true>(h);
-  ParallelFor(n, [=](int64_t begin, int64_t end) { range(po, gp, mo, vo, nullptr, h, begin, end); });
+  ParallelFor(pool, n, [=](int64_t begin, int64_t end) { range(po, gp, mo, vo, nullptr, h, begin, end); });
   return ffi::Error::Success();
 }
 
@@ -167,6 +167,7 @@ ffi::Error AdamApplyImpl(ffi::Buffer<ffi::F32> p, ffi::Buffer<ffi::F32> g, ffi::
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxoptZooAdamF32, AdamImpl,
                               ffi::Ffi::Bind()
+                                  .Ctx<ffi::ThreadPool>()
                                   .Arg<ffi::Buffer<ffi::F32>>()  // p
                                   .Arg<ffi::Buffer<ffi::F32>>()  // g
                                   .Arg<ffi::Buffer<ffi::F32>>()  // m
@@ -179,6 +180,7 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxoptZooAdamF32, AdamImpl,
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxoptZooAdamApplyF32, AdamApplyImpl,
                               ffi::Ffi::Bind()
+                                  .Ctx<ffi::ThreadPool>()
                                   .Arg<ffi::Buffer<ffi::F32>>()  // p
                                   .Arg<ffi::Buffer<ffi::F32>>()  // g
                                   .Arg<ffi::Buffer<ffi::F32>>()  // m

@@ -72,7 +72,7 @@ RangeFn PickClip(int clip) {
   return clip == 2 ? LionRange<kDecay, 2> : clip == 1 ? LionRange<kDecay, 1> : LionRange<kDecay, 0>;
 }
 
-ffi::Error LionApplyImpl(ffi::Buffer<ffi::F32> p, ffi::Buffer<ffi::F32> g, ffi::Buffer<ffi::F32> m,
+ffi::Error LionApplyImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> p, ffi::Buffer<ffi::F32> g, ffi::Buffer<ffi::F32> m,
                          ffi::Buffer<ffi::F32> hyper, ffi::ResultBuffer<ffi::F32> p_out,
                          ffi::ResultBuffer<ffi::F32> m_out) {
   const int64_t n = static_cast<int64_t>(g.element_count());
@@ -86,7 +86,7 @@ ffi::Error LionApplyImpl(ffi::Buffer<ffi::F32> p, ffi::Buffer<ffi::F32> g, ffi::
   float* mo = InPlace(m, m_out, n);
   const float* gp = g.typed_data();
   const RangeFn range = h.decay ? PickClip<true>(h.clip) : PickClip<false>(h.clip);
-  ParallelFor(n, [=](int64_t begin, int64_t end) { range(po, gp, mo, h, begin, end); });
+  ParallelFor(pool, n, [=](int64_t begin, int64_t end) { range(po, gp, mo, h, begin, end); });
   return ffi::Error::Success();
 }
 
@@ -94,6 +94,7 @@ ffi::Error LionApplyImpl(ffi::Buffer<ffi::F32> p, ffi::Buffer<ffi::F32> g, ffi::
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxoptZooLionApplyF32, LionApplyImpl,
                               ffi::Ffi::Bind()
+                                  .Ctx<ffi::ThreadPool>()
                                   .Arg<ffi::Buffer<ffi::F32>>()  // p
                                   .Arg<ffi::Buffer<ffi::F32>>()  // g
                                   .Arg<ffi::Buffer<ffi::F32>>()  // m

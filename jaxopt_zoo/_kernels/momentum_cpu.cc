@@ -83,7 +83,7 @@ RangeFn PickDecay(const Hyper& h) {
   return h.decay_out ? PickClip<kNesterov, false, true>(h.clip) : PickClip<kNesterov, false, false>(h.clip);
 }
 
-ffi::Error MomentumApplyImpl(ffi::Buffer<ffi::F32> p, ffi::Buffer<ffi::F32> g, ffi::Buffer<ffi::F32> t,
+ffi::Error MomentumApplyImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> p, ffi::Buffer<ffi::F32> g, ffi::Buffer<ffi::F32> t,
                              ffi::Buffer<ffi::F32> hyper, ffi::ResultBuffer<ffi::F32> p_out,
                              ffi::ResultBuffer<ffi::F32> t_out) {
   const int64_t n = static_cast<int64_t>(g.element_count());
@@ -97,7 +97,7 @@ ffi::Error MomentumApplyImpl(ffi::Buffer<ffi::F32> p, ffi::Buffer<ffi::F32> g, f
   float* to = InPlace(t, t_out, n);
   const float* gp = g.typed_data();
   const RangeFn range = h.nesterov ? PickDecay<true>(h) : PickDecay<false>(h);
-  ParallelFor(n, [=](int64_t begin, int64_t end) { range(po, gp, to, h, begin, end); });
+  ParallelFor(pool, n, [=](int64_t begin, int64_t end) { range(po, gp, to, h, begin, end); });
   return ffi::Error::Success();
 }
 
@@ -105,6 +105,7 @@ ffi::Error MomentumApplyImpl(ffi::Buffer<ffi::F32> p, ffi::Buffer<ffi::F32> g, f
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxoptZooMomentumApplyF32, MomentumApplyImpl,
                               ffi::Ffi::Bind()
+                                  .Ctx<ffi::ThreadPool>()
                                   .Arg<ffi::Buffer<ffi::F32>>()  // p
                                   .Arg<ffi::Buffer<ffi::F32>>()  // g
                                   .Arg<ffi::Buffer<ffi::F32>>()  // t
