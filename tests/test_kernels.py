@@ -57,6 +57,15 @@ APPLY_CONFIGS = {
                                                             weight_decay=0.1)),
     "clip_lion": ("lion_apply", lambda: zoo.chain(zoo.clip_by_global_norm(1.0), zoo.scale_by_lion(),
                                                   zoo.add_decayed_weights(1e-2), zoo.scale(-1e-3))),
+    "rmsprop": ("rms_apply", lambda: zoo.rmsprop(1e-3)),
+    "rmsprop_torch_eps_schedule": ("rms_apply", lambda: zoo.rmsprop(zoo.cosine_decay_schedule(3e-3, 40), decay=0.95,
+                                                                    eps=1e-6, eps_in_sqrt=False)),
+    "clip_decay_rms": ("rms_apply", lambda: zoo.chain(zoo.clip_by_global_norm(0.5), zoo.add_decayed_weights(1e-2),
+                                                      zoo.scale_by_rms(), zoo.scale(-1e-3))),
+    "clip_rms_momentum": ("rms_momentum_apply", lambda: zoo.chain(zoo.clip_by_global_norm(0.5), zoo.scale_by_rms(0.95),
+                                                                  zoo.scale(-1e-3), zoo.trace(0.9))),
+    "rmsprop_momentum": ("rms_momentum_apply", lambda: zoo.rmsprop(1e-3, momentum=0.9)),
+    "rmsprop_nesterov": ("rms_momentum_apply", lambda: zoo.rmsprop(1e-3, decay=0.8, momentum=0.7, nesterov=True)),
 }
 # Every chain packed_apply runs through a kernel: name -> (kernel, factory).
 ALL_APPLY = {**{name: ("adam_apply", make) for name, make in CONFIGS.items()}, **APPLY_CONFIGS}
@@ -198,7 +207,10 @@ def test_kernel_applies_only_to_the_chains_it_covers():
     assert other(zoo.sgd(1e-2, momentum=0.9)).kernel == "momentum_apply"
     assert other(zoo.lion(1e-3)).kernel == "lion_apply"
     assert other(zoo.chain(zoo.add_decayed_weights(1e-2), zoo.trace(0.9, nesterov=True), zoo.scale(-1.0))).args == (0.9, True)
-    for uncovered in (zoo.sgd(1e-2), zoo.lion(1e-3, mask=lambda p: p), zoo.chain(zoo.scale_by_lion(mode="smooth"), zoo.scale(-1e-3)),
+    assert other(zoo.rmsprop(1e-3)).kernel == "rms_apply" and other(zoo.rmsprop(1e-3, eps_in_sqrt=False)).args[2] is False
+    assert other(zoo.rmsprop(1e-3, momentum=0.9, nesterov=True)).after[1:] == (0.9, True)
+    for uncovered in (zoo.rmsprop(1e-3, centered=True), zoo.rmsprop(1e-3, bias_correction=True),
+                      zoo.sgd(1e-2), zoo.lion(1e-3, mask=lambda p: p), zoo.chain(zoo.scale_by_lion(mode="smooth"), zoo.scale(-1e-3)),
                       zoo.chain(zoo.add_decayed_weights(1e-2), zoo.scale_by_lion(), zoo.scale(-1e-3)),
                       zoo.chain(zoo.trace(0.9), zoo.clip_by_global_norm(1.0), zoo.scale(-1e-3)),
                       zoo.inject_hyperparams(zoo.sgd)(learning_rate=1e-2, momentum=0.9), zoo.adamw(1e-3),

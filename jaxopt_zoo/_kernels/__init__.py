@@ -56,6 +56,8 @@ KERNELS = {
     "adam_apply": ("adam_cpu.cc", "JaxoptZooAdamApplyF32", "jaxopt_zoo_adam_apply_f32"),
     "momentum_apply": ("momentum_cpu.cc", "JaxoptZooMomentumApplyF32", "jaxopt_zoo_momentum_apply_f32"),
     "lion_apply": ("lion_cpu.cc", "JaxoptZooLionApplyF32", "jaxopt_zoo_lion_apply_f32"),
+    "rms_apply": ("rms_cpu.cc", "JaxoptZooRmsApplyF32", "jaxopt_zoo_rms_apply_f32"),
+    "rms_momentum_apply": ("rms_cpu.cc", "JaxoptZooRmsMomentumApplyF32", "jaxopt_zoo_rms_momentum_apply_f32"),
 }
 
 _lock = threading.Lock()
@@ -168,7 +170,7 @@ def apply_chunk(kernel: str, p: jax.Array, g: jax.Array, state: tuple, hyper: ja
     returns ``(p', *state')``.
 
     ``state`` are the kernel's moment chunks (``(m, v)`` for Adam, ``(t,)`` for momentum,
-    ``(m,)`` for Lion) and ``hyper`` its float32 vector of scalars (see its ``.cc`` file).
+    ``(m,)`` for Lion, ``(v,)`` or ``(v, t)`` for RMSprop) and ``hyper`` its float32 vector of scalars (see its ``.cc`` file).
     ``p`` and the state are aliased to their outputs: under ``jit`` with them donated, the step
     writes them in place. Call only when ``available(kernel)``.
     """

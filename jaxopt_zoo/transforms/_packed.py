@@ -318,11 +318,13 @@ def packed_apply(tx: GradientTransformation, grads: dict, state: Any, params: di
     (``jaxopt_zoo/_kernels/*_cpu.cc``), for the chains
     ``[clip_by_global_norm], [add_decayed_weights], core, [add_decayed_weights], scale(-lr) |
     scale_by_schedule`` with float hyperparameters, where the core is ``scale_by_adam`` (no
-    Nesterov/AMSGrad, no weight decay before it), ``trace`` (SGD with momentum or Nesterov)
-    or ``scale_by_lion`` (mode ``'hard'``, no weight decay before it): what ``zoo.adam``,
-    ``zoo.adamw``, ``zoo.sgd(lr, momentum)`` and ``zoo.lion`` build. AdamW then moves 28 bytes
-    per parameter, its memory floor, where ``update`` + ``apply_updates`` move 40 (the update
-    is written and read back); momentum SGD and Lion move 20.
+    Nesterov/AMSGrad, no weight decay before it), ``trace`` (SGD with momentum or Nesterov),
+    ``scale_by_lion`` (mode ``'hard'``, no weight decay before it) or ``scale_by_rms`` (no
+    bias correction; optionally followed by ``trace``, rmsprop's momentum): what ``zoo.adam``,
+    ``zoo.adamw``, ``zoo.sgd(lr, momentum)``, ``zoo.lion`` and ``zoo.rmsprop`` (not centered)
+    build. AdamW then moves 28 bytes per parameter, its memory floor, where ``update`` +
+    ``apply_updates`` move 40 (the update is written and read back); momentum SGD, Lion and
+    RMSprop move 20 (28 with momentum).
     Jit the training step with params and state donated, so nothing is copied::
 
         flat = zoo.pack_tree(params, chunk_size=None)
@@ -533,14 +535,15 @@ class _ApplyPlan(NamedTuple):
     """A chain an ``*_apply`` kernel other than Adam's covers (``packed_apply``): ``[clip_by_global_norm],
     [add_decayed_weights], core, [add_decayed_weights], scale | scale_by_schedule``."""
 
-    kernel: str  # "momentum_apply" (trace: SGD with momentum or Nesterov) or "lion_apply"
+    kernel: str  # "momentum_apply" (trace: SGD with momentum or Nesterov), "lion_apply", "rms_apply"
     core: int  # index of the core's state in the chain's state tuple
-    args: tuple  # the core's hyperparameters: (decay, nesterov) or (b1, b2)
+    args: tuple  # the core's hyperparameters: (decay, nesterov), (b1, b2) or (decay, eps, eps_in_sqrt)
     clip: float | None
     decay_in: float | None  # add_decayed_weights before the core (coupled, as torch's SGD)
     decay_out: float | None  # add_decayed_weights after it (decoupled)
     scale: float | None
     schedule: tuple | None  # (index of scale_by_schedule's state, its step_size_fn)
+    after: tuple | None = None  # RMSprop's momentum after the scale: (index of trace's state, decay, nesterov)
 
 
 def _clip_max_norm(t: Any) -> float | None:
@@ -562,6 +565,12 @@ def _core(t: Any) -> tuple | None:
     lion = _closure(t.update, "scale_by_lion.<locals>.update_fn")
     if lion is not None and lion.get("sign") is jnp.sign and all(isinstance(lion.get(b), float) for b in ("b1", "b2")):
         return "lion_apply", (lion["b1"], lion["b2"])
+    rms = _closure(t.update, "scale_by_rms.<locals>.update_fn")
+    inv_root = None if rms is None else _closure(rms.get("inv_root"), "_inverse_root.<locals>.<lambda>")
+    if (rms is not None and rms.get("bias_correction") is False and isinstance(rms.get("decay"), float)
+            and inv_root is not None and _is_number(inv_root.get("eps"))):
+        # _inverse_root's two lambdas: rsqrt(v + eps) (eps in the root) or 1 / (sqrt(v) + eps).
+        return "rms_apply", (rms["decay"], inv_root["eps"], "rsqrt" in rms["inv_root"].__code__.co_names)
     return None
 
 
@@ -584,25 +593,40 @@ def _apply_plan(tx: Any) -> _ApplyPlan | None:
     decay_out = _decay_rate(rest[0][1]) if rest else None
     if decay_out is not None:
         rest.pop(0)
+    after = None
+    if core[0] == "rms_apply" and len(rest) == 2:  # rmsprop's tail: identity() or trace(momentum, nesterov)
+        tail_index, tail = rest.pop()
+        if _closure(tail.update, "identity.<locals>.update_fn") is None:
+            momentum = _core(tail)
+            if momentum is None or momentum[0] != "momentum_apply":
+                return None
+            after = (tail_index, *momentum[1])
     if len(rest) != 1:
         return None
     last_index, last = rest[0]
+    kernel = "rms_momentum_apply" if after is not None else core[0]
     scale = _closure(last.update, "scale.<locals>.update_fn")
     if scale is not None and _is_number(scale.get("step_size")):
-        return _ApplyPlan(core[0], index, core[1], clip, decay_in, decay_out, scale["step_size"], None)
+        return _ApplyPlan(kernel, index, core[1], clip, decay_in, decay_out, scale["step_size"], None, after)
     schedule = _closure(last.update, "scale_by_schedule.<locals>.update_fn")
     if schedule is not None and callable(schedule.get("step_size_fn")):
-        return _ApplyPlan(core[0], index, core[1], clip, decay_in, decay_out, None, (last_index, schedule["step_size_fn"]))
+        return _ApplyPlan(kernel, index, core[1], clip, decay_in, decay_out, None, (last_index, schedule["step_size_fn"]),
+                          after)
     return None
 
 
-def _moments(plan: _ApplyPlan, state: Any) -> tuple:
-    """The core's moment trees in the kernel's order."""
-    return (state.trace,) if plan.kernel == "momentum_apply" else (state.mu,)
+def _moments(plan: _ApplyPlan, inner: tuple) -> tuple:
+    """The moment trees of ``plan``'s chain state, in its kernel's order."""
+    core = inner[plan.core]
+    if plan.kernel == "momentum_apply":
+        return (core.trace,)
+    if plan.kernel == "lion_apply":
+        return (core.mu,)
+    return (core.nu,) if plan.after is None else (core.nu, inner[plan.after[0]].trace)
 
 
 def _apply_fusable(plan: _ApplyPlan, flat_grads: dict, inner: Any, flat_params: dict) -> bool:
-    trees = [flat_grads, flat_params, *_moments(plan, inner[plan.core])]
+    trees = [flat_grads, flat_params, *_moments(plan, inner)]
     if any(not isinstance(t, dict) or set(t) != {"float32"} for t in trees):
         return False
     if any(jnp.result_type(c) != jnp.float32 for t in trees for c in t["float32"]):
@@ -631,17 +655,26 @@ def _fused_apply(plan: _ApplyPlan, flat_grads: dict, inner: tuple, flat_params: 
         decay, nesterov = plan.args
         scalars = (decay, float(nesterov), plan.decay_in or 0.0, flag(plan.decay_in), plan.decay_out or 0.0,
                    flag(plan.decay_out), s, *clip)
-    else:
+    elif plan.kernel == "lion_apply":
         b1, b2 = plan.args
         scalars = (1.0 - b1, b1, 1.0 - b2, b2, plan.decay_out or 0.0, flag(plan.decay_out), s, *clip)
+    else:
+        decay, eps, eps_in_sqrt = plan.args
+        _, momentum, nesterov = plan.after or (None, 0.0, False)
+        scalars = (1 - decay, decay, eps, float(eps_in_sqrt), plan.decay_in or 0.0, flag(plan.decay_in),
+                   plan.decay_out or 0.0, flag(plan.decay_out), s, flag(plan.after), momentum, float(nesterov), *clip)
     hyper = jnp.stack([jnp.asarray(x, f32) for x in scalars])
-    core = inner[plan.core]
-    moments = [m["float32"] for m in _moments(plan, core)]
+    moments = [m["float32"] for m in _moments(plan, inner)]
     outs = [_kernels.apply_chunk(plan.kernel, p, g, tuple(m), hyper)
             for p, g, *m in zip(flat_params["float32"], flat_grads["float32"], *moments)]
-    new_moments = {"float32": tuple(o[1] for o in outs)}
+    new = [{"float32": tuple(o[1 + i] for o in outs)} for i in range(len(moments))]
+    core = inner[plan.core]
     if plan.kernel == "momentum_apply":
-        new_inner[plan.core] = core._replace(trace=new_moments)
+        new_inner[plan.core] = core._replace(trace=new[0])
+    elif plan.kernel == "lion_apply":
+        new_inner[plan.core] = core._replace(count=_numerics.safe_increment(core.count), mu=new[0])
     else:
-        new_inner[plan.core] = core._replace(count=_numerics.safe_increment(core.count), mu=new_moments)
+        new_inner[plan.core] = core._replace(nu=new[0])
+        if plan.after is not None:
+            new_inner[plan.after[0]] = inner[plan.after[0]]._replace(trace=new[1])
     return {"float32": tuple(o[0] for o in outs)}, tuple(new_inner)
