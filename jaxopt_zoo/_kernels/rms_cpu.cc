@@ -36,7 +36,9 @@
 // p, v (and t) are aliased to their outputs by the caller (input_output_aliases), so a
 // donated step updates them in place.
 
+#if defined(__x86_64__)
 #include <immintrin.h>
+#endif
 
 #include <cmath>
 #include <cstdint>
@@ -69,11 +71,16 @@ struct Hyper {
 // XLA's rsqrt on x86 (its CPU backend's polyfill): the hardware estimate, refined twice by
 // Newton's method except where the estimate is already what is wanted (infinities, zeros,
 // subnormals and negative numbers, LLVM's fpclass mask 732).
+// (Elsewhere 1 / sqrt(x), not checked against XLA: tests/test_kernels.py says if it differs.)
 inline float XlaRsqrt(float x) {
+#if defined(__x86_64__)
   const float y0 = _mm_cvtss_f32(_mm_rsqrt_ss(_mm_set_ss(x)));
   if (!(std::isnormal(x) && x > 0.0f) && !std::isnan(x)) return y0;
   const float y1 = std::fma(y0 * -0.5f, std::fma(x * y0, y0, -1.0f), y0);
   return std::fma(y1 * -0.5f, std::fma(x * y1, y1, -1.0f), y1);
+#else
+  return 1.0f / std::sqrt(x);
+#endif
 }
 
 // kMomentum: 0 none, 1 heavy ball, 2 Nesterov.
