@@ -66,7 +66,15 @@ VARIANTS: dict = {
         ("packed", lambda zoo: zoo.packed(workloads.w3_chain(zoo))),
         ("packed, no kernel", lambda zoo: zoo.packed(workloads.w3_chain(zoo))),
     ],
-    "sgd_momentum": [("packed", lambda zoo: zoo.packed(workloads.sgd_momentum(zoo)))],
+    "sgd_momentum": [
+        ("packed", lambda zoo: zoo.packed(workloads.sgd_momentum(zoo))),
+        ("packed params, in place", workloads.sgd_momentum),
+        ("packed params, in place, no kernel", workloads.sgd_momentum),
+    ],
+    "lion": [
+        ("packed params, in place", workloads.lion),
+        ("packed params, in place, no kernel", workloads.lion),
+    ],
 }
 
 
@@ -86,8 +94,11 @@ def _step(tx, lib):
     return step
 
 
-# The FFI targets of jaxopt_zoo/_kernels/adam_cpu.cc (update and in-place apply).
-_KERNEL_TARGETS = ("jaxopt_zoo_adam_f32", "jaxopt_zoo_adam_apply_f32")
+def _kernel_targets() -> tuple:
+    """The FFI targets of jaxopt_zoo/_kernels/*_cpu.cc."""
+    from jaxopt_zoo import _kernels
+
+    return tuple(target for _, _, target in _kernels.KERNELS.values())
 
 
 @contextlib.contextmanager
@@ -187,7 +198,7 @@ def time_row(
         with _kernels_off(name.endswith("no kernel")):
             compiled, compile_s[name] = timing.compile_step(step, p, s, grads)
         programs[name] = timing.program_text(compiled)
-        kernels[name] = any(t in compiled.as_text() for t in _KERNEL_TARGETS)
+        kernels[name] = any(t in compiled.as_text() for t in _kernel_targets())
         runners[name] = timing.Runner(compiled, p, s, grads)
     runners["triad"] = timing.TriadRunner(sizes.floor_elements)
     # About 0.2 s of calls per timed block, at least one.
@@ -369,7 +380,7 @@ def markdown(res: dict) -> str:
             "",
             "*same program*: the zoo step compiled to the very program optax's did (the optimized HLO,",
             "metadata aside), so its zoo/optax ratio measures nothing but the run's noise. *kernel*: the",
-            "compiled step calls the fused C++ Adam kernel of `zoo.packed` / `zoo.packed_apply` (jaxopt_zoo/_kernels/adam_cpu.cc).",
+            "compiled step calls a fused C++ kernel of `zoo.packed` / `zoo.packed_apply` (jaxopt_zoo/_kernels/*_cpu.cc).",
         ]
         lines.append("")
     if res["compile"]:
