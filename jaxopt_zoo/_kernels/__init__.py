@@ -156,7 +156,8 @@ def adam_chunk(p: jax.Array, g: jax.Array, m: jax.Array, v: jax.Array, hyper: ja
     """One fused Adam step on a float32 chunk (see ``adam_cpu.cc``): returns ``(u, m', v')``.
 
     ``hyper`` is the float32 vector ``[1-b1, b1, 1-b2, b2, 1/(1-b1^t), 1/(1-b2^t), eps_root,
-    eps, wd, s, decay, form, 1-b1^t, 1-b2^t, clip, norm, max_norm]``. ``m`` and ``v`` are aliased to ``m'`` and ``v'``. Call only when
+    eps, wd, s, decay, form, 1-b1^t, 1-b2^t, clip, norm, max_norm, nesterov, 1/(1-b1^(t+1)),
+    1-b1^(t+1)]``. ``m`` and ``v`` are aliased to ``m'`` and ``v'``. Call only when
     ``available("adam")``.
     """
     out = jax.ShapeDtypeStruct(g.shape, g.dtype)

@@ -11,6 +11,10 @@
 //   form 0:  a = (m' r1) / (sqrt(fma(v', r2, eps_root)) + eps)
 //   form 1:  a = m' / (bc1 (sqrt(v' / bc2 + eps_root) + eps))
 //            (both are  m^ / (sqrt(v^ + eps_root) + eps),  m^ = m'/bc1, v^ = v'/bc2)
+//   `nesterov` (NAdam, Dozat's form: m^ = b1 m'/(1 - b1^(t+1)) + (1 - b1) g/(1 - b1^t)), with
+//   bc1n = 1 - b1^(t+1), r1n = 1/bc1n:
+//   form 0:  a = fma(g r1, c1, (m' r1n) b1) / (sqrt(fma(v', r2, eps_root)) + eps)
+//   form 1:  a = fma(g / bc1, c1, (m' / bc1n) b1) / (sqrt(v' / bc2 + eps_root) + eps)
 //   a    = fma(p, wd, a)                   = a + wd p, only when `decay` != 0 (AdamW)
 //   update handler (JaxoptZooAdamF32):       writes u  = a * s        (reads p, g, m, v)
 //   apply handler (JaxoptZooAdamApplyF32):   writes p' = fma(a, s, p) = p + a s, in place
@@ -33,7 +37,8 @@
 // operand `hyper`, computed by the caller in JAX exactly as the unfused path computes them
 // (so jit's cache is not keyed on their values):
 //
-//   hyper = [c1, b1, c2, b2, r1, r2, eps_root, eps, wd, s, decay, form, bc1, bc2, clip, n, c]
+//   hyper = [c1, b1, c2, b2, r1, r2, eps_root, eps, wd, s, decay, form, bc1, bc2, clip, n, c,
+//            nesterov, r1n, bc1n]
 //
 // `clip` is 0 without clip_by_global_norm in the chain, 1 with it when the norm n is below c
 // (the grads pass unchanged), 2 when it is not (they are scaled).
@@ -61,13 +66,15 @@ struct Hyper {
   float bc1, bc2;
   int clip;
   float norm, max_norm;
+  bool nesterov;
+  float r1n, bc1n;
 };
 
 // Elements [begin, end) of the chunk; m and v are updated in place, and p too when kApply
 // (then `u` is unused), else u is written (and p only read). The switches are template
 // parameters so the loop has no branches, and each buffer is reached through one pointer
 // (`__restrict`), so it vectorises.
-template <bool kApply, bool kDecay, bool kForm1, int kClip>
+template <bool kApply, bool kNesterov, bool kDecay, bool kForm1, int kClip>
 void AdamRange(float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v,
                float* __restrict u, const Hyper h, int64_t begin, int64_t end) {
   for (int64_t i = begin; i < end; ++i) {
@@ -81,7 +88,14 @@ void AdamRange(float* __restrict p, const float* __restrict g, float* __restrict
       vi = std::fma(gi * gi, h.c2, v[i] * h.b2);
     }
     float ai;
-    if constexpr (kForm1) {
+    if constexpr (kNesterov) {
+      // m^ = b1 m'/bc1n + c1 g/bc1, contracted on its first product with weight decay, on its
+      // second without (XLA's choice for these programs).
+      const float mb = kForm1 ? (mi / h.bc1n) * h.b1 : (mi * h.r1n) * h.b1;
+      const float gb = kForm1 ? gi / h.bc1 : gi * h.r1;
+      const float mh = kDecay ? std::fma(kForm1 ? mi / h.bc1n : mi * h.r1n, h.b1, gb * h.c1) : std::fma(gb, h.c1, mb);
+      ai = mh / (kForm1 ? std::sqrt(vi / h.bc2 + h.eps_root) + h.eps : std::sqrt(std::fma(vi, h.r2, h.eps_root)) + h.eps);
+    } else if constexpr (kForm1) {
       ai = mi / (h.bc1 * (std::sqrt(vi / h.bc2 + h.eps_root) + h.eps));
     } else {
       ai = (mi * h.r1) / (std::sqrt(std::fma(vi, h.r2, h.eps_root)) + h.eps);
@@ -99,26 +113,34 @@ void AdamRange(float* __restrict p, const float* __restrict g, float* __restrict
 
 using RangeFn = void (*)(float*, const float*, float*, float*, float*, const Hyper, int64_t, int64_t);
 
-template <bool kApply, bool kDecay, bool kForm1>
+template <bool kApply, bool kNesterov, bool kDecay, bool kForm1>
 RangeFn PickClip(int clip) {
-  return clip == 2   ? AdamRange<kApply, kDecay, kForm1, 2>
-         : clip == 1 ? AdamRange<kApply, kDecay, kForm1, 1>
-                     : AdamRange<kApply, kDecay, kForm1, 0>;
+  return clip == 2   ? AdamRange<kApply, kNesterov, kDecay, kForm1, 2>
+         : clip == 1 ? AdamRange<kApply, kNesterov, kDecay, kForm1, 1>
+                     : AdamRange<kApply, kNesterov, kDecay, kForm1, 0>;
+}
+
+template <bool kApply, bool kNesterov>
+RangeFn PickForm(const Hyper& h) {
+  if (h.decay) {
+    return h.form1 ? PickClip<kApply, kNesterov, true, true>(h.clip) : PickClip<kApply, kNesterov, true, false>(h.clip);
+  }
+  return h.form1 ? PickClip<kApply, kNesterov, false, true>(h.clip) : PickClip<kApply, kNesterov, false, false>(h.clip);
 }
 
 template <bool kApply>
 RangeFn Pick(const Hyper& h) {
-  if (h.decay) return h.form1 ? PickClip<kApply, true, true>(h.clip) : PickClip<kApply, true, false>(h.clip);
-  return h.form1 ? PickClip<kApply, false, true>(h.clip) : PickClip<kApply, false, false>(h.clip);
+  return h.nesterov ? PickForm<kApply, true>(h) : PickForm<kApply, false>(h);
 }
 
 // Checks the sizes and reads the scalars; nullptr on success, else the error's message.
 const char* ReadHyper(int64_t n, int64_t np, int64_t nm, int64_t nv, const ffi::Buffer<ffi::F32>& hyper, Hyper* h) {
   if (np != n || nm != n || nv != n) return "adam_cpu: p, g, m and v must have the same size";
-  if (hyper.element_count() != 17) return "adam_cpu: hyper must hold 17 scalars";
+  if (hyper.element_count() != 20) return "adam_cpu: hyper must hold 20 scalars";
   const float* k = hyper.typed_data();
   *h = Hyper{k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8], k[9],
-             k[10] != 0.0f, k[11] != 0.0f, k[12], k[13], static_cast<int>(k[14]), k[15], k[16]};
+             k[10] != 0.0f, k[11] != 0.0f, k[12], k[13], static_cast<int>(k[14]), k[15], k[16],
+             k[17] != 0.0f, k[18], k[19]};
   return nullptr;
 }
 

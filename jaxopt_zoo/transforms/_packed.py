@@ -317,12 +317,12 @@ def packed_apply(tx: GradientTransformation, grads: dict, state: Any, params: di
     C++ kernel that reads p, g and the state and writes p and the state over their own buffers
     (``jaxopt_zoo/_kernels/*_cpu.cc``), for the chains
     ``[clip_by_global_norm], [add_decayed_weights], core, [add_decayed_weights], scale(-lr) |
-    scale_by_schedule`` with float hyperparameters, where the core is ``scale_by_adam`` (no
-    Nesterov/AMSGrad, no weight decay before it), ``trace`` (SGD with momentum or Nesterov),
+    scale_by_schedule`` with float hyperparameters, where the core is ``scale_by_adam`` (NAdam's
+    ``nesterov`` too; not AMSGrad, no weight decay before it), ``trace`` (SGD with momentum or Nesterov),
     ``scale_by_lion`` (mode ``'hard'``, no weight decay before it) or ``scale_by_rms`` (no
     bias correction; optionally followed by ``trace``, rmsprop's momentum): what ``zoo.adam``,
     ``zoo.adamw``, ``zoo.sgd(lr, momentum)``, ``zoo.lion`` and ``zoo.rmsprop`` (not centered)
-    build. AdamW then moves 28 bytes per parameter, its memory floor, where ``update`` +
+    build, and ``zoo.nadam``/``zoo.nadamw``. AdamW then moves 28 bytes per parameter, its memory floor, where ``update`` +
     ``apply_updates`` move 40 (the update is written and read back); momentum SGD, Lion and
     RMSprop move 20 (28 with momentum).
     Jit the training step with params and state donated, so nothing is copied::
@@ -363,7 +363,7 @@ def packed_apply(tx: GradientTransformation, grads: dict, state: Any, params: di
     """
     _check_packable("packed_apply", tx)
     if not extra_args and all(isinstance(t, dict) for t in (grads, params)):
-        plan = _adam_plan(tx)
+        plan = _adam_plan(tx, apply=True)
         if plan is not None and _fusable(plan, grads, state, params, "adam_apply"):
             return _fused_adam_apply(plan, grads, state, params)
         other = None if plan is not None else _apply_plan(tx)
@@ -389,6 +389,7 @@ class _AdamPlan(NamedTuple):
     decay: float | None  # add_decayed_weights' rate, None without it
     scale: float | None  # scale(step_size), or
     schedule: tuple | None  # (index of scale_by_schedule's state, its step_size_fn)
+    nesterov: bool = False  # NAdam's first moment (packed_apply only)
 
 
 def _closure(fn: Any, qualname: str) -> dict | None:
@@ -405,7 +406,7 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
-def _adam_plan(tx: Any) -> _AdamPlan | None:
+def _adam_plan(tx: Any, apply: bool = False) -> _AdamPlan | None:
     """Recognise ``chain([clip_by_global_norm], scale_by_adam, [add_decayed_weights], scale |
     scale_by_schedule)``.
 
@@ -430,7 +431,9 @@ def _adam_plan(tx: Any) -> _AdamPlan | None:
             return None
         clip = norm["max_norm"]
     adam = members[first]
-    if (adam.get("nesterov") is not False or adam.get("amsgrad") is not False or adam.get("bias_correction_mu") is not True
+    nesterov = adam.get("nesterov")
+    if (nesterov not in ((False, True) if apply else (False,)) or adam.get("amsgrad") is not False
+            or adam.get("bias_correction_mu") is not True
             or adam.get("bias_correction_nu") is not True):
         return None
     hyper = [adam.get(k) for k in ("b1", "b2", "eps", "eps_root")]
@@ -447,10 +450,10 @@ def _adam_plan(tx: Any) -> _AdamPlan | None:
     last, index = rest[0].update, len(transforms) - 1
     scale = _closure(last, "scale.<locals>.update_fn")
     if scale is not None and _is_number(scale.get("step_size")):
-        return _AdamPlan(clip, first, *hyper, decay, scale["step_size"], None)
+        return _AdamPlan(clip, first, *hyper, decay, scale["step_size"], None, nesterov)
     schedule = _closure(last, "scale_by_schedule.<locals>.update_fn")
     if schedule is not None and callable(schedule.get("step_size_fn")):
-        return _AdamPlan(clip, first, *hyper, decay, None, (index, schedule["step_size_fn"]))
+        return _AdamPlan(clip, first, *hyper, decay, None, (index, schedule["step_size_fn"]), nesterov)
     return None
 
 
@@ -497,9 +500,10 @@ def _adam_scalars(plan: _AdamPlan, flat_grads: dict, inner: tuple, apply: bool) 
     else:
         s = jnp.asarray(plan.scale, f32)
     wd = 0.0 if plan.decay is None else plan.decay
+    bc1n = (1 - plan.b1**_numerics.safe_increment(count)).astype(f32)  # NAdam's 1 - b1^(t+1)
     hyper = jnp.stack([jnp.asarray(x, f32) for x in (
         1 - plan.b1, plan.b1, 1 - plan.b2, plan.b2, r1, r2, plan.eps_root, plan.eps, wd, s,
-        0.0 if plan.decay is None else 1.0, form, bc1, bc2, *clip)])
+        0.0 if plan.decay is None else 1.0, form, bc1, bc2, *clip, float(plan.nesterov), f32(1) / bc1n, bc1n)])
     new_inner[plan.adam] = adam._replace(count=count)
     return hyper, new_inner
 
