@@ -1,4 +1,4 @@
-"""Optional fused CPU kernels for ``zoo.packed`` (XLA FFI custom calls written in C++).
+"""Optional fused CPU kernels for ``zoo.packed`` and ``zoo.packed_apply`` (XLA FFI custom calls written in C++).
 
 Each kernel is one C++ file next to this module, with its math in a comment at the top. It is
 built lazily, the first time ``packed`` traces a step it covers: ``g++`` compiles it into a
@@ -7,8 +7,9 @@ the source, the jaxlib headers and the compiler flags), ``ctypes`` loads the sha
 ``jax.ffi.register_ffi_target`` registers its handler for the CPU platform. Installing the
 package never compiles anything, so it cannot fail there.
 
-The kernels are opt-in for now: ``JAXOPT_ZOO_KERNELS=1`` turns them on (they do not yet beat
-XLA's packed path, see benchmarks/README.md). Where they are off, no compiler is found or the
+The kernels are opt-in for now: ``JAXOPT_ZOO_KERNELS=1`` turns them on. Through ``packed``
+(``tx.update`` + ``apply_updates``) they do not beat XLA's packed path; through
+``packed_apply``, which writes p and the state in place, they do (benchmarks/README.md). Where they are off, no compiler is found or the
 build fails, ``available`` says ``False`` and ``packed`` runs its pure-JAX path (the same
 numbers). The variable is read whenever a step is traced, so tests can run both ways in one
 process.
@@ -65,8 +66,10 @@ _loaded: dict = {}  # kernel name -> FFI target name, source file -> its library
 _libs: list = []  # keeps the loaded libraries alive
 
 
-# Off unless asked for: measured so far (benchmarks/README.md, "The fused kernel"), the kernel
-# path is slower than XLA's packed path and its update temporary raises the step's peak memory.
+# Off unless asked for: measured so far (benchmarks/README.md, "The fused kernel"), the update
+# kernel of ``packed`` is slower than XLA's packed path and its update temporary raises the
+# step's peak memory; the in-place kernels of ``packed_apply`` are faster (same section), but
+# have been measured only on a loaded 2-core machine: switching the default is the lead's call.
 DEFAULT = "0"
 
 
