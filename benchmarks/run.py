@@ -62,6 +62,10 @@ VARIANTS: dict = {
         ("no-op step", workloads.adamw),
         ("no-op step, packed", lambda zoo: zoo.packed(workloads.adamw(zoo))),
     ],
+    "adamw_bf16": [
+        ("packed params, in place", workloads.adamw_bf16),
+        ("packed params, in place, no kernel", workloads.adamw_bf16),
+    ],
     "w3_chain": [
         ("packed", lambda zoo: zoo.packed(workloads.w3_chain(zoo))),
         ("packed, no kernel", lambda zoo: zoo.packed(workloads.w3_chain(zoo))),

@@ -51,6 +51,11 @@ APPLY_CONFIGS = {
         zoo.scale_by_schedule(lambda t: -zoo.cosine_decay_schedule(1e-2, 40)(t)))),
     "clip_nadamw": ("adam_apply", lambda: zoo.chain(zoo.clip_by_global_norm(0.5), zoo.scale_by_adam(nesterov=True),
                                                     zoo.add_decayed_weights(1e-3), zoo.scale(-2e-3))),
+    "adamw_bf16_state": ("adam_apply_bf16_state", lambda: zoo.adamw(1e-3, weight_decay=1e-2, mu_dtype=jnp.bfloat16,
+                                                                 nu_dtype=jnp.bfloat16)),
+    "clip_nadam_bf16_state": ("adam_apply_bf16_state", lambda: zoo.chain(
+        zoo.clip_by_global_norm(0.5), zoo.scale_by_adam(b1=0.8, nesterov=True, mu_dtype=jnp.bfloat16, nu_dtype=jnp.bfloat16),
+        zoo.scale(-2e-3))),
     "sgd_momentum": ("momentum_apply", lambda: zoo.sgd(1e-2, momentum=0.9)),
     "sgd_nesterov_schedule": ("momentum_apply", lambda: zoo.sgd(zoo.cosine_decay_schedule(1e-2, 40), momentum=0.8,
                                                                 nesterov=True)),
@@ -110,7 +115,7 @@ UNDER_FAST_FLAGS = all(f in os.environ.get("XLA_FLAGS", "").split() for f in FAS
 
 # (test, number of cases) run under XLA's defaults, in a subprocess when this run is not.
 UNDER_DEFAULTS = {"test_fused_step_equals_unfused": 2 * len(CONFIGS),
-                  "test_fused_apply_equals_unfused": len(ALL_APPLY) + 2 * sum(k == "adam_apply" for k, _ in ALL_APPLY.values())}
+                  "test_fused_apply_equals_unfused": len(ALL_APPLY) + 2 * sum(k.startswith("adam_apply") for k, _ in ALL_APPLY.values())}
 
 
 def test_fused_step_equals_unfused_under_xla_defaults():
@@ -131,7 +136,10 @@ def _assert_steps_agree(got, want):
     assert jax.tree.structure(got) == jax.tree.structure(want)
     for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
         assert a.dtype == b.dtype and a.shape == b.shape
-        if jnp.issubdtype(a.dtype, jnp.floating):
+        if a.dtype == jnp.bfloat16:  # numpy has no ulp test for it: compare the bits, 1 ulp apart at most
+            bits = [np.asarray(x).view(np.int16).astype(np.int32) for x in (a, b)]
+            assert np.all(np.abs(bits[0] - bits[1]) <= 1), np.max(np.abs(bits[0] - bits[1]))
+        elif jnp.issubdtype(a.dtype, jnp.floating):
             np.testing.assert_array_max_ulp(np.asarray(a), np.asarray(b), maxulp=1)
         else:
             np.testing.assert_array_equal(a, b)
@@ -196,7 +204,7 @@ if not UNDER_FAST_FLAGS:
         pytest.param(name, x64, chunk_size, id=f"{name}-{layout}")
         for name, (kernel, _) in sorted(ALL_APPLY.items())
         for x64, chunk_size, layout in [(False, 1000, "x64off"), (False, None, "x64off-one-chunk"), (True, 1000, "x64")]
-        if layout == "x64off" or kernel == "adam_apply"])(_fused_apply_equals_unfused)
+        if layout == "x64off" or kernel.startswith("adam_apply")])(_fused_apply_equals_unfused)
 
 
 def test_kernel_applies_only_to_the_chains_it_covers():

@@ -55,6 +55,7 @@ def _cpu_flags() -> tuple | None:
 KERNELS = {
     "adam": ("adam_cpu.cc", "JaxoptZooAdamF32", "jaxopt_zoo_adam_f32"),
     "adam_apply": ("adam_cpu.cc", "JaxoptZooAdamApplyF32", "jaxopt_zoo_adam_apply_f32"),
+    "adam_apply_bf16_state": ("adam_cpu.cc", "JaxoptZooAdamApplyBf16State", "jaxopt_zoo_adam_apply_bf16_state"),
     "momentum_apply": ("momentum_cpu.cc", "JaxoptZooMomentumApplyF32", "jaxopt_zoo_momentum_apply_f32"),
     "lion_apply": ("lion_cpu.cc", "JaxoptZooLionApplyF32", "jaxopt_zoo_lion_apply_f32"),
     "rms_apply": ("rms_cpu.cc", "JaxoptZooRmsApplyF32", "jaxopt_zoo_rms_apply_f32"),
@@ -160,7 +161,7 @@ def adam_chunk(p: jax.Array, g: jax.Array, m: jax.Array, v: jax.Array, hyper: ja
 
     ``hyper`` is the float32 vector ``[1-b1, b1, 1-b2, b2, 1/(1-b1^t), 1/(1-b2^t), eps_root,
     eps, wd, s, decay, form, 1-b1^t, 1-b2^t, clip, norm, max_norm, nesterov, 1/(1-b1^(t+1)),
-    1-b1^(t+1)]``. ``m`` and ``v`` are aliased to ``m'`` and ``v'``. Call only when
+    1-b1^(t+1), b1 and b2 rounded to bfloat16]``. ``m`` and ``v`` are aliased to ``m'`` and ``v'``. Call only when
     ``available("adam")``.
     """
     out = jax.ShapeDtypeStruct(g.shape, g.dtype)
@@ -178,8 +179,7 @@ def apply_chunk(kernel: str, p: jax.Array, g: jax.Array, state: tuple, hyper: ja
     ``p`` and the state are aliased to their outputs: under ``jit`` with them donated, the step
     writes them in place. Call only when ``available(kernel)``.
     """
-    out = jax.ShapeDtypeStruct(g.shape, g.dtype)
+    outs = tuple(jax.ShapeDtypeStruct(x.shape, x.dtype) for x in (p, *state))
     aliases = {0: 0, **{2 + i: 1 + i for i in range(len(state))}}
-    call = jax.ffi.ffi_call(target(kernel), (out,) * (1 + len(state)), input_output_aliases=aliases,
-                            vmap_method="sequential")
+    call = jax.ffi.ffi_call(target(kernel), outs, input_output_aliases=aliases, vmap_method="sequential")
     return call(p, g, *state, hyper)

@@ -38,7 +38,14 @@
 // (so jit's cache is not keyed on their values):
 //
 //   hyper = [c1, b1, c2, b2, r1, r2, eps_root, eps, wd, s, decay, form, bc1, bc2, clip, n, c,
-//            nesterov, r1n, bc1n]
+//            nesterov, r1n, bc1n, b1_lo, b2_lo]
+//
+// The apply handler JaxoptZooAdamApplyBf16State takes m and v in bfloat16 (mu_dtype =
+// nu_dtype = bfloat16), as the unfused path computes with them: the Python decays meet
+// bfloat16 arrays in b1 m and b2 v, so they are rounded to bfloat16 (b1_lo, b2_lo), and XLA
+// keeps the products in float32 (its default excess precision): m' = fma(g, c1, m b1_lo),
+// v' = fma(g * g, c2, v b2_lo), the rest of the step in float32 from these, and m', v'
+// stored rounded to nearest even (XLA's convert).
 //
 // `clip` is 0 without clip_by_global_norm in the chain, 1 with it when the norm n is below c
 // (the grads pass unchanged), 2 when it is not (they are scaled).
@@ -49,6 +56,8 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 
 #include "cpu_common.h"
 #include "xla/ffi/api/ffi.h"
@@ -68,24 +77,59 @@ struct Hyper {
   float norm, max_norm;
   bool nesterov;
   float r1n, bc1n;
+  float b1_lo, b2_lo;  // b1 and b2 rounded to bfloat16 (bfloat16 moments)
 };
 
 // Elements [begin, end) of the chunk; m and v are updated in place, and p too when kApply
 // (then `u` is unused), else u is written (and p only read). The switches are template
 // parameters so the loop has no branches, and each buffer is reached through one pointer
 // (`__restrict`), so it vectorises.
-template <bool kApply, bool kNesterov, bool kDecay, bool kForm1, int kClip>
-void AdamRange(float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v,
+// The moments' storage: float, or bfloat16 (its bits in a uint16_t), read exactly into float
+// and written rounded to nearest even, as XLA's convert does; the math is float32 either way.
+inline float Load(float x) { return x; }
+inline float Load(uint16_t x) {
+  const uint32_t bits = static_cast<uint32_t>(x) << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+inline void Store(float* out, float x) { *out = x; }
+inline void Store(uint16_t* out, float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  if (std::isnan(x)) {
+    *out = static_cast<uint16_t>((bits >> 16) | 0x40);  // a quiet NaN, sign kept
+  } else {
+    *out = static_cast<uint16_t>((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
+  }
+}
+
+// x rounded to bfloat16, as a float.
+inline float Round(float x) {
+  uint16_t b;
+  Store(&b, x);
+  return Load(b);
+}
+
+template <bool kApply, bool kNesterov, bool kDecay, bool kForm1, int kClip, typename S = float>
+void AdamRange(float* __restrict p, const float* __restrict g, S* __restrict m, S* __restrict v,
                float* __restrict u, const Hyper h, int64_t begin, int64_t end) {
   for (int64_t i = begin; i < end; ++i) {
     float gi = g[i];
     if constexpr (kClip == 2) gi = (gi / h.norm) * h.max_norm;
-    const float mi = std::fma(gi, h.c1, m[i] * h.b1);
-    float vi;
-    if constexpr (kClip != 0) {
-      vi = std::fma(v[i], h.b2, (gi * gi) * h.c2);
+    float mi, vi;
+    if constexpr (std::is_same_v<S, uint16_t>) {
+      // bfloat16 moments: the decays meet bfloat16 arrays, so they are rounded to bfloat16
+      // (b1_lo, b2_lo); XLA keeps the products in float32 (excess precision, its default).
+      mi = std::fma(gi, h.c1, Load(m[i]) * h.b1_lo);
+      vi = std::fma(gi * gi, h.c2, Load(v[i]) * h.b2_lo);
     } else {
-      vi = std::fma(gi * gi, h.c2, v[i] * h.b2);
+      mi = std::fma(gi, h.c1, m[i] * h.b1);
+      if constexpr (kClip != 0) {
+        vi = std::fma(v[i], h.b2, (gi * gi) * h.c2);
+      } else {
+        vi = std::fma(gi * gi, h.c2, v[i] * h.b2);
+      }
     }
     float ai;
     if constexpr (kNesterov) {
@@ -106,41 +150,44 @@ void AdamRange(float* __restrict p, const float* __restrict g, float* __restrict
     } else {
       u[i] = ai * h.s;
     }
-    m[i] = mi;
-    v[i] = vi;
+    Store(&m[i], mi);
+    Store(&v[i], vi);
   }
 }
 
-using RangeFn = void (*)(float*, const float*, float*, float*, float*, const Hyper, int64_t, int64_t);
+template <typename S>
+using RangeFn = void (*)(float*, const float*, S*, S*, float*, const Hyper, int64_t, int64_t);
 
-template <bool kApply, bool kNesterov, bool kDecay, bool kForm1>
-RangeFn PickClip(int clip) {
-  return clip == 2   ? AdamRange<kApply, kNesterov, kDecay, kForm1, 2>
-         : clip == 1 ? AdamRange<kApply, kNesterov, kDecay, kForm1, 1>
-                     : AdamRange<kApply, kNesterov, kDecay, kForm1, 0>;
+template <bool kApply, bool kNesterov, bool kDecay, bool kForm1, typename S>
+RangeFn<S> PickClip(int clip) {
+  return clip == 2   ? AdamRange<kApply, kNesterov, kDecay, kForm1, 2, S>
+         : clip == 1 ? AdamRange<kApply, kNesterov, kDecay, kForm1, 1, S>
+                     : AdamRange<kApply, kNesterov, kDecay, kForm1, 0, S>;
 }
 
-template <bool kApply, bool kNesterov>
-RangeFn PickForm(const Hyper& h) {
+template <bool kApply, bool kNesterov, typename S>
+RangeFn<S> PickForm(const Hyper& h) {
   if (h.decay) {
-    return h.form1 ? PickClip<kApply, kNesterov, true, true>(h.clip) : PickClip<kApply, kNesterov, true, false>(h.clip);
+    return h.form1 ? PickClip<kApply, kNesterov, true, true, S>(h.clip)
+                   : PickClip<kApply, kNesterov, true, false, S>(h.clip);
   }
-  return h.form1 ? PickClip<kApply, kNesterov, false, true>(h.clip) : PickClip<kApply, kNesterov, false, false>(h.clip);
+  return h.form1 ? PickClip<kApply, kNesterov, false, true, S>(h.clip)
+                 : PickClip<kApply, kNesterov, false, false, S>(h.clip);
 }
 
-template <bool kApply>
-RangeFn Pick(const Hyper& h) {
-  return h.nesterov ? PickForm<kApply, true>(h) : PickForm<kApply, false>(h);
+template <bool kApply, typename S = float>
+RangeFn<S> Pick(const Hyper& h) {
+  return h.nesterov ? PickForm<kApply, true, S>(h) : PickForm<kApply, false, S>(h);
 }
 
 // Checks the sizes and reads the scalars; nullptr on success, else the error's message.
 const char* ReadHyper(int64_t n, int64_t np, int64_t nm, int64_t nv, const ffi::Buffer<ffi::F32>& hyper, Hyper* h) {
   if (np != n || nm != n || nv != n) return "adam_cpu: p, g, m and v must have the same size";
-  if (hyper.element_count() != 20) return "adam_cpu: hyper must hold 20 scalars";
+  if (hyper.element_count() != 22) return "adam_cpu: hyper must hold 22 scalars";
   const float* k = hyper.typed_data();
   *h = Hyper{k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8], k[9],
              k[10] != 0.0f, k[11] != 0.0f, k[12], k[13], static_cast<int>(k[14]), k[15], k[16],
-             k[17] != 0.0f, k[18], k[19]};
+             k[17] != 0.0f, k[18], k[19], k[20], k[21]};
   return nullptr;
 }
 
@@ -161,7 +208,7 @@ ffi::Error AdamImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> p, ffi::Buffer<f
   float* pp = const_cast<float*>(p.typed_data());
   const float* gp = g.typed_data();
   float* up = u->typed_data();
-  const RangeFn range = Pick<false>(h);
+  const RangeFn<float> range = Pick<false>(h);
   ParallelFor(pool, n, [=](int64_t begin, int64_t end) { range(pp, gp, mo, vo, up, h, begin, end); });
   return ffi::Error::Success();
 }
@@ -180,12 +227,44 @@ ffi::Error AdamApplyImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> p, ffi::Buf
   float* mo = InPlace(m, m_out, n);
   float* vo = InPlace(v, v_out, n);
   const float* gp = g.typed_data();
-  const RangeFn range = Pick<true>(h);
+  const RangeFn<float> range = Pick<true>(h);
+  ParallelFor(pool, n, [=](int64_t begin, int64_t end) { range(po, gp, mo, vo, nullptr, h, begin, end); });
+  return ffi::Error::Success();
+}
+
+// p + tx.update with bfloat16 moments: returns p', m' and v' (p, m and v aliased).
+ffi::Error AdamApplyBf16StateImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> p, ffi::Buffer<ffi::F32> g,
+                                  ffi::Buffer<ffi::BF16> m, ffi::Buffer<ffi::BF16> v, ffi::Buffer<ffi::F32> hyper,
+                                  ffi::ResultBuffer<ffi::F32> p_out, ffi::ResultBuffer<ffi::BF16> m_out,
+                                  ffi::ResultBuffer<ffi::BF16> v_out) {
+  const int64_t n = static_cast<int64_t>(g.element_count());
+  Hyper h;
+  if (const char* err = ReadHyper(n, p.element_count(), m.element_count(), v.element_count(), hyper, &h)) {
+    return ffi::Error::InvalidArgument(err);
+  }
+  float* po = InPlace(p, p_out, n);
+  uint16_t* mo = jaxopt_zoo::InPlaceAs(m, m_out, n);
+  uint16_t* vo = jaxopt_zoo::InPlaceAs(v, v_out, n);
+  const float* gp = g.typed_data();
+  const RangeFn<uint16_t> range = Pick<true, uint16_t>(h);
   ParallelFor(pool, n, [=](int64_t begin, int64_t end) { range(po, gp, mo, vo, nullptr, h, begin, end); });
   return ffi::Error::Success();
 }
 
 }  // namespace
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxoptZooAdamApplyBf16State, AdamApplyBf16StateImpl,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::ThreadPool>()
+                                  .Arg<ffi::Buffer<ffi::F32>>()   // p
+                                  .Arg<ffi::Buffer<ffi::F32>>()   // g
+                                  .Arg<ffi::Buffer<ffi::BF16>>()  // m
+                                  .Arg<ffi::Buffer<ffi::BF16>>()  // v
+                                  .Arg<ffi::Buffer<ffi::F32>>()   // hyper
+                                  .Ret<ffi::Buffer<ffi::F32>>()   // p'
+                                  .Ret<ffi::Buffer<ffi::BF16>>()  // m'
+                                  .Ret<ffi::Buffer<ffi::BF16>>()  // v'
+);
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxoptZooAdamF32, AdamImpl,
                               ffi::Ffi::Bind()

@@ -68,6 +68,14 @@ inline float* InPlace(const xla::ffi::Buffer<xla::ffi::F32>& in, xla::ffi::Resul
   return o;
 }
 
+// InPlace for any element type T of the buffers (bfloat16 moments: uint16_t).
+template <xla::ffi::DataType kDtype>
+auto* InPlaceAs(const xla::ffi::Buffer<kDtype>& in, xla::ffi::ResultBuffer<kDtype>& out, int64_t n) {
+  auto* o = out->typed_data();
+  if (o != in.typed_data()) std::copy_n(in.typed_data(), n, o);
+  return o;
+}
+
 }  // namespace jaxopt_zoo
 
 #endif  // JAXOPT_ZOO_KERNELS_CPU_COMMON_H_

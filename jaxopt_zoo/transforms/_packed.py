@@ -322,7 +322,8 @@ def packed_apply(tx: GradientTransformation, grads: dict, state: Any, params: di
     ``scale_by_lion`` (mode ``'hard'``, no weight decay before it) or ``scale_by_rms`` (no
     bias correction; optionally followed by ``trace``, rmsprop's momentum): what ``zoo.adam``,
     ``zoo.adamw``, ``zoo.sgd(lr, momentum)``, ``zoo.lion`` and ``zoo.rmsprop`` (not centered)
-    build, and ``zoo.nadam``/``zoo.nadamw``. AdamW then moves 28 bytes per parameter, its memory floor, where ``update`` +
+    build, and ``zoo.nadam``/``zoo.nadamw``; the Adam family also with bfloat16 moments
+    (``mu_dtype=nu_dtype=jnp.bfloat16``, float32 math). AdamW then moves 28 bytes per parameter, its memory floor, where ``update`` +
     ``apply_updates`` move 40 (the update is written and read back); momentum SGD, Lion and
     RMSprop move 20 (28 with momentum).
     Jit the training step with params and state donated, so nothing is copied::
@@ -366,6 +367,8 @@ def packed_apply(tx: GradientTransformation, grads: dict, state: Any, params: di
         plan = _adam_plan(tx, apply=True)
         if plan is not None and _fusable(plan, grads, state, params, "adam_apply"):
             return _fused_adam_apply(plan, grads, state, params)
+        if plan is not None and _fusable(plan, grads, state, params, "adam_apply_bf16_state", jnp.bfloat16):
+            return _fused_adam_apply(plan, grads, state, params, "adam_apply_bf16_state")
         other = None if plan is not None else _apply_plan(tx)
         if other is not None and _apply_fusable(other, grads, state, params):
             return _fused_apply(other, grads, state, params)
@@ -457,16 +460,19 @@ def _adam_plan(tx: Any, apply: bool = False) -> _AdamPlan | None:
     return None
 
 
-def _fusable(plan: _AdamPlan, flat_grads: dict, inner: Any, flat_params: dict | None, kernel: str = "adam") -> bool:
-    """Whether this step can run the kernel: float32 grads, params and moments only, one
-    device, a CPU backend on which the kernel is built, no extra arguments for the members."""
+def _fusable(plan: _AdamPlan, flat_grads: dict, inner: Any, flat_params: dict | None, kernel: str = "adam",
+             moments: Any = jnp.float32) -> bool:
+    """Whether this step can run the kernel: float32 grads and params, moments of dtype
+    ``moments``, one device, a CPU backend on which the kernel is built."""
     if flat_params is None and plan.decay is not None:
         return False
     adam = inner[plan.adam]
     trees = [flat_grads, adam.mu, adam.nu] + ([] if flat_params is None else [flat_params])
     if any(set(t) != {"float32"} for t in trees):
         return False
-    if any(jnp.result_type(c) != jnp.float32 for t in trees for c in t["float32"]):
+    if any(jnp.result_type(c) != jnp.float32 for t in trees[:1] + trees[3:] for c in t["float32"]):
+        return False
+    if any(jnp.result_type(c) != moments for t in (adam.mu, adam.nu) for c in t["float32"]):
         return False
     return jax.device_count() == 1 and _kernels.available(kernel)
 
@@ -503,7 +509,8 @@ def _adam_scalars(plan: _AdamPlan, flat_grads: dict, inner: tuple, apply: bool) 
     bc1n = (1 - plan.b1**_numerics.safe_increment(count)).astype(f32)  # NAdam's 1 - b1^(t+1)
     hyper = jnp.stack([jnp.asarray(x, f32) for x in (
         1 - plan.b1, plan.b1, 1 - plan.b2, plan.b2, r1, r2, plan.eps_root, plan.eps, wd, s,
-        0.0 if plan.decay is None else 1.0, form, bc1, bc2, *clip, float(plan.nesterov), f32(1) / bc1n, bc1n)])
+        0.0 if plan.decay is None else 1.0, form, bc1, bc2, *clip, float(plan.nesterov), f32(1) / bc1n, bc1n,
+        *(jnp.asarray(b, jnp.bfloat16) for b in (plan.b1, plan.b2)))])
     new_inner[plan.adam] = adam._replace(count=count)
     return hyper, new_inner
 
@@ -521,11 +528,12 @@ def _fused_adam_update(plan: _AdamPlan, flat_grads: dict, inner: tuple, flat_par
     return {"float32": tuple(o[0] for o in outs)}, tuple(new_inner)
 
 
-def _fused_adam_apply(plan: _AdamPlan, flat_grads: dict, inner: tuple, flat_params: dict) -> tuple:
+def _fused_adam_apply(plan: _AdamPlan, flat_grads: dict, inner: tuple, flat_params: dict,
+                      kernel: str = "adam_apply") -> tuple:
     """``plan``'s chain applied with the in-place Adam kernel: the new params and state."""
     hyper, new_inner = _adam_scalars(plan, flat_grads, inner, apply=True)
     adam = new_inner[plan.adam]
-    outs = [_kernels.apply_chunk("adam_apply", p, g, (m, v), hyper) for p, g, m, v in zip(
+    outs = [_kernels.apply_chunk(kernel, p, g, (m, v), hyper) for p, g, m, v in zip(
         flat_params["float32"], flat_grads["float32"], adam.mu["float32"], adam.nu["float32"])]
     new_inner[plan.adam] = adam._replace(mu={"float32": tuple(o[1] for o in outs)},
                                          nu={"float32": tuple(o[2] for o in outs)})
