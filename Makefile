@@ -1,5 +1,6 @@
 # The two commands of the quick start: `make demo` and `make test`; `make conformance` runs
-# optax's own test suite against the zoo (docs/conformance.md).
+# optax's own test suite against the zoo (docs/conformance.md); `make fixtures` regenerates the
+# committed parity fixtures (tests/reference/fixtures/, writers in tools/fixtures/).
 # Each creates .venv when it is missing and installs what it needs into it.
 
 PYTHON ?= python3
@@ -9,7 +10,7 @@ PIP    := $(VENV)/bin/pip
 PYTEST_ARGS ?= -n 2 --dist loadgroup  # both cores (pytest-xdist); an xdist_group stays on one worker
 BENCH_ARGS ?=
 
-.PHONY: test lint doctest docs conformance demo bench clean
+.PHONY: test test-distributed lint doctest docs conformance fixtures demo bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +42,12 @@ lint: $(VENV)/.installed-test
 doctest: $(VENV)/.installed-test
 	$(PY) -m pytest $(PYTEST_ARGS) -p no:cacheprovider --doctest-modules jaxopt_zoo
 
+# Two jax.distributed processes on localhost (4 CPU devices each, a mesh of 8) train soap and muon,
+# checkpoint with orbax across both and resume, bit-identical to one process with the same mesh
+# (tests/distributed, ~1 min on 2 cores; left out of `make test`; CI runs both).
+test-distributed: $(VENV)/.installed-test
+	$(PY) -m pytest -p no:cacheprovider tests/distributed
+
 # The docs site in site/ (mkdocs-material + mkdocstrings), warnings as errors; no network needed.
 docs: $(VENV)/.installed-docs
 	$(VENV)/bin/mkdocs build --strict
@@ -50,6 +57,11 @@ docs: $(VENV)/.installed-docs
 conformance: $(VENV)/.installed-test
 	CONFORMANCE=full $(PY) -m pytest $(PYTEST_ARGS) tests/conformance
 	CONFORMANCE=known $(PY) -m pytest $(PYTEST_ARGS) tests/conformance
+
+# The torch / pytorch_optimizer / schedulefree / transformers references on the fixed parity
+# cases, written to tests/reference/fixtures/ for machines without them (docs/development.md).
+fixtures: $(VENV)/.installed-test
+	$(PY) -m tools.fixtures
 
 # The optimizer paths on 2-D test functions, then the 11-optimizer shootout on digits (its table
 # stays on screen); pictures, CSV and JSON in zoo-out/.

@@ -9,7 +9,9 @@ donated params and state, then timed in turn (zoo, optax, zoo, optax, ...) and t
 step is kept. The floor of a row is ``bytes moved / bandwidth``, the bandwidth being that of a
 donated ``x = x + 3*y`` on arrays far larger than cache, measured at the start and the end of
 the same run: the triad is timed in every row's alternation next to the steps. W7 times
-``zoo.muon`` against ``optax.contrib.muon`` on a 12-block transformer-like tree. W2 rows also
+``zoo.muon`` against ``optax.contrib.muon`` on a 12-block transformer-like tree; W8 times
+``zoo.soap`` / ``zoo.shampoo`` against pytorch_optimizer's SOAP / Shampoo (torch, float32; skipped
+with a message without torch) and compares their state bytes (``benchmarks/vs_torch.py``). W2 rows also
 time a *no-op step* for each state layout: a jitted, donated step that returns params and
 state untouched, i.e. the host's cost of passing that many arrays through ``jit`` with no
 computation at all (a floor no rearrangement of the computation can go below). Results go
@@ -32,7 +34,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 
-from . import timing, workloads
+from . import timing, vs_torch, workloads
 from .workloads import Sizes
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -284,7 +286,7 @@ def run(sizes: Sizes, only: set | None = None, log=print) -> dict:
     bw = [timing.measure_bandwidth(sizes.floor_elements, reps=sizes.reps)]
     log(f"triad bandwidth: {bw[0]['bytes_per_s'] / 1e9:.2f} GB/s")
     bandwidth = bw[0]["bytes_per_s"]  # unused by the rows: each times its own triad
-    rows, compile_rows, memory_rows = [], [], []
+    rows, compile_rows, memory_rows, torch_rows, torch_skipped = [], [], [], [], None
 
     def add(new):
         for r in new:
@@ -314,6 +316,8 @@ def run(sizes: Sizes, only: set | None = None, log=print) -> dict:
         blocks, width = sizes.w7_muon
         add(time_row("W7", f"Muon+Adam, {blocks}-block tree, width {width}", "muon",
                      len(jax.tree.leaves(workloads.muon_tree(blocks, width))), (blocks, width), sizes, bandwidth))
+    if want("W8"):
+        torch_rows, torch_skipped = vs_torch.rows(sizes, log=log)
     if want("W4"):
         for leaves in sizes.w4_leaf_counts:
             r = compile_row("W4", f"AdamW, {leaves} leaves", "adamw", leaves, sizes.w4_leaf_shape)
@@ -350,6 +354,8 @@ def run(sizes: Sizes, only: set | None = None, log=print) -> dict:
         "steps": rows,
         "compile": compile_rows,
         "memory": memory_rows,
+        "torch": torch_rows,
+        "torch_skipped": torch_skipped,
     }
 
 
@@ -387,6 +393,7 @@ def markdown(res: dict) -> str:
             "compiled step calls a fused C++ kernel of `zoo.packed` / `zoo.packed_apply` (jaxopt_zoo/_kernels/*_cpu.cc).",
         ]
         lines.append("")
+    lines += vs_torch.markdown(res)
     if res["compile"]:
         lines += ["| | compile time | params | zoo s | optax s | zoo/optax |", "|---|---|---:|---:|---:|---:|"]
         for r in res["compile"]:

@@ -11,6 +11,9 @@ per float32 parameter (each array read or written once), so ``floor = bytes * N 
 * W7, Muon on a transformer-like 12-block tree (``muon_tree``), reads p, g, m and writes p,
   m: 20 — but its Newton-Schulz matmuls make it compute-bound, so its floor is only a
   reference; the row's point is zoo vs optax.contrib.muon, step and compile time.
+* W8, SOAP and Shampoo against pytorch_optimizer's (``benchmarks/vs_torch.py``) on
+  ``preconditioner_tree``: compute-bound too (statistics, rotations, eigh/QR/SVD refreshes),
+  so no floor; the rows give zoo/torch and each side's state bytes over the params' bytes.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ class Sizes:
     w5_trees: tuple = ((1, (16 * 2**20,)), (200, (128, 160)))
     w6_shape: tuple = (4096, 4096)
     w7_muon: tuple = (12, 256)  # (blocks, width) of the transformer-like Muon tree
+    # W8: (count, shape) groups of the SOAP/Shampoo tree (matrices and vectors)
+    w8_tree: tuple = ((4, (256, 256)), (2, (512, 128)), (4, (256,)), (2, (512,)))
     floor_elements: int = 16 * 2**20
     reps: int = 7
 
@@ -51,6 +56,7 @@ class Sizes:
             w5_trees=((1, (4 * 2**20,)), (100, (128, 160))),
             w6_shape=(2048, 2048),
             w7_muon=(12, 128),
+            w8_tree=((2, (256, 256)), (1, (512, 128)), (2, (256,)), (1, (512,))),
             floor_elements=8 * 2**20,
             reps=5,
         )
@@ -68,6 +74,7 @@ class Sizes:
             w5_trees=((2, (64,)),),
             w6_shape=(16, 8),
             w7_muon=(2, 8),
+            w8_tree=((1, (8, 8)), (1, (16, 4)), (1, (8,))),
             floor_elements=4096,
             reps=2,
         )
@@ -94,6 +101,19 @@ def muon_tree(blocks: int, width: int, seed: int = 0) -> dict:
                  "down_bias": vec(width), "norm1": vec(width), "norm2": vec(width)}
         tree.update({f"block{i:02d}/{k}": v for k, v in block.items()})
     tree.update({"head/kernel": mat(4 * width, width), "head/bias": vec(width)})
+    return tree
+
+
+def preconditioner_tree(groups: tuple, seed: int = 0) -> dict:
+    """W8's tree: for each ``(count, shape)`` group, ``count`` float32 leaves of ``shape``
+    (matrices scaled like weights, vectors small like biases)."""
+    rng = np.random.default_rng(seed)
+    tree = {}
+    for count, shape in groups:
+        scale = 1.0 / np.sqrt(shape[0]) if len(shape) > 1 else 0.1
+        for i in range(count):
+            key = f"{'x'.join(map(str, shape))}/{i}"
+            tree[key] = jnp.asarray(rng.normal(size=shape) * scale, jnp.float32)
     return tree
 
 

@@ -278,6 +278,12 @@ def for_a_step(name: str, tx: Any) -> Any:
     return _packable.composite(GradientTransformation(tx.init, update_fn), tx)
 
 
+def build(name: str, **override: Any) -> Any:
+    """Member ``name`` built with its example hyperparameters (``override`` replaces some),
+    ready for a generic training step (``for_a_step``)."""
+    return for_a_step(name, factory(name)(**{**OPTIMIZERS[name].example, **override}))
+
+
 def needs(name: str, extra: str) -> bool:
     """Whether member ``name``'s update needs ``extra`` (``"value"``, ``"grad"``, ``"value_fn"``;
     a renamed extra counts under both names)."""

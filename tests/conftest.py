@@ -3,10 +3,10 @@ profiles sized for 2-core CI, and both of JAX's precision modes.
 
 The suite runs with ``jax_enable_x64`` on (float64 references need it). JAX's default mode —
 x64 off, what most users run — is covered through the ``dtype`` fixture: every parity test
-that takes it runs in float64, in float32 with x64 on, and in float32 with x64 off
-(``[float32-x64off]``), the last inside ``jax.enable_x64(False)`` (a thread-local switch, so
-the same pytest run covers both modes). The fixture checks that x64 really is off before the
-test and still off after it.
+that takes it runs in float64 and in float32 with x64 off (``[float32-x64off]``), the latter
+inside ``jax.enable_x64(False)`` (a thread-local switch, so the same pytest run covers both
+modes); tests marked ``float32_with_x64`` run float32 with x64 on as well. The fixture checks
+that x64 really is off before the test and still off after it.
 """
 
 import os
@@ -24,11 +24,15 @@ import os
 # Set before JAX starts its backend (importing jax does not start it).
 FAST_COMPILE_FLAGS = ("--xla_cpu_use_fusion_emitters=false",)
 # XLA_FLAGS as the suite was started, without the fast-compile flags: what a subprocess that must
-# run under XLA's defaults gets (os.environ may change later: the CLI's --devices sets XLA_FLAGS).
+# run under XLA's defaults gets (tests/_subprocess.run_under_xla_defaults; os.environ may change
+# later: the CLI's --devices sets XLA_FLAGS).
 DEFAULT_XLA_FLAGS = " ".join(f for f in os.environ.get("XLA_FLAGS", "").split() if f not in FAST_COMPILE_FLAGS)
 if os.environ.get("ZOO_TEST_XLA", "fast") == "fast":
     _flags = os.environ.get("XLA_FLAGS", "").split()
     os.environ["XLA_FLAGS"] = " ".join(_flags + [f for f in FAST_COMPILE_FLAGS if f not in _flags])
+# The flags the suite compiles with (a subprocess that may share them gets them from here, not from
+# os.environ, for the same reason). tests/_subprocess.py starts the suite's Python subprocesses.
+SUITE_XLA_FLAGS = os.environ.get("XLA_FLAGS", "")
 # torch (the references) on one thread: two pytest workers share two cores, and torch's own
 # threads on top of them make its small-tensor steps ~100x slower on a loaded machine.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -48,6 +52,10 @@ settings.register_profile("ci", max_examples=30, deadline=None, derandomize=True
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+# tests/distributed (two jax.distributed processes against one, ~1 min) runs in `make test-distributed`
+# alone, which names the folder (a path given on the command line is collected all the same).
+collect_ignore = ["distributed"]
+
 X64_OFF = "float32-x64off"  # the id of the dtype fixture's x64-off case
 
 
@@ -56,12 +64,41 @@ def x64_is_off() -> bool:
     return not jax.config.jax_enable_x64 and jnp.asarray(1.0).dtype == jnp.float32
 
 
-@pytest.fixture(params=["float64", "float32", X64_OFF])
+DTYPE_CASES = ["float64", X64_OFF]  # what users run: float64 with x64 on, float32 in JAX's default mode
+WITH_X64_FLOAT32 = "float32_with_x64"  # a marker: this test also runs float32 with x64 on
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", f"{WITH_X64_FLOAT32}: the dtype fixture adds float32 with x64 on (x64's promotion rules "
+        "matter: torch_compat's float32 runs equal torch's, optax's float32 failures with x64 on)")
+
+
+def _parametrizes(metafunc, name: str) -> bool:
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0]
+        if name in ([n.strip() for n in names.split(",")] if isinstance(names, str) else names):
+            return True
+    return False
+
+
+def pytest_generate_tests(metafunc):
+    if "dtype" in metafunc.fixturenames and not _parametrizes(metafunc, "dtype"):
+        cases = list(DTYPE_CASES)
+        if metafunc.definition.get_closest_marker(WITH_X64_FLOAT32):
+            cases.insert(1, "float32")
+        metafunc.parametrize("dtype", cases, indirect=True)
+
+
+@pytest.fixture
 def dtype(request):
-    """Every parity test runs in float64 (tight), float32 (loose), and float32 with x64 off.
+    """Parity tests run in float64 (tight) and in float32 with x64 off (loose; JAX's default mode).
 
     The value is the dtype name ("float64" or "float32"); the x64-off case also gives
-    "float32", so tests need no change to run in JAX's default mode.
+    "float32", so tests need no change to run in JAX's default mode. Tests marked
+    ``float32_with_x64`` add float32 with x64 on, where Python scalars are float64 (torch_compat's
+    float32 runs equal torch's there; optax's float32 failures with x64 on are pinned there). Every
+    member's update dtypes with x64 on are walked in tests/test_update_dtypes.py.
     """
     if request.param != X64_OFF:
         assert jax.config.jax_enable_x64, "the suite runs with x64 on"

@@ -106,7 +106,7 @@ def state_problems(name, p, state, by_shape):
 
 
 # for_a_step: dpsgd takes the gradient as a batch of one example, sophia the loss as obj_fn
-TXS = {name: _registry.for_a_step(name, _registry.factory(name)(**_registry.OPTIMIZERS[name].example))
+TXS = {name: _registry.build(name)
        for name in sorted(_registry.OPTIMIZERS)}
 TXS.update({
     "MultiSteps": zoo.MultiSteps(zoo.adam(1e-2), 2).gradient_transformation(),
@@ -199,6 +199,124 @@ check("adafactor_state_type_stable_under_explicit_sharding")(adafactor_state_typ
 
 for _name, _make in REDUCERS.items():
     check(f"sharded_equals_unsharded:{_name}")(lambda _make=_make: sharded_equals_unsharded(_make))
+
+
+# --- matrix preconditioners: float32 sharded equals unsharded; spreading their matrix work -----
+# (issue 17) soap / shampoo / kron on the sharded tree (w split by rows, k by columns) in
+# float32: the sharded run equals the single-device one to float32 rounding (the statistics are
+# per-shard partial sums plus an all-reduce, so their last bits differ); muon's is
+# sharded_equals_unsharded:muon above (float64, 1e-12). soap and shampoo run sharded *with*
+# spread=MESH (FSDP params, the factor work spread; the spread path equals the unspread one bit
+# for bit, spread_equals_unspread below), and their factor matrices (statistics, bases, roots)
+# must come out replicated, the layout spread pins; kron's are recorded in the notes (XLA's
+# propagation places them; see docs/multi-device.md). soap runs with max_precondition_dim=6 so
+# that every basis it builds comes from a statistic with simple eigenvalues (see _soap.py:
+# otherwise the eigenvectors of a repeated eigenvalue, and so the steps, depend on the last
+# bits); shampoo with matrix_eps=0.1, so that its inverse roots are well conditioned in float32.
+# kron runs one step (its compile is the heaviest; every step of the first 500 refits its
+# factors). Two compiles per member, to keep the subprocess short.
+F32_MATRIX = {
+    "soap": (lambda **kw: zoo.soap(2e-2, max_precondition_dim=6, precondition_frequency=2, **kw), 3),
+    "shampoo": (lambda **kw: zoo.shampoo(2e-2, matrix_eps=1e-1, **kw), 3),
+    "kron": (lambda **kw: zoo.kron(1e-2, seed=3, **kw), 1),
+}
+
+
+def assert_close_f32(got, want, what):
+    for (path, a), b in zip(jax.tree_util.tree_flatten_with_path(want)[0], jax.tree.leaves(got)):
+        a, b = np.asarray(a), np.asarray(b)
+        assert a.dtype == b.dtype, (what, jax.tree_util.keystr(path), a.dtype, b.dtype)
+        if a.dtype.kind == "f":
+            np.testing.assert_allclose(b, a, rtol=2e-5, atol=2e-6, err_msg=f"{what}: {jax.tree_util.keystr(path)}")
+        else:
+            np.testing.assert_array_equal(b, a, err_msg=f"{what}: {jax.tree_util.keystr(path)}")
+
+
+def factor_shardings(state):
+    """The (d, d) state leaves not shaped like a param (statistics, bases, roots, factors)."""
+    params = set(SHAPES.values())
+    return {jax.tree_util.keystr(path): leaf.sharding for path, leaf in jax.tree_util.tree_flatten_with_path(state)[0]
+            if leaf.ndim == 2 and leaf.shape[0] == leaf.shape[1] and leaf.shape not in params}
+
+
+def f32_sharded_equals_unsharded(name):
+    make, steps = F32_MATRIX[name]
+    spread = {"spread": MESH} if name in ("soap", "shampoo") else {}
+    single = run(make(), jax.device_put(make_params(jnp.float32), jax.devices()[0]), steps=steps)
+    sharded = run(make(**spread), shard(make_params(jnp.float32)), steps=steps)
+    assert_close_f32(sharded, single, "sharded" + (", spread" if spread else ""))
+    if spread:
+        for where, sharding in factor_shardings(sharded[1]).items():
+            assert sharding.is_fully_replicated, (where, sharding)
+    else:
+        NOTES[f"{name}: factor shardings"] = ", ".join(f"{k} {v.spec}" for k, v in factor_shardings(sharded[1]).items())
+
+
+for _name in F32_MATRIX:
+    check(f"f32_sharded_equals_unsharded:{_name}")(lambda _name=_name: f32_sharded_equals_unsharded(_name))
+
+
+# Spread: 8 equal (6, 6) layers, params replicated over the mesh (data
+# parallel). Without spread every device runs all 16 eigh/QR/SVD (soap, shampoo: two axes per
+# layer) or all 8 Newton-Schulz chains (muon); with spread=MESH each device runs 2 (resp. 1),
+# which the compiled per-device program shows: the LAPACK custom calls / the Newton-Schulz dots
+# on 6x6 matrices carry a leading batch of 16/8 (resp. 8/8).
+LAYERS = 8
+SPREAD_KW = {
+    "soap": (lambda **kw: zoo.soap(2e-2, precondition_frequency=2, **kw), ("syevd", "geqrf"), LAYERS * 2),
+    "shampoo": (lambda **kw: zoo.shampoo(2e-2, matrix_eps=1e-2, **kw), ("gesdd",), LAYERS * 2),
+    "muon": (lambda **kw: zoo.muon(2e-2, **kw), ("dot",), LAYERS),
+}
+
+
+def spread_params():
+    rng = np.random.default_rng(2)
+    tree = {f"layer{i}": rng.uniform(-1, 1, size=(6, 6)) for i in range(LAYERS)}
+    return jax.device_put({k: jnp.asarray(v, jnp.float32) for k, v in tree.items()}, NamedSharding(MESH, P()))
+
+
+def matrices_per_device(text, ops):
+    """Per op kind, the 6x6 matrices the compiled per-device program ``text`` works on: the sum
+    of the leading batch (1 when unbatched) over the LAPACK calls / dots with a 6x6 result."""
+    import re
+
+    counts = {}
+    for op in ops:
+        pattern = (r"= f32\[((?:\d+,)?)6,6\]\S* dot\(" if op == "dot"
+                   else r"= \(f32\[((?:\d+,)?)6,6\]\S*, [^=]*custom_call_target=\"lapack_s" + op)
+        counts[op] = sum(int(b[:-1]) if b else 1 for b in re.findall(pattern, text))
+    return counts
+
+
+def spread_equals_unspread(name):
+    make, ops, jobs = SPREAD_KW[name]
+    per_device = -(-jobs // len(jax.devices()))
+    p0, s0, text0 = run_compiled(make(), spread_params())
+    p1, s1, text1 = run_compiled(make(spread=MESH), spread_params())
+    exact = name != "muon"
+    for (path, a), b in zip(jax.tree_util.tree_flatten_with_path((p0, s0))[0], jax.tree.leaves((p1, s1))):
+        if exact:  # one LAPACK call per matrix either way, the same routine: the same bits
+            np.testing.assert_array_equal(np.asarray(b), np.asarray(a), err_msg=jax.tree_util.keystr(path))
+        else:  # batched and unbatched dots of XLA:CPU round apart in the last bit
+            np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-6, atol=1e-7, err_msg=jax.tree_util.keystr(path))
+    before, after = matrices_per_device(text0, ops), matrices_per_device(text1, ops)
+    NOTES[f"spread:{name}"] = f"6x6 matrices per device, unspread {before}, spread {after}"
+    for op in ops:
+        assert before[op] >= jobs, (op, before)
+        assert 0 < after[op] <= before[op] * per_device // jobs, (op, before, after)
+
+
+def run_compiled(tx, params, steps=3):
+    """``run``, and the text of the compiled step (compiled once)."""
+    state = jax.jit(tx.init)(params)
+    step = jax.jit(step_fn(tx)).lower(params, state).compile()
+    for _ in range(steps):
+        params, state = step(params, state)
+    return params, state, step.as_text()
+
+
+for _name in SPREAD_KW:
+    check(f"spread_equals_unspread:{_name}")(lambda _name=_name: spread_equals_unspread(_name))
 
 
 # --- data parallel: pmap / shard_map with pmean equal the single-device step ---------------------

@@ -84,3 +84,33 @@ def test_muon_row_runs_at_toy_size():
     assert row["workload"] == "W7" and row["optimizer"] == "muon" and row["leaves"] == 2 * 10 + 2
     for key in ("zoo_ms", "optax_ms", "zoo_compile_s", "optax_compile_s"):
         assert math.isfinite(row[key]) and row[key] > 0, (key, row)
+
+
+def test_soap_shampoo_rows_against_pytorch_optimizer_run_at_toy_size():
+    """W8: zoo.soap / zoo.shampoo against pytorch_optimizer's, step time and state bytes (no timing
+    asserted); the state counts match torch's up to the zoo's step counters."""
+    from benchmarks import vs_torch, workloads
+
+    res = bench.run(workloads.Sizes.toy(), only={"W8"}, log=lambda *a: None)
+    assert res["torch_skipped"] is None and not res["steps"]
+    assert [r["optimizer"] for r in res["torch"]] == ["SOAP", "Shampoo", "Shampoo"]
+    for r in res["torch"]:
+        for key in ("zoo_ms", "torch_ms", "zoo_over_torch", "zoo_compile_s"):
+            assert math.isfinite(r[key]) and r[key] > 0, (key, r)
+        assert r["steps_per_block"] % r["period"] == 0  # whole preconditioning periods per block
+        assert 1 < r["torch_state_over_params"] <= r["zoo_state_over_params"]
+        assert r["zoo_state_bytes"] - r["torch_state_bytes"] <= 16  # the zoo's int32 counters
+    md = "\n".join(vs_torch.markdown(res))
+    assert md.count("| W8 | ") == 3
+
+
+def test_soap_shampoo_rows_skip_without_torch(monkeypatch):
+    import sys
+
+    from benchmarks import workloads
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` raises ImportError
+    logged = []
+    res = bench.run(workloads.Sizes.toy(), only={"W8"}, log=logged.append)
+    assert res["torch"] == [] and "W8 skipped: torch" in res["torch_skipped"]
+    assert any("W8 skipped" in s for s in logged) and "W8 skipped: torch" in bench.markdown(res)

@@ -121,9 +121,7 @@ def test_hyperparams_readable_after_restore():
 
 def _registry_members():
     """Every catalogued optimizer with its example hyperparameters, and every wrapper around adam."""
-    from jaxopt_zoo import _registry
-
-    members = {n: _registry.for_a_step(n, _registry.factory(n)(**e.example)) for n, e in _registry.OPTIMIZERS.items()}
+    members = {n: _registry.build(n) for n in _registry.OPTIMIZERS}
     members.update({f"{n}(adam)": _registry.factory(n)(zoo.adam(5e-2), **e.example) for n, e in _registry.WRAPPERS.items()})
     return members
 

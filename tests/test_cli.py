@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
 import re
 import sys
@@ -16,16 +15,10 @@ import pytest
 import jaxopt_zoo as zoo
 from jaxopt_zoo import _registry
 from jaxopt_zoo.cli import _main, _specs, main
+from tests._subprocess import python_env, run_python
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG = b"\x89PNG\r\n\x1a\n"
-
-
-def _env() -> dict:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
-    env.pop("XLA_FLAGS", None)
-    return env
 
 
 def _is_png(path: Path) -> bool:
@@ -361,14 +354,13 @@ def test_demo_runs_the_default_landscapes_then_the_shootout(monkeypatch, tmp_pat
 def test_console_script_and_module_entry_points():
     target = re.search(r'^jaxopt-zoo\s*=\s*"([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
     module, func = target.split(":")
-    console = [sys.executable, "-c", f"import sys; from {module} import {func}; sys.exit({func}())"]
-    for argv in (console, [sys.executable, "-m", "jaxopt_zoo"]):
-        done = subprocess.run([*argv, "--help"], capture_output=True, text=True, env=_env(), timeout=300)
+    console = ["-c", f"import sys; from {module} import {func}; sys.exit({func}())"]
+    for argv in (console, ["-m", "jaxopt_zoo"]):
+        done = run_python([*argv, "--help"], xla_flags=None, timeout=300)  # no XLA_FLAGS, as a user runs it
         assert done.returncode == 0, done.stderr
         for word in ("shootout", "landscape", "schedules", "list", "specs:"):
             assert word in done.stdout
-    done = subprocess.run([sys.executable, "-m", "jaxopt_zoo", "shootout", "-o", "lion:b3=1"], capture_output=True,
-                          text=True, env=_env(), timeout=300)
+    done = run_python(["-m", "jaxopt_zoo", "shootout", "-o", "lion:b3=1"], xla_flags=None, timeout=300)
     assert done.returncode == 2 and "lion has no argument `b3`" in done.stderr and "Traceback" not in done.stderr
 
 
@@ -378,7 +370,7 @@ def test_devices_two_gives_the_numbers_of_one(tmp_path):
         argv = ["shootout", "-o", "adam", "--epochs", "2", "--seeds", "1", "--hidden", "32",
                 "--devices", str(n), "--out", str(tmp_path / str(n))]
         procs[n] = subprocess.Popen([sys.executable, "-m", "jaxopt_zoo", *argv], stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True, env=_env())
+                                    stderr=subprocess.PIPE, text=True, env=python_env(None))
     results = {}
     for n, proc in procs.items():
         out, err = proc.communicate(timeout=600)

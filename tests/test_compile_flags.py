@@ -9,12 +9,11 @@ the suite run both sides under one set of flags, so they are not affected.
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
+from tests._subprocess import run_python, run_under_xla_defaults
 from tests.conftest import DEFAULT_XLA_FLAGS, FAST_COMPILE_FLAGS
 
 STEPS = 60
@@ -36,7 +35,7 @@ def extras(name):
 
 @jax.jit
 def run_all(params):
-    return {n: trajectory(_registry.for_a_step(n, _registry.factory(n)(**_registry.OPTIMIZERS[n].example)), params,
+    return {n: trajectory(_registry.build(n), params,
                           steps=STEPS, extra_args=extras(n)) for n in names}
 
 out = jax.device_get(run_all(make_params("float64")))
@@ -44,9 +43,7 @@ json.dump({n: {k: np.asarray(v).tolist() for k, v in path.items()} for n, path i
 """.replace("STEPS", str(STEPS))
 
 
-def _run(env):
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    done = subprocess.run([sys.executable, "-c", PROGRAM], capture_output=True, text=True, env=env, cwd=root, timeout=900)
+def _trajectories(done):
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout)
 
@@ -56,10 +53,8 @@ def test_fast_compile_flags_agree_with_xla_defaults():
     if os.environ.get("ZOO_TEST_XLA", "fast") == "fast":
         flags = os.environ.get("XLA_FLAGS", "").split()
         assert all(f in flags for f in FAST_COMPILE_FLAGS), flags
-    # from XLA_FLAGS as the suite started (later tests may change os.environ: the CLI's --devices)
-    default = dict(os.environ, XLA_FLAGS=DEFAULT_XLA_FLAGS)
-    fast = dict(os.environ, XLA_FLAGS=" ".join([DEFAULT_XLA_FLAGS, *FAST_COMPILE_FLAGS]).strip())
-    want, got = _run(default), _run(fast)
+    want = _trajectories(run_under_xla_defaults(PROGRAM, timeout=900))
+    got = _trajectories(run_python(PROGRAM, xla_flags=" ".join([DEFAULT_XLA_FLAGS, *FAST_COMPILE_FLAGS]).strip(), timeout=900))
     assert sorted(got) == sorted(want)
     for name in want:
         for leaf in want[name]:

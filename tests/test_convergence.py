@@ -39,11 +39,9 @@ LEARNING_RATE["rosenbrock"]["dpsgd"] = 1e-3  # SGD with momentum 0.9 (clipped at
 
 
 def build(name, problem=None, **override):
-    kwargs = dict(_registry.OPTIMIZERS[name].example)
     if name in LEARNING_RATE.get(problem, {}):
-        kwargs["learning_rate"] = LEARNING_RATE[problem][name]
-    kwargs.update(override)
-    return _registry.for_a_step(name, _registry.factory(name)(**kwargs))
+        override = {"learning_rate": LEARNING_RATE[problem][name], **override}
+    return _registry.build(name, **override)
 
 
 def final_loss(tx, loss, params, steps, extras=()):

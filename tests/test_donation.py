@@ -29,7 +29,7 @@ def _inner():
 
 
 MEMBERS = {
-    **{name: (lambda name=name: _registry.for_a_step(name, _registry.factory(name)(**_registry.OPTIMIZERS[name].example)))
+    **{name: (lambda name=name: _registry.build(name))
        for name in _registry.OPTIMIZERS},
     **{name: (lambda name=name: _registry.factory(name)(_inner(), **_registry.WRAPPERS[name].example))
        for name in _registry.WRAPPERS},

@@ -13,13 +13,14 @@ listed in ``EXPECT`` must also print the lines that prove their claim (for insta
 from __future__ import annotations
 
 import ast
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests._subprocess import run_python
+from tests.conftest import SUITE_XLA_FLAGS
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
@@ -75,13 +76,12 @@ STEPS = {"schedule_free_eval.py": "100"}
 
 
 def run(script: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     # Compiling dominates a 3-step run; XLA's CPU backend without LLVM optimization compiles
     # about twice as fast (the numbers compared inside one run are all made the same way).
-    if "xla_backend_optimization_level" not in env.get("XLA_FLAGS", ""):
-        env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} --xla_backend_optimization_level=0".strip()
-    return subprocess.run([sys.executable, str(script), *args], cwd=cwd, env=env, capture_output=True, text=True)
+    flags = SUITE_XLA_FLAGS
+    if "xla_backend_optimization_level" not in flags:
+        flags = f"{flags} --xla_backend_optimization_level=0".strip()
+    return run_python([str(script), *args], xla_flags=flags, cwd=cwd)
 
 
 def test_examples_are_found():

@@ -14,8 +14,6 @@ from __future__ import annotations
 import functools
 import os
 import pathlib
-import subprocess
-import sys
 import warnings
 
 import jax
@@ -26,7 +24,8 @@ import pytest
 import jaxopt_zoo as zoo
 from jaxopt_zoo import _kernels
 from jaxopt_zoo.transforms import _packed
-from tests.conftest import DEFAULT_XLA_FLAGS, FAST_COMPILE_FLAGS
+from tests._subprocess import run_under_xla_defaults
+from tests.conftest import FAST_COMPILE_FLAGS
 
 KERNELS_OFF = os.environ.get("JAXOPT_ZOO_KERNELS") == "0"  # `JAXOPT_ZOO_KERNELS=0 make test`: the fallback only
 
@@ -122,12 +121,10 @@ def test_fused_step_equals_unfused_under_xla_defaults():
     if not UNDER_FAST_FLAGS:  # this run is under XLA's defaults: the parametrized tests below run here
         assert all(name in globals() for name in UNDER_DEFAULTS)
         return
-    env = dict(os.environ, ZOO_TEST_XLA="default", XLA_FLAGS=DEFAULT_XLA_FLAGS)
-    root = pathlib.Path(__file__).resolve().parents[1]
     here = pathlib.Path(__file__).resolve()
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
-                           *(f"{here}::{name}" for name in UNDER_DEFAULTS)],
-                          cwd=root, env=env, capture_output=True, text=True, timeout=1200)
+    done = run_under_xla_defaults(["-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+                                   *(f"{here}::{name}" for name in UNDER_DEFAULTS)],
+                                  timeout=1200, ZOO_TEST_XLA="default")
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert f"{sum(UNDER_DEFAULTS.values())} passed" in done.stdout, done.stdout[-2000:]
 

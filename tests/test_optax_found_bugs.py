@@ -66,7 +66,7 @@ def test_every_optimizer_under_inject_hyperparams_and_jit_gives_its_own_numbers(
     for name, entry in _registry.OPTIMIZERS.items():
         factory = _registry.factory(name)
         # for_a_step: dpsgd takes the gradient as a batch of one example, sophia the loss as obj_fn
-        plain[name] = _registry.for_a_step(name, factory(**entry.example))
+        plain[name] = _registry.build(name)
         injected[name] = _registry.for_a_step(
             name, zoo.inject_hyperparams(factory, static_args=_int_args(factory, entry.example))(**entry.example))
     want, got = _run_all(plain), _run_all(injected)
@@ -93,7 +93,7 @@ def test_integer_hyperparameters_injected_give_own_numbers_or_a_clear_error():
         except ValueError as e:
             assert str(e).startswith(f"jaxopt_zoo.{name}: argument `") and any(f"`{k}`" in str(e) for k in ints), (name, e)
             continue
-        plain[name], injected[name] = _registry.for_a_step(name, factory(**entry.example)), tx
+        plain[name], injected[name] = _registry.build(name), tx
     assert plain  # some members take traced integers (noisy_sgd's key)
     want, got = _run_all(plain), _run_all(injected)
     for name in want:

@@ -141,12 +141,11 @@ print("ok")
 
 def test_sharded_state_stays_sharded_like_params():
     """With 8 devices every state leaf is sharded like its param."""
-    import os
-    import subprocess
-    import sys
+    from tests._subprocess import run_python
+    from tests.conftest import DEFAULT_XLA_FLAGS
 
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu")
-    out = subprocess.run([sys.executable, "-c", _SHARDED_CHILD], env=env, capture_output=True, text=True)
+    flags = f"{DEFAULT_XLA_FLAGS} --xla_force_host_platform_device_count=8".strip()  # XLA's defaults, 8 devices
+    out = run_python(_SHARDED_CHILD, xla_flags=flags, JAX_PLATFORMS="cpu")
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-3000:]
 
 
@@ -187,10 +186,7 @@ REFUSED = {"lamb", "lars", "adafactor", "fromage", "novograd", "sm3", "noisy_sgd
 
 
 def _registry_members():
-    from jaxopt_zoo import _registry
-
-    members = {n: (lambda n=n: _registry.for_a_step(n, _registry.factory(n)(**_registry.OPTIMIZERS[n].example)))
-               for n in _registry.OPTIMIZERS}
+    members = {n: (lambda n=n: _registry.build(n)) for n in _registry.OPTIMIZERS}
     members.update({n: (lambda n=n: _registry.factory(n)(zoo.adam(1e-2), **_registry.WRAPPERS[n].example))
                     for n in _registry.WRAPPERS})
     members.update({e.name: (lambda e=e: _registry.torch_factory(e)(lr=1e-2)) for e in _registry.TORCH_OPTIMIZERS.values()})

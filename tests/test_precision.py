@@ -17,7 +17,7 @@ NAMES = sorted(_registry.OPTIMIZERS)
 
 
 def make(name, **override):
-    return _registry.for_a_step(name, _registry.factory(name)(**{**_registry.OPTIMIZERS[name].example, **override}))
+    return _registry.build(name, **override)
 
 
 def params_of(dtype):

@@ -25,7 +25,7 @@ TOP = int(jnp.iinfo(jnp.int32).max)
 
 
 def make(name, **override):
-    return _registry.for_a_step(name, _registry.factory(name)(**{**_registry.OPTIMIZERS[name].example, **override}))
+    return _registry.build(name, **override)
 
 
 finite = st.floats(-3.0, 3.0, allow_nan=False, allow_infinity=False, width=32)

@@ -17,7 +17,7 @@ NAMES = sorted(_registry.OPTIMIZERS)
 
 
 def build(name):
-    return _registry.for_a_step(name, _registry.factory(name)(**_registry.OPTIMIZERS[name].example))
+    return _registry.build(name)
 
 
 def needs_value(name):

@@ -55,7 +55,7 @@ NEEDS_VALUE_FN = {n for n in _registry.UPDATE_EXTRAS if _registry.needs(n, "valu
 
 def members():
     """name -> a factory of a fresh transformation (every optimizer, every wrapper around adam)."""
-    out = {n: (lambda n=n, e=e: _registry.for_a_step(n, _registry.factory(n)(**e.example))) for n, e in _registry.OPTIMIZERS.items()
+    out = {n: (lambda n=n: _registry.build(n)) for n in _registry.OPTIMIZERS
            if n not in NEEDS_VALUE_FN}
     out.update({f"{n}(adam)": (lambda n=n, e=e: _registry.factory(n)(zoo.adam(1e-2), **e.example))
                 for n, e in _registry.WRAPPERS.items()})

@@ -15,20 +15,25 @@ its compile caches). Each check is reported here as its own test:
 * ``sharded_equals_unsharded:<name>`` — global reductions (clip_by_global_norm, lars, lamb,
   record_norms, adafactor, adai) and muon's Newton-Schulz on sharded matrices give the
   single-device result to 1e-12 in float64;
+* ``f32_sharded_equals_unsharded:<name>`` — soap, shampoo (both with ``spread=``) and kron
+  on the sharded params in float32 equal the single-device run to float32 rounding; with
+  ``spread`` the factor matrices are replicated;
+* ``spread_equals_unspread:<name>`` — soap, shampoo and muon with ``spread=mesh`` on 8 equal
+  layers give the unspread result (soap and shampoo bit for bit, muon to float32 rounding),
+  and the compiled per-device program runs 1/8 of the eigh/QR/SVD/Newton-Schulz matrices;
 * ``data_parallel:pmap_pmean`` / ``data_parallel:shard_map_pmean`` — a data-parallel step
   with ``lax.pmean`` over the data axis equals the single-device full-batch step.
 """
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import jaxopt_zoo
 from jaxopt_zoo import _registry
+from tests._subprocess import run_python
+from tests.conftest import SUITE_XLA_FLAGS
 
 # One worker runs this whole module (``make test`` uses ``--dist loadgroup``), so the
 # minute-long subprocess behind the ``report`` fixture runs once, not once per worker.
@@ -40,16 +45,16 @@ EXPECTED = (
     + [f"state_sharded_like_params:{n}" for n in ("MultiSteps", "apply_if_finite", "inject_hyperparams", "record_norms", "reduce_on_plateau")]
     + ["adafactor_factored_leaves_sharded", "adafactor_state_type_stable_under_explicit_sharding"]
     + [f"sharded_equals_unsharded:{n}" for n in ("clip_by_global_norm", "lars", "lamb", "record_norms", "adafactor", "adai", "muon")]
+    + [f"f32_sharded_equals_unsharded:{n}" for n in ("soap", "shampoo", "kron")]
+    + [f"spread_equals_unspread:{n}" for n in ("soap", "shampoo", "muon")]
     + ["data_parallel:pmap_pmean", "data_parallel:shard_map_pmean"]
 )
 
 
 @pytest.fixture(scope="module")
 def report():
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(Path(jaxopt_zoo.__file__).parent.parent)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-    proc = subprocess.run([sys.executable, str(SCRIPT)], capture_output=True, text=True, env=env, check=False)
+    # the suite's flags as it started (the script adds the device count; in-process tests may have set one)
+    proc = run_python([str(SCRIPT)], xla_flags=SUITE_XLA_FLAGS)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -62,3 +67,19 @@ def test_sharding(report, check):
 
 def test_no_unexpected_checks(report):
     assert set(report["results"]) == set(EXPECTED)
+
+
+@pytest.mark.parametrize("make", [
+    lambda **kw: jaxopt_zoo.soap(**kw), lambda **kw: jaxopt_zoo.scale_by_soap(**kw),
+    lambda **kw: jaxopt_zoo.shampoo(**kw), lambda **kw: jaxopt_zoo.scale_by_shampoo(**kw),
+    lambda **kw: jaxopt_zoo.muon(0.1, **kw), lambda **kw: jaxopt_zoo.scale_by_muon(**kw),
+])
+def test_spread_rejects_what_is_not_a_mesh_axis(make):
+    import jax
+    from jax.sharding import Mesh
+
+    mesh = Mesh(jax.devices()[:1], ("data",))
+    make(spread=mesh), make(spread=(mesh, "data"))  # accepted
+    for bad in ("data", (mesh, "model"), (mesh, ())):
+        with pytest.raises(ValueError, match="argument `spread`"):
+            make(spread=bad)

@@ -22,7 +22,7 @@ NAMES = sorted(_registry.OPTIMIZERS)
 
 
 def make(name):
-    return _registry.for_a_step(name, _registry.factory(name)(**_registry.OPTIMIZERS[name].example))
+    return _registry.build(name)
 
 
 def loss(p):

@@ -55,8 +55,7 @@ def _check(tx, name, extra=()):
 
 @pytest.mark.parametrize("name", sorted(_registry.OPTIMIZERS))
 def test_zoo_float32_updates_and_states_keep_their_dtype_under_x64(name):
-    entry = _registry.OPTIMIZERS[name]
-    _check(_registry.for_a_step(name, _registry.factory(name)(**entry.example)), name, _registry.UPDATE_EXTRAS.get(name, ()))
+    _check(_registry.build(name), name, _registry.UPDATE_EXTRAS.get(name, ()))
 
 
 @pytest.mark.parametrize("name", sorted(_registry.TORCH_OPTIMIZERS))

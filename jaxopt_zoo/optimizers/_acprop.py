@@ -38,11 +38,10 @@ import jax.numpy as jnp
 
 from .._numerics import is_trained
 from .. import _numerics, _packable, _validate
-from .._base import GradientTransformation, ScalarOrSchedule, chain
+from .._base import GradientTransformation, ScalarOrSchedule
 from .._tree import tree_map, unzip
-from ..transforms._scaling import scale_by_learning_rate
-from ..transforms._weight_decay import add_decayed_weights
 from ._adabelief import ScaleByBeliefState
+from ._alias import adaptive_alias
 
 
 def _check(fn: str, b1: Any, b2: Any, eps: Any, eps_root: Any, rule: Any) -> None:
@@ -162,5 +161,4 @@ def acprop(
     _validate.check_learning_rate(fn, learning_rate)
     _check(fn, b1, b2, eps, eps_root, rule)
     _validate.check_nonnegative(fn, "weight_decay", weight_decay)
-    return chain(scale_by_acprop(b1, b2, eps, eps_root, rule=rule), add_decayed_weights(weight_decay, mask),
-                 scale_by_learning_rate(learning_rate))
+    return adaptive_alias(scale_by_acprop(b1, b2, eps, eps_root, rule=rule), learning_rate, weight_decay, mask)

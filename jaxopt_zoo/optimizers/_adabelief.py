@@ -19,11 +19,11 @@ import jax
 import jax.numpy as jnp
 
 from .. import _numerics, _packable
-from .._base import GradientTransformation, ScalarOrSchedule, chain
+from .._base import GradientTransformation, ScalarOrSchedule
 from .._tree import tree_map
 from .. import _validate
-from ..transforms._scaling import scale_by_learning_rate
 from ._adam import ScaleByAdamState, _check_adam_args
+from ._alias import adaptive_alias
 
 ScaleByBeliefState = ScaleByAdamState  # count, mu, nu (nu holds s_t)
 
@@ -97,4 +97,4 @@ def adabelief(
     """
     _validate.check_learning_rate("adabelief", learning_rate)
     _check_adam_args("adabelief", b1, b2, eps, eps_root)
-    return chain(scale_by_belief(b1, b2, eps, eps_root, nesterov=nesterov), scale_by_learning_rate(learning_rate))
+    return adaptive_alias(scale_by_belief(b1, b2, eps, eps_root, nesterov=nesterov), learning_rate)

@@ -17,9 +17,9 @@ import jax
 import jax.numpy as jnp
 
 from .. import _numerics, _packable, _validate
-from .._base import GradientTransformation, ScalarOrSchedule, chain
+from .._base import GradientTransformation, ScalarOrSchedule
 from .._tree import tree_map
-from ..transforms._scaling import scale_by_learning_rate
+from ._alias import adaptive_alias
 
 
 class ScaleByRssState(NamedTuple):
@@ -94,4 +94,4 @@ def adagrad(
     _validate.check_learning_rate("adagrad", learning_rate)
     _validate.check_nonnegative("adagrad", "initial_accumulator_value", initial_accumulator_value)
     _validate.check_nonnegative("adagrad", "eps", eps)
-    return chain(scale_by_rss(initial_accumulator_value, eps), scale_by_learning_rate(learning_rate))
+    return adaptive_alias(scale_by_rss(initial_accumulator_value, eps), learning_rate)

@@ -25,10 +25,9 @@ import jax
 import jax.numpy as jnp
 
 from .. import _numerics, _packable, _validate
-from .._base import GradientTransformation, ScalarOrSchedule, chain
+from .._base import GradientTransformation, ScalarOrSchedule
 from .._tree import tree_map
-from ..transforms._scaling import scale_by_learning_rate
-from ..transforms._weight_decay import add_decayed_weights
+from ._alias import adaptive_alias
 
 
 class ScaleByAdamState(NamedTuple):
@@ -232,10 +231,7 @@ def adam(
     """
     _validate.check_learning_rate("adam", learning_rate)
     _check_adam_args("adam", b1, b2, eps, eps_root)
-    return chain(
-        scale_by_adam(b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov, nu_dtype=nu_dtype),
-        scale_by_learning_rate(learning_rate),
-    )
+    return adaptive_alias(scale_by_adam(b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov, nu_dtype=nu_dtype), learning_rate)
 
 
 def adamw(
@@ -283,11 +279,8 @@ def adamw(
     _validate.check_learning_rate("adamw", learning_rate)
     _check_adam_args("adamw", b1, b2, eps, eps_root)
     _validate.check_nonnegative("adamw", "weight_decay", weight_decay)
-    return chain(
-        scale_by_adam(b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov, nu_dtype=nu_dtype),
-        add_decayed_weights(weight_decay, mask),
-        scale_by_learning_rate(learning_rate),
-    )
+    return adaptive_alias(scale_by_adam(b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov, nu_dtype=nu_dtype),
+                          learning_rate, weight_decay, mask)
 
 
 def amsgrad(
@@ -331,10 +324,9 @@ def amsgrad(
     """
     _validate.check_learning_rate("amsgrad", learning_rate)
     _check_adam_args("amsgrad", b1, b2, eps, eps_root)
-    return chain(
+    return adaptive_alias(
         scale_by_amsgrad(b1, b2, eps, eps_root, mu_dtype, bias_correction_mu, bias_correction_nu, nu_dtype=nu_dtype),
-        scale_by_learning_rate(learning_rate),
-    )
+        learning_rate)
 
 
 def nadam(

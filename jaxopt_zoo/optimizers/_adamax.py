@@ -18,11 +18,10 @@ from typing import Any, Callable
 
 
 from .. import _numerics, _packable, _validate
-from .._base import GradientTransformation, ScalarOrSchedule, chain
+from .._base import GradientTransformation, ScalarOrSchedule
 from .._tree import tree_map
-from ..transforms._scaling import scale_by_learning_rate
-from ..transforms._weight_decay import add_decayed_weights
 from ._adam import ScaleByAdamState
+from ._alias import adaptive_alias
 
 
 def _check(fn: str, b1: Any, b2: Any, eps: Any) -> None:
@@ -95,7 +94,7 @@ def adamax(learning_rate: ScalarOrSchedule, b1: Any = 0.9, b2: Any = 0.999, eps:
     """
     _validate.check_learning_rate("adamax", learning_rate)
     _check("adamax", b1, b2, eps)
-    return chain(scale_by_adamax(b1, b2, eps), scale_by_learning_rate(learning_rate))
+    return adaptive_alias(scale_by_adamax(b1, b2, eps), learning_rate)
 
 
 def adamaxw(
@@ -140,8 +139,4 @@ def adamaxw(
     _validate.check_learning_rate("adamaxw", learning_rate)
     _check("adamaxw", b1, b2, eps)
     _validate.check_nonnegative("adamaxw", "weight_decay", weight_decay)
-    return chain(
-        scale_by_adamax(b1, b2, eps),
-        add_decayed_weights(weight_decay, mask),
-        scale_by_learning_rate(learning_rate),
-    )
+    return adaptive_alias(scale_by_adamax(b1, b2, eps), learning_rate, weight_decay, mask)

@@ -37,10 +37,9 @@ from typing import Any, Callable, NamedTuple
 import jax.numpy as jnp
 
 from .. import _numerics, _packable, _validate
-from .._base import GradientTransformation, ScalarOrSchedule, chain
+from .._base import GradientTransformation, ScalarOrSchedule
 from .._tree import tree_map
-from ..transforms._scaling import scale_by_learning_rate
-from ..transforms._weight_decay import add_decayed_weights
+from ._alias import adaptive_alias
 
 
 
@@ -188,11 +187,7 @@ def ademamix(
     _validate.check_learning_rate(fn, learning_rate)
     _check(fn, b1, b2, eps, eps_root, b3, alpha)
     _validate.check_nonnegative(fn, "weight_decay", weight_decay)
-    return chain(
-        scale_by_ademamix(b1, b2, b3, alpha, eps, eps_root, mu_dtype),
-        add_decayed_weights(weight_decay, mask),
-        scale_by_learning_rate(learning_rate),
-    )
+    return adaptive_alias(scale_by_ademamix(b1, b2, b3, alpha, eps, eps_root, mu_dtype), learning_rate, weight_decay, mask)
 
 
 
@@ -301,8 +296,4 @@ def simplified_ademamix(
     _validate.check_learning_rate(fn, learning_rate)
     _check(fn, b1, b2, eps, eps_root, alpha=alpha)
     _validate.check_nonnegative(fn, "weight_decay", weight_decay)
-    return chain(
-        scale_by_simplified_ademamix(b1, b2, alpha, eps, eps_root),
-        add_decayed_weights(weight_decay, mask),
-        scale_by_learning_rate(learning_rate),
-    )
+    return adaptive_alias(scale_by_simplified_ademamix(b1, b2, alpha, eps, eps_root), learning_rate, weight_decay, mask)

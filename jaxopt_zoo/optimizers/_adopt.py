@@ -28,10 +28,10 @@ import jax
 import jax.numpy as jnp
 
 from .. import _numerics, _packable, _validate
-from .._base import GradientTransformation, chain
+from .._base import GradientTransformation
 from .._tree import tree_map, unzip
-from ..transforms._scaling import scale_by_learning_rate
 from ._adam import ScaleByAdamState
+from ._alias import adaptive_alias
 
 
 def _quarter_power(count):
@@ -153,7 +153,6 @@ def adopt(
     for arg, value in (("b1", b1), ("b2", b2)):
         _validate.check_decay("adopt", arg, value)
     _validate.check_nonnegative("adopt", "eps", eps)
-    return chain(
+    return adaptive_alias(
         scale_by_adopt(b1, b2, eps, mu_dtype, nesterov=nesterov, use_clipping=use_clipping, clip_value_fn=clip_value_fn),
-        scale_by_learning_rate(learning_rate),
-    )
+        learning_rate)

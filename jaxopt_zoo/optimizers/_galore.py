@@ -63,12 +63,11 @@ import jax
 import jax.numpy as jnp
 
 from .. import _numerics, _packable, _validate
-from .._base import GradientTransformation, chain
+from .._base import GradientTransformation
 from .._tree import check_same_structure, is_none
-from ..transforms._scaling import scale_by_learning_rate
-from ..transforms._weight_decay import add_decayed_weights
 from ._adam import scale_by_adam
 from ._muon import _per_leaf
+from ._alias import adaptive_alias
 
 PROJ_TYPES = ("std", "reverse_std", "left", "right")
 
@@ -339,9 +338,7 @@ def galore(
     _validate.check_learning_rate(fn, learning_rate)
     _check(fn, rank, update_proj_gap, scale, proj_type, base_optimizer)
     _validate.check_nonnegative(fn, "weight_decay", weight_decay)
-    tx = chain(
+    tx = adaptive_alias(
         scale_by_galore(rank, update_proj_gap, scale, base_optimizer, weight_dimension_numbers, proj_type=proj_type),
-        add_decayed_weights(weight_decay, mask),
-        scale_by_learning_rate(learning_rate),
-    )
+        learning_rate, weight_decay, mask)
     return _packable.per_leaf(tx, fn, "it projects each matrix leaf on its SVD")

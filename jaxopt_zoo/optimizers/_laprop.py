@@ -171,7 +171,7 @@ def decay_after_step(learning_rate: ScalarOrSchedule, weight_decay: Any, weight_
         count = _numerics.safe_increment(state)
         if not weight_decouple or (isinstance(weight_decay, (int, float)) and weight_decay == 0.0):
             return tree_map(lambda u: -u if _numerics.is_trained(u) else jnp.zeros_like(u), updates), count
-        _validate.check_params("laprop", params, updates, "for its weight decay")
+        _validate.check_params("laprop", params, updates, " (for its weight decay)")
         lr = 1.0 if fixed_decay else _numerics.value_at(learning_rate, state)
         factor = 1.0 - weight_decay * lr
         return tree_map(lambda u, p: ((p - u) * factor - p).astype(u.dtype) if _numerics.is_trained(p)

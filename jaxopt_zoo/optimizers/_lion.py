@@ -18,10 +18,9 @@ import jax
 import jax.numpy as jnp
 
 from .. import _numerics, _packable, _validate
-from .._base import GradientTransformation, ScalarOrSchedule, chain
+from .._base import GradientTransformation, ScalarOrSchedule
 from .._tree import tree_map
-from ..transforms._scaling import scale_by_learning_rate
-from ..transforms._weight_decay import add_decayed_weights
+from ._alias import adaptive_alias
 
 
 class ScaleByLionState(NamedTuple):
@@ -128,4 +127,4 @@ def lion(
     _validate.check_nonnegative("lion", "weight_decay", weight_decay)
     _validate.check_decay("lion", "b1", b1)
     _validate.check_decay("lion", "b2", b2)
-    return chain(scale_by_lion(b1, b2, mu_dtype), add_decayed_weights(weight_decay, mask), scale_by_learning_rate(learning_rate))
+    return adaptive_alias(scale_by_lion(b1, b2, mu_dtype), learning_rate, weight_decay, mask)

@@ -52,6 +52,22 @@ in bfloat16; the conv-kernel reshaping is the explicit one of the dimension numb
 authors' code flattens a 4-D torch kernel into (out, in·kh·kw), i.e.
 ``MuonDimensionNumbers(reduction_axis=(0, 1, 2), output_axis=3)`` for a flax (kh, kw, in, out)
 kernel).
+
+**Across devices** (``spread=``). The Newton–Schulz chains (:math:`O(K m^2 n)` per matrix,
+every step) are the cost; the matrices of all leaves with the same (wide) shape and dtype are
+already stacked and iterated as one batched chain. Under ``jit`` with FSDP-sharded params XLA
+partitions each chain along the sharded axis (partial Gram matrices and all-reduces, equal to
+the single-device result to rounding); with replicated params every device runs every chain.
+With ``spread=mesh`` (or ``(mesh, axis)``) each stack is padded with (rectangular) identities
+to a multiple of the :math:`N` devices on the axis and run under ``shard_map``, each device
+iterating a contiguous :math:`1/N` of it (``jaxopt_zoo/_spread.py``); the results are gathered
+back. Per device a stack of :math:`B` matrices costs :math:`\lceil B/N \rceil` chains instead of
+:math:`B`. The matrices are the same, but XLA:CPU rounds a batched matmul and a one-matrix one
+apart in the last bit, so the spread update equals the unspread one to float32 rounding, not
+bit for bit (checked, params replicated, on 8 simulated devices in
+``tests/sharding_checks.py``, with the per-device batch of the dots read from the compiled
+program). Limits: under ``jit`` over global arrays only, not inside a ``shard_map``/``pmap``
+over the same axis; balance within each shape group.
 """
 
 from __future__ import annotations
@@ -62,7 +78,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 import jax
 import jax.numpy as jnp
 
-from .. import _numerics, _packable, _validate
+from .. import _numerics, _packable, _spread, _validate
 from .._base import EmptyState, GradientTransformation, chain
 from .._tree import check_same_structure, is_none
 from ..transforms._combine import PartitionState
@@ -215,11 +231,13 @@ def orthogonalize_via_newton_schulz(
     return _orthogonalize_many([x], [dimension_numbers], coeffs, ns_steps, preconditioning, eps, fn)[0]
 
 
-def _orthogonalize_many(xs, dims, coeffs, ns_steps, preconditioning, eps, fn) -> list:
+def _orthogonalize_many(xs, dims, coeffs, ns_steps, preconditioning, eps, fn, spread=None) -> list:
     """``orthogonalize_via_newton_schulz`` of every ``xs[i]`` with ``dims[i]``, in one batched
     iteration per matrix shape: the matrices of all leaves that share a (wide) shape and dtype
     are stacked, so a model's many equal-shaped layers cost one chain of batched matmuls (and
-    one compile) instead of one chain each. Each matrix is still iterated on its own."""
+    one compile) instead of one chain each. Each matrix is still iterated on its own. With
+    ``spread`` (a resolved ``(mesh, axes)``) each stack is split over the devices
+    (``_spread.vmap``)."""
 
     def one(m):  # a wide matrix (rows <= columns)
         if preconditioning == "frobenius":
@@ -242,7 +260,7 @@ def _orthogonalize_many(xs, dims, coeffs, ns_steps, preconditioning, eps, fn) ->
     out = [None] * len(xs)
     for members in groups.values():
         stacked = members[0][1] if len(members) == 1 else jnp.concatenate([m for _, m in members])
-        result, start = jax.vmap(one)(stacked), 0
+        result, start = _spread.vmap(one, stacked, spread), 0
         for i, m in members:
             r, start = result[start:start + m.shape[0]], start + m.shape[0]
             back, tall = backs[i]
@@ -286,6 +304,7 @@ def scale_by_muon(
     preconditioning: str = "frobenius",
     weight_dimension_numbers: Any = None,
     bias_correction: bool = True,
+    spread: Any = None,
 ) -> GradientTransformation:
     r"""Momentum, then Newton–Schulz orthogonalisation of every leaf (see the module docstring).
 
@@ -308,6 +327,9 @@ def scale_by_muon(
         ``None``: every leaf is a matrix.
       bias_correction: divide the momentum by ``1 - beta^t`` as optax does; ``False`` is the
         authors' uncorrected momentum.
+      spread: ``None``, a ``jax.sharding.Mesh`` or ``(mesh, axis name(s))``: split the
+        Newton–Schulz iterations of equal-shaped matrices over the devices of those mesh
+        axes (see the module docstring); the result is unchanged.
 
     Returns:
       A ``GradientTransformation`` with state ``MuonState``.
@@ -334,6 +356,7 @@ def scale_by_muon(
     fn = "scale_by_muon"
     ns_coeffs = _check_ns(fn, ns_coeffs, ns_steps)
     _check_scalars(fn, beta, eps, preconditioning)
+    spread = _spread.resolve(fn, spread)
     mu_dtype = _numerics.canonical_dtype(mu_dtype)
 
     def init_fn(params):
@@ -365,7 +388,8 @@ def scale_by_muon(
             new_mu.append(jnp.asarray(m_new).astype(m.dtype))
             hats.append(hat)
             todo.append(i)
-        ortho = _orthogonalize_many(hats, [dims[i] for i in todo], state.ns_coeffs, ns_steps, preconditioning, eps, fn)
+        ortho = _orthogonalize_many(hats, [dims[i] for i in todo], state.ns_coeffs, ns_steps, preconditioning, eps, fn,
+                                    spread)
         out = [None] * len(leaves)
         for i, hat, o in zip(todo, hats, ortho):
             if adaptive:
@@ -420,6 +444,7 @@ def muon(
     consistent_rms: Any = None,
     bias_correction: bool = True,
     adam_nesterov: bool | None = None,
+    spread: Any = None,
 ) -> GradientTransformation:
     r"""Muon on the matrix leaves, AdamW on the others (see the module docstring).
 
@@ -446,6 +471,7 @@ def muon(
         ``r > 0`` for ``r sqrt(max(fan_in, fan_out))`` (0.2 matches AdamW's update RMS).
       adam_nesterov: NAdamW instead of AdamW for the other leaves; ``None`` (optax's rule):
         as ``nesterov``; ``False``: the authors' plain Adam.
+      spread: as in ``scale_by_muon``.
 
     Returns:
       A ``GradientTransformation`` with state ``PartitionState`` (optax's layout:
@@ -490,6 +516,7 @@ def muon(
     if consistent_rms is not None:
         _validate.check_positive(fn, "consistent_rms", consistent_rms)
     adam_lr = learning_rate if adam_learning_rate is None else adam_learning_rate
+    _spread.resolve(fn, spread)
 
     def plan(tree):
         """For ``tree``: its dimension numbers per leaf (None: Adam), the Muon and Adam masks
@@ -517,7 +544,7 @@ def muon(
         muon_tx = chain(
             scale_by_muon(ns_coeffs, ns_steps, beta, eps, mu_dtype, nesterov=nesterov, adaptive=adaptive,
                           preconditioning=preconditioning, weight_dimension_numbers=lambda _: dims,
-                          bias_correction=bias_correction),
+                          bias_correction=bias_correction, spread=spread),
             _scale_by_shape(dims, consistent_rms),
             add_decayed_weights(weight_decay, decay),
             scale_by_learning_rate(learning_rate),

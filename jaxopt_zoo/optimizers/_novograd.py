@@ -26,9 +26,9 @@ import jax
 import jax.numpy as jnp
 
 from .. import _numerics, _packable, _validate
-from .._base import GradientTransformation, ScalarOrSchedule, chain
+from .._base import GradientTransformation, ScalarOrSchedule
 from .._tree import tree_map, unzip
-from ..transforms._scaling import scale_by_learning_rate
+from ._alias import adaptive_alias
 
 
 class ScaleByNovogradState(NamedTuple):
@@ -159,4 +159,4 @@ def novograd(
     """
     _validate.check_learning_rate("novograd", learning_rate)
     _check("novograd", b1, b2, eps, eps_root, weight_decay)
-    return chain(scale_by_novograd(b1, b2, eps, eps_root, weight_decay), scale_by_learning_rate(learning_rate))
+    return adaptive_alias(scale_by_novograd(b1, b2, eps, eps_root, weight_decay), learning_rate)

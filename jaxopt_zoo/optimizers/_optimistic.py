@@ -34,6 +34,7 @@ from .._base import GradientTransformation, ScalarOrSchedule, chain
 from .._tree import tree_map
 from ..transforms._scaling import scale_by_learning_rate
 from ._adam import _check_adam_args, scale_by_adam
+from ._alias import adaptive_alias
 
 
 class ScaleByOptimisticGradientState(NamedTuple):
@@ -131,7 +132,7 @@ def optimistic_gradient_descent(
     """
     _validate.check_learning_rate("optimistic_gradient_descent", learning_rate)
     _check("optimistic_gradient_descent", alpha, beta)
-    return chain(scale_by_optimistic_gradient(alpha, beta), scale_by_learning_rate(learning_rate))
+    return adaptive_alias(scale_by_optimistic_gradient(alpha, beta), learning_rate)
 
 
 def optimistic_adam_v2(

@@ -20,10 +20,10 @@ import jax
 import jax.numpy as jnp
 
 from .. import _numerics, _packable, _validate
-from .._base import GradientTransformation, ScalarOrSchedule, chain
+from .._base import GradientTransformation, ScalarOrSchedule
 from .._tree import tree_map
-from ..transforms._scaling import scale_by_learning_rate
 from ._adam import ScaleByAdamState, _check_adam_args
+from ._alias import adaptive_alias
 
 
 def scale_by_radam(
@@ -116,7 +116,4 @@ def radam(
     _validate.check_learning_rate("radam", learning_rate)
     _check_adam_args("radam", b1, b2, eps, eps_root)
     _validate.check_nonnegative("radam", "threshold", threshold)
-    return chain(
-        scale_by_radam(b1, b2, eps, eps_root, threshold, nesterov=nesterov),
-        scale_by_learning_rate(learning_rate),
-    )
+    return adaptive_alias(scale_by_radam(b1, b2, eps, eps_root, threshold, nesterov=nesterov), learning_rate)

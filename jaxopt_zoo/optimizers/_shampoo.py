@@ -33,19 +33,24 @@ gradient by orders of magnitude, in the reference as here. A larger ``matrix_eps
 catalogue's example uses 1e-2) or a period of 1 keeps it tame; in float32, the SVD's absolute
 error (float32's epsilon times the largest eigenvalue) is above the default ``matrix_eps``.
 
-**Spreading the preconditioner work over devices** (the design; not implemented). The work
-is the per-axis statistics (a contraction per axis, every step, cheap) and the inverse roots
-(an SVD of a :math:`d \times d` matrix per axis, every ``preconditioning_compute_steps``
-steps, :math:`O(d^3)`, the cost that matters). All are independent across leaves and axes.
-Data parallel: every device holds the same statistics (from the all-reduced gradient); the
-list of all :math:`H_i` is split into groups of about equal :math:`\sum d^3`, each device
-takes the inverse roots of its group only (under ``shard_map``, its share picked by
-``axis_index``), and one ``all_gather`` of the roots (or a ``psum`` of zero-padded blocks)
-gives every device all of them. Sharded params (FSDP): the statistics of an axis whose
-complement is sharded are a partial contraction followed by a ``psum``; the product
-:math:`\times_i` contracts along axis :math:`i`, which must be unsharded at that point (an
-all-to-all moving the sharding to another axis), or stays local when axis :math:`i` is not the
-sharded one. Distributed Shampoo (Anil et al. 2020) also splits large axes into blocks and
+**Spreading the preconditioner work over devices** (``spread=``). The work is the per-axis
+statistics (a contraction per axis, every step, cheap) and the inverse roots (an SVD of a
+:math:`d \times d` matrix per axis, every ``preconditioning_compute_steps`` steps,
+:math:`O(d^3)`, the cost that matters), independent across leaves and axes. With
+``spread=mesh`` (or ``(mesh, axis)``) the update computes every leaf's statistics first, then,
+under one ``lax.cond`` on the compute step, all the roots at once: roots of equal shape and
+order are stacked, padded with identities to a multiple of the :math:`N` devices on the axis and
+run as ``vmap`` under ``shard_map``, each device taking a contiguous :math:`1/N` of the stack
+(``jaxopt_zoo/_spread.py``), and gathered back (one all-gather). Per device a group of
+:math:`B` equal roots costs :math:`\lceil B/N \rceil` SVDs instead of :math:`B`. The statistics
+and roots are then constrained to be replicated over the mesh (without ``spread`` XLA's
+propagation places them: the statistic of an FSDP-sharded axis typically comes out sharded
+along it). Each root is the same function of the same input, so the step is bit-for-bit the
+unspread one (checked, params replicated, on 8 simulated devices in ``tests/sharding_checks.py`` with the
+per-device SVD batch read from the compiled program). Limits: under ``jit`` over global arrays
+only (not inside a ``shard_map``/``pmap`` over the same axis); balance within each shape
+group, not across groups; the contraction :math:`\times_i` of an FSDP-sharded leaf is left to
+XLA (it all-gathers or all-reduces as needed). Distributed Shampoo (Anil et al. 2020) also splits large axes into blocks and
 runs the roots asynchronously on spare devices; the blocking changes the algorithm and is
 not the reference's.
 
@@ -61,7 +66,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .. import _numerics, _packable, _validate
+from .. import _numerics, _packable, _spread, _validate
 from .._base import GradientTransformation, ScalarOrSchedule, chain
 from .._tree import as_tuple, check_same_structure, is_none
 from ..transforms._weight_decay import decayed_step
@@ -78,7 +83,7 @@ class ScaleByShampooState(NamedTuple):
     inverse_roots: Any
 
 
-def _inverse_root(h, power: int):
+def _inverse_root(power: int, h):
     """``h^{-1/power}`` through an SVD (float32 at least; the reference's ``compute_power_svd``)."""
     ct = jnp.promote_types(h.dtype, jnp.float32)
     u, s, vh = jnp.linalg.svd(h.astype(ct), full_matrices=False)
@@ -97,9 +102,9 @@ def _precondition(x, roots):
     return x
 
 
-def _scale_by_shampoo(fn, momentum, preconditioning_compute_steps, matrix_eps, coupled_decay=None):
+def _scale_by_shampoo(fn, momentum, preconditioning_compute_steps, matrix_eps, coupled_decay=None, spread=None):
     """``scale_by_shampoo``; ``coupled_decay`` adds ``wd * p`` to the mixed gradient (``shampoo``
-    with ``weight_decouple=False``)."""
+    with ``weight_decouple=False``); ``spread``: a resolved ``(mesh, axes)`` or ``None``."""
     mixes = not (isinstance(momentum, (int, float)) and momentum == 0)
     k = preconditioning_compute_steps
 
@@ -133,13 +138,11 @@ def _scale_by_shampoo(fn, momentum, preconditioning_compute_steps, matrix_eps, c
         count = _numerics.safe_increment(state.count)
         compute = (count % k) == 0
 
-        out = []
-        for g, p, buf, h, r in zip(gs, ps, bufs, hs, roots):
-            if g is None:
-                out.append((None, None, None, None))
-                continue
-            if not _numerics.is_trained(g):  # integer/bool leaves are not trained
-                out.append((jnp.zeros_like(g), buf, h, r))
+        # first the mixed gradients and the statistics of every leaf ...
+        trained = [g is not None and _numerics.is_trained(g) for g in gs]
+        mixed, stats = list(gs), list(hs)
+        for i, (g, p, buf, h) in enumerate(zip(gs, ps, bufs, hs)):
+            if not trained[i]:
                 continue
             dt = g.dtype
             if mixes:
@@ -147,15 +150,35 @@ def _scale_by_shampoo(fn, momentum, preconditioning_compute_steps, matrix_eps, c
             if coupled_decay is not None:
                 g = (g + coupled_decay * p).astype(dt)
             axes = range(g.ndim)
-            h = tuple((hi + jnp.tensordot(g, g, axes=([a for a in axes if a != i],) * 2)).astype(dt)
-                      for i, hi in enumerate(h))
-            power = 2 * g.ndim
-            r = jax.lax.cond(compute, lambda h=h, power=power: tuple(_inverse_root(hi, power) for hi in h),
-                             lambda r=tuple(r): r)
-            d = _precondition(g, r).astype(dt)
-            out.append((d, d, h, r))
+            mixed[i] = g
+            stats[i] = tuple((hi + jnp.tensordot(g, g, axes=([a for a in axes if a != j],) * 2)).astype(dt)
+                             for j, hi in enumerate(h))
+        # ... then the inverse roots: per leaf, or all at once spread over the devices
+        if spread is None:
+            roots = [jax.lax.cond(compute, lambda h=h, power=2 * g.ndim: tuple(_inverse_root(power, hi) for hi in h),
+                                  lambda r=tuple(r): r) if t else r
+                     for g, h, r, t in zip(mixed, stats, roots, trained)]
+        else:
+            jobs = [(hi,) for h, t in zip(stats, trained) if t for hi in h]
+            powers = [2 * g.ndim for g, h, t in zip(mixed, stats, trained) if t for _ in h]
+            flat = jax.lax.cond(compute, lambda: _spread.map_jobs(_inverse_root, jobs, spread, powers),
+                                lambda: [ri for r, t in zip(roots, trained) if t for ri in r])
+            new_roots = []
+            for h, r, t in zip(stats, roots, trained):
+                new_roots.append(tuple(flat.pop(0) for _ in h) if t else r)
+            roots = new_roots
+        out = []
+        for g, buf, h, r, t in zip(mixed, bufs, stats, roots, trained):
+            if g is None:
+                out.append((None, None, None, None))
+            elif not t:  # integer/bool leaves are not trained
+                out.append((jnp.zeros_like(g), buf, h, r))
+            else:
+                d = _precondition(g, tuple(r)).astype(g.dtype)
+                out.append((d, d, h, tuple(r)))
 
         u, mom, h, r = (treedef.unflatten([o[i] for o in out]) for i in range(4))
+        h, r = _spread.replicated((h, r), spread)
         return u, ScaleByShampooState(count, mom, h, r)
 
     return _packable.per_leaf(GradientTransformation(init_fn, update_fn), fn,
@@ -172,6 +195,8 @@ def scale_by_shampoo(
     momentum: Any = 0.0,
     preconditioning_compute_steps: int = 1,
     matrix_eps: Any = 1e-6,
+    *,
+    spread: Any = None,
 ) -> GradientTransformation:
     r"""Shampoo's direction :math:`D_t` (see module docstring), not scaled by a rate, not negated.
 
@@ -179,6 +204,9 @@ def scale_by_shampoo(
       momentum: weight of the previous direction in the mixed gradient, in [0, 1).
       preconditioning_compute_steps: steps between new inverse roots, an int >= 1.
       matrix_eps: the statistics start at ``matrix_eps * I``, >= 0.
+      spread: ``None``, a ``jax.sharding.Mesh`` or ``(mesh, axis name(s))``: split the inverse
+        roots of equal-shaped statistics over the devices of those mesh axes (see the module
+        docstring); the result is unchanged.
 
     Returns:
       A ``GradientTransformation`` with state ``ScaleByShampooState``.
@@ -201,7 +229,7 @@ def scale_by_shampoo(
     """
     fn = "scale_by_shampoo"
     _check(fn, momentum, preconditioning_compute_steps, matrix_eps)
-    return _scale_by_shampoo(fn, momentum, preconditioning_compute_steps, matrix_eps)
+    return _scale_by_shampoo(fn, momentum, preconditioning_compute_steps, matrix_eps, spread=_spread.resolve(fn, spread))
 
 
 def shampoo(
@@ -212,6 +240,8 @@ def shampoo(
     fixed_decay: bool = False,
     preconditioning_compute_steps: int = 1,
     matrix_eps: Any = 1e-6,
+    *,
+    spread: Any = None,
 ) -> GradientTransformation:
     r"""Shampoo (see module docstring), pytorch_optimizer's defaults and keywords (``lr`` is
     ``learning_rate``).
@@ -223,6 +253,7 @@ def shampoo(
         ``weight_decouple``.
       weight_decouple: decoupled decay ``p (1 - lr wd)``, before the step.
       fixed_decay: decoupled decay ``p (1 - wd)``, not scaled by the rate.
+      spread: as in ``scale_by_shampoo``.
 
     Returns:
       A ``GradientTransformation``; its update needs ``params`` when ``weight_decay`` > 0.
@@ -254,7 +285,7 @@ def shampoo(
     no_decay = isinstance(weight_decay, (int, float)) and weight_decay == 0.0
     return chain(
         _scale_by_shampoo("scale_by_shampoo", momentum, preconditioning_compute_steps, matrix_eps,
-                          None if weight_decouple or no_decay else weight_decay),
+                          None if weight_decouple or no_decay else weight_decay, _spread.resolve(fn, spread)),
         decayed_step("shampoo", learning_rate, weight_decay if weight_decouple else 0.0,
                      lambda p, d, lr: p * (1.0 - weight_decay * (1.0 if fixed_decay else lr)) - lr * d),
     )

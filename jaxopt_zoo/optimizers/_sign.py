@@ -23,6 +23,7 @@ from .. import _packable, _validate
 from .._base import EmptyState, GradientTransformation, ScalarOrSchedule, chain
 from ..transforms._momentum import ema
 from ..transforms._scaling import scale_by_learning_rate
+from ._alias import adaptive_alias
 
 
 def scale_by_sign() -> GradientTransformation:
@@ -81,7 +82,7 @@ def sign_sgd(learning_rate: ScalarOrSchedule) -> GradientTransformation:
       <https://arxiv.org/abs/2002.08056>`_, 2020.
     """
     _validate.check_learning_rate("sign_sgd", learning_rate)
-    return chain(scale_by_sign(), scale_by_learning_rate(learning_rate))
+    return adaptive_alias(scale_by_sign(), learning_rate)
 
 
 def signum(learning_rate: ScalarOrSchedule, beta: Any = 0.9, accumulator_dtype: Any = None) -> GradientTransformation:

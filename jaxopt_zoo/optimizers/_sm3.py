@@ -31,9 +31,9 @@ import jax
 import jax.numpy as jnp
 
 from .. import _numerics, _packable, _validate
-from .._base import GradientTransformation, ScalarOrSchedule, chain
+from .._base import GradientTransformation, ScalarOrSchedule
 from .._tree import check_same_structure, is_none
-from ..transforms._scaling import scale_by_learning_rate
+from ._alias import adaptive_alias
 
 
 class ScaleBySM3State(NamedTuple):
@@ -163,4 +163,4 @@ def sm3(learning_rate: ScalarOrSchedule, momentum: Any = 0.9) -> GradientTransfo
     """
     _validate.check_learning_rate("sm3", learning_rate)
     _validate.check_decay("sm3", "momentum", momentum)
-    return chain(scale_by_sm3(momentum), scale_by_learning_rate(learning_rate))
+    return adaptive_alias(scale_by_sm3(momentum), learning_rate)

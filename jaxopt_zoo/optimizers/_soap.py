@@ -61,21 +61,29 @@ statistics are simple, or zero once (e.g. a single gradient's :math:`G G^\top` f
 no longer than the product of the others, plus one). Signs and the order of the columns do
 not matter.
 
-**Spreading the preconditioner work over devices** (the design; not implemented). The costs
-are the per-axis statistics (a contraction per axis, every step) and the basis refreshes
-(``eigh`` once, then a matmul + QR per axis every ``precondition_frequency`` steps), both
-per leaf and independent across leaves and axes. With data parallelism every device holds the
-same :math:`L_i, Q_i`: instead of each device refreshing every basis, the list of all
-:math:`(L_i, Q_i)` of the model is split into roughly equal-cost groups (cost ~ :math:`d^3`),
-each device refreshes its group (under ``shard_map``, indexing its share by
-``axis_index``), and the new bases are shared with one ``all_gather`` (or a psum of
-zero-padded blocks); the statistics stay replicated, since they are cheap and computed from
-the all-reduced gradient. With FSDP-sharded params the statistics of an axis that is sharded
-are a partial contraction per device followed by a ``psum`` over the mesh axis; the
-rotation :math:`\mathcal Q` contracts along each axis in turn and needs the axis it contracts
-unsharded (an all-to-all that moves the sharding to another axis, as a sharded FFT does).
-Leaves larger than ``max_precondition_dim`` on an axis are left unrotated there, which bounds
-every refresh to a :math:`d \le` ``max_precondition_dim`` problem on one device.
+**Spreading the preconditioner work over devices** (``spread=``). The costs are the per-axis
+statistics (a contraction per axis, every step, :math:`O(d \cdot \text{size})`) and the basis
+work: one ``eigh`` per preconditioned axis at the first step, then a matmul + QR per axis every
+``precondition_frequency`` steps, :math:`O(d^3)` each, independent across leaves and axes.
+Under ``jit`` every device otherwise does all of it. With ``spread=mesh`` (or ``(mesh, axis)``)
+the update first computes every leaf's statistics, then, under one ``lax.switch`` on the step
+(first step / refresh step / neither), all the ``eigh`` (or power-step + QR) jobs at once:
+jobs with equal shapes are stacked, padded with identities to a multiple of the :math:`N`
+devices on the axis, and run as ``vmap`` under ``shard_map``, each device taking a contiguous
+:math:`1/N` of the stack (``jaxopt_zoo/_spread.py``); the new bases come back with one
+all-gather. Per device a group of :math:`B` equal :math:`d \times d` bases costs
+:math:`\lceil B/N\rceil` ``eigh``/QR instead of :math:`B` (a model with many equal layers gains
+about :math:`N`; a group smaller than :math:`N` still costs one, never more than unspread). The
+statistics and the rotations stay where XLA puts them (per shard plus an all-reduce for FSDP
+params); with ``spread`` the statistics and bases are constrained to be replicated over the
+mesh (without it their layout is left to XLA's propagation). Each job is the same function of
+the same input, so the step is bit-for-bit the unspread one (checked, params replicated, on 8 simulated devices in
+``tests/sharding_checks.py``, which also reads the per-device batch of the LAPACK calls from
+the compiled program), except where eigenvalues repeat (see above). Limits: use it under
+``jit`` over global arrays, not inside a ``shard_map``/``pmap`` over the same axis; the load
+is balanced within each shape group, not across groups; axes longer than
+``max_precondition_dim`` are not rotated, which bounds each job to :math:`d \le`
+``max_precondition_dim``.
 """
 
 from __future__ import annotations
@@ -85,7 +93,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .. import _numerics, _packable, _validate
+from .. import _numerics, _packable, _spread, _validate
 from .._base import GradientTransformation, ScalarOrSchedule, chain
 from .._tree import as_tuple, check_same_structure, is_none
 from ..transforms._weight_decay import decayed_step
@@ -175,37 +183,54 @@ def _eigenbasis(m):
     return jnp.flip(q, axis=1).astype(m.dtype)
 
 
+def _power_one(m, o):
+    """One power-iteration + QR refresh of the basis ``o`` of statistic ``m``: the new basis and
+    the new order of the columns."""
+    product = m @ o
+    estimate = jnp.sum(o * product, axis=0)
+    order = jnp.argsort(estimate, descending=True)
+    q, _ = jnp.linalg.qr(jnp.take(product, order, axis=1).astype(_compute_dtype(o.dtype)))
+    return q.astype(o.dtype), order
+
+
+def _reorder(v, orders, plan: _Plan):
+    """``v`` (in the plan's shape) with each preconditioned axis permuted by its order."""
+    k = 0
+    for axis, pre in enumerate(plan.axes):
+        if pre:
+            v = jnp.take(v, orders[k], axis=axis)
+            k += 1
+    return v
+
+
 def _power_step(ggs, qs, v, plan: _Plan):
     """One power-iteration + QR refresh of every basis; ``v`` (in the plan's shape) follows the
     new order of the columns."""
-    new, k = [], 0
+    new, orders = zip(*(_power_one(m, o) for m, o in zip(ggs, qs))) if ggs else ((), ())
+    return tuple(new), _reorder(v, orders, plan)
+
+
+def _statistics(g, ggs, plan: _Plan, beta_s):
+    """The per-axis statistics after ``g`` (not cast back)."""
+    x = _to_plan(g, plan)
+    out, k = [], 0
     for axis, pre in enumerate(plan.axes):
         if not pre:
             continue
-        m, o = ggs[k], qs[k]
+        others = [a for a in range(x.ndim) if a != axis]
+        out.append(_numerics.lerp(ggs[k], jnp.tensordot(x, x, axes=(others, others)), 1.0 - beta_s))
         k += 1
-        product = m @ o
-        estimate = jnp.sum(o * product, axis=0)
-        order = jnp.argsort(estimate, descending=True)
-        v = jnp.take(v, order, axis=axis)
-        q, _ = jnp.linalg.qr(jnp.take(product, order, axis=1).astype(_compute_dtype(o.dtype)))
-        new.append(q.astype(o.dtype))
-    return tuple(new), v
+    return tuple(out)
 
 
-def _soap_leaf(g, m, v, ggs, qs, count, *, b1, b2, beta_s, eps, freq, plan, correct_bias, normalize):
+def _soap_leaf(g, m, v, ggs, qs, count, *, b1, b2, beta_s, eps, freq, plan, correct_bias, normalize, solved=None):
+    """One leaf's step. ``solved``: ``None`` (the bases are computed here) or the new bases and
+    column orders, computed for all leaves at once (``spread``): the statistics are then
+    ``ggs`` as given (already updated), and the orders are used on refresh steps only."""
     shape = jnp.shape(g)
 
     def statistics(ggs):
-        x = _to_plan(g, plan)
-        out, k = [], 0
-        for axis, pre in enumerate(plan.axes):
-            if not pre:
-                continue
-            others = [a for a in range(x.ndim) if a != axis]
-            out.append(_numerics.lerp(ggs[k], jnp.tensordot(x, x, axes=(others, others)), 1.0 - beta_s))
-            k += 1
-        return tuple(out)
+        return ggs if solved is not None else _statistics(g, ggs, plan, beta_s)
 
     dt = g.dtype
 
@@ -214,7 +239,8 @@ def _soap_leaf(g, m, v, ggs, qs, count, *, b1, b2, beta_s, eps, freq, plan, corr
 
     def first(_):
         new_gg = statistics(ggs)
-        return cast(jnp.zeros_like(g), m, v, new_gg, tuple(_eigenbasis(a) for a in new_gg))
+        bases = solved[0] if solved is not None else tuple(_eigenbasis(a) for a in new_gg)
+        return cast(jnp.zeros_like(g), m, v, new_gg, bases)
 
     def later(_):
         gp = _rotate(g, qs, plan, True)
@@ -228,6 +254,8 @@ def _soap_leaf(g, m, v, ggs, qs, count, *, b1, b2, beta_s, eps, freq, plan, corr
         new_gg = statistics(ggs)
 
         def refresh(_):
+            if solved is not None:
+                return solved[0], _from_plan(_reorder(_to_plan(v1, plan), solved[1], plan), plan, shape)
             new_q, vp = _power_step(new_gg, qs, _to_plan(v1, plan), plan)
             return new_q, _from_plan(vp, plan, shape)
 
@@ -251,8 +279,39 @@ def _check(fn, b1, b2, shampoo_beta, eps, precondition_frequency, max_preconditi
     _validate.check_choice(fn, "data_format", data_format, _FORMATS)
 
 
+def _solve_all(new_ggs, qs, count, freq, spread):
+    """The new bases and column orders of every leaf (``spread``): at the first step the
+    eigenbases, on refresh steps the power-iteration + QR bases, else the bases as they are;
+    each kind of step runs its per-matrix work through ``_spread.map_jobs``."""
+    jobs = [(a, b) for gg, q in zip(new_ggs, qs) for a, b in zip(gg, q)]
+    sizes = [len(gg) for gg in new_ggs]
+
+    def per_leaf(flat):
+        out, start = [], 0
+        for n in sizes:
+            part = flat[start:start + n]
+            start += n
+            out.append((tuple(a for a, _ in part), tuple(b for _, b in part)))
+        return out
+
+    def keep(o):
+        return o, jnp.arange(o.shape[1])
+
+    def first():
+        return per_leaf(_spread.map_jobs(lambda m, o: keep(_eigenbasis(m).astype(o.dtype)), jobs, spread))
+
+    def refresh():
+        return per_leaf(_spread.map_jobs(_power_one, jobs, spread))
+
+    def neither():
+        return per_leaf([keep(o) for _, o in jobs])
+
+    branch = jnp.where(count == 0, 0, jnp.where((count % freq) == 0, 1, 2))
+    return jax.lax.switch(branch, (first, refresh, neither))
+
+
 def _scale_by_soap(fn, b1, b2, shampoo_beta, eps, precondition_frequency, max_precondition_dim, merge_dims,
-                   precondition_1d, correct_bias, normalize_gradient, data_format) -> GradientTransformation:
+                   precondition_1d, correct_bias, normalize_gradient, data_format, spread=None) -> GradientTransformation:
     beta_s = b2 if shampoo_beta is None else shampoo_beta
 
     def plan_of(x):
@@ -280,17 +339,25 @@ def _scale_by_soap(fn, b1, b2, shampoo_beta, eps, precondition_frequency, max_pr
         # per leaf a tuple (nnx hands tuples back as mappings)
         ggs = [as_tuple(x) for x in treedef.flatten_up_to(state.gg)]
         qs = [as_tuple(x) for x in treedef.flatten_up_to(state.q)]
+        trained = [g is not None and _numerics.is_trained(g) for g in gs]
+        solved = [None] * len(gs)
+        if spread is not None:  # the statistics first, then every basis at once (see _spread)
+            ggs = [_statistics(g, tuple(gg), plan_of(g), beta_s) if t else gg for g, gg, t in zip(gs, ggs, trained)]
+            done = _solve_all([gg for gg, t in zip(ggs, trained) if t], [q for q, t in zip(qs, trained) if t],
+                              state.count, precondition_frequency, spread)
+            solved = [done.pop(0) if t else None for t in trained]
         out = []
-        for g, m, v, gg, q in zip(gs, ms, vs, ggs, qs):
+        for g, m, v, gg, q, t, sol in zip(gs, ms, vs, ggs, qs, trained, solved):
             if g is None:
                 out.append((None, None, None, None, None))
-            elif not _numerics.is_trained(g):  # integer/bool leaves are not trained
+            elif not t:  # integer/bool leaves are not trained
                 out.append((jnp.zeros_like(g), m, v, gg, q))
             else:
                 out.append(_soap_leaf(g, m, v, tuple(gg), tuple(q), state.count, b1=b1, b2=b2, beta_s=beta_s, eps=eps,
                                       freq=precondition_frequency, plan=plan_of(g), correct_bias=correct_bias,
-                                      normalize=normalize_gradient))
+                                      normalize=normalize_gradient, solved=sol))
         u, mu, nu, gg, q = (treedef.unflatten([o[i] for o in out]) for i in range(5))
+        gg, q = _spread.replicated((gg, q), spread)
         return u, ScaleBySoapState(_numerics.safe_increment(state.count), mu, nu, gg, q)
 
     return _packable.per_leaf(GradientTransformation(init_fn, update_fn), fn,
@@ -309,6 +376,8 @@ def scale_by_soap(
     correct_bias: bool = True,
     normalize_gradient: bool = False,
     data_format: str = "channels_first",
+    *,
+    spread: Any = None,
 ) -> GradientTransformation:
     r"""SOAP's direction (see module docstring): :math:`N_t` with its bias correction, not
     scaled by a rate, not negated. The first update is zero (it only sets the bases).
@@ -325,6 +394,9 @@ def scale_by_soap(
       normalize_gradient: divide :math:`N_t` by its root mean square plus ``eps``.
       data_format: ``'channels_first'`` or ``'channels_last'`` (a 4-D leaf's layout, read
         with ``merge_dims`` only).
+      spread: ``None``, a ``jax.sharding.Mesh`` or ``(mesh, axis name(s))``: split the
+        eigendecompositions and QR refreshes of equal-shaped bases over the devices of those
+        mesh axes (see the module docstring); the result is unchanged.
 
     Returns:
       A ``GradientTransformation`` with state ``ScaleBySoapState``.
@@ -351,7 +423,7 @@ def scale_by_soap(
     fn = "scale_by_soap"
     _check(fn, b1, b2, shampoo_beta, eps, precondition_frequency, max_precondition_dim, data_format)
     return _scale_by_soap(fn, b1, b2, shampoo_beta, eps, precondition_frequency, max_precondition_dim, merge_dims,
-                          precondition_1d, correct_bias, normalize_gradient, data_format)
+                          precondition_1d, correct_bias, normalize_gradient, data_format, _spread.resolve(fn, spread))
 
 
 def soap(
@@ -368,6 +440,8 @@ def soap(
     correct_bias: bool = True,
     normalize_gradient: bool = False,
     data_format: str = "channels_first",
+    *,
+    spread: Any = None,
 ) -> GradientTransformation:
     r"""SOAP (see module docstring), pytorch_optimizer's defaults and keywords (``lr`` is
     ``learning_rate``, ``betas`` are ``b1, b2``).
@@ -376,6 +450,7 @@ def soap(
       learning_rate: a float >= 0 or a schedule.
       b1, b2, shampoo_beta, eps, precondition_frequency, max_precondition_dim: as in ``scale_by_soap``.
       merge_dims, precondition_1d, correct_bias, normalize_gradient, data_format: as in ``scale_by_soap``.
+      spread: as in ``scale_by_soap``.
       weight_decay: decoupled decay applied after the step, >= 0.
 
     Returns:
@@ -408,7 +483,8 @@ def soap(
     _validate.check_nonnegative(fn, "weight_decay", weight_decay)
     return chain(
         _scale_by_soap("scale_by_soap", b1, b2, shampoo_beta, eps, precondition_frequency, max_precondition_dim,
-                       merge_dims, precondition_1d, correct_bias, normalize_gradient, data_format),
+                       merge_dims, precondition_1d, correct_bias, normalize_gradient, data_format,
+                       _spread.resolve(fn, spread)),
         decayed_step("soap", learning_rate, weight_decay, lambda p, u, lr: (p - lr * u) * (1.0 - weight_decay * lr),
                      skip_first=True),
     )

@@ -39,10 +39,9 @@ import jax
 import jax.numpy as jnp
 
 from .. import _numerics, _packable, _validate
-from .._base import GradientTransformation, ScalarOrSchedule, chain, with_extra_args_support
+from .._base import GradientTransformation, ScalarOrSchedule, with_extra_args_support
 from .._tree import tree_map
-from ..transforms._scaling import scale_by_learning_rate
-from ..transforms._weight_decay import add_decayed_weights
+from ._alias import adaptive_alias
 
 
 class HutchinsonState(NamedTuple):
@@ -286,9 +285,7 @@ def sophia(
     _validate.check_learning_rate(fn, learning_rate)
     _check(fn, b1, b2, eps, gamma, clip_threshold, update_interval)
     _validate.check_nonnegative(fn, "weight_decay", weight_decay)
-    return chain(
+    return adaptive_alias(
         scale_by_sophia(b1, b2, eps, gamma, clip_threshold, update_interval, hessian_diagonal_fn, mu_dtype,
                         verbose, print_win_rate_every_n_steps, bias_correction=bias_correction),
-        add_decayed_weights(weight_decay, mask=weight_decay_mask),
-        scale_by_learning_rate(learning_rate),
-    )
+        learning_rate, weight_decay, weight_decay_mask)

@@ -27,10 +27,10 @@ import jax.numpy as jnp
 
 from .._numerics import is_trained
 from .. import _numerics, _packable, _validate
-from .._base import GradientTransformation, ScalarOrSchedule, chain
+from .._base import GradientTransformation, ScalarOrSchedule
 from .._tree import tree_map
-from ..transforms._scaling import scale_by_learning_rate
 from ._adam import ScaleByAdamState
+from ._alias import adaptive_alias
 
 
 def _check(fn: str, b1: Any, b2: Any, eps: Any) -> None:
@@ -138,4 +138,4 @@ def yogi(learning_rate: ScalarOrSchedule, b1: Any = 0.9, b2: Any = 0.999, eps: A
     """
     _validate.check_learning_rate("yogi", learning_rate)
     _check("yogi", b1, b2, eps)
-    return chain(scale_by_yogi(b1, b2, eps), scale_by_learning_rate(learning_rate))
+    return adaptive_alias(scale_by_yogi(b1, b2, eps), learning_rate)

@@ -10,14 +10,14 @@ problem to 1e-3 within 100 steps in any implementation.
 pytorch_optimizer computes Adan's clipping norm in float32 (``.float().square_()``), so with
 ``max_grad_norm > 0`` the float64 comparison holds to 1e-7, not 1e-10.
 
-Fixed cases compare with the committed fixtures (tests/reference/make_zoo_torch_fixtures.py),
+Fixed cases compare with the committed fixtures (tools/fixtures/zoo_torch.py),
 so they run without torch and pytorch_optimizer; where those are installed the fixtures are
 checked against them and random hyperparameters run against them live.
 """
 
 import pytest
 from tests.reference.harness import assert_trajectories_close, seeded_rng, require_live
-from tests.reference.make_zoo_torch_fixtures import assert_fixture_equals_live, available, cases_as_stored, fixture_reference, load_fixture, reference, zoo_run
+from tests.reference.zoo_torch_cases import assert_fixture_equals_live, available, cases_as_stored, fixture_reference, load_fixture, reference, zoo_run
 
 MEMBERS = ["adan", "padam", "adai"]
 FIXTURES = [(m, c) for m in MEMBERS for c in load_fixture(m)]

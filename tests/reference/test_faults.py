@@ -95,7 +95,7 @@ def test_apply_if_finite_skips_exactly_for_every_optimizer(name):
     """A run with NaN steps equals the clean run with those steps removed, bit for bit: the
     skipped steps touch neither params nor the inner state."""
     # for_a_step: dpsgd takes the gradient as a batch of one example, sophia the loss as obj_fn
-    opt = _registry.for_a_step(name, _registry.factory(name)(**_registry.OPTIMIZERS[name].example))
+    opt = _registry.build(name)
     tx = zoo.apply_if_finite(opt, max_consecutive_errors=2)
     params = make_params("float64")
     steps = 16

@@ -6,7 +6,7 @@ import numpy as np
 import optax
 import pytest
 from tests.reference.harness import STEPS, assert_trajectories_close, loss, make_params, trajectory
-from tests.reference.make_zoo_torch_fixtures import available, centralization_inputs, centralization_reference, load_fixture
+from tests.reference.zoo_torch_cases import available, centralization_inputs, centralization_reference, load_fixture
 
 import jaxopt_zoo as zoo
 
@@ -53,7 +53,7 @@ def test_gradient_centralization_equals_pytorch_optimizer(case):
 
 
 def test_centralization_fixture_still_equals_live_pytorch_optimizer():
-    """The fixture (tests/reference/make_zoo_torch_fixtures.py) must not rot."""
+    """The fixture (tools/fixtures/zoo_torch.py) must not rot."""
     assert [np.shape(c["grad"]) for c in CENTRALIZATION] == [g.shape for g in centralization_inputs()]
     if not available("centralization"):  # nothing to compare against: the fixture is the reference here
         assert all(c["want"] for c in CENTRALIZATION)

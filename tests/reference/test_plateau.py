@@ -1,6 +1,6 @@
 """reduce_on_plateau (and torch_compat's ReduceLROnPlateau lr) against torch's ReduceLROnPlateau.
 
-Fixed cases compare with the committed fixture (tests/reference/make_plateau_fixtures.py), so
+Fixed cases compare with the committed fixture (tools/fixtures/plateau.py), so
 they run without torch; where torch is installed the fixture is checked against it and random
 metric sequences and hyperparameters run against live torch.
 """
@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from tests.reference.harness import seeded_rng, torch_available, require_live
-from tests.reference.make_plateau_fixtures import (assert_fixture_equals_live, cases_as_stored, load_fixture, metric_sequence, reductions,
+from tests.reference.plateau_cases import (assert_fixture_equals_live, cases_as_stored, load_fixture, metric_sequence, reductions,
                                    torch_lrs, zoo_kwargs)
 
 import jaxopt_zoo as zoo

@@ -1,6 +1,6 @@
 """Rprop against torch.optim.Rprop (optax.rprop lags one step behind torch).
 
-Fixed cases compare with the committed fixtures (tests/reference/make_zoo_torch_fixtures.py),
+Fixed cases compare with the committed fixtures (tools/fixtures/zoo_torch.py),
 so they run without torch; where torch is installed the fixtures are checked against it and
 random hyperparameters run against live torch.
 """
@@ -8,7 +8,7 @@ random hyperparameters run against live torch.
 import optax
 import pytest
 from tests.reference.harness import assert_trajectories_close, make_params, seeded_rng, torch_trajectory, trajectory, require_live
-from tests.reference.make_zoo_torch_fixtures import (assert_fixture_equals_live, available, cases_as_stored, fixture_reference, load_fixture,
+from tests.reference.zoo_torch_cases import (assert_fixture_equals_live, available, cases_as_stored, fixture_reference, load_fixture,
                                      zoo_kwargs, zoo_run)
 
 import jaxopt_zoo as zoo

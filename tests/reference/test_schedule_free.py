@@ -2,7 +2,7 @@
 
 Both the training point y (our params) and the evaluation average x
 (schedule_free_eval_params) are compared at every step. Fixed cases compare with the
-committed fixtures (tests/reference/make_zoo_torch_fixtures.py), so they run without torch
+committed fixtures (tools/fixtures/zoo_torch.py), so they run without torch
 and schedulefree (float32 runs against the float64 reference); where those are installed the
 fixtures are checked against them and random hyperparameters run against them live.
 """
@@ -10,7 +10,7 @@ fixtures are checked against them and random hyperparameters run against them li
 import jax
 import pytest
 from tests.reference.harness import assert_trajectories_close, loss, make_params, seeded_rng, require_live
-from tests.reference.make_zoo_torch_fixtures import assert_fixture_equals_live, available, cases_as_stored, fixture_reference, load_fixture, reference, zoo_run
+from tests.reference.zoo_torch_cases import assert_fixture_equals_live, available, cases_as_stored, fixture_reference, load_fixture, reference, zoo_run
 
 import jaxopt_zoo as zoo
 

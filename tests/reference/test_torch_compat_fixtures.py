@@ -1,5 +1,5 @@
 """torch_compat optimizers against torch.optim on the fixed cases: live torch where installed,
-the committed fixtures (tests/reference/make_torch_compat_fixtures.py) where not."""
+the committed fixtures (tools/fixtures/torch_compat.py) where not."""
 
 import numpy as np
 import pytest

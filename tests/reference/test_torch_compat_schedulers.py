@@ -1,5 +1,5 @@
 """torch_compat.lr_scheduler against torch.optim.lr_scheduler: live torch where installed,
-committed fixtures (tests/reference/make_torch_compat_scheduler_fixtures.py) where not."""
+committed fixtures (tools/fixtures/torch_compat_schedulers.py) where not."""
 
 import math
 

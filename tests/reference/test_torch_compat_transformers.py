@@ -1,6 +1,6 @@
 """torch_compat.transformers against transformers.optimization's schedules: the lr at every
 step, live transformers where installed, committed fixtures
-(tests/reference/make_transformers_schedule_fixtures.py) where not."""
+(tools/fixtures/transformers_schedules.py) where not."""
 
 import inspect
 

@@ -1,4 +1,4 @@
-"""Both sides of the torch_compat parity suites, shared by the tests and the fixture script.
+"""Both sides of the torch_compat parity suites, shared by the tests and the fixture writer.
 
 A case is ``(name, kwargs, schedule)``: ``name`` is a torch.optim class (and the torch_compat
 function of the same name), ``kwargs`` torch's keywords (the same for both), ``schedule``
@@ -273,13 +273,8 @@ def reductions(lr) -> int:
 # ------------------------------------------------------------------------------ fixtures
 
 
-def _encode(a: np.ndarray, dtype: str) -> dict:
-    code = "<f8" if dtype == "float64" else "<f4"
-    a = np.ascontiguousarray(a, dtype=code)
-    return {"shape": list(a.shape), code[1:]: base64.b64encode(a.tobytes()).decode()}
-
-
 def _decode(d: dict) -> np.ndarray:
+    """An array as the fixtures store it (tools/fixtures/torch_compat.py): shape and little-endian bytes in base64."""
     code = "f8" if "f8" in d else "f4"
     return np.frombuffer(base64.b64decode(d[code]), dtype="<" + code).reshape(d["shape"]).astype(np.float64)
 
@@ -287,20 +282,6 @@ def _decode(d: dict) -> np.ndarray:
 def _json_case(name, kwargs, schedule) -> tuple:
     """A case as it reads back from JSON (tuples become lists)."""
     return tuple(json.loads(json.dumps([name, kwargs, schedule])))
-
-
-def write_fixtures() -> None:
-    import torch
-
-    cases = []
-    for name, kwargs, schedule in FIXED_CASES:
-        runs = torch_runs(name, kwargs, schedule)
-        cases.append(dict(name=name, kwargs=kwargs, schedule=schedule, steps=STEPS, torch={
-            dt: {"lr": _encode(r["lr"], "float64"), "params": {k: _encode(v, dt) for k, v in r["params"].items()}} for dt, r in runs.items()}))
-    with open(FIXTURE, "w") as f:
-        json.dump({"torch_version": torch.__version__, "encoding": "little-endian bytes, base64: f8 float64, f4 float32",
-                   "cases": cases}, f, indent=0)
-        f.write("\n")
 
 
 def load_fixtures() -> list:

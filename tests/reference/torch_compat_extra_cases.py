@@ -1,4 +1,4 @@
-"""Both sides of the parity suites of torch_compat.Muon, Adafactor and LBFGS (tests and fixtures).
+"""Both sides of the parity suites of torch_compat.Muon, Adafactor and LBFGS (tests and fixture writer).
 
 These three do not act elementwise, so they run on problems of their own rather than
 torch_compat_cases' (Muon takes matrices only; LBFGS's update is ``step(closure)``). A case is
@@ -18,7 +18,7 @@ import os
 import numpy as np
 
 from tests.reference import harness
-from tests.reference.torch_compat_cases import _decode, _encode, assert_runs_close  # noqa: F401  (re-exported)
+from tests.reference.torch_compat_cases import _decode, assert_runs_close  # noqa: F401  (re-exported)
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "torch_compat_optimizers_extra.json")
 EXTRA = ["Muon", "Adafactor", "LBFGS"]
@@ -197,20 +197,6 @@ def case_id(case) -> str:
     return f"{name}-{problem}-" + "-".join(f"{k}={v}" for k, v in kwargs.items()) + ("-steplr" if schedule else "")
 
 
-def write_fixtures() -> None:
-    import torch
-
-    cases = []
-    for name, kwargs, problem, steps, schedule in FIXED_CASES:
-        runs = {dt: torch_run(name, kwargs, problem, steps, schedule, dt) for dt in ("float64", "float32")}
-        cases.append(dict(name=name, kwargs=kwargs, problem=problem, steps=steps, schedule=schedule,
-                          torch={dt: {k: _encode(v, dt) for k, v in r.items()} for dt, r in runs.items()}))
-    with open(FIXTURE, "w") as f:
-        json.dump({"torch_version": torch.__version__, "encoding": "little-endian bytes, base64: f8 float64, f4 float32",
-                   "cases": cases}, f, indent=0)
-        f.write("\n")
-
-
 def load_fixtures() -> list:
     """The committed cases, each with ``runs``: torch's float64 and float32 trajectories."""
     with open(FIXTURE) as f:
@@ -232,7 +218,7 @@ def reference(case, dtype: str) -> dict:
     for c in _FIXTURES():
         if (c["name"], c["kwargs"], c["problem"], c["steps"], c["schedule"]) == json_case(case):
             return c["runs"][dtype]
-    raise KeyError(f"no fixture for {case}: run tests/reference/make_torch_compat_fixtures.py")
+    raise KeyError(f"no fixture for {case}: regenerate with `make fixtures` (tools/fixtures/torch_compat_extra.py)")
 
 
 _LOADED: list = []

@@ -1,4 +1,4 @@
-"""The torch side of the torch_compat.lr_scheduler parity suite, shared with the fixture script.
+"""The torch side of the torch_compat.lr_scheduler parity suite, shared with the fixture writer.
 
 A case is a JSON-able dict ``{"name", "lr", "kwargs", "steps", "steps_per_epoch"}``: the
 torch_compat scheduler ``name`` built as ``name(lr, **kwargs, steps_per_epoch=...)`` (``lr``
@@ -11,6 +11,8 @@ SequentialLR / ChainedScheduler are ``[name, kwargs]`` pairs.
 steps ``0..steps`` (plus the momentum of SGD and ``betas[0]`` of Adam for CyclicLR and
 OneCycleLR); ``zoo_sequence`` evaluates the schedule at the same steps (jit + vmap over int32
 steps). torch is imported lazily, so the fixture tests collect without it.
+tools/fixtures/torch_compat_schedulers.py writes ``FIXED_CASES`` with torch's sequences to
+fixtures/torch_compat_schedulers.json (``make fixtures``).
 """
 
 from __future__ import annotations
@@ -203,13 +205,6 @@ def zoo_sequence(c: dict, schedule=None) -> dict:
 def load_fixtures() -> list:
     with open(FIXTURE) as f:
         return json.load(f)
-
-
-def write_fixtures() -> None:
-    cases = [dict(c, torch=torch_sequence(c)) for c in FIXED_CASES]
-    with open(FIXTURE, "w") as f:
-        json.dump(cases, f, separators=(",", ":"))
-        f.write("\n")
 
 
 def assert_sequences_close(got: dict, want: dict, rtol: float = 1e-12) -> None:

@@ -1,8 +1,9 @@
-"""The torch side of the schedule parity suites, shared by the tests and the fixture script.
+"""The torch side of the schedule parity suites, shared by the tests and the fixture writer.
 
 Each case names a zoo schedule and the torch scheduler it must equal; ``torch_sequence``
 runs torch (lr after t calls of ``scheduler.step()``, t = 0..steps) and ``zoo_sequence``
-evaluates the zoo schedule at the same steps.
+evaluates the zoo schedule at the same steps. tools/fixtures/schedules.py writes ``FIXED_CASES`` with
+torch's sequences to fixtures/schedules_torch.json (``make fixtures``).
 """
 
 from __future__ import annotations
@@ -102,12 +103,6 @@ def zoo_sequence(name: str, kw: dict, steps: int) -> dict:
 def load_fixtures() -> list:
     with open(FIXTURE) as f:
         return json.load(f)
-
-
-def write_fixtures() -> None:
-    cases = [dict(name=n, kwargs=kw, steps=s, torch=torch_sequence(n, kw, s)) for n, kw, s in FIXED_CASES]
-    with open(FIXTURE, "w") as f:
-        json.dump(cases, f, indent=1)
 
 
 def assert_sequences_close(got: dict, want: dict, rtol: float = 1e-12) -> None:

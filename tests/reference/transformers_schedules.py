@@ -2,8 +2,8 @@
 
 ``hf_sequence(name, lr, steps, **kwargs)`` runs torch SGD with ``transformers.optimization.<name>``
 and records the lr the optimizer uses at steps 0..steps (the lr after t scheduler steps).
-tests/reference/make_transformers_schedule_fixtures.py writes FIXED_CASES with those sequences
-to fixtures/transformers_schedules.json for machines without transformers.
+tools/fixtures/transformers_schedules.py writes FIXED_CASES with those sequences to
+fixtures/transformers_schedules.json for machines without transformers (``make fixtures``).
 """
 
 import json
@@ -80,13 +80,6 @@ FIXED_CASES = [
 def load_fixtures() -> list:
     with open(FIXTURE) as f:
         return json.load(f)
-
-
-def write_fixtures() -> None:
-    cases = [dict(c, transformers=hf_sequence(c["name"], c["lr"], c["steps"], **c["kwargs"])) for c in FIXED_CASES]
-    with open(FIXTURE, "w") as f:
-        json.dump(cases, f, separators=(",", ":"))
-        f.write("\n")
 
 
 def assert_close(got, want, rtol: float = 1e-12, what: str = "") -> None:

@@ -3,14 +3,14 @@
 Members whose reference lives outside JAX: rprop (``torch.optim.Rprop``), schedule_free_sgd and
 schedule_free_adamw (the ``schedulefree`` package's reference classes; the evaluation average
 ``x`` is compared too), adan, padam and adai (``pytorch_optimizer``), and ranger's gradient
-centralization (``pytorch_optimizer``). For the fixed cases in ``CASES`` this script writes the
-reference trajectories (float64, and float32 where the float32 reference is the reference run
-in float32) to ``tests/reference/fixtures/zoo_torch_<member>.json``; the parity tests compare
+centralization (``pytorch_optimizer``). For the fixed cases in ``CASES`` the reference
+trajectories (float64, and float32 where the float32 reference is the reference run in float32)
+are committed in ``tests/reference/fixtures/zoo_torch_<member>.json``; the parity tests compare
 the zoo to those on every machine, and, where the packages are installed, check that the
 fixtures still equal the live reference and run random hyperparameters against it.
 
-Regenerate (needs torch, schedulefree and pytorch_optimizer):
-    .venv/bin/python tests/reference/make_zoo_torch_fixtures.py
+Regenerate (needs torch, schedulefree and pytorch_optimizer): ``make fixtures``, or
+``.venv/bin/python -m tools.fixtures zoo_torch`` (tools/fixtures/zoo_torch.py).
 
 The tests import this module for ``CASES``, ``reference`` (live), ``zoo_run``,
 ``load_fixture``, ``fixture_reference`` and ``available``.
@@ -23,14 +23,10 @@ import importlib
 import io
 import json
 import os
-import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))  # the repo root: tests is a package
-
-from tests.reference.harness import (STEPS, assert_trajectories_close, loss, make_params, torch_loss,  # noqa: E402
-                     torch_trajectory, trajectory)
+from tests.reference.harness import STEPS, assert_trajectories_close, loss, make_params, torch_loss, torch_trajectory, trajectory
 
 FIXTURE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 
@@ -195,12 +191,6 @@ def fixture_path(member: str) -> str:
     return os.path.join(FIXTURE_DIR, f"zoo_torch_{member}.json")
 
 
-def _encode(path: dict, dtype: str) -> dict:
-    cast = (lambda v: float(str(np.float32(v)))) if dtype == "float32" else float  # shortest exact repr
-    return {name: {leaf: np.vectorize(cast, otypes=[float])(np.asarray(a)).tolist() for leaf, a in tree.items()}
-            for name, tree in path.items()}
-
-
 def load_fixture(member: str) -> list:
     """The committed cases of ``member``: dicts with ``kwargs``, ``steps`` and ``reference``
     (``{dtype: {"params": {leaf: list}, ...}}``); for ``"centralization"`` dicts with
@@ -237,32 +227,3 @@ def assert_fixture_equals_live(member: str, case: dict, dtype: str = "float64") 
 def cases_as_stored(member: str) -> list:
     """``CASES[member]`` as it reads back from JSON (tuples become lists)."""
     return json.loads(json.dumps([dict(kwargs=kw, steps=steps) for kw, steps in CASES[member]]))
-
-
-def write_fixtures() -> list:
-    written = []
-    for member, cases in CASES.items():
-        out = []
-        for kw, steps in cases:
-            dtypes = ("float64", "float32") if member in FLOAT32_REFERENCE else ("float64",)
-            ref = {d: _encode(reference(member, kw, d, steps), d) for d in dtypes}
-            out.append(dict(kwargs=kw, steps=steps, reference=ref))
-        written.append(_dump(member, out))
-    grads = centralization_inputs()
-    written.append(_dump("centralization", [dict(grad=g.tolist(), want=centralization_reference(g).tolist()) for g in grads]))
-    return written
-
-
-def _dump(member: str, content) -> str:
-    with open(fixture_path(member), "w") as f:
-        json.dump(content, f, separators=(",", ":"))
-        f.write("\n")
-    return fixture_path(member)
-
-
-if __name__ == "__main__":
-    import jax
-
-    jax.config.update("jax_enable_x64", True)  # make_params("float64") must be float64 (as in tests/conftest.py)
-    for path in write_fixtures():
-        print(f"wrote {path} ({os.path.getsize(path) / 1024:.0f} KiB)")

@@ -4,13 +4,13 @@ A case is ``{"name", "base_lr", "kwargs", "metrics"}``: torch's ``ReduceLROnPlat
 **kwargs)`` on an SGD optimizer with ``lr=base_lr``, stepped once per metric (after an
 ``optimizer.step()``), recording ``param_groups[0]['lr']`` after each ``scheduler.step(metric)``.
 ``metrics`` is a literal list or a recipe ``{"seed", "n", "sign"}`` for ``metric_sequence``.
-For the fixed cases in ``CASES`` this script writes the metrics and torch's lrs to
+For the fixed cases in ``CASES`` the metrics and torch's lrs are committed in
 ``tests/reference/fixtures/plateau_torch.json``; tests/reference/test_plateau.py compares the
 zoo with it on every machine and, where torch is installed, checks that it still equals torch
 and runs random draws against live torch.
 
-Regenerate (needs torch):
-    .venv/bin/python tests/reference/make_plateau_fixtures.py
+Regenerate (needs torch): ``make fixtures``, or ``.venv/bin/python -m tools.fixtures plateau``
+(tools/fixtures/plateau.py).
 """
 
 from __future__ import annotations
@@ -18,13 +18,10 @@ from __future__ import annotations
 import json
 import os
 import random
-import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))  # the repo root: tests is a package
-
-from tests.reference.harness import torch_available  # noqa: E402
+from tests.reference.harness import torch_available
 
 FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "plateau_torch.json")
 
@@ -125,17 +122,3 @@ def assert_fixture_equals_live(c: dict) -> None:
         return
     live = torch_lrs(c["metrics"], c["base_lr"], **c["kwargs"])
     np.testing.assert_allclose(c["torch_lr"], live, rtol=1e-13, err_msg=c["name"])
-
-
-def write_fixture() -> None:
-    out = [dict(c, torch_lr=torch_lrs(c["metrics"], c["base_lr"], **c["kwargs"]).tolist()) for c in cases_as_stored()]
-    with open(FIXTURE, "w") as f:
-        json.dump(out, f, separators=(",", ":"))
-        f.write("\n")
-
-
-if __name__ == "__main__":
-    write_fixture()
-    for c in load_fixture():
-        print(f"{c['name']}: {len(c['metrics'])} steps, {reductions(c['base_lr'], c['torch_lr'])} reductions, last lr {c['torch_lr'][-1]:.6g}")
-    print(f"wrote {FIXTURE} ({os.path.getsize(FIXTURE) / 1024:.0f} KiB)")
