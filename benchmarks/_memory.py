@@ -43,13 +43,18 @@ def main(argv: list[str]) -> dict:
         import jaxopt_zoo as lib
     make = getattr(workloads, opt_name)
     tx = make(lib)
-    if lib_name.startswith("zoo packed"):  # "zoo packed, kernel": the same, run with JAXOPT_ZOO_KERNELS=1
+    in_place = lib_name.startswith("zoo packed params, in place")  # params packed, stepped by packed_apply
+    if lib_name.startswith("zoo packed") and not in_place:  # "zoo packed, kernel": the same, with JAXOPT_ZOO_KERNELS=1
         tx = lib.packed(tx)
     params = workloads.make_tree(leaves, shape)
     grads = workloads.grads_like(params)
+    if in_place:
+        params, grads = (lib.pack_tree(t, chunk_size=None) for t in (params, grads))
     state = tx.init(params)
 
     def step(p, s, g):
+        if in_place:
+            return lib.packed_apply(tx, g, s, p)
         u, s = tx.update(g, s, p)
         return lib.apply_updates(p, u), s
 

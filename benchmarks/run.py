@@ -50,21 +50,37 @@ RESULTS = Path(__file__).resolve().parent / "results"
 # compiled step calls it); a label ending in "no kernel" is the same contender traced with
 # ``JAXOPT_ZOO_KERNELS=0``, i.e. the pure-JAX packed path (the library's default).
 # "packed params, fused" is the packed-params loop with ``zoo.packed(tx, chunk_size=None)``
-# as its optimizer, so the kernel updates the one buffer per dtype.
+# as its optimizer, so the kernel updates the one buffer per dtype. "packed params, in place"
+# is the packed-params loop stepped by ``zoo.packed_apply(tx, ...)``: the kernel writes p, m
+# and v over their own buffers (28 bytes per parameter), no update array in between.
 VARIANTS: dict = {
     "adamw": [
         ("packed", lambda zoo: zoo.packed(workloads.adamw(zoo))),
         ("packed, no kernel", lambda zoo: zoo.packed(workloads.adamw(zoo))),
         ("packed params", workloads.adamw),
         ("packed params, fused", lambda zoo: zoo.packed(workloads.adamw(zoo), chunk_size=None)),
+        ("packed params, in place", workloads.adamw),
+        ("packed params, in place, no kernel", workloads.adamw),
         ("no-op step", workloads.adamw),
         ("no-op step, packed", lambda zoo: zoo.packed(workloads.adamw(zoo))),
+    ],
+    "adamw_bf16": [
+        ("packed params, in place", workloads.adamw_bf16),
+        ("packed params, in place, no kernel", workloads.adamw_bf16),
     ],
     "w3_chain": [
         ("packed", lambda zoo: zoo.packed(workloads.w3_chain(zoo))),
         ("packed, no kernel", lambda zoo: zoo.packed(workloads.w3_chain(zoo))),
     ],
-    "sgd_momentum": [("packed", lambda zoo: zoo.packed(workloads.sgd_momentum(zoo)))],
+    "sgd_momentum": [
+        ("packed", lambda zoo: zoo.packed(workloads.sgd_momentum(zoo))),
+        ("packed params, in place", workloads.sgd_momentum),
+        ("packed params, in place, no kernel", workloads.sgd_momentum),
+    ],
+    "lion": [
+        ("packed params, in place", workloads.lion),
+        ("packed params, in place, no kernel", workloads.lion),
+    ],
 }
 
 
@@ -84,7 +100,11 @@ def _step(tx, lib):
     return step
 
 
-_KERNEL_TARGET = "jaxopt_zoo_adam_f32"  # the FFI target of jaxopt_zoo/_kernels/adam_cpu.cc
+def _kernel_targets() -> tuple:
+    """The FFI targets of jaxopt_zoo/_kernels/*_cpu.cc."""
+    from jaxopt_zoo import _kernels
+
+    return tuple(target for _, _, target in _kernels.KERNELS.values())
 
 
 @contextlib.contextmanager
@@ -110,6 +130,14 @@ def _packed_params_step(tx, zoo):
     def step(flat_params, state, grads):
         updates, state = tx.update(zoo.pack_tree(grads, chunk_size=None), state, flat_params)
         return zoo.apply_updates(flat_params, updates), state
+
+    return step
+
+
+def _packed_apply_step(tx, zoo, pack_grads: bool = True):
+    def step(flat_params, state, grads):
+        flat_grads = zoo.pack_tree(grads, chunk_size=None) if pack_grads else grads
+        return zoo.packed_apply(tx, flat_grads, state, flat_params)
 
     return step
 
@@ -167,15 +195,16 @@ def time_row(
             step = _with_grads_from_loss(step)
         if name.startswith("packed params"):
             p = zoo.pack_tree(p, chunk_size=None)
+            in_place = name.startswith("packed params, in place")
             if grads_from_loss:
-                step = _with_grads_from_loss(_step(tx, zoo), like)
+                step = _with_grads_from_loss(_packed_apply_step(tx, zoo, False) if in_place else _step(tx, zoo), like)
             else:
-                step = _packed_params_step(tx, zoo)
+                step = _packed_apply_step(tx, zoo) if in_place else _packed_params_step(tx, zoo)
         s = tx.init(p)
         with _kernels_off(name.endswith("no kernel")):
             compiled, compile_s[name] = timing.compile_step(step, p, s, grads)
         programs[name] = timing.program_text(compiled)
-        kernels[name] = _KERNEL_TARGET in compiled.as_text()
+        kernels[name] = any(t in compiled.as_text() for t in _kernel_targets())
         runners[name] = timing.Runner(compiled, p, s, grads)
     runners["triad"] = timing.TriadRunner(sizes.floor_elements)
     # About 0.2 s of calls per timed block, at least one.
@@ -301,7 +330,7 @@ def run(sizes: Sizes, only: set | None = None, log=print) -> dict:
             compile_rows.append(r)
     if want("W5"):
         for leaves, shape in sizes.w5_trees:
-            for lib in ["zoo", "optax", "zoo packed", "zoo packed, kernel"]:
+            for lib in ["zoo", "optax", "zoo packed", "zoo packed, kernel", "zoo packed params, in place, kernel"]:
                 r = memory_row(lib, "adamw", leaves, shape)
                 log(f"  W5 {lib} AdamW {leaves}x{shape}: peak {r['peak_bytes'] / 2**20:.1f} MiB, "
                     f"{r['peak_over_live']:.3f}x params+grads+state")
@@ -361,7 +390,7 @@ def markdown(res: dict) -> str:
             "",
             "*same program*: the zoo step compiled to the very program optax's did (the optimized HLO,",
             "metadata aside), so its zoo/optax ratio measures nothing but the run's noise. *kernel*: the",
-            "compiled step calls the fused C++ Adam kernel of `zoo.packed` (jaxopt_zoo/_kernels/adam_cpu.cc).",
+            "compiled step calls a fused C++ kernel of `zoo.packed` / `zoo.packed_apply` (jaxopt_zoo/_kernels/*_cpu.cc).",
         ]
         lines.append("")
     lines += vs_torch.markdown(res)

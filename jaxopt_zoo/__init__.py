@@ -333,6 +333,7 @@ from .transforms._accumulate import skip_not_finite as skip_not_finite
 from .transforms._packed import PackedState as PackedState
 from .transforms._packed import pack_tree as pack_tree
 from .transforms._packed import packed as packed
+from .transforms._packed import packed_apply as packed_apply
 from .transforms._packed import unpack_tree as unpack_tree
 
 # --- optax's utility namespaces -------------------------------------------------------------

@@ -37,7 +37,7 @@ MODULES = [zoo, tc, L, transformers, swa_utils]
 NOT_FACTORIES = {
     "apply_updates", "global_norm", "current_hyperparams", "schedule_free_eval_params",
     "plot_schedules", "chain", "identity", "set_to_zero", "skip_not_finite", "skip_large_updates",
-    "inject_hyperparams", "inject_stateful_hyperparams", "normalize", "pack_tree", "unpack_tree",
+    "inject_hyperparams", "inject_stateful_hyperparams", "normalize", "pack_tree", "unpack_tree", "packed_apply",
     "asgd_averaged_params",  # reads an ASGD state
     "averaged_params", "AveragedModelState",  # swa_utils: reads an AveragedModel state; its state class
     "ParamGroupsState",  # torch_compat's state of param groups (a NamedTuple, not a factory)

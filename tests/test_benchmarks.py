@@ -31,6 +31,8 @@ def test_harness_writes_table_and_json(tmp_path, capsys):
     assert built  # the machines the suite runs on have g++
     assert by_case["AdamW, 1 leaf [packed]"]["kernel"] is built
     assert by_case["AdamW, 1 leaf [packed params, fused]"]["kernel"] is built
+    assert by_case["AdamW, 1 leaf [packed params, in place]"]["kernel"] is built
+    assert not by_case["AdamW, 1 leaf [packed params, in place, no kernel]"]["kernel"]
     assert not by_case["AdamW, 1 leaf [packed, no kernel]"]["kernel"] and not by_case["AdamW, 1 leaf"]["kernel"]
     for r in res["steps"]:
         for key in ("zoo_ms", "optax_ms", "floor_ms", "zoo_of_floor", "zoo_compile_s", "optax_compile_s"):

@@ -1,14 +1,17 @@
-"""The fused Adam kernel of ``zoo.packed`` (jaxopt_zoo/_kernels/adam_cpu.cc) against the unfused path.
+"""The fused Adam kernel of ``zoo.packed`` and ``zoo.packed_apply`` (jaxopt_zoo/_kernels/adam_cpu.cc)
+against the unfused path.
 
-Each step is run both ways from the same params, grads and state, and the updates and the new
-state must agree to 1 ulp (in practice they are bit-identical), over 60 steps, with default and
-random hyperparameters, a schedule, x64 on and off. The kernel is opt-in
+Each step is run both ways from the same params, grads and state, and the updates (the new
+params, for ``packed_apply``) and the new state must agree to 1 ulp (in practice they are
+bit-identical), over 60 steps (20 for ``packed_apply``), with default and random
+hyperparameters, a schedule, clipping, weight decay, x64 on and off, several chunks and one. The kernel is opt-in
 (``JAXOPT_ZOO_KERNELS=1``); these tests switch it on and off in-process, and with
 ``JAXOPT_ZOO_KERNELS=0`` in the environment they check the pure-JAX path only.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import pathlib
 import warnings
@@ -39,21 +42,57 @@ CONFIGS = {
     "adamw_schedule": lambda: zoo.adamw(zoo.cosine_decay_schedule(1e-2, 40), b1=0.7, b2=0.99, weight_decay=3e-3),
 }
 
+# packed_apply's other in-place kernels: name -> (kernel, factory).
+APPLY_CONFIGS = {
+    "nadamw": ("adam_apply", lambda: zoo.nadamw(1e-3, weight_decay=1e-2)),
+    "clip_nadam_schedule": ("adam_apply", lambda: zoo.chain(
+        zoo.clip_by_global_norm(0.5), zoo.scale_by_adam(b1=0.8, b2=0.95, eps_root=1e-9, nesterov=True),
+        zoo.scale_by_schedule(lambda t: -zoo.cosine_decay_schedule(1e-2, 40)(t)))),
+    "clip_nadamw": ("adam_apply", lambda: zoo.chain(zoo.clip_by_global_norm(0.5), zoo.scale_by_adam(nesterov=True),
+                                                    zoo.add_decayed_weights(1e-3), zoo.scale(-2e-3))),
+    "adamw_bf16_state": ("adam_apply_bf16_state", lambda: zoo.adamw(1e-3, weight_decay=1e-2, mu_dtype=jnp.bfloat16,
+                                                                 nu_dtype=jnp.bfloat16)),
+    "clip_nadam_bf16_state": ("adam_apply_bf16_state", lambda: zoo.chain(
+        zoo.clip_by_global_norm(0.5), zoo.scale_by_adam(b1=0.8, nesterov=True, mu_dtype=jnp.bfloat16, nu_dtype=jnp.bfloat16),
+        zoo.scale(-2e-3))),
+    "sgd_momentum": ("momentum_apply", lambda: zoo.sgd(1e-2, momentum=0.9)),
+    "sgd_nesterov_schedule": ("momentum_apply", lambda: zoo.sgd(zoo.cosine_decay_schedule(1e-2, 40), momentum=0.8,
+                                                                nesterov=True)),
+    "clip_coupled_decay_momentum": ("momentum_apply", lambda: zoo.chain(
+        zoo.clip_by_global_norm(0.5), zoo.add_decayed_weights(1e-2), zoo.trace(0.9), zoo.scale(-1e-2))),
+    "nesterov_decoupled_decay": ("momentum_apply", lambda: zoo.chain(
+        zoo.trace(0.95, nesterov=True), zoo.add_decayed_weights(1e-3), zoo.scale(-3e-3))),
+    "lion_random_schedule": ("lion_apply", lambda: zoo.lion(zoo.cosine_decay_schedule(3e-4, 40), b1=0.8, b2=0.95,
+                                                            weight_decay=0.1)),
+    "clip_lion": ("lion_apply", lambda: zoo.chain(zoo.clip_by_global_norm(1.0), zoo.scale_by_lion(),
+                                                  zoo.add_decayed_weights(1e-2), zoo.scale(-1e-3))),
+    "rmsprop": ("rms_apply", lambda: zoo.rmsprop(1e-3)),
+    "rmsprop_torch_eps_schedule": ("rms_apply", lambda: zoo.rmsprop(zoo.cosine_decay_schedule(3e-3, 40), decay=0.95,
+                                                                    eps=1e-6, eps_in_sqrt=False)),
+    "clip_decay_rms": ("rms_apply", lambda: zoo.chain(zoo.clip_by_global_norm(0.5), zoo.add_decayed_weights(1e-2),
+                                                      zoo.scale_by_rms(), zoo.scale(-1e-3))),
+    "clip_rms_momentum": ("rms_momentum_apply", lambda: zoo.chain(zoo.clip_by_global_norm(0.5), zoo.scale_by_rms(0.95),
+                                                                  zoo.scale(-1e-3), zoo.trace(0.9))),
+    "rmsprop_nesterov": ("rms_momentum_apply", lambda: zoo.rmsprop(1e-3, decay=0.8, momentum=0.7, nesterov=True)),
+}
+# Every chain packed_apply runs through a kernel: name -> (kernel, factory).
+ALL_APPLY = {**{name: ("adam_apply", make) for name, make in CONFIGS.items()}, **APPLY_CONFIGS}
+
 
 def _tree(seed: int) -> dict:
     rng = np.random.default_rng(seed)
     return {f"l{i}": jnp.asarray(rng.normal(size=s), jnp.float32) for i, s in enumerate(SHAPES)}
 
 
-def _has_kernel(fn, *args) -> bool:
-    return _kernels.KERNELS["adam"][2] in fn.lower(*args).as_text()
+def _has_kernel(fn, *args, kernel: str = "adam") -> bool:
+    return _kernels.KERNELS[kernel][2] in fn.lower(*args).as_text()
 
 
-def _with_kernels(on: bool, fn, *args):
+def _with_kernels(on: bool, fn, *args, **kwargs):
     old = os.environ.get("JAXOPT_ZOO_KERNELS")
     os.environ["JAXOPT_ZOO_KERNELS"] = "1" if on and not KERNELS_OFF else "0"
     try:
-        return fn(*args)
+        return fn(*args, **kwargs)
     finally:
         if old is None:
             del os.environ["JAXOPT_ZOO_KERNELS"]
@@ -73,15 +112,34 @@ def test_kernel_builds_here():
 UNDER_FAST_FLAGS = all(f in os.environ.get("XLA_FLAGS", "").split() for f in FAST_COMPILE_FLAGS)
 
 
+# (test, number of cases) run under XLA's defaults, in a subprocess when this run is not.
+UNDER_DEFAULTS = {"test_fused_step_equals_unfused": 2 * len(CONFIGS),
+                  "test_fused_apply_equals_unfused": len(ALL_APPLY) + 2 * sum(k.startswith("adam_apply") for k, _ in ALL_APPLY.values())}
+
+
 def test_fused_step_equals_unfused_under_xla_defaults():
-    if not UNDER_FAST_FLAGS:  # this run is under XLA's defaults: the parametrized test below runs here
-        assert "test_fused_step_equals_unfused" in globals()
+    if not UNDER_FAST_FLAGS:  # this run is under XLA's defaults: the parametrized tests below run here
+        assert all(name in globals() for name in UNDER_DEFAULTS)
         return
+    here = pathlib.Path(__file__).resolve()
     done = run_under_xla_defaults(["-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
-                                   f"{pathlib.Path(__file__).resolve()}::test_fused_step_equals_unfused"],
+                                   *(f"{here}::{name}" for name in UNDER_DEFAULTS)],
                                   timeout=1200, ZOO_TEST_XLA="default")
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    assert f"{2 * len(CONFIGS)} passed" in done.stdout, done.stdout[-2000:]
+    assert f"{sum(UNDER_DEFAULTS.values())} passed" in done.stdout, done.stdout[-2000:]
+
+
+def _assert_steps_agree(got, want):
+    assert jax.tree.structure(got) == jax.tree.structure(want)
+    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        if a.dtype == jnp.bfloat16:  # numpy has no ulp test for it: compare the bits, 1 ulp apart at most
+            bits = [np.asarray(x).view(np.int16).astype(np.int32) for x in (a, b)]
+            assert np.all(np.abs(bits[0] - bits[1]) <= 1), np.max(np.abs(bits[0] - bits[1]))
+        elif jnp.issubdtype(a.dtype, jnp.floating):
+            np.testing.assert_array_max_ulp(np.asarray(a), np.asarray(b), maxulp=1)
+        else:
+            np.testing.assert_array_equal(a, b)
 
 
 def _fused_step_equals_unfused(name, x64):
@@ -100,20 +158,50 @@ def _fused_step_equals_unfused(name, x64):
             grads = _tree(100 + step)
             want = _with_kernels(False, plain, grads, state, params)
             got = _with_kernels(True, fused, grads, state, params)
-            assert jax.tree.structure(got) == jax.tree.structure(want)
-            for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
-                assert a.dtype == b.dtype and a.shape == b.shape
-                if jnp.issubdtype(a.dtype, jnp.floating):
-                    np.testing.assert_array_max_ulp(np.asarray(a), np.asarray(b), maxulp=1)
-                else:
-                    np.testing.assert_array_equal(a, b)
+            _assert_steps_agree(got, want)
             updates, state = got
             params = zoo.apply_updates(params, updates)
+
+
+def _fused_apply_equals_unfused(name, x64, chunk_size):
+    """``packed_apply`` with the in-place kernel against ``tx.update`` + ``apply_updates`` on packed params."""
+    kernel, make = ALL_APPLY[name]
+    with jax.enable_x64(x64):
+        tx = make()
+        pack = lambda tree: zoo.pack_tree(tree, chunk_size=chunk_size)  # noqa: E731
+        params = pack(_tree(0))
+        state = tx.init(params)
+        fused = jax.jit(lambda g, s, p: zoo.packed_apply(tx, g, s, p))
+        plain = jax.jit(lambda g, s, p: _update_then_apply(tx, g, s, p))
+        grads = pack(_tree(1))
+        def has_kernel(fn):
+            return _has_kernel(fn, grads, state, params, kernel=kernel)
+
+        assert _with_kernels(True, has_kernel, fused) is not KERNELS_OFF
+        assert not _with_kernels(False, has_kernel, jax.jit(lambda g, s, p: zoo.packed_apply(tx, g, s, p)))
+        for step in range(20):  # XLA's other roundings show in the first steps (clipping from the second)
+            grads = pack(_tree(100 + step))
+            want = plain(grads, state, params)
+            got = _with_kernels(True, fused, grads, state, params)
+            _assert_steps_agree(got, want)
+            params, state = got
+
+
+def _update_then_apply(tx, grads, state, params):
+    updates, state = tx.update(grads, state, params)
+    return zoo.apply_updates(params, updates), state
 
 
 if not UNDER_FAST_FLAGS:
     test_fused_step_equals_unfused = pytest.mark.parametrize("x64", [True, False], ids=["x64", "x64off"])(
         pytest.mark.parametrize("name", sorted(CONFIGS))(_fused_step_equals_unfused))
+    # Several chunks and one: XLA rewrites Adam's bias correction otherwise in each (adam_cpu.cc); x64
+    # changes only Adam's programs (its bias correction is computed in float64 and cast).
+    test_fused_apply_equals_unfused = pytest.mark.parametrize("name, x64, chunk_size", [
+        pytest.param(name, x64, chunk_size, id=f"{name}-{layout}")
+        for name, (kernel, _) in sorted(ALL_APPLY.items())
+        for x64, chunk_size, layout in [(False, 1000, "x64off"), (False, None, "x64off-one-chunk"), (True, 1000, "x64")]
+        if layout == "x64off" or kernel.startswith("adam_apply")])(_fused_apply_equals_unfused)
 
 
 def test_kernel_applies_only_to_the_chains_it_covers():
@@ -128,6 +216,20 @@ def test_kernel_applies_only_to_the_chains_it_covers():
                   zoo.chain(zoo.clip(1.0), zoo.scale_by_adam(), zoo.scale(-1e-3)),
                   zoo.adam(jnp.asarray(1e-3))):
         assert plan(other) is None
+    assert plan(zoo.nadamw(1e-3), apply=True).nesterov and plan(zoo.amsgrad(1e-3), apply=True) is None
+    other = _packed._apply_plan
+    assert other(zoo.sgd(1e-2, momentum=0.9)).kernel == "momentum_apply"
+    assert other(zoo.lion(1e-3)).kernel == "lion_apply"
+    assert other(zoo.chain(zoo.add_decayed_weights(1e-2), zoo.trace(0.9, nesterov=True), zoo.scale(-1.0))).args == (0.9, True)
+    assert other(zoo.rmsprop(1e-3)).kernel == "rms_apply" and other(zoo.rmsprop(1e-3, eps_in_sqrt=False)).args[2] is False
+    assert other(zoo.rmsprop(1e-3, momentum=0.9, nesterov=True)).after[1:] == (0.9, True)
+    for uncovered in (zoo.rmsprop(1e-3, centered=True), zoo.rmsprop(1e-3, bias_correction=True),
+                      zoo.sgd(1e-2), zoo.lion(1e-3, mask=lambda p: p), zoo.chain(zoo.scale_by_lion(mode="smooth"), zoo.scale(-1e-3)),
+                      zoo.chain(zoo.add_decayed_weights(1e-2), zoo.scale_by_lion(), zoo.scale(-1e-3)),
+                      zoo.chain(zoo.trace(0.9), zoo.clip_by_global_norm(1.0), zoo.scale(-1e-3)),
+                      zoo.inject_hyperparams(zoo.sgd)(learning_rate=1e-2, momentum=0.9), zoo.adamw(1e-3),
+                      zoo.sgd(1e-2, momentum=jnp.asarray(0.9))):
+        assert other(uncovered) is None
     # Mixed dtypes take the pure-JAX path (the kernel is float32 only), with the same numbers.
     params = {"a": jnp.ones(3, jnp.float32), "b": jnp.ones(2, jnp.bfloat16)}
     tx = zoo.packed(zoo.adamw(1e-3))
@@ -153,6 +255,33 @@ def test_donated_state_is_updated_in_place():
     assert all(x.is_deleted() for x in jax.tree.leaves(old.inner[0].mu))
 
 
+def test_packed_apply_updates_params_and_state_in_place():
+    tx = zoo.adamw(1e-3)
+    params = zoo.pack_tree(_tree(0), chunk_size=1000)
+    step = jax.jit(lambda p, s, g: zoo.packed_apply(tx, g, s, p), donate_argnums=(0, 1))
+    state = tx.init(params)
+    assert _with_kernels(True, _has_kernel, step, params, state, params, kernel="adam_apply") is not KERNELS_OFF
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Some donated buffers were not usable" would be an error
+        for _ in range(3):
+            old = (params, state)
+            params, state = _with_kernels(True, step, params, state, zoo.pack_tree(_tree(1), chunk_size=1000))
+    assert all(x.is_deleted() for x in jax.tree.leaves((old[0], old[1][0].mu, old[1][0].nu)))
+
+
+def test_packed_apply_takes_any_packable_chain_and_refuses_the_others():
+    # Not an Adam chain (or not float32): the pure-JAX path, p + update.
+    params = zoo.pack_tree({"a": jnp.ones(3, jnp.float32), "b": jnp.ones(2, jnp.bfloat16)}, chunk_size=None)
+    for tx in (zoo.sgd(0.1, momentum=0.9), zoo.adamw(1e-3)):
+        got, _ = _with_kernels(True, jax.jit(functools.partial(zoo.packed_apply, tx)), params, tx.init(params), params)
+        updates, _ = tx.update(params, tx.init(params), params)
+        want = zoo.apply_updates(params, updates)
+        for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+            np.testing.assert_allclose(np.asarray(a, np.float32), np.asarray(b, np.float32), rtol=1e-6)
+    with pytest.raises(ValueError, match=r"^jaxopt_zoo\.packed_apply: argument `tx` .*lamb"):
+        zoo.packed_apply(zoo.lamb(1e-3), params, None, params)
+
+
 def test_failed_build_falls_back(monkeypatch, tmp_path):
     monkeypatch.setattr(_kernels, "_loaded", {})
     monkeypatch.setenv("JAXOPT_ZOO_KERNELS", "1")
@@ -166,6 +295,11 @@ def test_failed_build_falls_back(monkeypatch, tmp_path):
     want, _ = zoo.adamw(1e-3).update(params, zoo.adamw(1e-3).init(params), params)
     for k in params:
         np.testing.assert_allclose(updates[k], want[k], rtol=1e-6)
+    flat = zoo.pack_tree(params, chunk_size=None)
+    tx = zoo.adamw(1e-3)
+    got, _ = jax.jit(lambda g, s, p: zoo.packed_apply(tx, g, s, p))(flat, tx.init(flat), flat)
+    np.testing.assert_allclose(got["float32"][0], zoo.pack_tree(zoo.apply_updates(params, want), chunk_size=None)["float32"][0],
+                               rtol=1e-6)
     monkeypatch.setattr(_kernels, "_compiler", lambda: None)
     monkeypatch.setattr(_kernels, "_loaded", {})
     with pytest.warns(UserWarning, match="no C\\+\\+ compiler"):

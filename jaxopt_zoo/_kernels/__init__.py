@@ -1,4 +1,4 @@
-"""Optional fused CPU kernels for ``zoo.packed`` (XLA FFI custom calls written in C++).
+"""Optional fused CPU kernels for ``zoo.packed`` and ``zoo.packed_apply`` (XLA FFI custom calls written in C++).
 
 Each kernel is one C++ file next to this module, with its math in a comment at the top. It is
 built lazily, the first time ``packed`` traces a step it covers: ``g++`` compiles it into a
@@ -7,8 +7,9 @@ the source, the jaxlib headers and the compiler flags), ``ctypes`` loads the sha
 ``jax.ffi.register_ffi_target`` registers its handler for the CPU platform. Installing the
 package never compiles anything, so it cannot fail there.
 
-The kernels are opt-in for now: ``JAXOPT_ZOO_KERNELS=1`` turns them on (they do not yet beat
-XLA's packed path, see benchmarks/README.md). Where they are off, no compiler is found or the
+The kernels are opt-in for now: ``JAXOPT_ZOO_KERNELS=1`` turns them on. Through ``packed``
+(``tx.update`` + ``apply_updates``) they do not beat XLA's packed path; through
+``packed_apply``, which writes p and the state in place, they do (benchmarks/README.md). Where they are off, no compiler is found or the
 build fails, ``available`` says ``False`` and ``packed`` runs its pure-JAX path (the same
 numbers). The variable is read whenever a step is traced, so tests can run both ways in one
 process.
@@ -49,16 +50,27 @@ def _cpu_flags() -> tuple | None:
     except OSError:
         return None
     return ("-mfma", "-mavx2") if {"fma", "avx2"} <= flags else None
-# kernel name -> (source file, exported handler symbol, FFI target name)
-KERNELS = {"adam": ("adam_cpu.cc", "JaxoptZooAdamF32", "jaxopt_zoo_adam_f32")}
+# kernel name -> (source file, exported handler symbol, FFI target name). A source may export
+# several handlers (the update and the in-place apply form of one kernel); it is built once.
+KERNELS = {
+    "adam": ("adam_cpu.cc", "JaxoptZooAdamF32", "jaxopt_zoo_adam_f32"),
+    "adam_apply": ("adam_cpu.cc", "JaxoptZooAdamApplyF32", "jaxopt_zoo_adam_apply_f32"),
+    "adam_apply_bf16_state": ("adam_cpu.cc", "JaxoptZooAdamApplyBf16State", "jaxopt_zoo_adam_apply_bf16_state"),
+    "momentum_apply": ("momentum_cpu.cc", "JaxoptZooMomentumApplyF32", "jaxopt_zoo_momentum_apply_f32"),
+    "lion_apply": ("lion_cpu.cc", "JaxoptZooLionApplyF32", "jaxopt_zoo_lion_apply_f32"),
+    "rms_apply": ("rms_cpu.cc", "JaxoptZooRmsApplyF32", "jaxopt_zoo_rms_apply_f32"),
+    "rms_momentum_apply": ("rms_cpu.cc", "JaxoptZooRmsMomentumApplyF32", "jaxopt_zoo_rms_momentum_apply_f32"),
+}
 
 _lock = threading.Lock()
-_loaded: dict = {}  # kernel name -> FFI target name, or None when building failed
+_loaded: dict = {}  # kernel name -> FFI target name, source file -> its library; None when building failed
 _libs: list = []  # keeps the loaded libraries alive
 
 
-# Off unless asked for: measured so far (benchmarks/README.md, "The fused kernel"), the kernel
-# path is slower than XLA's packed path and its update temporary raises the step's peak memory.
+# Off unless asked for: measured so far (benchmarks/README.md, "The fused kernel"), the update
+# kernel of ``packed`` is slower than XLA's packed path and its update temporary raises the
+# step's peak memory; the in-place kernels of ``packed_apply`` are faster (same section), but
+# have been measured only on a loaded 2-core machine: switching the default is the lead's call.
 DEFAULT = "0"
 
 
@@ -81,7 +93,9 @@ def _build(source: Path, compiler: str) -> Path:
     include = jax.ffi.include_dir()
     flags = (*_FLAGS, *_cpu_flags())
     key = hashlib.sha256()
-    for part in (source.read_bytes(), include.encode(), jax.__version__.encode(), compiler.encode(), repr(flags).encode()):
+    headers = b"".join(h.read_bytes() for h in sorted(source.parent.glob("*.h")))
+    for part in (source.read_bytes(), headers, include.encode(), jax.__version__.encode(), compiler.encode(),
+                 repr(flags).encode()):
         key.update(part)
     out = cache_dir() / f"{source.stem}-{key.hexdigest()[:16]}.so"
     if out.exists():
@@ -90,39 +104,51 @@ def _build(source: Path, compiler: str) -> Path:
     # Build next to the target and rename, so concurrent processes never load a half-written file.
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         tmp_so = Path(tmp) / out.name
-        subprocess.run([compiler, *flags, f"-I{include}", str(source), "-o", str(tmp_so)],
+        subprocess.run([compiler, *flags, f"-I{include}", f"-I{source.parent}", str(source), "-o", str(tmp_so)],
                        check=True, capture_output=True, text=True, timeout=300)
         os.replace(tmp_so, out)
     return out
 
 
 def target(kernel: str) -> str | None:
-    """The registered FFI target of ``kernel`` on CPU, building it on first use; ``None`` if
-    kernels are disabled or it cannot be built (a warning says why, once)."""
+    """The registered FFI target of ``kernel`` on CPU, building its source on first use; ``None``
+    if kernels are disabled or it cannot be built (a warning says why, once per source)."""
     if not enabled():
         return None
     with _lock:
         if kernel in _loaded:
             return _loaded[kernel]
         source, symbol, name = KERNELS[kernel]
-        compiler = _compiler()
+        lib = _library(source)
         result = None
-        if _cpu_flags() is None:
-            pass  # this CPU has no FMA: XLA's numbers differ from the kernel's, use the fallback
-        elif compiler is None:
-            warnings.warn("jaxopt_zoo: no C++ compiler found; zoo.packed uses its pure-JAX path", stacklevel=3)
-        else:
-            try:
-                lib = ctypes.cdll.LoadLibrary(str(_build(_HERE / source, compiler)))
-                jax.ffi.register_ffi_target(name, jax.ffi.pycapsule(getattr(lib, symbol)), platform="cpu")
-                _libs.append(lib)
-                result = name
-            except Exception as err:  # noqa: BLE001 - any failure means: use the fallback
-                detail = getattr(err, "stderr", "") or err
-                warnings.warn(f"jaxopt_zoo: building the {kernel} kernel failed, zoo.packed uses its pure-JAX "
-                              f"path: {detail}", stacklevel=3)
+        if lib is not None:
+            jax.ffi.register_ffi_target(name, jax.ffi.pycapsule(getattr(lib, symbol)), platform="cpu")
+            result = name
         _loaded[kernel] = result
         return result
+
+
+def _library(source: str):
+    """The loaded shared object of ``source`` (built into the cache first), or ``None``."""
+    if source in _loaded:
+        return _loaded[source]
+    compiler = _compiler()
+    lib = None
+    what = source.removesuffix(".cc").removesuffix("_cpu")
+    if _cpu_flags() is None:
+        pass  # this CPU has no FMA: XLA's numbers differ from the kernel's, use the fallback
+    elif compiler is None:
+        warnings.warn("jaxopt_zoo: no C++ compiler found; zoo.packed uses its pure-JAX path", stacklevel=4)
+    else:
+        try:
+            lib = ctypes.cdll.LoadLibrary(str(_build(_HERE / source, compiler)))
+            _libs.append(lib)
+        except Exception as err:  # noqa: BLE001 - any failure means: use the fallback
+            detail = getattr(err, "stderr", "") or err
+            warnings.warn(f"jaxopt_zoo: building the {what} kernel failed, zoo.packed uses its pure-JAX "
+                          f"path: {detail}", stacklevel=4)
+    _loaded[source] = lib
+    return lib
 
 
 def available(kernel: str) -> bool:
@@ -134,10 +160,26 @@ def adam_chunk(p: jax.Array, g: jax.Array, m: jax.Array, v: jax.Array, hyper: ja
     """One fused Adam step on a float32 chunk (see ``adam_cpu.cc``): returns ``(u, m', v')``.
 
     ``hyper`` is the float32 vector ``[1-b1, b1, 1-b2, b2, 1/(1-b1^t), 1/(1-b2^t), eps_root,
-    eps, wd, s, decay, form, 1-b1^t, 1-b2^t, clip, norm, max_norm]``. ``m`` and ``v`` are aliased to ``m'`` and ``v'``. Call only when
+    eps, wd, s, decay, form, 1-b1^t, 1-b2^t, clip, norm, max_norm, nesterov, 1/(1-b1^(t+1)),
+    1-b1^(t+1), b1 and b2 rounded to bfloat16]``. ``m`` and ``v`` are aliased to ``m'`` and ``v'``. Call only when
     ``available("adam")``.
     """
     out = jax.ShapeDtypeStruct(g.shape, g.dtype)
     call = jax.ffi.ffi_call(target("adam"), (out, out, out), input_output_aliases={2: 1, 3: 2},
                             vmap_method="sequential")
     return call(p, g, m, v, hyper)
+
+
+def apply_chunk(kernel: str, p: jax.Array, g: jax.Array, state: tuple, hyper: jax.Array) -> tuple:
+    """One fused step of ``kernel`` (an ``*_apply`` kernel) applied to a float32 chunk of params:
+    returns ``(p', *state')``.
+
+    ``state`` are the kernel's moment chunks (``(m, v)`` for Adam, ``(t,)`` for momentum,
+    ``(m,)`` for Lion, ``(v,)`` or ``(v, t)`` for RMSprop) and ``hyper`` its float32 vector of scalars (see its ``.cc`` file).
+    ``p`` and the state are aliased to their outputs: under ``jit`` with them donated, the step
+    writes them in place. Call only when ``available(kernel)``.
+    """
+    outs = tuple(jax.ShapeDtypeStruct(x.shape, x.dtype) for x in (p, *state))
+    aliases = {0: 0, **{2 + i: 1 + i for i in range(len(state))}}
+    call = jax.ffi.ffi_call(target(kernel), outs, input_output_aliases=aliases, vmap_method="sequential")
+    return call(p, g, *state, hyper)

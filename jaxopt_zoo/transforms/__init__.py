@@ -38,6 +38,7 @@ from ._monitor import record_norms as record_norms
 from ._monitor import RecordNormsState as RecordNormsState
 from ._packed import pack_tree as pack_tree
 from ._packed import packed as packed
+from ._packed import packed_apply as packed_apply
 from ._packed import PackedState as PackedState
 from ._packed import unpack_tree as unpack_tree
 from ._partition import multi_transform as multi_transform

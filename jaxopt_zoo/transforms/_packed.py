@@ -49,6 +49,12 @@ program for it) and the same state, so checkpoints move freely between the two. 
 else, every machine where the kernel cannot be built, and every run without
 ``JAXOPT_ZOO_KERNELS=1`` (the default: it does not yet beat the pure-JAX path, see
 ``benchmarks/README.md``) runs the pure-JAX path. The kernel runs only with a single device (the pure-JAX path otherwise).
+
+**The in-place step.** ``packed_apply(tx, grads, state, params)`` is the whole step on packed
+params, ``apply_updates(params, tx.update(...))``; with the kernel, each chunk is one pass that
+reads p, g, m, v and writes p, m and v over their own buffers (28 bytes per float32
+parameter, the memory floor), where ``update`` + ``apply_updates`` also write the update and
+read it back (40 bytes).
 """
 
 from __future__ import annotations
@@ -62,7 +68,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _kernels, _numerics, _packable, _validate
-from .._base import GradientTransformation
+from .._base import GradientTransformation, apply_updates
 from .._tree import is_none
 
 
@@ -273,12 +279,7 @@ def packed(tx: GradientTransformation, chunk_size: int | None = CHUNK_SIZE) -> G
       <https://pytorch.org/docs/stable/optim.html#algorithms>`_, 2023.
     """
     _check_chunk_size("packed", chunk_size)
-    why = _packable.reason(tx)
-    if why is not None:
-        raise ValueError(
-            f"{_validate.PREFIX}packed: argument `tx` must act elementwise (or through scalars of the whole "
-            f"tree) to give the same numbers on packed buffers, got {why}. Use it without packed."
-        )
+    _check_packable("packed", tx)
 
     def init_fn(params):
         return PackedState(inner=tx.init(pack_tree(params, chunk_size)))
@@ -297,6 +298,84 @@ def packed(tx: GradientTransformation, chunk_size: int | None = CHUNK_SIZE) -> G
     return _packable.composite(GradientTransformation(init_fn, update_fn), tx)
 
 
+def _check_packable(fn: str, tx: Any) -> None:
+    why = _packable.reason(tx)
+    if why is not None:
+        raise ValueError(
+            f"{_validate.PREFIX}{fn}: argument `tx` must act elementwise (or through scalars of the whole "
+            f"tree) to give the same numbers on packed buffers, got {why}. Use it without packed."
+        )
+
+
+def packed_apply(tx: GradientTransformation, grads: dict, state: Any, params: dict, **extra_args) -> tuple:
+    r"""One whole step on packed params: ``tx``'s update applied to them, in place where it can be.
+
+    ``packed_apply(tx, g, s, p) = (apply_updates(p, u), s')`` with ``u, s' = tx.update(g, s, p)``,
+    for params, grads and state in the packed layout (``pack_tree``, ``tx.init`` of the packed
+    params). The same numbers as those two calls, and their pure-JAX path wherever a fused
+    kernel does not run. With ``JAXOPT_ZOO_KERNELS=1``, on float32 buffers, each chunk is one
+    C++ kernel that reads p, g and the state and writes p and the state over their own buffers
+    (``jaxopt_zoo/_kernels/*_cpu.cc``), for the chains
+    ``[clip_by_global_norm], [add_decayed_weights], core, [add_decayed_weights], scale(-lr) |
+    scale_by_schedule`` with float hyperparameters, where the core is ``scale_by_adam`` (NAdam's
+    ``nesterov`` too; not AMSGrad, no weight decay before it), ``trace`` (SGD with momentum or Nesterov),
+    ``scale_by_lion`` (mode ``'hard'``, no weight decay before it) or ``scale_by_rms`` (no
+    bias correction; optionally followed by ``trace``, rmsprop's momentum): what ``zoo.adam``,
+    ``zoo.adamw``, ``zoo.sgd(lr, momentum)``, ``zoo.lion`` and ``zoo.rmsprop`` (not centered)
+    build, and ``zoo.nadam``/``zoo.nadamw``; the Adam family also with bfloat16 moments
+    (``mu_dtype=nu_dtype=jnp.bfloat16``, float32 math). AdamW then moves 28 bytes per parameter, its memory floor, where ``update`` +
+    ``apply_updates`` move 40 (the update is written and read back); momentum SGD, Lion and
+    RMSprop move 20 (28 with momentum).
+    Jit the training step with params and state donated, so nothing is copied::
+
+        flat = zoo.pack_tree(params, chunk_size=None)
+        state = tx.init(flat)
+
+        @functools.partial(jax.jit, donate_argnums=(0, 1))
+        def train_step(flat, state, batch):
+            grads = jax.grad(lambda f: loss(zoo.unpack_tree(f, like, chunk_size=None), batch))(flat)
+            return zoo.packed_apply(tx, grads, state, flat)
+
+    Args:
+      tx: the transformation (not wrapped in ``packed``); it must act elementwise, as for
+        ``packed``.
+      grads: the gradients, packed like ``params``.
+      state: ``tx``'s state on the packed params (``tx.init(pack_tree(params, ...))``).
+      params: the packed params (``pack_tree``).
+      **extra_args: passed to ``tx.update`` (a step that has some runs the pure-JAX path).
+
+    Returns:
+      ``(new_params, new_state)``, packed as ``params`` and ``state``.
+
+    Raises:
+      ValueError: when ``tx`` is not known to act elementwise (as ``packed``).
+
+    Example:
+      >>> import jax.numpy as jnp, jaxopt_zoo as zoo
+      >>> tx = zoo.adamw(0.1)
+      >>> flat = zoo.pack_tree({"b": jnp.zeros(2), "w": jnp.ones((2, 2))}, chunk_size=None)
+      >>> flat, state = zoo.packed_apply(tx, flat, tx.init(flat), flat)
+      >>> print(flat["float32"][0].round(4))  # one Adam step of 0.1 on [b, w] = [0, 0, 1, 1, 1, 1]
+      [0.  0.  0.9 0.9 0.9 0.9]
+
+    References:
+      The "fused" optimizers of torch.optim (one kernel per step that writes the params and
+      state in place): `torch.optim documentation <https://pytorch.org/docs/stable/optim.html#algorithms>`_, 2023.
+    """
+    _check_packable("packed_apply", tx)
+    if not extra_args and all(isinstance(t, dict) for t in (grads, params)):
+        plan = _adam_plan(tx, apply=True)
+        if plan is not None and _fusable(plan, grads, state, params, "adam_apply"):
+            return _fused_adam_apply(plan, grads, state, params)
+        if plan is not None and _fusable(plan, grads, state, params, "adam_apply_bf16_state", jnp.bfloat16):
+            return _fused_adam_apply(plan, grads, state, params, "adam_apply_bf16_state")
+        other = None if plan is not None else _apply_plan(tx)
+        if other is not None and _apply_fusable(other, grads, state, params):
+            return _fused_apply(other, grads, state, params)
+    updates, state = tx.update(grads, state, params, **extra_args)
+    return apply_updates(params, updates), state
+
+
 # ------------------------------------------------------------------------ the fused kernel
 
 
@@ -313,6 +392,7 @@ class _AdamPlan(NamedTuple):
     decay: float | None  # add_decayed_weights' rate, None without it
     scale: float | None  # scale(step_size), or
     schedule: tuple | None  # (index of scale_by_schedule's state, its step_size_fn)
+    nesterov: bool = False  # NAdam's first moment (packed_apply only)
 
 
 def _closure(fn: Any, qualname: str) -> dict | None:
@@ -329,7 +409,7 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
-def _adam_plan(tx: Any) -> _AdamPlan | None:
+def _adam_plan(tx: Any, apply: bool = False) -> _AdamPlan | None:
     """Recognise ``chain([clip_by_global_norm], scale_by_adam, [add_decayed_weights], scale |
     scale_by_schedule)``.
 
@@ -354,7 +434,9 @@ def _adam_plan(tx: Any) -> _AdamPlan | None:
             return None
         clip = norm["max_norm"]
     adam = members[first]
-    if (adam.get("nesterov") is not False or adam.get("amsgrad") is not False or adam.get("bias_correction_mu") is not True
+    nesterov = adam.get("nesterov")
+    if (nesterov not in ((False, True) if apply else (False,)) or adam.get("amsgrad") is not False
+            or adam.get("bias_correction_mu") is not True
             or adam.get("bias_correction_nu") is not True):
         return None
     hyper = [adam.get(k) for k in ("b1", "b2", "eps", "eps_root")]
@@ -371,33 +453,37 @@ def _adam_plan(tx: Any) -> _AdamPlan | None:
     last, index = rest[0].update, len(transforms) - 1
     scale = _closure(last, "scale.<locals>.update_fn")
     if scale is not None and _is_number(scale.get("step_size")):
-        return _AdamPlan(clip, first, *hyper, decay, scale["step_size"], None)
+        return _AdamPlan(clip, first, *hyper, decay, scale["step_size"], None, nesterov)
     schedule = _closure(last, "scale_by_schedule.<locals>.update_fn")
     if schedule is not None and callable(schedule.get("step_size_fn")):
-        return _AdamPlan(clip, first, *hyper, decay, None, (index, schedule["step_size_fn"]))
+        return _AdamPlan(clip, first, *hyper, decay, None, (index, schedule["step_size_fn"]), nesterov)
     return None
 
 
-def _fusable(plan: _AdamPlan, flat_grads: dict, inner: Any, flat_params: dict | None) -> bool:
-    """Whether this step can run the kernel: float32 grads, params and moments only, one
-    device, a CPU backend on which the kernel is built, no extra arguments for the members."""
+def _fusable(plan: _AdamPlan, flat_grads: dict, inner: Any, flat_params: dict | None, kernel: str = "adam",
+             moments: Any = jnp.float32) -> bool:
+    """Whether this step can run the kernel: float32 grads and params, moments of dtype
+    ``moments``, one device, a CPU backend on which the kernel is built."""
     if flat_params is None and plan.decay is not None:
         return False
     adam = inner[plan.adam]
     trees = [flat_grads, adam.mu, adam.nu] + ([] if flat_params is None else [flat_params])
     if any(set(t) != {"float32"} for t in trees):
         return False
-    if any(jnp.result_type(c) != jnp.float32 for t in trees for c in t["float32"]):
+    if any(jnp.result_type(c) != jnp.float32 for t in trees[:1] + trees[3:] for c in t["float32"]):
         return False
-    return jax.device_count() == 1 and _kernels.available("adam")
+    if any(jnp.result_type(c) != moments for t in (adam.mu, adam.nu) for c in t["float32"]):
+        return False
+    return jax.device_count() == 1 and _kernels.available(kernel)
 
 
-def _fused_adam_update(plan: _AdamPlan, flat_grads: dict, inner: tuple, flat_params: dict | None) -> tuple:
-    """The step of ``plan``'s chain with the Adam kernel: the updates and the chain's new state.
+def _adam_scalars(plan: _AdamPlan, flat_grads: dict, inner: tuple, apply: bool) -> tuple:
+    """The kernel's ``hyper`` vector for this step and the chain's new state without the moments.
 
     The scalars are computed here with the very expressions of the unfused path (so in the
     same dtypes: a Python hyperparameter meets a float32 array, the bias correction is
-    ``1 - b**t`` cast to float32) and handed to the kernel as one float32 vector.
+    ``1 - b**t`` cast to float32) and handed to the kernel as one float32 vector. ``apply``:
+    for the in-place step (``packed_apply``), whose program XLA rewrites otherwise.
     """
     f32 = jnp.float32
     new_inner = list(inner)
@@ -410,9 +496,9 @@ def _fused_adam_update(plan: _AdamPlan, flat_grads: dict, inner: tuple, flat_par
     count = _numerics.safe_increment(adam.count)
     bc1, bc2 = (1 - plan.b1**count).astype(f32), (1 - plan.b2**count).astype(f32)
     r1, r2 = f32(1) / bc1, f32(1) / bc2
-    # Which form XLA's simplifier makes of the ratio (see adam_cpu.cc): it depends on whether
-    # the bias correction reached float32 through a cast.
-    form = 0.0 if jnp.result_type(1 - plan.b1**count) != f32 else 1.0
+    # Which form XLA's simplifier makes of the ratio (see adam_cpu.cc): form 1 when the bias
+    # correction is computed in float32 (not cast from float64) and shared by several chunks.
+    form = float(jnp.result_type(1 - plan.b1**count) == f32 and len(flat_grads["float32"]) > 1)
     if plan.schedule is not None:
         index, step_size_fn = plan.schedule
         s = jnp.array(step_size_fn(inner[index].count), dtype=f32)
@@ -420,13 +506,187 @@ def _fused_adam_update(plan: _AdamPlan, flat_grads: dict, inner: tuple, flat_par
     else:
         s = jnp.asarray(plan.scale, f32)
     wd = 0.0 if plan.decay is None else plan.decay
+    bc1n = (1 - plan.b1**_numerics.safe_increment(count)).astype(f32)  # NAdam's 1 - b1^(t+1)
     hyper = jnp.stack([jnp.asarray(x, f32) for x in (
         1 - plan.b1, plan.b1, 1 - plan.b2, plan.b2, r1, r2, plan.eps_root, plan.eps, wd, s,
-        0.0 if plan.decay is None else 1.0, form, bc1, bc2, *clip)])
+        0.0 if plan.decay is None else 1.0, form, bc1, bc2, *clip, float(plan.nesterov), f32(1) / bc1n, bc1n,
+        *(jnp.asarray(b, jnp.bfloat16) for b in (plan.b1, plan.b2)))])
+    new_inner[plan.adam] = adam._replace(count=count)
+    return hyper, new_inner
+
+
+def _fused_adam_update(plan: _AdamPlan, flat_grads: dict, inner: tuple, flat_params: dict | None) -> tuple:
+    """The step of ``plan``'s chain with the Adam kernel: the updates and the chain's new state."""
+    hyper, new_inner = _adam_scalars(plan, flat_grads, inner, apply=False)
+    adam = new_inner[plan.adam]
     grads = flat_grads["float32"]
     params = grads if flat_params is None else flat_params["float32"]
     outs = [_kernels.adam_chunk(p, g, m, v, hyper) for p, g, m, v in zip(params, grads, adam.mu["float32"],
                                                                           adam.nu["float32"])]
-    new_inner[plan.adam] = adam._replace(count=count, mu={"float32": tuple(o[1] for o in outs)},
+    new_inner[plan.adam] = adam._replace(mu={"float32": tuple(o[1] for o in outs)},
                                          nu={"float32": tuple(o[2] for o in outs)})
+    return {"float32": tuple(o[0] for o in outs)}, tuple(new_inner)
+
+
+def _fused_adam_apply(plan: _AdamPlan, flat_grads: dict, inner: tuple, flat_params: dict,
+                      kernel: str = "adam_apply") -> tuple:
+    """``plan``'s chain applied with the in-place Adam kernel: the new params and state."""
+    hyper, new_inner = _adam_scalars(plan, flat_grads, inner, apply=True)
+    adam = new_inner[plan.adam]
+    outs = [_kernels.apply_chunk(kernel, p, g, (m, v), hyper) for p, g, m, v in zip(
+        flat_params["float32"], flat_grads["float32"], adam.mu["float32"], adam.nu["float32"])]
+    new_inner[plan.adam] = adam._replace(mu={"float32": tuple(o[1] for o in outs)},
+                                         nu={"float32": tuple(o[2] for o in outs)})
+    return {"float32": tuple(o[0] for o in outs)}, tuple(new_inner)
+
+
+# ------------------------------------------------ the in-place kernels of the other members
+
+
+class _ApplyPlan(NamedTuple):
+    """A chain an ``*_apply`` kernel other than Adam's covers (``packed_apply``): ``[clip_by_global_norm],
+    [add_decayed_weights], core, [add_decayed_weights], scale | scale_by_schedule``."""
+
+    kernel: str  # "momentum_apply" (trace: SGD with momentum or Nesterov), "lion_apply", "rms_apply"
+    core: int  # index of the core's state in the chain's state tuple
+    args: tuple  # the core's hyperparameters: (decay, nesterov), (b1, b2) or (decay, eps, eps_in_sqrt)
+    clip: float | None
+    decay_in: float | None  # add_decayed_weights before the core (coupled, as torch's SGD)
+    decay_out: float | None  # add_decayed_weights after it (decoupled)
+    scale: float | None
+    schedule: tuple | None  # (index of scale_by_schedule's state, its step_size_fn)
+    after: tuple | None = None  # RMSprop's momentum after the scale: (index of trace's state, decay, nesterov)
+
+
+def _clip_max_norm(t: Any) -> float | None:
+    stateless = _closure(t.update, "_stateless.<locals>.update_fn")
+    norm = _closure(None if stateless is None else stateless.get("transform_tree"), "clip_by_global_norm.<locals>.clip_tree")
+    return norm["max_norm"] if norm is not None and _is_number(norm.get("max_norm")) else None
+
+
+def _decay_rate(t: Any) -> float | None:
+    wd = _closure(t.update, "add_decayed_weights.<locals>.update_fn")
+    return wd["weight_decay"] if wd is not None and _is_number(wd.get("weight_decay")) else None
+
+
+def _core(t: Any) -> tuple | None:
+    """``(kernel, args)`` when ``t`` is a core an apply kernel covers, with float hyperparameters."""
+    trace = _closure(t.update, "trace.<locals>.update_fn")
+    if trace is not None and isinstance(trace.get("decay"), float) and isinstance(trace.get("nesterov"), bool):
+        return "momentum_apply", (trace["decay"], trace["nesterov"])
+    lion = _closure(t.update, "scale_by_lion.<locals>.update_fn")
+    if lion is not None and lion.get("sign") is jnp.sign and all(isinstance(lion.get(b), float) for b in ("b1", "b2")):
+        return "lion_apply", (lion["b1"], lion["b2"])
+    rms = _closure(t.update, "scale_by_rms.<locals>.update_fn")
+    inv_root = None if rms is None else _closure(rms.get("inv_root"), "_inverse_root.<locals>.<lambda>")
+    if (rms is not None and rms.get("bias_correction") is False and isinstance(rms.get("decay"), float)
+            and inv_root is not None and _is_number(inv_root.get("eps"))):
+        # _inverse_root's two lambdas: rsqrt(v + eps) (eps in the root) or 1 / (sqrt(v) + eps).
+        return "rms_apply", (rms["decay"], inv_root["eps"], "rsqrt" in rms["inv_root"].__code__.co_names)
+    return None
+
+
+def _apply_plan(tx: Any) -> _ApplyPlan | None:
+    """Recognise a chain of ``_ApplyPlan``'s form (``zoo.sgd`` with momentum, ``zoo.lion``, ...)."""
+    chain = _closure(getattr(tx, "update", None), "chain.<locals>.update_fn")
+    if chain is None or "transforms" not in chain:
+        return None
+    rest = list(enumerate(chain["transforms"]))
+    clip = _clip_max_norm(rest[0][1]) if rest else None
+    if clip is not None:
+        rest.pop(0)
+    decay_in = _decay_rate(rest[0][1]) if rest else None
+    if decay_in is not None:
+        rest.pop(0)
+    core = _core(rest[0][1]) if rest else None
+    if core is None or (decay_in is not None and core[0] == "lion_apply"):
+        return None
+    index = rest.pop(0)[0]
+    decay_out = _decay_rate(rest[0][1]) if rest else None
+    if decay_out is not None:
+        rest.pop(0)
+    after = None
+    if core[0] == "rms_apply" and len(rest) == 2:  # rmsprop's tail: identity() or trace(momentum, nesterov)
+        tail_index, tail = rest.pop()
+        if _closure(tail.update, "identity.<locals>.update_fn") is None:
+            momentum = _core(tail)
+            if momentum is None or momentum[0] != "momentum_apply":
+                return None
+            after = (tail_index, *momentum[1])
+    if len(rest) != 1:
+        return None
+    last_index, last = rest[0]
+    kernel = "rms_momentum_apply" if after is not None else core[0]
+    scale = _closure(last.update, "scale.<locals>.update_fn")
+    if scale is not None and _is_number(scale.get("step_size")):
+        return _ApplyPlan(kernel, index, core[1], clip, decay_in, decay_out, scale["step_size"], None, after)
+    schedule = _closure(last.update, "scale_by_schedule.<locals>.update_fn")
+    if schedule is not None and callable(schedule.get("step_size_fn")):
+        return _ApplyPlan(kernel, index, core[1], clip, decay_in, decay_out, None, (last_index, schedule["step_size_fn"]),
+                          after)
+    return None
+
+
+def _moments(plan: _ApplyPlan, inner: tuple) -> tuple:
+    """The moment trees of ``plan``'s chain state, in its kernel's order."""
+    core = inner[plan.core]
+    if plan.kernel == "momentum_apply":
+        return (core.trace,)
+    if plan.kernel == "lion_apply":
+        return (core.mu,)
+    return (core.nu,) if plan.after is None else (core.nu, inner[plan.after[0]].trace)
+
+
+def _apply_fusable(plan: _ApplyPlan, flat_grads: dict, inner: Any, flat_params: dict) -> bool:
+    trees = [flat_grads, flat_params, *_moments(plan, inner)]
+    if any(not isinstance(t, dict) or set(t) != {"float32"} for t in trees):
+        return False
+    if any(jnp.result_type(c) != jnp.float32 for t in trees for c in t["float32"]):
+        return False
+    return jax.device_count() == 1 and _kernels.available(plan.kernel)
+
+
+def _fused_apply(plan: _ApplyPlan, flat_grads: dict, inner: tuple, flat_params: dict) -> tuple:
+    """``plan``'s chain applied with its in-place kernel: the new params and state. The scalars
+    are computed with the expressions of the unfused path, as for Adam (``_adam_scalars``)."""
+    f32 = jnp.float32
+    new_inner = list(inner)
+    if plan.clip is not None:
+        norm = _numerics.global_norm(flat_grads).astype(f32)
+        clip = [jnp.where(jnp.squeeze(norm < plan.clip), 1.0, 2.0), norm, plan.clip]
+    else:
+        clip = [0.0, 1.0, 1.0]
+    if plan.schedule is not None:
+        index, step_size_fn = plan.schedule
+        s = jnp.array(step_size_fn(inner[index].count), dtype=f32)
+        new_inner[index] = inner[index]._replace(count=_numerics.safe_increment(inner[index].count))
+    else:
+        s = jnp.asarray(plan.scale, f32)
+    flag = lambda x: 0.0 if x is None else 1.0  # noqa: E731
+    if plan.kernel == "momentum_apply":
+        decay, nesterov = plan.args
+        scalars = (decay, float(nesterov), plan.decay_in or 0.0, flag(plan.decay_in), plan.decay_out or 0.0,
+                   flag(plan.decay_out), s, *clip)
+    elif plan.kernel == "lion_apply":
+        b1, b2 = plan.args
+        scalars = (1.0 - b1, b1, 1.0 - b2, b2, plan.decay_out or 0.0, flag(plan.decay_out), s, *clip)
+    else:
+        decay, eps, eps_in_sqrt = plan.args
+        _, momentum, nesterov = plan.after or (None, 0.0, False)
+        scalars = (1 - decay, decay, eps, float(eps_in_sqrt), plan.decay_in or 0.0, flag(plan.decay_in),
+                   plan.decay_out or 0.0, flag(plan.decay_out), s, flag(plan.after), momentum, float(nesterov), *clip)
+    hyper = jnp.stack([jnp.asarray(x, f32) for x in scalars])
+    moments = [m["float32"] for m in _moments(plan, inner)]
+    outs = [_kernels.apply_chunk(plan.kernel, p, g, tuple(m), hyper)
+            for p, g, *m in zip(flat_params["float32"], flat_grads["float32"], *moments)]
+    new = [{"float32": tuple(o[1 + i] for o in outs)} for i in range(len(moments))]
+    core = inner[plan.core]
+    if plan.kernel == "momentum_apply":
+        new_inner[plan.core] = core._replace(trace=new[0])
+    elif plan.kernel == "lion_apply":
+        new_inner[plan.core] = core._replace(count=_numerics.safe_increment(core.count), mu=new[0])
+    else:
+        new_inner[plan.core] = core._replace(nu=new[0])
+        if plan.after is not None:
+            new_inner[plan.after[0]] = inner[plan.after[0]]._replace(trace=new[1])
     return {"float32": tuple(o[0] for o in outs)}, tuple(new_inner)

@@ -1,0 +1,81 @@
+// Shared by the CPU kernels of jaxopt_zoo (XLA FFI custom calls): splitting a chunk over XLA's
+// threads, and writing an aliased output over its input.
+
+#ifndef JAXOPT_ZOO_KERNELS_CPU_COMMON_H_
+#define JAXOPT_ZOO_KERNELS_CPU_COMMON_H_
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <utility>
+
+#include "xla/ffi/api/ffi.h"
+
+namespace jaxopt_zoo {
+
+// Elements per block: a chunk is cut into blocks of this many elements, and a chunk of one
+// block runs on the calling thread (handing work to other threads costs more).
+constexpr int64_t kBlock = 1 << 16;
+
+// body(begin, end) over [0, n) in blocks of kBlock elements, on the calling thread and on
+// XLA's own intra-op thread pool (the threads XLA runs its parallel loops on; no thread is
+// started here). Blocks are claimed from a shared counter by whichever thread comes first,
+// so the caller never waits for a task the pool has not started (no deadlock when the
+// caller itself runs on the pool): it waits only for blocks other threads are running. Tasks
+// that start late find no block left and return; they hold the shared state, not the
+// caller's stack.
+template <typename F>
+void ParallelFor(xla::ffi::ThreadPool& pool, int64_t n, F body) {
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+  const int64_t helpers = std::min<int64_t>(blocks - 1, pool.num_threads());
+  if (helpers <= 0) {
+    body(0, n);
+    return;
+  }
+  struct Shared {
+    std::atomic<int64_t> next{0}, done{0};
+    int64_t blocks, n;
+    F body;
+    std::mutex mu;
+    std::condition_variable cv;
+    Shared(int64_t blocks, int64_t n, F body) : blocks(blocks), n(n), body(std::move(body)) {}
+  };
+  auto shared = std::make_shared<Shared>(blocks, n, std::move(body));
+  auto work = [](Shared& s) {
+    for (int64_t b; (b = s.next.fetch_add(1)) < s.blocks;) {
+      s.body(b * kBlock, std::min(s.n, (b + 1) * kBlock));
+      if (s.done.fetch_add(1) + 1 == s.blocks) {
+        std::lock_guard<std::mutex> lock(s.mu);
+        s.cv.notify_all();
+      }
+    }
+  };
+  for (int64_t i = 0; i < helpers; ++i) pool.Schedule([shared, work] { work(*shared); });
+  work(*shared);
+  std::unique_lock<std::mutex> lock(shared->mu);
+  shared->cv.wait(lock, [&] { return shared->done.load() == shared->blocks; });
+}
+
+// The buffer an aliased output is written in: XLA hands us the input's own buffer (the
+// caller aliases them with input_output_aliases); copy the input first should it ever not.
+inline float* InPlace(const xla::ffi::Buffer<xla::ffi::F32>& in, xla::ffi::ResultBuffer<xla::ffi::F32>& out,
+                      int64_t n) {
+  float* o = out->typed_data();
+  if (o != in.typed_data()) std::copy_n(in.typed_data(), n, o);
+  return o;
+}
+
+// InPlace for any element type T of the buffers (bfloat16 moments: uint16_t).
+template <xla::ffi::DataType kDtype>
+auto* InPlaceAs(const xla::ffi::Buffer<kDtype>& in, xla::ffi::ResultBuffer<kDtype>& out, int64_t n) {
+  auto* o = out->typed_data();
+  if (o != in.typed_data()) std::copy_n(in.typed_data(), n, o);
+  return o;
+}
+
+}  // namespace jaxopt_zoo
+
+#endif  // JAXOPT_ZOO_KERNELS_CPU_COMMON_H_
