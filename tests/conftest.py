@@ -116,6 +116,7 @@ def dtype(request):
 LONGEST_FIRST = (
     "tests/test_sharding.py",  # the 8-device subprocess (~100 s of CPU)
     "tests/test_compile_flags.py",  # every member under XLA's default flags, in a subprocess
+    "tests/test_kernels.py::test_fused_step_equals_unfused_under_xla_defaults",  # 51 chains, in a subprocess
     "tests/test_registry_interop.py::test_every_member_in_optax_chain_zoo_chain_and_nnx_optimizer",
     "tests/test_checkpoint.py::test_orbax_resume_is_bitwise_for_the_whole_registry",
     "tests/test_donation.py::test_donated_steps_equal_plain_ones_for_the_whole_zoo",
