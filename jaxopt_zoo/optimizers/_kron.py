@@ -99,15 +99,18 @@ factors are constrained to be replicated over the mesh (at ``init`` and after ea
 without ``spread`` XLA's propagation places them, often sharded). Diagonal factors (vectors,
 an :math:`O(n_i)` step) and the balancing stay per leaf: nothing to gain, and a diagonal step
 fuses with the elementwise Gram of a 1-D leaf, which spreading would cut apart (it changed the
-last bit when tried). With params replicated (data parallel) the spread update is bit-for-bit
-the unspread one (checked on 8 simulated devices in ``tests/sharding_checks.py``, with the
-per-device factor products read from the compiled program: 8 to 1 for 4 layers of
-:math:`6 \times 6`). With FSDP-sharded params the unspread factor steps are themselves
-partitioned by XLA, so the two agree to float32 rounding (as sharded and single-device runs
-do), not bit for bit. Cost model: on a square :math:`d \times d` leaf the factor steps are about
+last bit when tried). With params replicated over the mesh (data parallel) the spread update
+is bit-for-bit the unspread one (checked on 8 simulated devices in ``tests/sharding_checks.py``,
+with the per-device factor products read from the compiled program: 8 to 1 for 4 layers of
+:math:`6 \times 6`). Params left on one device are not the same program: ``spread`` puts the
+state on the mesh, and XLA:CPU compiles the mesh program's fusions apart from the one-device
+program's, which can round a last bit differently (seen in the momentum too, which ``spread``
+does not touch). With FSDP-sharded params the unspread factor steps are themselves partitioned
+by XLA, so the two agree to float32 rounding (as sharded and single-device runs do), not bit
+for bit. Cost model: on a square :math:`d \times d` leaf the factor steps are about
 :math:`4 d^3` of the :math:`\approx 26 d^3` flops of an update step (mode products, solves,
-Grams and the preconditioning of the direction are the rest), so ``spread`` removes that part
-from the devices; the whole-leaf contractions are spread only by sharding the params.
+Grams and the preconditioning of the direction are the rest); ``spread`` divides that part by
+:math:`N`, the whole-leaf contractions are divided only by sharding the params.
 Limits: ``jit`` over global arrays only (not inside a ``shard_map``/``pmap`` over the same
 axis); balance within each shape group, not across groups.
 """
