@@ -441,7 +441,8 @@ def scale_by_kron(
       seed: an integer ``key``; give ``key`` or ``seed``, not both.
       spread: ``None``, a ``jax.sharding.Mesh`` or ``(mesh, axis name(s))``: split the factor
         steps (the per-factor matrix products after the Gram matrices) of equal-shaped factors
-        over the devices of those mesh axes (see the module docstring); the result is unchanged.
+        over the devices of those mesh axes (see the module docstring); with params
+        replicated over the mesh the result is unchanged, bit for bit.
 
     Returns:
       A ``GradientTransformation`` with state ``ScaleByKronState``.
