@@ -1,17 +1,19 @@
 r"""Spreading per-matrix preconditioner work over the devices of a mesh axis (``spread=``).
 
-The matrix preconditioners (``soap``, ``shampoo``, ``muon``) do, per leaf and per axis, a
-matrix computation (an ``eigh``, a QR, an SVD, a Newton–Schulz chain) that does not depend
-on the other leaves. Under ``jit`` with global arrays every device computes all of them
-(their inputs are small and replicated, or gathered). With ``spread=(mesh, axis)`` the jobs
-are instead
+The matrix preconditioners (``soap``, ``shampoo``, ``muon``, ``kron``) do, per leaf and per
+axis, a matrix computation (an ``eigh``, a QR, an SVD, a Newton–Schulz chain, a triangular
+factor's step) that does not depend on the other leaves. Under ``jit`` with global arrays
+every device computes all of them (their inputs are small and replicated, or gathered).
+With ``spread=(mesh, axis)`` the jobs are instead
 
 1. grouped by the shapes and dtypes of their inputs (and any static argument),
 2. stacked along a new leading axis, padded with identity matrices to a multiple of the
    number :math:`N` of devices along ``axis``,
 3. run as ``vmap`` of the one-matrix function under ``shard_map`` with the stack split along
    ``axis`` (``P(axis)``): device :math:`i` runs jobs :math:`i\,B/N .. (i+1)\,B/N - 1` of the
-   group, contiguous blocks of the stack (per-device shape ``(ceil(B/N), d, d)``),
+   group, contiguous blocks of the stack (per-device shape ``(ceil(B/N), d, d)``); with
+   ``sequential=True`` as ``lax.map`` instead, one job after the other, each with the
+   unbatched ops (``kron``: XLA:CPU rounds batched matrix products apart from single ones),
 4. and handed back as a stack sharded along ``axis``; using the results (replicated) costs
    one all-gather of the stack, which XLA inserts.
 
@@ -19,8 +21,8 @@ The work per device of a group of :math:`B` jobs goes from :math:`B` to
 :math:`\lceil B/N \rceil`; a group with :math:`B < N` still runs one job per device (the
 padding), so per-device time never grows, only the idle devices' flops. The result of each
 job is computed by the same function on the same input, so the spread update equals the
-unspread one (``vmap`` of a batched LAPACK call runs the same per-matrix routine; the
-sharding checks pin it, see ``tests/sharding_checks.py``).
+unspread one (``vmap`` of a batched LAPACK call runs the same per-matrix routine, ``lax.map``
+the same unbatched ops; the sharding checks pin it, see ``tests/sharding_checks.py``).
 
 Limits: ``spread`` is for ``jit`` over global (``NamedSharding``) arrays; inside a
 ``shard_map``/``pmap`` over the same axis there is no second level to split (use it outside).
@@ -71,23 +73,27 @@ def _pad(x: jax.Array, n: int) -> jax.Array:
     return jnp.concatenate([x, jnp.broadcast_to(fill, (n,) + shape)])
 
 
-def vmap(fn: Callable, stacked: Any, spread) -> Any:
+def vmap(fn: Callable, stacked: Any, spread, sequential: bool = False) -> Any:
     """``jax.vmap(fn)(stacked)``; with ``spread`` the stack (a pytree of arrays with one leading
-    batch axis) is padded to a multiple of the devices and split over them."""
+    batch axis) is padded to a multiple of the devices and split over them. ``sequential``:
+    each device runs its share one job after the other (``lax.map``) instead of as one
+    batch, so every job runs the unbatched ops of ``fn`` (the same rounding as unstacked)."""
+    each = (lambda x: jax.lax.map(fn, x)) if sequential else jax.vmap(fn)
     if spread is None:
-        return jax.vmap(fn)(stacked)
+        return each(stacked)
     mesh, axes = spread
     b = jax.tree.leaves(stacked)[0].shape[0]
     padded = jax.tree.map(lambda x: _pad(x, -b % devices(spread)), stacked)
     spec = P(axes if len(axes) > 1 else axes[0])
-    out = jax.shard_map(jax.vmap(fn), mesh=mesh, in_specs=(spec,), out_specs=spec)(padded)
+    out = jax.shard_map(each, mesh=mesh, in_specs=(spec,), out_specs=spec)(padded)
     return jax.tree.map(lambda y: y[:b], out)
 
 
-def map_jobs(fn: Callable, jobs: Sequence[tuple], spread, static: Sequence[Any] | None = None) -> list:
+def map_jobs(fn: Callable, jobs: Sequence[tuple], spread, static: Sequence[Any] | None = None,
+             sequential: bool = False) -> list:
     """``[fn(s, *job) for job, s in zip(jobs, static)]`` (``fn(*job)`` without ``static``), with
-    the jobs of equal input shapes, dtypes and static value stacked and run as one ``vmap``,
-    spread over the devices (see the module docstring)."""
+    the jobs of equal input shapes, dtypes and static value stacked and run as one ``vmap``
+    (``lax.map`` if ``sequential``), spread over the devices (see the module docstring)."""
     keys = [None] * len(jobs) if static is None else list(static)
     groups: dict = {}
     for i, (job, s) in enumerate(zip(jobs, keys)):
@@ -95,7 +101,7 @@ def map_jobs(fn: Callable, jobs: Sequence[tuple], spread, static: Sequence[Any] 
     out = [None] * len(jobs)
     for (_, s), members in groups.items():
         stacked = tuple(jnp.stack([jobs[i][k] for i in members]) for k in range(len(jobs[members[0]])))
-        result = vmap(lambda a, s=s: fn(*a) if static is None else fn(s, *a), stacked, spread)
+        result = vmap(lambda a, s=s: fn(*a) if static is None else fn(s, *a), stacked, spread, sequential)
         for j, i in enumerate(members):
             out[i] = jax.tree.map(lambda y, j=j: y[j], result)
     return out

@@ -10,6 +10,7 @@ Run by hand: ``python tests/sharding_checks.py`` (from the repository root).
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
@@ -260,42 +261,54 @@ for _name in F32_MATRIX:
 # parallel). Without spread every device runs all 16 eigh/QR/SVD (soap, shampoo: two axes per
 # layer) or all 8 Newton-Schulz chains (muon); with spread=MESH each device runs 2 (resp. 1),
 # which the compiled per-device program shows: the LAPACK custom calls / the Newton-Schulz dots
-# on 6x6 matrices carry a leading batch of 16/8 (resp. 8/8).
+# on 6x6 matrices carry a leading batch of 16/8 (resp. 8/8). kron (4 layers, its compile is the
+# heaviest) spreads the steps of its 8 triangular factors after the Gram matrices: the 6x6 dots
+# in its scope ``kron_factor_step`` go from 8 to 1 per device; it runs each device's share one
+# job after the other (lax.map), so the ops are the unbatched ones and the bits equal.
 LAYERS = 8
 SPREAD_KW = {
     "soap": (lambda **kw: zoo.soap(2e-2, precondition_frequency=2, **kw), ("syevd", "geqrf"), LAYERS * 2),
     "shampoo": (lambda **kw: zoo.shampoo(2e-2, matrix_eps=1e-2, **kw), ("gesdd",), LAYERS * 2),
     "muon": (lambda **kw: zoo.muon(2e-2, **kw), ("dot",), LAYERS),
+    "kron": (lambda **kw: zoo.kron(2e-2, seed=3, **kw), ("kron_factor_step",), 4 * 2),
 }
+SPREAD_LAYERS = {"kron": 4}
 
 
-def spread_params():
+def spread_params(layers=LAYERS):
     rng = np.random.default_rng(2)
-    tree = {f"layer{i}": rng.uniform(-1, 1, size=(6, 6)) for i in range(LAYERS)}
+    tree = {f"layer{i}": rng.uniform(-1, 1, size=(6, 6)) for i in range(layers)}
     return jax.device_put({k: jnp.asarray(v, jnp.float32) for k, v in tree.items()}, NamedSharding(MESH, P()))
 
 
 def matrices_per_device(text, ops):
     """Per op kind, the 6x6 matrices the compiled per-device program ``text`` works on: the sum
-    of the leading batch (1 when unbatched) over the LAPACK calls / dots with a 6x6 result."""
+    of the leading batch (1 when unbatched) over the LAPACK calls / dots with a 6x6 result; for
+    ``kron_factor_step`` the dots in that scope, times the trip count of the loop that runs a
+    device's share (the loop is gone when the share is one job)."""
     import re
 
     counts = {}
     for op in ops:
         pattern = (r"= f32\[((?:\d+,)?)6,6\]\S* dot\(" if op == "dot"
+                   else r"= f32\[((?:\d+,)?)6,6\]\S* dot\([^\n]*" + op if op == "kron_factor_step"
                    else r"= \(f32\[((?:\d+,)?)6,6\]\S*, [^=]*custom_call_target=\"lapack_s" + op)
         counts[op] = sum(int(b[:-1]) if b else 1 for b in re.findall(pattern, text))
+        if op == "kron_factor_step":
+            counts[op] *= math.prod(int(n) for n in re.findall(
+                r'op_name="[^"]*shard_map/while"[^\n]*"known_trip_count":\{"n":"(\d+)"', text))
     return counts
 
 
 def spread_equals_unspread(name):
     make, ops, jobs = SPREAD_KW[name]
     per_device = -(-jobs // len(jax.devices()))
-    p0, s0, text0 = run_compiled(make(), spread_params())
-    p1, s1, text1 = run_compiled(make(spread=MESH), spread_params())
+    layers = SPREAD_LAYERS.get(name, LAYERS)
+    p0, s0, text0 = run_compiled(make(), spread_params(layers))
+    p1, s1, text1 = run_compiled(make(spread=MESH), spread_params(layers))
     exact = name != "muon"
     for (path, a), b in zip(jax.tree_util.tree_flatten_with_path((p0, s0))[0], jax.tree.leaves((p1, s1))):
-        if exact:  # one LAPACK call per matrix either way, the same routine: the same bits
+        if exact:  # one LAPACK call / unbatched op chain per matrix either way: the same bits
             np.testing.assert_array_equal(np.asarray(b), np.asarray(a), err_msg=jax.tree_util.keystr(path))
         else:  # batched and unbatched dots of XLA:CPU round apart in the last bit
             np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-6, atol=1e-7, err_msg=jax.tree_util.keystr(path))

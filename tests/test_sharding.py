@@ -19,8 +19,9 @@ its compile caches). Each check is reported here as its own test:
   on the sharded params in float32 equal the single-device run to float32 rounding; with
   ``spread`` the factor matrices are replicated;
 * ``spread_equals_unspread:<name>`` — soap, shampoo and muon with ``spread=mesh`` on 8 equal
-  layers give the unspread result (soap and shampoo bit for bit, muon to float32 rounding),
-  and the compiled per-device program runs 1/8 of the eigh/QR/SVD/Newton-Schulz matrices;
+  layers (kron on 4) give the unspread result (soap, shampoo and kron bit for bit, muon to
+  float32 rounding), and the compiled per-device program runs 1/8 of the
+  eigh/QR/SVD/Newton-Schulz matrices / kron's triangular factor steps;
 * ``data_parallel:pmap_pmean`` / ``data_parallel:shard_map_pmean`` — a data-parallel step
   with ``lax.pmean`` over the data axis equals the single-device full-batch step.
 """
@@ -46,7 +47,7 @@ EXPECTED = (
     + ["adafactor_factored_leaves_sharded", "adafactor_state_type_stable_under_explicit_sharding"]
     + [f"sharded_equals_unsharded:{n}" for n in ("clip_by_global_norm", "lars", "lamb", "record_norms", "adafactor", "adai", "muon")]
     + [f"f32_sharded_equals_unsharded:{n}" for n in ("soap", "shampoo", "kron")]
-    + [f"spread_equals_unspread:{n}" for n in ("soap", "shampoo", "muon")]
+    + [f"spread_equals_unspread:{n}" for n in ("soap", "shampoo", "muon", "kron")]
     + ["data_parallel:pmap_pmean", "data_parallel:shard_map_pmean"]
 )
 
@@ -73,6 +74,7 @@ def test_no_unexpected_checks(report):
     lambda **kw: jaxopt_zoo.soap(**kw), lambda **kw: jaxopt_zoo.scale_by_soap(**kw),
     lambda **kw: jaxopt_zoo.shampoo(**kw), lambda **kw: jaxopt_zoo.scale_by_shampoo(**kw),
     lambda **kw: jaxopt_zoo.muon(0.1, **kw), lambda **kw: jaxopt_zoo.scale_by_muon(**kw),
+    lambda **kw: jaxopt_zoo.kron(**kw), lambda **kw: jaxopt_zoo.scale_by_kron(**kw),
 ])
 def test_spread_rejects_what_is_not_a_mesh_axis(make):
     import jax

@@ -78,25 +78,41 @@ the precondition dtype (float32 for float16/bfloat16 ones), so a float64 precond
 float64 throughout. ``maximize`` is left out (negate the loss), and complex leaves are refused,
 as in the reference.
 
-**Across devices.** The factors of a leaf are small (at most ``max_size_triangular`` squared)
-and each factor's update needs only two Gram matrices :math:`A_{(i)} A_{(i)}^\top`,
-:math:`B_{(i)} B_{(i)}^\top`, reductions over all other axes. On a sharded leaf XLA computes
-them as per-shard partial Grams and one all-reduce of :math:`n_i^2` numbers; the triangular
-solves for :math:`B` along a sharded axis need that axis gathered (or a blocked solve), and
-the factors themselves are best kept replicated. For many leaves the factor updates (a
-triangular solve and a few :math:`n_i^3` products each) can instead be dealt out round-robin by
-cost to the devices, each device updating its share of factors and broadcasting them (as
-distributed Shampoo does); the update steps are the same on every device because the counter
-and the key are replicated in the state.
-
-What is implemented: nothing device-specific. Sharded params give momentum sharded like them
-and the sharded update equals the single-device one to float32 rounding (checked on 8 simulated
-devices in ``tests/sharding_checks.py``); the factors are placed by XLA's propagation (a factor
-of an FSDP-sharded axis typically comes out sharded along it, the others replicated). There is
-no ``spread=`` option as in ``soap``/``shampoo``/``muon``: a factor's update is not a function of
-the factor alone (its Gram matrices and solves run over the whole leaf), so the work that could
-be dealt out per factor is only the :math:`O(n_i^3)` products, which does not pay for the
-gathers; that split is not done.
+**Across devices** (``spread=``). An update of the preconditioner has two parts. Per leaf,
+the contractions over the whole leaf: :math:`A`, the triangular solves for :math:`B` and the
+Gram matrices :math:`A_{(i)} A_{(i)}^\top`, :math:`B_{(i)} B_{(i)}^\top`
+(:math:`O(n_i \cdot \text{size})` each); on a sharded leaf XLA partitions them (per-shard
+partial Grams and one all-reduce of :math:`n_i^2` numbers). Then, per triangular factor, the
+step from its two Grams alone: the norm bound of :math:`S_i` (:math:`O(n_i^2)`) and the
+product :math:`\operatorname{triu}(T_i)\, Q_i` (:math:`O(n_i^3)`). The factors of a leaf do not
+wait on each other (all Grams use the old factors), so nothing is sequential between them;
+what ties a factor to its leaf is only the Grams. With ``spread=mesh`` (or ``(mesh, axis)``)
+the update computes every leaf's Grams first, then the steps of all triangular factors at
+once: factors of equal shape and dtype, over all leaves and axes, are stacked, padded with
+identities to a multiple of the :math:`N` devices on the axis and split along it under
+``shard_map`` (``jaxopt_zoo/_spread.py``), each device running its contiguous :math:`1/N` of
+the stack one factor after the other (``lax.map``, not ``vmap``: XLA:CPU rounds a batched
+matrix product apart from a single one in the last bit, so the share runs the very unbatched
+ops of the unspread step); the new factors come back with one all-gather. Per device a group
+of :math:`B` equal factors costs :math:`\lceil B/N \rceil` steps instead of :math:`B`. The
+factors are constrained to be replicated over the mesh (at ``init`` and after each update;
+without ``spread`` XLA's propagation places them, often sharded). Diagonal factors (vectors,
+an :math:`O(n_i)` step) and the balancing stay per leaf: nothing to gain, and a diagonal step
+fuses with the elementwise Gram of a 1-D leaf, which spreading would cut apart (it changed the
+last bit when tried). With params replicated over the mesh (data parallel) the spread update
+is bit-for-bit the unspread one (checked on 8 simulated devices in ``tests/sharding_checks.py``,
+with the per-device factor products read from the compiled program: 8 to 1 for 4 layers of
+:math:`6 \times 6`). Params left on one device are not the same program: ``spread`` puts the
+state on the mesh, and XLA:CPU compiles the mesh program's fusions apart from the one-device
+program's, which can round a last bit differently (seen in the momentum too, which ``spread``
+does not touch). With FSDP-sharded params the unspread factor steps are themselves partitioned
+by XLA, so the two agree to float32 rounding (as sharded and single-device runs do), not bit
+for bit. Cost model: on a square :math:`d \times d` leaf the factor steps are about
+:math:`4 d^3` of the :math:`\approx 26 d^3` flops of an update step (mode products, solves,
+Grams and the preconditioning of the direction are the rest); ``spread`` divides that part by
+:math:`N`, the whole-leaf contractions are divided only by sharding the params.
+Limits: ``jit`` over global arrays only (not inside a ``shard_map``/``pmap`` over the same
+axis); balance within each shape group, not across groups.
 """
 
 from __future__ import annotations
@@ -108,7 +124,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _numerics, _packable, _validate
+from .. import _numerics, _packable, _spread, _validate
 from .._base import EmptyState, GradientTransformation, ScalarOrSchedule, chain
 from .._tree import as_tuple, check_same_structure, tree_map
 from ..transforms._noise import _key_data
@@ -212,24 +228,32 @@ def _norm_lower_bound(a: jax.Array) -> jax.Array:
     return max_abs * jnp.where(cols[i] > rows[j], bound0, bound1)
 
 
-def _update_factors(qs: tuple, h: jax.Array, v: jax.Array, lr: Any) -> tuple:
-    """One step of every factor of a leaf from the pair (``h``, probe ``v``)."""
+def _grams(qs: tuple, h: jax.Array, v: jax.Array) -> list:
+    """Per factor of a leaf the pair (``A_(i) A_(i)^T``, ``B_(i) B_(i)^T``) (diagonals for
+    diagonal factors): the contractions over the whole leaf."""
     a, b = h, v
     for i, q in enumerate(qs):
         a = _mode(q, a, i)
     for i, q in enumerate(qs):
         b = _solve(q, b, i)
-    new = []
-    for i, q in enumerate(qs):
-        diagonal = q.ndim < 2
-        t1, t2 = _gram(a, i, diagonal), _gram(b, i, diagonal)
+    return [(_gram(a, i, q.ndim < 2), _gram(b, i, q.ndim < 2)) for i, q in enumerate(qs)]
+
+
+def _factor_step(q: jax.Array, t1: jax.Array, t2: jax.Array, lr: Any) -> jax.Array:
+    """One step of factor ``q`` from its two Gram matrices: the per-factor ``n_i x n_i`` work
+    (named ``kron_factor_step`` in the compiled program, where the sharding checks count it)."""
+    with jax.named_scope("kron_factor_step"):
         step = (t1 - t2) * lr
-        if diagonal:
+        if q.ndim < 2:
             step = step * q / (jnp.max(jnp.abs(t1 + t2)) + _EPS)
         else:
             step = jnp.matmul(jnp.triu(step) / (_norm_lower_bound(t1 + t2) + _EPS), q, precision=_HIGHEST)
-        new.append((q - step).astype(q.dtype))
-    return tuple(new)
+        return (q - step).astype(q.dtype)
+
+
+def _update_factors(qs: tuple, h: jax.Array, v: jax.Array, lr: Any) -> tuple:
+    """One step of every factor of a leaf from the pair (``h``, probe ``v``)."""
+    return tuple(_factor_step(q, t1, t2, lr) for q, (t1, t2) in zip(qs, _grams(qs, h, v)))
 
 
 def _balance(qs: tuple) -> tuple:
@@ -265,7 +289,7 @@ def _check(fn, b1, prob, max_size, min_ndim, mode, lr_q, init_scale, balance_pro
 
 
 def _scale_by_kron(fn, b1, prob, max_size, min_ndim, mode, momentum_into, lr_q, init_scale, mu_dtype, q_dtype,
-                   balance_prob, key, seed) -> GradientTransformation:
+                   balance_prob, key, seed, spread=None) -> GradientTransformation:
     data = _check(fn, b1, prob, max_size, min_ndim, mode, lr_q, init_scale, balance_prob, key, seed)
     mu_dtype = _numerics.canonical_dtype(mu_dtype)
     q_dtype = _numerics.canonical_dtype(q_dtype)
@@ -296,7 +320,7 @@ def _scale_by_kron(fn, b1, prob, max_size, min_ndim, mode, momentum_into, lr_q, 
 
     def init_fn(params):
         mu = tree_map(lambda x: jnp.zeros_like(x, dtype=mu_dtype if _numerics.is_trained(x) else None), params)
-        qs = tree_map(init_leaf, params)
+        qs = _spread.replicated(tree_map(init_leaf, params), spread)
         return ScaleByKronState(_numerics.zero_count(), _numerics.zero_count(), _numerics.copy_tree(data), mu, qs)
 
     def update_fn(updates, state, params=None, **extra_args):
@@ -342,7 +366,15 @@ def _scale_by_kron(fn, b1, prob, max_size, min_ndim, mode, momentum_into, lr_q, 
                 qs = qss_in[i]
                 if leaves[i].ndim > 1:
                     qs = jax.lax.cond(balance, _balance, lambda q: q, qs)
-                qss_in[i] = _update_factors(qs, hs[i], probes[i], lr_q)
+                qss_in[i] = qs if spread is not None else _update_factors(qs, hs[i], probes[i], lr_q)
+            if spread is not None:  # every leaf's Grams, then all triangular factor steps at once (see _spread)
+                grams = {i: _grams(qss_in[i], hs[i], probes[i]) for i in trained}
+                jobs = [(q, t1, t2) for i in trained for q, (t1, t2) in zip(qss_in[i], grams[i]) if q.ndim == 2]
+                done = iter(_spread.map_jobs(lambda q, t1, t2: _factor_step(q, t1, t2, lr_q), jobs, spread,
+                                             sequential=True))
+                for i in trained:
+                    qss_in[i] = tuple(next(done) if q.ndim == 2 else _factor_step(q, t1, t2, lr_q)
+                                      for q, (t1, t2) in zip(qss_in[i], grams[i]))
             return qss_in
 
         current = {i: qss[i] for i in trained}
@@ -360,7 +392,7 @@ def _scale_by_kron(fn, b1, prob, max_size, min_ndim, mode, momentum_into, lr_q, 
             if i not in current:
                 out[i] = jnp.zeros_like(g)
         state = ScaleByKronState(count, counter, jax.random.key_data(next_key), treedef.unflatten(new_mu),
-                                 treedef.unflatten(new_qs))
+                                 _spread.replicated(treedef.unflatten(new_qs), spread))
         return treedef.unflatten(out), state
 
     return _packable.per_leaf(GradientTransformation(init_fn, update_fn), fn,
@@ -382,6 +414,7 @@ def scale_by_kron(
     key: Any = None,
     *,
     seed: int | None = None,
+    spread: Any = None,
 ) -> GradientTransformation:
     r"""PSGD Kron's direction ``u`` (see module docstring): preconditioned, RMS-clipped momentum.
 
@@ -406,6 +439,10 @@ def scale_by_kron(
       key: a ``jax.random.key``, a raw ``PRNGKey`` or an integer seed (``None``: seed 0) for
         the probes and the balancing coin.
       seed: an integer ``key``; give ``key`` or ``seed``, not both.
+      spread: ``None``, a ``jax.sharding.Mesh`` or ``(mesh, axis name(s))``: split the factor
+        steps (the per-factor matrix products after the Gram matrices) of equal-shaped factors
+        over the devices of those mesh axes (see the module docstring); with params
+        replicated over the mesh the result is unchanged, bit for bit.
 
     Returns:
       A ``GradientTransformation`` with state ``ScaleByKronState``.
@@ -427,7 +464,8 @@ def scale_by_kron(
     """
     return _scale_by_kron("scale_by_kron", b1, preconditioner_update_probability, max_size_triangular,
                           min_ndim_triangular, memory_save_mode, momentum_into_precondition_update, precondition_lr,
-                          precondition_init_scale, mu_dtype, precondition_dtype, balance_prob, key, seed)
+                          precondition_init_scale, mu_dtype, precondition_dtype, balance_prob, key, seed,
+                          _spread.resolve("scale_by_kron", spread))
 
 
 def _decay_matrices(weight_decay: Any) -> GradientTransformation:
@@ -477,6 +515,7 @@ def kron(
     key: Any = None,
     *,
     seed: int | None = None,
+    spread: Any = None,
 ) -> GradientTransformation:
     r"""PSGD Kron (see module docstring), ``pytorch_optimizer.Kron``'s defaults.
 
@@ -490,7 +529,7 @@ def kron(
         ``scale_by_kron`` (the reference's ``pre_conditioner_update_probability`` is
         ``preconditioner_update_probability``, as in kron_torch).
       momentum_into_precondition_update, precondition_lr, precondition_init_scale, mu_dtype, precondition_dtype: as in ``scale_by_kron``.
-      balance_prob, key, seed: as in ``scale_by_kron``.
+      balance_prob, key, seed, spread: as in ``scale_by_kron``.
 
     Returns:
       A ``GradientTransformation``; its update needs ``params`` when ``weight_decay`` is not 0.
@@ -520,7 +559,8 @@ def kron(
     _validate.check_nonnegative(fn, "weight_decay", weight_decay)
     inner = _scale_by_kron(fn, b1, preconditioner_update_probability, max_size_triangular, min_ndim_triangular,
                            memory_save_mode, momentum_into_precondition_update, precondition_lr,
-                           precondition_init_scale, mu_dtype, precondition_dtype, balance_prob, key, seed)
+                           precondition_init_scale, mu_dtype, precondition_dtype, balance_prob, key, seed,
+                           _spread.resolve(fn, spread))
     decay = _decay_matrices(weight_decay)
     parts = [inner, decay] if weight_decouple else [decay, inner]
     return chain(*parts, scale_by_learning_rate(learning_rate))
