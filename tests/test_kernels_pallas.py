@@ -221,5 +221,32 @@ def test_backends_and_bad_input():
         pallas_adam.adam_apply_chunk_pallas(x, x, x, x, hyper[:17], interpret=True)
     with pytest.raises(ValueError, match="kernel"):
         pallas_adam.apply_chunk_pallas("lion_apply", x, x, (x,), hyper, interpret=True)
+    if jax.default_backend() == "cpu":
+        with pytest.raises(ValueError, match="no Pallas kernel for backend 'cpu'"):
+            pallas_adam.adam_apply_chunk_pallas(x, x, x, x, hyper)
     empty = jnp.zeros(0, jnp.float32)
-    assert all(o.shape == (0,) for o in pallas_adam.adam_apply_chunk_pallas(empty, empty, empty, empty, hyper))
+    outs = pallas_adam.adam_apply_chunk_pallas(empty, empty, empty, empty, hyper, interpret=True)
+    assert all(o.shape == (0,) for o in outs)
+
+
+@pytest.mark.parametrize("platform", ["cuda", "rocm", "tpu"])
+def test_lowers_for_gpu_and_tpu(platform):
+    # No GPU or TPU here, but Pallas lowers the kernel for them all the same: to Triton IR for
+    # GPUs, to Mosaic for a TPU (given an abstract TPU device). This checks what the kernel
+    # asks of those backends (power-of-two shapes for Triton, scalars in SMEM on TPU), not the
+    # device compilers' later passes.
+    from jax._src import mesh as mesh_lib
+
+    n = 5000
+    x = jnp.zeros(n, jnp.float32)
+    hyper = pallas_adam.hyper_vector(b1=0.9, b2=0.999, eps=1e-8, s=-1e-3, t=1)
+    target = "tpu" if platform == "tpu" else "gpu"
+    device = mesh_lib.AbstractDevice(device_kind="TPU v5 lite", num_cores=1, platform="tpu")
+    mesh = jax.sharding.AbstractMesh((1,), ("x",), abstract_device=device if target == "tpu" else None)
+    for state, apply in ((jnp.float32, True), (jnp.bfloat16, True), (jnp.float32, False)):
+        m = x.astype(state)
+        with jax.sharding.use_abstract_mesh(mesh):
+            traced = pallas_adam._call.trace(x, x, m, m, hyper, apply=apply, block_size=pallas_adam.BLOCK_SIZE[target],
+                                             platform=target)
+            text = traced.lower(lowering_platforms=(platform,)).as_text()
+        assert ("tpu_custom_call" if target == "tpu" else "xla.gpu.triton") in text

@@ -32,14 +32,18 @@ the CPU kernel takes it; float64 for float64 chunks). The flags are read at run 
 CPU kernel does, so jit's cache is not keyed on the hyperparameters.
 
 Layout: the chunk is cut into blocks of ``block_size`` elements (a power of two, at least
-1024: Triton needs power-of-two blocks, TPU tiles 32-bit 1-D arrays by 1024), one program per
-block over a 1-D grid of ``cdiv(n, block)``. A ragged tail is left to Pallas: the last block's
-out-of-range lanes are read as unspecified values and their writes dropped (on GPU and TPU by
-masked loads and stores, in interpret mode by padding inside the interpreter), so nothing is
-copied to pad the chunk. The scalars ride along as one extra operand, padded to 32 entries
-(Triton needs power-of-two shapes) and given whole to every program. p, m and v (m and v for
-the update form) are aliased to their outputs (``input_output_aliases``): with the chunk
-donated under jit, the step runs in place.
+1024: Triton needs power-of-two blocks, TPU tiles 32-bit 1-D arrays by 1024; ``BLOCK_SIZE`` has
+a default per platform), one program per block over a 1-D grid of ``cdiv(n, block)``. A
+ragged last block is masked, not padded (padding would copy the whole chunk): on GPU, Triton's
+loads and stores do not stop at the array's end, so the kernel masks its lanes past ``n``
+(``pltriton.load``/``store``; interpret mode runs the same masks); on TPU, Mosaic clips the
+last block's copies to the array. The scalars ride along as one extra operand, padded to 32
+entries (Triton needs power-of-two shapes): a vector every program reads whole on GPU, in SMEM
+on TPU. p, m and v (m and v for the update form) are aliased to their outputs
+(``input_output_aliases``): with the chunk donated under jit, the step runs in place. On GPU
+the kernel is lowered through Triton (``pltriton.CompilerParams``): this JAX lowers
+``pallas_call`` to Mosaic GPU by default, which needs Hopper and is deprecated for
+``pallas_call``; Triton takes this plain blocked kernel on Ampere and on ROCm as well.
 
 Numbers. Written as the unfused path writes them (same operations, same order, same dtypes),
 the kernel gives its numbers up to the compilers' choices: which ``a * b + c`` they contract
@@ -71,11 +75,16 @@ Dispatch (not wired in here; the lead merges it with the CPU kernels' dispatch i
 default backend is ``gpu`` or ``tpu``), with the very ``hyper`` of ``_adam_scalars`` --
 or ``apply_chunk_pallas(kernel, p, g, (m, v), hyper)``, which takes the CPU ``apply_chunk``'s
 arguments for ``"adam_apply"`` and ``"adam_apply_bf16_state"``; ``adam_chunk_pallas`` takes
-``adam_chunk``'s for ``packed``'s update form. Not benchmarked, and never compiled for a GPU or
-TPU: this machine has neither. Before enabling it there, run tests/test_kernels_pallas.py with
-``interpret=False`` on the device (``ZOO_PALLAS_INTERPRET=0``) and measure it against XLA's
-packed path; whether Triton's or Mosaic's contractions and the device's sqrt/division keep the
-1-ulp agreement with XLA's GPU/TPU program is not known until then.
+``adam_chunk``'s for ``packed``'s update form. The lead's dispatch must also keep the CPU
+kernels' other conditions (one device, float32 buffers; float64 only on GPU, TPU has none).
+
+Not benchmarked, and never compiled for or run on a GPU or TPU: this machine has neither. The
+tests lower it for CUDA and ROCm (Triton IR) and for a TPU (Mosaic, through an abstract TPU
+device), which checks what the kernel asks of those backends but not the device compilers'
+later passes. Before enabling it there, run tests/test_kernels_pallas.py on the device with
+``ZOO_PALLAS_INTERPRET=0`` and measure it against XLA's packed path; whether Triton's or
+Mosaic's contractions and the device's sqrt and division keep agreement with XLA's GPU/TPU
+program of the unfused path is not known until then.
 
 Example:
   >>> import jax.numpy as jnp
@@ -95,13 +104,19 @@ import functools
 import jax
 import jax.numpy as jnp
 from jax.experimental import pallas as pl
+from jax.experimental.pallas import tpu as pltpu
+from jax.experimental.pallas import triton as pltriton
 
 # The entries of ``hyper``, in order (adam_cpu.cc's layout).
 HYPER = ("c1", "b1", "c2", "b2", "r1", "r2", "eps_root", "eps", "wd", "s", "decay", "form", "bc1", "bc2",
          "clip", "n", "c", "nesterov", "r1n", "bc1n", "b1_lo", "b2_lo")
 _I = {name: i for i, name in enumerate(HYPER)}
 _HYPER_PAD = 32  # the scalars' operand, padded to a power of two for Triton
-BLOCK_SIZE = 1 << 13  # elements per program: a power of two and a multiple of 1024
+# Elements per program (a power of two, a multiple of 1024) by where the kernel runs. Guesses,
+# not measurements: Triton keeps a block in registers (2048 floats over 4 warps is 16 per
+# thread and operand), Mosaic TPU streams blocks through VMEM, where larger blocks amortise
+# the per-step overhead.
+BLOCK_SIZE = {"gpu": 1 << 11, "tpu": 1 << 15, "interpret": 1 << 13}
 BACKENDS = ("gpu", "cuda", "rocm", "tpu")
 
 
@@ -141,18 +156,39 @@ def _step(h, p, g, m, v, *, apply: bool):
     return out, m1.astype(m.dtype), v1.astype(v.dtype)
 
 
-def _kernel(h_ref, p_ref, g_ref, m_ref, v_ref, out_ref, m_out, v_out, *, apply: bool):
+def _kernel(h_ref, p_ref, g_ref, m_ref, v_ref, out_ref, m_out, v_out, *, apply: bool, tail: int | None):
+    """One block. ``tail``: the chunk's size when its last block is ragged and must be masked
+    (Triton's loads and stores do not stop at the array's end by themselves), else ``None``."""
+
     def h(name):
         return h_ref[_I[name]]
 
-    out, m1, v1 = _step(h, p_ref[...], g_ref[...], m_ref[...], v_ref[...], apply=apply)
-    out_ref[...] = out
-    m_out[...] = m1
-    v_out[...] = v1
+    if tail is None:
+        load, store = (lambda ref: ref[...]), (lambda ref, x: ref.__setitem__(Ellipsis, x))
+    else:
+        block = p_ref.shape[0]
+        mask = pl.program_id(0) * block + jax.lax.broadcasted_iota(jnp.int32, (block,), 0) < tail
+        # Lanes past the end read unspecified values; their results are not stored.
+        load, store = (lambda ref: pltriton.load(ref, mask=mask)), (lambda ref, x: pltriton.store(ref, x, mask=mask))
+    out, m1, v1 = _step(h, load(p_ref), load(g_ref), load(m_ref), load(v_ref), apply=apply)
+    store(out_ref, out)
+    store(m_out, m1)
+    store(v_out, v1)
+
+
+def _platform(interpret: bool) -> str:
+    """``"interpret"``, ``"gpu"`` or ``"tpu"``: how the kernel is lowered."""
+    if interpret:
+        return "interpret"
+    backend = jax.default_backend()
+    if not pallas_available(backend):
+        raise ValueError(f"jaxopt_zoo.adam_chunk_pallas: no Pallas kernel for backend {backend!r} (use "
+                         f"interpret=True, or the CPU kernels of jaxopt_zoo._kernels)")
+    return "tpu" if backend == "tpu" else "gpu"
 
 
 def _block(n: int, block_size: int) -> int:
-    if block_size < 1024 or block_size & (block_size - 1):
+    if not isinstance(block_size, int) or block_size < 1024 or block_size & (block_size - 1):
         raise ValueError(f"jaxopt_zoo.adam_chunk_pallas: argument `block_size` must be a power of two >= 1024, "
                          f"got {block_size!r}")
     return min(block_size, max(1024, pl.next_power_of_2(n)))
@@ -172,25 +208,35 @@ def _check(p, g, m, v, hyper) -> None:
         raise ValueError(f"jaxopt_zoo.adam_chunk_pallas: hyper must hold {len(HYPER)} scalars, got shape {hyper.shape}")
 
 
-@functools.partial(jax.jit, static_argnames=("apply", "block_size", "interpret"))
-def _call(p, g, m, v, hyper, *, apply: bool, block_size: int, interpret: bool):
+@functools.partial(jax.jit, static_argnames=("apply", "block_size", "platform"))
+def _call(p, g, m, v, hyper, *, apply: bool, block_size: int, platform: str):
     n = p.shape[0]
     block = _block(n, block_size)
     h = jnp.zeros(_HYPER_PAD, p.dtype).at[: len(HYPER)].set(hyper.astype(p.dtype))
     chunk = pl.BlockSpec((block,), lambda i: (i,))
+    # The scalars: in SMEM on TPU (scalar reads), a 32-vector every program reads whole elsewhere.
+    scalars = (pl.BlockSpec(memory_space=pltpu.SMEM) if platform == "tpu"
+               else pl.BlockSpec((_HYPER_PAD,), lambda i: (0,)))
+    # On GPU, Triton: this JAX lowers pallas_call to Mosaic GPU by default (Hopper and newer,
+    # and deprecated for pallas_call); Triton takes this plain blocked kernel on Ampere and ROCm too.
+    params = pltriton.CompilerParams() if platform == "gpu" else None
+    # A ragged last block: masked on GPU (and in interpret mode, so the tests run the masks);
+    # Mosaic TPU clips the last block's copies to the array itself.
+    tail = n if n % block and platform != "tpu" else None
     outs = (jax.ShapeDtypeStruct(p.shape, p.dtype), jax.ShapeDtypeStruct(m.shape, m.dtype),
             jax.ShapeDtypeStruct(v.shape, v.dtype))
     # Operands (h, p, g, m, v); outputs (p' or u, m', v'). The update form reads p but does not
     # overwrite it (the caller still needs p to add u to).
     aliases = {1: 0, 3: 1, 4: 2} if apply else {3: 1, 4: 2}
     return pl.pallas_call(
-        functools.partial(_kernel, apply=apply),
+        functools.partial(_kernel, apply=apply, tail=tail),
         out_shape=outs,
         grid=(pl.cdiv(n, block),),
-        in_specs=[pl.BlockSpec((_HYPER_PAD,), lambda i: (0,)), chunk, chunk, chunk, chunk],
+        in_specs=[scalars, chunk, chunk, chunk, chunk],
         out_specs=(chunk, chunk, chunk),
         input_output_aliases=aliases,
-        interpret=interpret,
+        interpret=platform == "interpret",
+        compiler_params=params,
         name="jaxopt_zoo_adam",
     )(h, p, g, m, v)
 
@@ -198,13 +244,15 @@ def _call(p, g, m, v, hyper, *, apply: bool, block_size: int, interpret: bool):
 def _run(p, g, m, v, hyper, apply, block_size, interpret):
     p, g, m, v, hyper = (jnp.asarray(x) for x in (p, g, m, v, hyper))
     _check(p, g, m, v, hyper)
+    platform = _platform(interpret)
     if p.shape[0] == 0:
         return p, m, v
-    return _call(p, g, m, v, hyper, apply=apply, block_size=block_size, interpret=interpret)
+    block_size = BLOCK_SIZE[platform] if block_size is None else block_size
+    return _call(p, g, m, v, hyper, apply=apply, block_size=block_size, platform=platform)
 
 
 def adam_apply_chunk_pallas(p: jax.Array, g: jax.Array, m: jax.Array, v: jax.Array, hyper: jax.Array, *,
-                            block_size: int = BLOCK_SIZE, interpret: bool = False) -> tuple:
+                            block_size: int | None = None, interpret: bool = False) -> tuple:
     """One fused Adam step applied to a 1-D chunk of params: returns ``(p', m', v')``.
 
     The Pallas form of the CPU kernel's apply handler (see the module docstring for the math
@@ -214,20 +262,23 @@ def adam_apply_chunk_pallas(p: jax.Array, g: jax.Array, m: jax.Array, v: jax.Arr
       p, g: params and grads, 1-D, float32 or float64, one size.
       m, v: the moments, of the params' dtype or bfloat16.
       hyper: the 22 scalars of ``HYPER`` (cast to the params' dtype).
-      block_size: elements per program, a power of two >= 1024 (smaller for a smaller chunk).
-      interpret: run the kernel through Pallas' interpreter (any backend, e.g. CPU for tests).
+      block_size: elements per program, a power of two >= 1024 (smaller for a smaller chunk);
+        default ``BLOCK_SIZE`` of the platform.
+      interpret: run the kernel through Pallas' interpreter (any backend, e.g. CPU for tests);
+        else compile it for the default backend, which must be a GPU or TPU.
 
     Returns:
       ``(p', m', v')`` of the dtypes of ``(p, m, v)``.
 
     Raises:
-      ValueError: on chunks of different sizes or unsupported dtypes, or a bad ``block_size``.
+      ValueError: on chunks of different sizes or unsupported dtypes, a bad ``block_size``, or
+        ``interpret=False`` on a backend without Pallas kernels (CPU).
     """
     return _run(p, g, m, v, hyper, True, block_size, interpret)
 
 
 def adam_chunk_pallas(p: jax.Array, g: jax.Array, m: jax.Array, v: jax.Array, hyper: jax.Array, *,
-                      block_size: int = BLOCK_SIZE, interpret: bool = False) -> tuple:
+                      block_size: int | None = None, interpret: bool = False) -> tuple:
     """One fused Adam step on a 1-D chunk: returns the update and the moments ``(u, m', v')``.
 
     The Pallas form of ``_kernels.adam_chunk`` (the CPU kernel's update handler, for
@@ -238,7 +289,7 @@ def adam_chunk_pallas(p: jax.Array, g: jax.Array, m: jax.Array, v: jax.Array, hy
 
 
 def apply_chunk_pallas(kernel: str, p: jax.Array, g: jax.Array, state: tuple, hyper: jax.Array, *,
-                       block_size: int = BLOCK_SIZE, interpret: bool = False) -> tuple:
+                       block_size: int | None = None, interpret: bool = False) -> tuple:
     """``_kernels.apply_chunk``'s signature for the Adam kernels: ``(p', m', v')``.
 
     ``kernel`` is ``"adam_apply"`` (moments of the params' dtype) or ``"adam_apply_bf16_state"``
