@@ -54,15 +54,22 @@ runs the kernel in interpret mode on CPU (``interpret=True``: the body is traced
 CPU program) against the unfused path (``tx.update`` then ``apply_updates`` on the same chunk)
 from the same p, g, m, v at every step:
 
-* without clip_by_global_norm in the chain (Adam, AdamW, NAdamW; float32 with x64 on and off,
-  float64, bfloat16 moments, the update form) p', m' and v' are within 1 ulp -- bit-identical;
-* with it, XLA contracts ``c1 g + b1 m`` of the unfused program on the other product (the
-  clipping select changes its choice, as ``adam_cpu.cc`` notes for v'), which no ordering of
-  the kernel's source reproduces in all three cases (no clip / clip kept / clip applied): where
-  ``c1 g`` and ``b1 m`` nearly cancel, m' then differs by many ulps (up to ~8000 seen in float32,
-  an absolute error of one rounding of the larger product). The test bounds that: the moments
-  within ``eps (|c1 g| + |b1 m|)`` of the unfused ones, and p' (u) within what those moment errors
-  explain plus a few roundings (two ulps of p'). Not the 1-ulp agreement the issue asks for.
+* Adam and AdamW without clip_by_global_norm (float32 with x64 on and off, float64, bfloat16
+  moments, the update form): p', m' and v' within 1 ulp -- bit-identical, under XLA's default
+  pipeline and under the suite's fast-compile flags;
+* with clip_by_global_norm in the chain, XLA contracts ``c1 g + b1 m`` of the unfused program
+  on the other product (the clipping select changes its choice, as ``adam_cpu.cc`` notes for
+  v'), and no ordering of the kernel's source reproduces it in all three cases (no clip / clip
+  kept / clip applied): where ``c1 g`` and ``b1 m`` nearly cancel, m' then differs by many ulps
+  (up to ~8000 seen in float32: an absolute error of one rounding of the larger product);
+* NAdam: p' is bit-identical under the fast-compile flags but up to 4 ulps off under XLA's
+  default pipeline, which contracts the sum ``b1 m'/bc1n + c1 g/bc1`` on its other product.
+
+  For these two the test checks a bound instead: the moments within ``eps (|c1 g| + |b1 m|)``
+  of the unfused ones, and p' (u) within what those moment errors explain plus a few roundings
+  and two ulps of p'. That is not the 1-ulp agreement the issue asks for; ``adam_cpu.cc`` gets
+  it by pinning each contraction with ``std::fma``, which JAX cannot express portably (on GPU,
+  ``pltriton.elementwise_inline_asm`` with PTX ``fma.rn`` could pin them for Triton).
 
 On a GPU or TPU the reference is a different program too: XLA's GPU/TPU compilers contract the
 unfused path by their own rules, so which contractions the kernel must make there can only be
