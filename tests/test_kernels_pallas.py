@@ -252,3 +252,36 @@ def test_lowers_for_gpu_and_tpu(platform):
                                              platform=target)
             text = traced.lower(lowering_platforms=(platform,)).as_text()
         assert ("tpu_custom_call" if target == "tpu" else "xla.gpu.triton") in text
+
+
+def test_two_chunks_within_the_contraction_bound():
+    # The unfused step of a tree of two chunks is another XLA program, contracted otherwise
+    # again; ``form`` as packed chooses it for several float32 chunks with x64 off (form 1).
+    cfg = CONFIGS["adamw_random"]
+    with jax.enable_x64(False):
+        tx = _tx(cfg)
+        rng = np.random.default_rng(1)
+        p = {"a": jnp.asarray(rng.normal(size=3000), jnp.float32), "b": jnp.asarray(rng.normal(size=1500), jnp.float32)}
+        state = tx.init(p)
+
+        @jax.jit
+        def unfused(p, g, state):
+            u, new = tx.update(g, state, p)
+            return zoo.apply_updates(p, u), u, new
+
+        @jax.jit
+        def fused(p, g, state):
+            hyper = _hyper(cfg, g["a"], state, form=1)
+            return {k: pallas_adam.adam_apply_chunk_pallas(p[k], g[k], state[0].mu[k], state[0].nu[k], hyper,
+                                                          block_size=1024, interpret=INTERPRET) for k in p}, hyper
+
+        for _ in range(4):
+            g = {k: jnp.asarray(rng.normal(size=x.shape), jnp.float32) for k, x in p.items()}
+            want_p, u, new = unfused(p, g, state)
+            got, hyper = fused(p, g, state)
+            for k in p:
+                want = (want_p[k], new[0].mu[k], new[0].nu[k])
+                adam = state[0]._replace(mu=state[0].mu[k], nu=state[0].nu[k])
+                assert _moment_error(cfg, g[k], adam, got[k][1:], want[1:]) <= 1
+                assert _out_error(np.asarray(hyper, np.float64), p[k], g[k], u[k], got[k], want) <= 1
+            p, state = want_p, new

@@ -54,9 +54,11 @@ runs the kernel in interpret mode on CPU (``interpret=True``: the body is traced
 CPU program) against the unfused path (``tx.update`` then ``apply_updates`` on the same chunk)
 from the same p, g, m, v at every step:
 
-* Adam and AdamW without clip_by_global_norm (float32 with x64 on and off, float64, bfloat16
-  moments, the update form): p', m' and v' within 1 ulp -- bit-identical, under XLA's default
-  pipeline and under the suite's fast-compile flags;
+* Adam and AdamW without clip_by_global_norm, the unfused step of one chunk (float32 with x64
+  on and off, float64, bfloat16 moments, the update form): p', m' and v' within 1 ulp --
+  bit-identical, under XLA's default pipeline and under the suite's fast-compile flags;
+* the unfused step of a tree of several chunks is another XLA program, which contracts the
+  moments otherwise again (up to ~2000 ulps seen in m' where it nearly cancels, either ``form``);
 * with clip_by_global_norm in the chain, XLA contracts ``c1 g + b1 m`` of the unfused program
   on the other product (the clipping select changes its choice, as ``adam_cpu.cc`` notes for
   v'), and no ordering of the kernel's source reproduces it in all three cases (no clip / clip
@@ -65,7 +67,7 @@ from the same p, g, m, v at every step:
 * NAdam: p' is bit-identical under the fast-compile flags but up to 4 ulps off under XLA's
   default pipeline, which contracts the sum ``b1 m'/bc1n + c1 g/bc1`` on its other product.
 
-  For these two the test checks a bound instead: the moments within ``eps (|c1 g| + |b1 m|)``
+  For these three the test checks a bound instead: the moments within ``eps (|c1 g| + |b1 m|)``
   of the unfused ones, and p' (u) within what those moment errors explain plus a few roundings
   and two ulps of p'. That is not the 1-ulp agreement the issue asks for; ``adam_cpu.cc`` gets
   it by pinning each contraction with ``std::fma``, which JAX cannot express portably (on GPU,
