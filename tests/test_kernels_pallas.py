@@ -1,0 +1,287 @@
+"""The Pallas Adam kernel (jaxopt_zoo/_kernels/pallas_adam.py) against the unfused path, in
+interpret mode on CPU.
+
+Each case runs a short trajectory of the unfused step (``tx.update`` then ``apply_updates``
+on one 1-D chunk, jitted) and, from the same p, g, m, v at every step, the kernel with the
+``hyper`` vector computed from the same state with the unfused path's expressions; p', m' and
+v' (the update, m' and v' for the update form) must agree to 1 ulp, or, for chains with
+clip_by_global_norm and for NAdam, where XLA contracts the unfused path differently (see the
+kernel's docstring), stay within the error such contractions explain. Chunk sizes are chosen ragged
+(not a multiple of the block) and exact, over one and several blocks. The kernel's program
+depends only on the dtypes and sizes (the hyperparameters arrive at run time), so the cases
+share few compilations.
+
+``ZOO_PALLAS_INTERPRET=0`` runs the kernel compiled for the default backend instead (on a GPU
+or TPU, where it is meant to run; never done on this machine).
+"""
+
+from __future__ import annotations
+
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxopt_zoo as zoo
+from jaxopt_zoo import _numerics
+from jaxopt_zoo._kernels import pallas_adam
+
+INTERPRET = os.environ.get("ZOO_PALLAS_INTERPRET", "1") != "0"
+STEPS = 6
+
+# name -> hyperparameters; "lr" a float or ("cosine", peak, steps); "clip" a max norm.
+CONFIGS = {
+    "adam": dict(b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0, lr=1e-3),
+    "adamw_random": dict(b1=0.81, b2=0.95, eps=1e-6, eps_root=1e-9, lr=3e-2, wd=3e-3),
+    "clip_adamw_schedule": dict(b1=0.9, b2=0.98, eps=1e-8, eps_root=0.0, lr=("cosine", 1e-2, 40), wd=1e-2, clip=0.5),
+    "unclipped_adamw": dict(b1=0.85, b2=0.999, eps=1e-8, eps_root=0.0, lr=2e-3, wd=1e-3, clip=1e4),
+    "nadamw": dict(b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0, lr=1e-3, wd=1e-2, nesterov=True),
+    "clip_nadam_random": dict(b1=0.8, b2=0.95, eps=1e-7, eps_root=1e-9, lr=5e-3, clip=0.5, nesterov=True),
+}
+
+
+def _tx(cfg: dict, state_dtype=None):
+    lr = cfg["lr"]
+    scale = (zoo.scale_by_schedule(lambda t: -zoo.cosine_decay_schedule(lr[1], lr[2])(t)) if isinstance(lr, tuple)
+             else zoo.scale(-lr))
+    parts = [zoo.clip_by_global_norm(cfg["clip"])] if "clip" in cfg else []
+    parts.append(zoo.scale_by_adam(cfg["b1"], cfg["b2"], cfg["eps"], cfg["eps_root"], mu_dtype=state_dtype,
+                                   nesterov=cfg.get("nesterov", False), nu_dtype=state_dtype))
+    if "wd" in cfg:
+        parts.append(zoo.add_decayed_weights(cfg["wd"]))
+    return zoo.chain(*parts, scale)
+
+
+def _hyper(cfg: dict, g, state, form: int):
+    """The kernel's scalars for the step from ``state``, with the unfused path's expressions."""
+    f = g.dtype
+    adam = state[1 if "clip" in cfg else 0]
+    t = _numerics.safe_increment(adam.count)
+    if isinstance(cfg["lr"], tuple):
+        s = jnp.asarray(-zoo.cosine_decay_schedule(cfg["lr"][1], cfg["lr"][2])(state[-1].count), f)
+    else:
+        s = -cfg["lr"]
+    clip, n, c = 0, 1.0, 1.0
+    if "clip" in cfg:
+        n, c = _numerics.global_norm(g).astype(f), cfg["clip"]
+        clip = jnp.where(n < c, 1.0, 2.0)
+    return pallas_adam.hyper_vector(b1=cfg["b1"], b2=cfg["b2"], eps=cfg["eps"], eps_root=cfg["eps_root"], s=s, t=t,
+                                    wd=cfg.get("wd"), form=form, clip=clip, n=n, c=c,
+                                    nesterov=cfg.get("nesterov", False), dtype=f)
+
+
+def _run(name, dtype, n, block, state_dtype=None, apply=True, x64=True):
+    """Worst disagreements over ``STEPS`` steps: ``{"out": ulps of p' (or u), "m": ulps of m',
+    "v": ulps of v', "bound": the largest moment error over its contraction bound}``."""
+    cfg = CONFIGS[name]
+    where = 1 if "clip" in cfg else 0  # scale_by_adam's index in the chain's state
+    with jax.enable_x64(x64):
+        tx = _tx(cfg, state_dtype)
+        rng = np.random.default_rng(n)
+        p = jnp.asarray(rng.normal(size=n), dtype)
+        state = tx.init(p)
+
+        @jax.jit
+        def unfused(p, g, state):
+            u, new = tx.update(g, state, p)
+            return zoo.apply_updates(p, u), u, new
+
+        @jax.jit
+        def fused(p, g, state):
+            hyper = _hyper(cfg, g, state, form=0)
+            call = pallas_adam.adam_apply_chunk_pallas if apply else pallas_adam.adam_chunk_pallas
+            return call(p, g, state[where].mu, state[where].nu, hyper, block_size=block, interpret=INTERPRET)
+
+        worst = dict(out=0, m=0, v=0, bound=0.0, out_bound=0.0)
+        for _ in range(STEPS):
+            g = jnp.asarray(rng.normal(size=n) * rng.choice([1e-3, 1.0, 30.0]), dtype)
+            want_p, want_u, new = unfused(p, g, state)
+            got = fused(p, g, state)
+            want = (want_p if apply else want_u, new[where].mu, new[where].nu)
+            for key, a, b in zip(("out", "m", "v"), got, want):
+                assert a.dtype == b.dtype and a.shape == b.shape
+                worst[key] = max(worst[key], _max_ulp(a, b))
+            worst["bound"] = max(worst["bound"], _moment_error(cfg, g, state[where], got[1:], want[1:]))
+            hyper = np.asarray(_hyper(cfg, g, state, form=0), np.float64)
+            worst["out_bound"] = max(worst["out_bound"], _out_error(hyper, p, g, want_u, got, want))
+            p, state = want_p, new
+        return worst
+
+
+def _moment_error(cfg, g, adam, got, want) -> float:
+    """The moments' largest error over the bound any contraction of ``c1 g + b1 m`` (and
+    ``c2 g^2 + b2 v``) into a fused multiply-add keeps: one unit roundoff of each product
+    and of the sum, ``eps (|c1 g| + |b1 m|)`` with ``eps`` the dtype's (bfloat16's for
+    bfloat16 moments, plus one ulp of the stored value)."""
+    g = np.abs(np.asarray(g, np.float64))
+    if "clip" in cfg:
+        g = g * min(1.0, cfg["clip"] / float(np.sqrt(np.sum(g * g))))
+    worst = 0.0
+    for (b, power), old, a, w in zip(((cfg["b1"], 1), (cfg["b2"], 2)), (adam.mu, adam.nu), got, want):
+        a, w = np.asarray(a, np.float64), np.asarray(w, np.float64)
+        eps = float(jnp.finfo(old.dtype).eps)
+        # the clipped g itself is rounded twice ((g / n) * c): 2 power eps more on its term
+        bound = eps * ((1 + 2 * power) * (1 - b) * g**power + b * np.abs(np.asarray(old, np.float64))) + eps * np.abs(w)
+        worst = max(worst, float(np.max(np.abs(a - w) / np.maximum(bound, np.finfo(np.float64).tiny), initial=0)))
+    return worst
+
+
+def _out_error(hyper, p, g, u, got, want) -> float:
+    """p' (or u)'s largest error over what the moments' errors explain: their effect on the
+    ratio ``a = m^ / (sqrt(v^ + eps_root) + eps)`` (``|dm'| / bc1`` over the denominator, half
+    the relative error of v' on ``a``), a few roundings of ``a``, of NAdam's sum ``b1 m'/bc1n
+    + c1 g/bc1`` and of the decay term, two ulps of the result."""
+    k = {name: hyper[i] for i, name in enumerate(pallas_adam.HYPER)}
+    f = np.asarray(want[0]).dtype
+    eps = float(np.finfo(f).eps)
+    p, u = np.asarray(p, np.float64), np.asarray(u, np.float64)
+    dm = np.abs(np.asarray(got[1], np.float64) - np.asarray(want[1], np.float64))
+    v1 = np.asarray(want[2], np.float64)
+    dv = np.abs(np.asarray(got[2], np.float64) - v1)
+    den = np.sqrt(v1 / k["bc2"] + k["eps_root"]) + k["eps"]
+    a = np.abs(u / k["s"])  # the ratio plus the decay term
+    spacing = np.spacing(np.abs(np.asarray(want[0]))).astype(np.float64)
+    terms = (np.abs(np.asarray(want[1], np.float64)) + np.abs(np.asarray(g, np.float64))) / (k["bc1"] * den)
+    bound = 2 * spacing + abs(k["s"]) * (dm / (k["bc1"] * den) + a * dv / (2 * np.maximum(v1, 1e-300))
+                                         + 8 * eps * a + 4 * eps * terms + 4 * eps * abs(k["wd"] * p))
+    diff = np.abs(np.asarray(got[0], np.float64) - np.asarray(want[0], np.float64))
+    return float(np.max(diff / bound, initial=0))
+
+
+def _max_ulp(a, b) -> int:
+    """The largest distance between ``a`` and ``b`` in units in the last place of their dtype."""
+    a, b = np.asarray(a), np.asarray(b)
+    scale = 1
+    if a.dtype == jnp.bfloat16:  # exact in float32, where one bfloat16 ulp is 2**16 float32 ulps
+        a, b, scale = a.astype(np.float32), b.astype(np.float32), 1 << 16
+    diff = np.testing.assert_array_max_ulp(a, b, maxulp=float(2**62))
+    return int(np.max(diff, initial=0)) // scale
+
+
+# (config, params' dtype, x64, chunk size, block size, moments' dtype, apply form): ragged and
+# exact chunks, one block and several, each dtype mode once.
+EXACT_CASES = [
+    ("adam", "float64", True, 3000, 1024, None, True),  # three blocks, the last ragged
+    ("adamw_random", "float32", False, 2048, 1024, None, True),  # two exact blocks
+    ("adamw_random", "float32", True, 1000, 8192, None, True),  # one block, larger than the chunk
+    ("adam", "float64", True, 4096, 4096, None, True),  # one exact block
+    ("adamw_random", "float32", False, 5000, 2048, "bfloat16", True),  # bfloat16 moments
+    ("adamw_random", "float32", False, 3000, 1024, None, False),  # the update form (packed's)
+]
+
+
+@pytest.mark.parametrize("case", EXACT_CASES, ids=lambda c: f"{c[0]}-{c[1]}-x64{int(c[2])}-n{c[3]}-b{c[4]}-{c[5]}-{'apply' if c[6] else 'update'}")
+def test_equals_unfused_to_one_ulp(case):
+    name, dtype, x64, n, block, state, apply = case
+    worst = _run(name, jnp.dtype(dtype), n, block, state_dtype=state and jnp.dtype(state), apply=apply, x64=x64)
+    assert max(worst["out"], worst["m"], worst["v"]) <= 1, worst
+
+
+BOUND_CASES = [
+    ("clip_adamw_schedule", "float32", False, 3000, 1024, True),  # the grads clipped
+    ("unclipped_adamw", "float64", True, 1500, 1024, True),  # clip_by_global_norm in the chain, not clipping
+    ("clip_nadam_random", "float32", False, 3000, 2048, False),  # NAdam, clipped, the update form
+    ("nadamw", "float64", True, 1000, 1024, True),  # NAdam's sum: XLA's side depends on its pipeline
+]
+
+
+@pytest.mark.parametrize("case", BOUND_CASES, ids=lambda c: f"{c[0]}-{c[1]}-x64{int(c[2])}-n{c[3]}-{'apply' if c[5] else 'update'}")
+def test_within_the_contraction_bound(case):
+    # With clipping, XLA contracts the unfused first moment on the other product, and NAdam's
+    # sum b1 m'/bc1n + c1 g/bc1 on a side that depends on XLA's pipeline (see the kernel's
+    # docstring): the disagreement stays within what such contractions explain.
+    name, dtype, x64, n, block, apply = case
+    worst = _run(name, jnp.dtype(dtype), n, block, apply=apply, x64=x64)
+    assert worst["bound"] <= 1 and worst["out_bound"] <= 1, worst
+
+
+def test_in_place():
+    # p, m and v are aliased to the outputs, so with them donated the step writes over them.
+    n = 2500
+    x = jnp.linspace(-1, 1, n, dtype=jnp.float32)
+    hyper = pallas_adam.hyper_vector(b1=0.9, b2=0.999, eps=1e-8, s=-1e-3, t=1)
+    step = jax.jit(lambda p, g, m, v: pallas_adam.adam_apply_chunk_pallas(p, g, m, v, hyper, block_size=1024,
+                                                                          interpret=INTERPRET),
+                   donate_argnums=(0, 2, 3))
+    assert "input_output_aliases=((1, 0), (3, 1), (4, 2))" in str(jax.make_jaxpr(step)(x, x, x, x))
+    assert step.lower(x, x, x, x).as_text().count("tf.aliasing_output") == 3
+
+
+def test_backends_and_bad_input():
+    assert pallas_adam.pallas_available("gpu") and pallas_adam.pallas_available("tpu")
+    assert not pallas_adam.pallas_available("cpu")
+    assert pallas_adam.pallas_available() == (jax.default_backend() != "cpu")
+    x = jnp.zeros(8, jnp.float32)
+    hyper = jnp.zeros(len(pallas_adam.HYPER), jnp.float32)
+    with pytest.raises(ValueError, match="block_size"):
+        pallas_adam.adam_apply_chunk_pallas(x, x, x, x, hyper, block_size=1000, interpret=True)
+    with pytest.raises(ValueError, match="same size|one size"):
+        pallas_adam.adam_apply_chunk_pallas(x, x[:4], x, x, hyper, interpret=True)
+    with pytest.raises(ValueError, match="hyper"):
+        pallas_adam.adam_apply_chunk_pallas(x, x, x, x, hyper[:17], interpret=True)
+    with pytest.raises(ValueError, match="kernel"):
+        pallas_adam.apply_chunk_pallas("lion_apply", x, x, (x,), hyper, interpret=True)
+    if jax.default_backend() == "cpu":
+        with pytest.raises(ValueError, match="no Pallas kernel for backend 'cpu'"):
+            pallas_adam.adam_apply_chunk_pallas(x, x, x, x, hyper)
+    empty = jnp.zeros(0, jnp.float32)
+    outs = pallas_adam.adam_apply_chunk_pallas(empty, empty, empty, empty, hyper, interpret=True)
+    assert all(o.shape == (0,) for o in outs)
+
+
+@pytest.mark.parametrize("platform", ["cuda", "rocm", "tpu"])
+def test_lowers_for_gpu_and_tpu(platform):
+    # No GPU or TPU here, but Pallas lowers the kernel for them all the same: to Triton IR for
+    # GPUs, to Mosaic for a TPU (given an abstract TPU device). This checks what the kernel
+    # asks of those backends (power-of-two shapes for Triton, scalars in SMEM on TPU), not the
+    # device compilers' later passes.
+    from jax._src import mesh as mesh_lib
+
+    n = 5000
+    x = jnp.zeros(n, jnp.float32)
+    hyper = pallas_adam.hyper_vector(b1=0.9, b2=0.999, eps=1e-8, s=-1e-3, t=1)
+    target = "tpu" if platform == "tpu" else "gpu"
+    device = mesh_lib.AbstractDevice(device_kind="TPU v5 lite", num_cores=1, platform="tpu")
+    mesh = jax.sharding.AbstractMesh((1,), ("x",), abstract_device=device if target == "tpu" else None)
+    for state, apply in ((jnp.float32, True), (jnp.bfloat16, True), (jnp.float32, False)):
+        m = x.astype(state)
+        with jax.sharding.use_abstract_mesh(mesh):
+            traced = pallas_adam._call.trace(x, x, m, m, hyper, apply=apply, block_size=pallas_adam.BLOCK_SIZE[target],
+                                             platform=target)
+            text = traced.lower(lowering_platforms=(platform,)).as_text()
+        assert ("tpu_custom_call" if target == "tpu" else "xla.gpu.triton") in text
+
+
+def test_two_chunks_within_the_contraction_bound():
+    # The unfused step of a tree of two chunks is another XLA program, contracted otherwise
+    # again; ``form`` as packed chooses it for several float32 chunks with x64 off (form 1).
+    cfg = CONFIGS["adamw_random"]
+    with jax.enable_x64(False):
+        tx = _tx(cfg)
+        rng = np.random.default_rng(1)
+        p = {"a": jnp.asarray(rng.normal(size=3000), jnp.float32), "b": jnp.asarray(rng.normal(size=1500), jnp.float32)}
+        state = tx.init(p)
+
+        @jax.jit
+        def unfused(p, g, state):
+            u, new = tx.update(g, state, p)
+            return zoo.apply_updates(p, u), u, new
+
+        @jax.jit
+        def fused(p, g, state):
+            hyper = _hyper(cfg, g["a"], state, form=1)
+            return {k: pallas_adam.adam_apply_chunk_pallas(p[k], g[k], state[0].mu[k], state[0].nu[k], hyper,
+                                                          block_size=1024, interpret=INTERPRET) for k in p}, hyper
+
+        for _ in range(4):
+            g = {k: jnp.asarray(rng.normal(size=x.shape), jnp.float32) for k, x in p.items()}
+            want_p, u, new = unfused(p, g, state)
+            got, hyper = fused(p, g, state)
+            for k in p:
+                want = (want_p[k], new[0].mu[k], new[0].nu[k])
+                adam = state[0]._replace(mu=state[0].mu[k], nu=state[0].nu[k])
+                assert _moment_error(cfg, g[k], adam, got[k][1:], want[1:]) <= 1
+                assert _out_error(np.asarray(hyper, np.float64), p[k], g[k], u[k], got[k], want) <= 1
+            p, state = want_p, new
