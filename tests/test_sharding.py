@@ -85,3 +85,22 @@ def test_spread_rejects_what_is_not_a_mesh_axis(make):
     for bad in ("data", (mesh, "model"), (mesh, ())):
         with pytest.raises(ValueError, match="argument `spread`"):
             make(spread=bad)
+
+
+@pytest.mark.parametrize("name", ["soap", "shampoo", "kron", "muon"])
+def test_spread_under_inject_hyperparams_is_static(name):
+    """A Mesh is callable (a context decorator): inject_hyperparams must not take it for a schedule."""
+    import jax
+    import jax.numpy as jnp
+    from jax.sharding import Mesh
+
+    mesh = Mesh(jax.devices()[:1], ("data",))
+    ints = {"soap": ("precondition_frequency", "max_precondition_dim"), "shampoo": ("preconditioning_compute_steps",),
+            "kron": ("max_size_triangular", "min_ndim_triangular"),
+            "muon": ("ns_steps",)}[name]  # integers that shape the computation stay static (see test_optax_found_bugs)
+    tx = jaxopt_zoo.inject_hyperparams(getattr(jaxopt_zoo, name), static_args=ints)(learning_rate=0.1, spread=mesh)
+    params = {"w": jnp.ones((4, 3)), "b": jnp.ones(3)}
+    state = tx.init(params)
+    updates, state = tx.update(jax.tree.map(jnp.ones_like, params), state, params)
+    assert jax.tree.structure(updates) == jax.tree.structure(params)
+    assert set(state.hyperparams) >= {"learning_rate"} and "spread" not in state.hyperparams

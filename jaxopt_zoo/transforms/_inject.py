@@ -162,8 +162,9 @@ def inject_hyperparams(
         # A callable the caller passes is a schedule (optax's rule; ``static_args`` says
         # otherwise); a callable *default* (adopt's ``clip_value_fn``) is a function the
         # factory takes, kept as it is (optax makes it a schedule and then fails calling it).
+        # A jax Mesh is callable too (a context decorator): soap/shampoo/kron/muon's ``spread=`` is static.
         schedules = {k: v for k, v in given.items() if callable(v) and k not in static_args and k in passed
-                     and not isinstance(v, GradientTransformation)}
+                     and not isinstance(v, (GradientTransformation, jax.sharding.Mesh))}
         stateful = {k: schedules.pop(k) for k in list(schedules) if _is_stateful_schedule(schedules[k])}
         keeps = {k: _accepted_kwargs(v.__call__) for k, v in stateful.items()}
         keeps_update = {k: _accepted_kwargs(v.update) for k, v in stateful.items()}
