@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
-PYTEST_ARGS ?= -n 2 --dist loadgroup  # both cores (pytest-xdist); an xdist_group stays on one worker
+PYTEST_ARGS ?= -n 2 --dist loadgroup  # both cores (pytest-xdist); conftest.py's ONE_WORKER modules stay on one worker
 BENCH_ARGS ?=
 
 .PHONY: test test-distributed lint doctest docs conformance fixtures demo bench clean

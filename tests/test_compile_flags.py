@@ -11,7 +11,6 @@ import json
 import os
 
 import numpy as np
-import pytest
 
 from tests._subprocess import run_python, run_under_xla_defaults
 from tests.conftest import DEFAULT_XLA_FLAGS, FAST_COMPILE_FLAGS
@@ -48,7 +47,6 @@ def _trajectories(done):
     return json.loads(done.stdout)
 
 
-@pytest.mark.xdist_group("compile_flags")
 def test_fast_compile_flags_agree_with_xla_defaults():
     if os.environ.get("ZOO_TEST_XLA", "fast") == "fast":
         flags = os.environ.get("XLA_FLAGS", "").split()

@@ -36,9 +36,9 @@ from jaxopt_zoo import _registry
 from tests._subprocess import run_python
 from tests.conftest import SUITE_XLA_FLAGS
 
-# One worker runs this whole module (``make test`` uses ``--dist loadgroup``), so the
-# minute-long subprocess behind the ``report`` fixture runs once, not once per worker.
-pytestmark = pytest.mark.xdist_group("sharding_subprocess")
+# One worker runs this whole module (the root conftest.py's ONE_WORKER; xdist's own xdist_group
+# mark is ignored under pytest 9), so the minute-long subprocess behind the ``report`` fixture
+# runs once, not once per worker.
 
 SCRIPT = Path(__file__).with_name("sharding_checks.py")
 EXPECTED = (
