@@ -477,6 +477,25 @@ def _fusable(plan: _AdamPlan, flat_grads: dict, inner: Any, flat_params: dict | 
     return jax.device_count() == 1 and _kernels.available(kernel)
 
 
+def _clip_scalars(plan: Any, flat_grads: dict) -> list:
+    """The kernels' clipping scalars ``[mode, norm, max_norm]``: as clip_by_global_norm, the grads
+    are scaled when their norm is not below max_norm (mode 2), else kept (mode 1); 0: no clipping."""
+    if plan.clip is None:
+        return [0.0, 1.0, 1.0]
+    norm = _numerics.global_norm(flat_grads).astype(jnp.float32)
+    return [jnp.where(jnp.squeeze(norm < plan.clip), 1.0, 2.0), norm, plan.clip]
+
+
+def _step_size(plan: Any, inner: tuple, new_inner: list) -> jax.Array:
+    """The chain's last scale as a float32 scalar: the schedule at its count (whose state in
+    ``new_inner`` is advanced), or the fixed scale."""
+    if plan.schedule is None:
+        return jnp.asarray(plan.scale, jnp.float32)
+    index, step_size_fn = plan.schedule
+    new_inner[index] = inner[index]._replace(count=_numerics.safe_increment(inner[index].count))
+    return jnp.array(step_size_fn(inner[index].count), dtype=jnp.float32)
+
+
 def _adam_scalars(plan: _AdamPlan, flat_grads: dict, inner: tuple, apply: bool) -> tuple:
     """The kernel's ``hyper`` vector for this step and the chain's new state without the moments.
 
@@ -487,11 +506,7 @@ def _adam_scalars(plan: _AdamPlan, flat_grads: dict, inner: tuple, apply: bool) 
     """
     f32 = jnp.float32
     new_inner = list(inner)
-    if plan.clip is not None:  # as clip_by_global_norm: scale the grads when their norm is not below max_norm
-        norm = _numerics.global_norm(flat_grads).astype(f32)
-        clip = [jnp.where(jnp.squeeze(norm < plan.clip), 1.0, 2.0), norm, plan.clip]
-    else:
-        clip = [0.0, 1.0, 1.0]
+    clip = _clip_scalars(plan, flat_grads)
     adam = inner[plan.adam]
     count = _numerics.safe_increment(adam.count)
     bc1, bc2 = (1 - plan.b1**count).astype(f32), (1 - plan.b2**count).astype(f32)
@@ -499,12 +514,7 @@ def _adam_scalars(plan: _AdamPlan, flat_grads: dict, inner: tuple, apply: bool) 
     # Which form XLA's simplifier makes of the ratio (see adam_cpu.cc): form 1 when the bias
     # correction is computed in float32 (not cast from float64) and shared by several chunks.
     form = float(jnp.result_type(1 - plan.b1**count) == f32 and len(flat_grads["float32"]) > 1)
-    if plan.schedule is not None:
-        index, step_size_fn = plan.schedule
-        s = jnp.array(step_size_fn(inner[index].count), dtype=f32)
-        new_inner[index] = inner[index]._replace(count=_numerics.safe_increment(inner[index].count))
-    else:
-        s = jnp.asarray(plan.scale, f32)
+    s = _step_size(plan, inner, new_inner)
     wd = 0.0 if plan.decay is None else plan.decay
     bc1n = (1 - plan.b1**_numerics.safe_increment(count)).astype(f32)  # NAdam's 1 - b1^(t+1)
     hyper = jnp.stack([jnp.asarray(x, f32) for x in (
@@ -651,17 +661,8 @@ def _fused_apply(plan: _ApplyPlan, flat_grads: dict, inner: tuple, flat_params: 
     are computed with the expressions of the unfused path, as for Adam (``_adam_scalars``)."""
     f32 = jnp.float32
     new_inner = list(inner)
-    if plan.clip is not None:
-        norm = _numerics.global_norm(flat_grads).astype(f32)
-        clip = [jnp.where(jnp.squeeze(norm < plan.clip), 1.0, 2.0), norm, plan.clip]
-    else:
-        clip = [0.0, 1.0, 1.0]
-    if plan.schedule is not None:
-        index, step_size_fn = plan.schedule
-        s = jnp.array(step_size_fn(inner[index].count), dtype=f32)
-        new_inner[index] = inner[index]._replace(count=_numerics.safe_increment(inner[index].count))
-    else:
-        s = jnp.asarray(plan.scale, f32)
+    clip = _clip_scalars(plan, flat_grads)
+    s = _step_size(plan, inner, new_inner)
     flag = lambda x: 0.0 if x is None else 1.0  # noqa: E731
     if plan.kernel == "momentum_apply":
         decay, nesterov = plan.args
