@@ -70,8 +70,8 @@ WITH_X64_FLOAT32 = "float32_with_x64"  # a marker: this test also runs float32 w
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", f"{WITH_X64_FLOAT32}: the dtype fixture adds float32 with x64 on (x64's promotion rules "
-        "matter: torch_compat's float32 runs equal torch's, optax's float32 failures with x64 on)")
+        "markers", f"{WITH_X64_FLOAT32}: the dtype fixture adds float32 with x64 on (where x64's promotion "
+        "rules are the point, e.g. optax's float32 failures with x64 on)")
 
 
 def _parametrizes(metafunc, name: str) -> bool:
@@ -96,9 +96,9 @@ def dtype(request):
 
     The value is the dtype name ("float64" or "float32"); the x64-off case also gives
     "float32", so tests need no change to run in JAX's default mode. Tests marked
-    ``float32_with_x64`` add float32 with x64 on, where Python scalars are float64 (torch_compat's
-    float32 runs equal torch's there; optax's float32 failures with x64 on are pinned there). Every
-    member's update dtypes with x64 on are walked in tests/test_update_dtypes.py.
+    ``float32_with_x64`` add float32 with x64 on, where Python scalars are float64 (optax's float32
+    failures with x64 on are pinned there). Every member's update dtypes with x64 on are walked in
+    tests/test_update_dtypes.py.
     """
     if request.param != X64_OFF:
         assert jax.config.jax_enable_x64, "the suite runs with x64 on"

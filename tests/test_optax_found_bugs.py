@@ -11,8 +11,6 @@
 (Adafactor's factored state keeps its sharding from ``init`` on: tests/sharding_checks.py.)
 """
 
-import inspect
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -21,6 +19,7 @@ import pytest
 
 import jaxopt_zoo as zoo
 from jaxopt_zoo import _registry
+from tests.reference.harness import int_args
 
 # ------------------------------------------------------------------ traced zeros (item 5a)
 
@@ -51,13 +50,6 @@ def _run_all(txs, steps=3):
     return {name: c[0] for name, c in carry.items()}
 
 
-def _int_args(factory, kwargs):
-    """Integer arguments (periods, sizes, step counts) shape the computation: kept static."""
-    bound = inspect.signature(factory).bind(**kwargs)
-    bound.apply_defaults()
-    return tuple(k for k, v in bound.arguments.items() if isinstance(v, int) and not isinstance(v, bool))
-
-
 def test_every_optimizer_under_inject_hyperparams_and_jit_gives_its_own_numbers():
     """Every float hyperparameter (defaults included) is a traced array here: a Python branch
     on it that treats "traced" as "non-zero" (adan's max_grad_norm=0 clipped every update to
@@ -68,7 +60,7 @@ def test_every_optimizer_under_inject_hyperparams_and_jit_gives_its_own_numbers(
         # for_a_step: dpsgd takes the gradient as a batch of one example, sophia the loss as obj_fn
         plain[name] = _registry.build(name)
         injected[name] = _registry.for_a_step(
-            name, zoo.inject_hyperparams(factory, static_args=_int_args(factory, entry.example))(**entry.example))
+            name, zoo.inject_hyperparams(factory, static_args=int_args(factory, entry.example))(**entry.example))
     want, got = _run_all(plain), _run_all(injected)
     for name in want:
         for k in want[name]:
@@ -84,7 +76,7 @@ def test_integer_hyperparameters_injected_give_own_numbers_or_a_clear_error():
     plain, injected = {}, {}
     for name, entry in _registry.OPTIMIZERS.items():
         factory = _registry.factory(name)
-        ints = _int_args(factory, entry.example)
+        ints = int_args(factory, entry.example)
         if not ints:
             continue
         tx = _registry.for_a_step(name, zoo.inject_hyperparams(factory)(**entry.example))

@@ -34,6 +34,7 @@ import pytest
 import jaxopt_zoo
 from jaxopt_zoo import _registry
 from tests._subprocess import run_python
+from tests.reference.harness import int_args
 from tests.conftest import SUITE_XLA_FLAGS
 
 # One worker runs this whole module (the root conftest.py's ONE_WORKER; xdist's own xdist_group
@@ -95,10 +96,8 @@ def test_spread_under_inject_hyperparams_is_static(name):
     from jax.sharding import Mesh
 
     mesh = Mesh(jax.devices()[:1], ("data",))
-    ints = {"soap": ("precondition_frequency", "max_precondition_dim"), "shampoo": ("preconditioning_compute_steps",),
-            "kron": ("max_size_triangular", "min_ndim_triangular"),
-            "muon": ("ns_steps",)}[name]  # integers that shape the computation stay static (see test_optax_found_bugs)
-    tx = jaxopt_zoo.inject_hyperparams(getattr(jaxopt_zoo, name), static_args=ints)(learning_rate=0.1, spread=mesh)
+    factory, kwargs = getattr(jaxopt_zoo, name), dict(learning_rate=0.1, spread=mesh)
+    tx = jaxopt_zoo.inject_hyperparams(factory, static_args=int_args(factory, kwargs))(**kwargs)
     params = {"w": jnp.ones((4, 3)), "b": jnp.ones(3)}
     state = tx.init(params)
     updates, state = tx.update(jax.tree.map(jnp.ones_like, params), state, params)

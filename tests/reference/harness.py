@@ -11,6 +11,7 @@ against the reference: float64 to 1e-10 relative, float32 to 1e-5.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 import random
 import zlib
@@ -245,3 +246,11 @@ def case_id(x) -> str:
     if isinstance(x, dict):
         return "-".join(f"{k}={_id_value(v)}" for k, v in x.items()) or "defaults"
     return "random" if x is None else str(x)
+
+
+def int_args(factory: Callable, kwargs: dict) -> tuple:
+    """The integer arguments of ``factory(**kwargs)``, defaults included (periods, sizes, step
+    counts shape the computation: under ``inject_hyperparams`` they are kept in ``static_args``)."""
+    bound = inspect.signature(factory).bind(**kwargs)
+    bound.apply_defaults()
+    return tuple(k for k, v in bound.arguments.items() if isinstance(v, int) and not isinstance(v, bool))
