@@ -285,3 +285,116 @@ def test_two_chunks_within_the_contraction_bound():
                 assert _moment_error(cfg, g[k], adam, got[k][1:], want[1:]) <= 1
                 assert _out_error(np.asarray(hyper, np.float64), p[k], g[k], u[k], got[k], want) <= 1
             p, state = want_p, new
+
+
+# ------------------------------------- packed_apply and packed through the Pallas kernel (the wiring)
+
+
+def _clip_chain(nesterov: bool, state=None):
+    sched = zoo.cosine_decay_schedule(1e-2, 40)
+    return zoo.chain(zoo.clip_by_global_norm(0.5),
+                     zoo.scale_by_adam(0.8, 0.95, 1e-7, 1e-9, mu_dtype=state, nu_dtype=state, nesterov=nesterov),
+                     zoo.add_decayed_weights(1e-2), zoo.scale_by_schedule(lambda t: -sched(t)))
+
+
+# The chains the Adam kernel covers, with the moments' dtype ``state`` (None: the params').
+CHAINS = {
+    "adam": lambda state: zoo.adam(3e-2, b1=0.81, b2=0.95, eps=1e-6, eps_root=1e-9, mu_dtype=state, nu_dtype=state),
+    "adamw": lambda state: zoo.adamw(1e-2, weight_decay=1e-2, mu_dtype=state, nu_dtype=state),
+    "nadam": lambda state: zoo.nadam(1e-3, mu_dtype=state, nu_dtype=state),
+    "nadamw": lambda state: zoo.nadamw(1e-3, weight_decay=1e-2, mu_dtype=state, nu_dtype=state),
+    "clip_adamw_schedule": lambda state: _clip_chain(False, state),
+    "clip_nadamw_schedule": lambda state: _clip_chain(True, state),
+}
+
+
+def _compile(mode: str, fn0, *args):
+    """``fn`` jitted and compiled with ``JAXOPT_ZOO_PALLAS=mode`` (read while it is traced), and
+    whether it calls the Pallas kernel. A new function each time: jit caches traces by function."""
+    old = os.environ.get("JAXOPT_ZOO_PALLAS")
+    os.environ["JAXOPT_ZOO_PALLAS"] = mode
+    fn = lambda *args: fn0(*args)  # noqa: E731
+    try:
+        uses_pallas = "pallas_call" in str(jax.make_jaxpr(fn)(*args))
+        return jax.jit(fn).lower(*args).compile(), uses_pallas
+    finally:
+        if old is None:
+            del os.environ["JAXOPT_ZOO_PALLAS"]
+        else:
+            os.environ["JAXOPT_ZOO_PALLAS"] = old
+
+
+def _packed_ulps(name: str, state, chunk_size, x64: bool, apply: bool = True, steps: int = STEPS) -> dict:
+    """Worst ulps over ``steps`` steps between ``packed_apply`` (``apply``; else ``packed(tx)``'s
+    update) through the Pallas kernel in interpret mode and its pure-JAX path, from the
+    same params and state at every step: ``{"p": ulps of p' (of the update u), "state": of the moments, "update":
+    the error of p' relative to the step p' - p (plus two ulps of p')}``."""
+    with jax.enable_x64(x64):
+        tx = CHAINS[name](state)
+        rng = np.random.default_rng(7)
+        # Three chunks of 2048 (one a 2-D leaf of its own, ragged tails) or one of 5700.
+        tree = {"a": jnp.asarray(rng.normal(size=3000), jnp.float32),
+                "b": jnp.asarray(rng.normal(size=(40, 50)), jnp.float32),
+                "c": jnp.asarray(rng.normal(size=700), jnp.float32)}
+        if apply:
+            params = zoo.pack_tree(tree, chunk_size)
+            opt_state = tx.init(params)
+
+            def step(g, s, p):
+                return zoo.packed_apply(tx, g, s, p)
+        else:
+            ptx, params = zoo.packed(tx, chunk_size), tree
+            opt_state = ptx.init(params)
+
+            def step(g, s, p):  # the updates: apply_updates would contract p + u of the unfused path only
+                return ptx.update(g, s, p)
+        unfused, off = _compile("off", step, params, opt_state, params)
+        fused, on = _compile("interpret", step, params, opt_state, params)
+        assert on and not off
+        worst = {"p": 0, "state": 0, "update": 0.0}
+        for _ in range(steps):
+            g = jax.tree.map(lambda x: jnp.asarray(rng.normal(size=x.shape) * rng.choice([1e-3, 1.0, 30.0]), x.dtype),
+                             params)
+            (want_p, want_s), (got_p, got_s) = unfused(g, opt_state, params), fused(g, opt_state, params)
+            for a, b, old in zip(jax.tree.leaves(got_p), jax.tree.leaves(want_p), jax.tree.leaves(params)):
+                a, b, old = (np.asarray(x, np.float64) for x in (a, b, old))
+                err = np.abs(a - b) / (np.abs(b - old if apply else b) + 2 * np.spacing(np.abs(b).astype(np.float32)))
+                worst["update"] = max(worst["update"], float(np.max(err, initial=0)))
+            for key, got, want in (("p", got_p, want_p), ("state", got_s, want_s)):
+                for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+                    assert a.dtype == b.dtype and a.shape == b.shape
+                    if jnp.issubdtype(a.dtype, jnp.floating):
+                        worst[key] = max(worst[key], _max_ulp(a, b))
+                    else:
+                        np.testing.assert_array_equal(a, b)
+            params, opt_state = (want_p if apply else zoo.apply_updates(params, want_p)), want_s
+        return worst
+
+
+# (chain, moments' dtype, chunk_size, x64, apply form): with x64 off and several chunks the ratio
+# takes its other form (``form`` 1); 2048: three chunks, one of them a 2-D leaf.
+PACKED_CASES = [
+    ("adamw", None, 2048, False, True),
+    ("adam", "bfloat16", None, False, True),
+    ("nadam", None, None, False, True),
+    ("nadamw", "bfloat16", 2048, False, True),
+    ("clip_adamw_schedule", None, 2048, False, True),
+    ("clip_nadamw_schedule", "bfloat16", None, False, True),
+    ("nadamw", None, None, True, True),
+    ("clip_adamw_schedule", None, None, False, False),  # packed's update form
+]
+
+
+@pytest.mark.parametrize("case", PACKED_CASES, ids=lambda c: f"{c[0]}-{c[1] or 'float32'}-c{c[2]}-x64{int(c[3])}-{'apply' if c[4] else 'update'}")
+def test_packed_through_pallas_equals_unfused_to_one_ulp(case):
+    name, state, chunk_size, x64, apply = case
+    worst = _packed_ulps(name, state and jnp.dtype(state), chunk_size, x64, apply)
+    assert max(worst["p"], worst["state"]) <= 1, worst
+
+
+def test_packed_clipped_nadam_float32_within_tolerance():
+    # The one chain whose p' is not pinned to 1 ulp (measured: up to ~300 ulps of p' over 20 steps,
+    # the moments exact): clip_by_global_norm with NAdam on float32 moments, where XLA's program
+    # of the unfused path rounds NAdam's ratio in a way the kernel does not reproduce.
+    worst = _packed_ulps("clip_nadamw_schedule", None, 2048, False)
+    assert worst["state"] <= 1 and worst["update"] <= 1e-4, worst

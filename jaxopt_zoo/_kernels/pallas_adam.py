@@ -109,6 +109,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import os
 
 import jax
 import jax.numpy as jnp
@@ -138,34 +139,83 @@ def pallas_available(backend: str | None = None) -> bool:
     return (backend or jax.default_backend()) in BACKENDS
 
 
-def _step(h, p, g, m, v, *, apply: bool):
-    """The step on one block (arrays) with the scalars ``h(name)``: ``(p' or u, m', v')``."""
+def _fma(a, b, c, pin: bool):
+    """``a b + c`` contracted on ``a b`` (one rounding: a fused multiply-add, where the compiler
+    contracts) with ``c`` rounded on its own, as ``std::fma(a, b, c)`` in ``adam_cpu.cc``.
+
+    ``pin`` (interpret mode): ``c`` passes an optimization barrier, so XLA computes it in a
+    fusion of its own and can contract only ``a b`` into the sum, the way the unfused
+    program is contracted (see "Numbers" in the module docstring). Without it (Triton,
+    Mosaic) the device compiler picks which product of ``a b + c`` it contracts.
+    """
+    if pin:
+        c = jax.lax.optimization_barrier(c)
+    return a * b + c
+
+
+def _div(x, d, pin: bool):
+    """``x / d`` for a scalar ``d``, a true division. ``pin`` (interpret mode): ``d`` is
+    broadcast behind an optimization barrier, else XLA rewrites the division by a broadcast
+    scalar into a product with its reciprocal (one more rounding), which the unfused
+    program does not do where the kernel divides (``form`` 1, the clipping)."""
+    if pin:
+        d = jax.lax.optimization_barrier(jnp.broadcast_to(d, x.shape))
+    return x / d
+
+
+def _legacy_cpu_emitters() -> bool:
+    """Whether XLA_FLAGS turn XLA's CPU fusion emitters off (``--xla_cpu_use_fusion_emitters=false``,
+    the test suite's fast-compile flag): XLA then contracts the unfused first moment of a chain
+    with clip_by_global_norm on ``b1 m`` (on ``c1 g`` under its default pipeline, as
+    ``adam_cpu.cc``). Read when a step is traced; XLA itself reads XLA_FLAGS once, at start."""
+    return "--xla_cpu_use_fusion_emitters=false" in os.environ.get("XLA_FLAGS", "").split()
+
+
+def _step(h, p, g, m, v, *, apply: bool, pin: bool = False, legacy: bool = False):
+    """The step on one block (arrays) with the scalars ``h(name)``: ``(p' or u, m', v')``.
+
+    The sums of two products are contracted on the side ``adam_cpu.cc`` contracts them (XLA's
+    choice for the unfused program); which side depends on the run-time flags, so the operands
+    are selected first and the sum is written once (``_fma``).
+    """
     f = p.dtype
     bf16_state = m.dtype == jnp.bfloat16
     clip = h("clip")
-    g = jnp.where(clip == 2, (g / h("n")) * h("c"), g)
+    g = jnp.where(clip == 2, _div(g, h("n"), pin) * h("c"), g)
+    g2 = g * g
+    # m' = c1 g + b1 m on c1 g; on b1 m instead where XLA's pipeline does so for the unfused
+    # program (``legacy``: with clip_by_global_norm in the chain, under its legacy CPU emitters).
+    on_b1m = jnp.logical_and(clip != 0, legacy and not bf16_state)
     if bf16_state:  # b1 m meets a bfloat16 array: b1 rounds to bfloat16, XLA keeps the product in float32
-        m1 = h("c1") * g + m.astype(f) * h("b1_lo")
-        v1 = h("c2") * (g * g) + v.astype(f) * h("b2_lo")
+        b1, mf = h("b1_lo"), m.astype(f)
+        v1 = _fma(g2, h("c2"), v.astype(f) * h("b2_lo"), pin)
     else:
-        m1 = h("c1") * g + h("b1") * m
-        v1 = h("c2") * (g * g) + h("b2") * v
+        b1, mf = h("b1"), m
+        # With clip_by_global_norm in the chain XLA contracts v' on b2 v instead.
+        clipped = clip != 0
+        v1 = _fma(jnp.where(clipped, v, g2), jnp.where(clipped, h("b2"), h("c2")),
+                  jnp.where(clipped, g2 * h("c2"), v * h("b2")), pin)
+    m1 = _fma(jnp.where(on_b1m, mf, g), jnp.where(on_b1m, b1, h("c1")), jnp.where(on_b1m, h("c1") * g, mf * b1), pin)
     form1 = h("form") != 0
-    nesterov = h("nesterov") != 0
+    decay = h("decay") != 0
     # form 0: products with the reciprocals; form 1: quotients (see the module docstring).
-    den0 = jnp.sqrt(v1 * h("r2") + h("eps_root")) + h("eps")
-    den1 = jnp.sqrt(v1 / h("bc2") + h("eps_root")) + h("eps")
-    plain = jnp.where(form1, m1 / (h("bc1") * den1), (m1 * h("r1")) / den0)
-    mh0 = h("b1") * (m1 * h("r1n")) + h("c1") * (g * h("r1"))
-    mh1 = h("b1") * (m1 / h("bc1n")) + h("c1") * (g / h("bc1"))
-    nest = jnp.where(form1, mh1 / den1, mh0 / den0)
-    a = jnp.where(nesterov, nest, plain)
-    a = jnp.where(h("decay") != 0, a + h("wd") * p, a)
-    out = p + a * h("s") if apply else a * h("s")
+    den = jnp.where(form1, jnp.sqrt(_div(v1, h("bc2"), pin) + h("eps_root")), jnp.sqrt(v1 * h("r2") + h("eps_root"))) + h("eps")
+    plain = jnp.where(form1, m1 / (h("bc1") * den), (m1 * h("r1")) / den)
+    # NAdam: m^ = b1 m'/bc1n + c1 g/bc1, contracted on b1 (m'/bc1n) with weight decay, on
+    # c1 (g/bc1) without (as adam_cpu.cc).
+    mb = jnp.where(form1, _div(m1, h("bc1n"), pin), m1 * h("r1n"))
+    gb = jnp.where(form1, _div(g, h("bc1"), pin), g * h("r1"))
+    on_mb = jnp.logical_or(decay, legacy)
+    mh = _fma(jnp.where(on_mb, mb, gb), jnp.where(on_mb, h("b1"), h("c1")),
+              jnp.where(on_mb, gb * h("c1"), mb * h("b1")), pin)
+    a = jnp.where(h("nesterov") != 0, mh / den, plain)
+    a = jnp.where(decay, _fma(p, h("wd"), a, pin), a)
+    out = _fma(a, h("s"), p, pin) if apply else a * h("s")
     return out, m1.astype(m.dtype), v1.astype(v.dtype)
 
 
-def _kernel(h_ref, p_ref, g_ref, m_ref, v_ref, out_ref, m_out, v_out, *, apply: bool, tail: int | None):
+def _kernel(h_ref, p_ref, g_ref, m_ref, v_ref, out_ref, m_out, v_out, *, apply: bool, tail: int | None,
+            pin: bool, legacy: bool):
     """One block. ``tail``: the chunk's size when its last block is ragged and must be masked
     (Triton's loads and stores do not stop at the array's end by themselves), else ``None``."""
 
@@ -179,7 +229,7 @@ def _kernel(h_ref, p_ref, g_ref, m_ref, v_ref, out_ref, m_out, v_out, *, apply: 
         mask = pl.program_id(0) * block + jax.lax.broadcasted_iota(jnp.int32, (block,), 0) < tail
         # Lanes past the end read unspecified values; their results are not stored.
         load, store = (lambda ref: pltriton.load(ref, mask=mask)), (lambda ref, x: pltriton.store(ref, x, mask=mask))
-    out, m1, v1 = _step(h, load(p_ref), load(g_ref), load(m_ref), load(v_ref), apply=apply)
+    out, m1, v1 = _step(h, load(p_ref), load(g_ref), load(m_ref), load(v_ref), apply=apply, pin=pin, legacy=legacy)
     store(out_ref, out)
     store(m_out, m1)
     store(v_out, v1)
@@ -217,8 +267,8 @@ def _check(p, g, m, v, hyper) -> None:
         raise ValueError(f"jaxopt_zoo.adam_chunk_pallas: hyper must hold {len(HYPER)} scalars, got shape {hyper.shape}")
 
 
-@functools.partial(jax.jit, static_argnames=("apply", "block_size", "platform"))
-def _call(p, g, m, v, hyper, *, apply: bool, block_size: int, platform: str):
+@functools.partial(jax.jit, static_argnames=("apply", "block_size", "platform", "legacy"))
+def _call(p, g, m, v, hyper, *, apply: bool, block_size: int, platform: str, legacy: bool = False):
     n = p.shape[0]
     block = _block(n, block_size)
     h = jnp.zeros(_HYPER_PAD, p.dtype).at[: len(HYPER)].set(hyper.astype(p.dtype))
@@ -238,7 +288,8 @@ def _call(p, g, m, v, hyper, *, apply: bool, block_size: int, platform: str):
     # overwrite it (the caller still needs p to add u to).
     aliases = {1: 0, 3: 1, 4: 2} if apply else {3: 1, 4: 2}
     return pl.pallas_call(
-        functools.partial(_kernel, apply=apply, tail=tail),
+        functools.partial(_kernel, apply=apply, tail=tail, pin=platform == "interpret",
+                          legacy=legacy),
         out_shape=outs,
         grid=(pl.cdiv(n, block),),
         in_specs=[scalars, chunk, chunk, chunk, chunk],
@@ -257,7 +308,8 @@ def _run(p, g, m, v, hyper, apply, block_size, interpret):
     if p.shape[0] == 0:
         return p, m, v
     block_size = BLOCK_SIZE[platform] if block_size is None else block_size
-    return _call(p, g, m, v, hyper, apply=apply, block_size=block_size, platform=platform)
+    return _call(p, g, m, v, hyper, apply=apply, block_size=block_size, platform=platform,
+                 legacy=platform == "interpret" and _legacy_cpu_emitters())
 
 
 def adam_apply_chunk_pallas(p: jax.Array, g: jax.Array, m: jax.Array, v: jax.Array, hyper: jax.Array, *,

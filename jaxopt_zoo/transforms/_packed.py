@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 from typing import Any, NamedTuple
 
 import jax
@@ -474,7 +475,43 @@ def _fusable(plan: _AdamPlan, flat_grads: dict, inner: Any, flat_params: dict | 
         return False
     if any(jnp.result_type(c) != moments for t in (adam.mu, adam.nu) for c in t["float32"]):
         return False
-    return jax.device_count() == 1 and _kernels.available(kernel)
+    return jax.device_count() == 1 and (_pallas_mode() is not None or _kernels.available(kernel))
+
+
+# The Adam kernels that also have a Pallas form (jaxopt_zoo/_kernels/pallas_adam.py).
+_PALLAS_OFF = ("0", "off", "false", "no")
+
+
+def _pallas_mode() -> str | None:
+    """Whether the Adam kernels run as Pallas kernels: ``"device"`` (compiled for a GPU or TPU),
+    ``"interpret"`` (Pallas' interpreter, any backend) or ``None`` (the CPU kernels or pure JAX).
+
+    ``JAXOPT_ZOO_PALLAS``: ``interpret`` routes the Adam kernels through the Pallas kernel in
+    interpret mode on any backend, CPU included (a testing aid: slow; it checks the wiring and
+    the numbers here); ``0``/``off`` never uses Pallas; ``1``/``on`` uses it on a GPU or TPU;
+    unset (``auto``), on a GPU or TPU when the kernels are enabled (``JAXOPT_ZOO_KERNELS``, as
+    the CPU kernels). Read whenever a step is traced.
+    """
+    env = os.environ.get("JAXOPT_ZOO_PALLAS", "auto").strip().lower()
+    if env == "interpret":
+        return "interpret"
+    if env in _PALLAS_OFF or jax.default_backend() not in ("gpu", "cuda", "rocm", "tpu"):
+        return None
+    return "device" if env in ("1", "on", "true", "yes") or _kernels.enabled() else None
+
+
+def _adam_chunk_call(kernel: str, p, g, m, v, hyper) -> tuple:
+    """One chunk through ``kernel`` (``"adam"``: ``(u, m', v')``; ``"adam_apply"``,
+    ``"adam_apply_bf16_state"``: ``(p', m', v')``): the Pallas kernel when ``_pallas_mode()``
+    says so (on the chunk raveled: a chunk of one leaf keeps the leaf's shape), else the CPU kernel."""
+    mode = _pallas_mode()
+    if mode is None:
+        return _kernels.adam_chunk(p, g, m, v, hyper) if kernel == "adam" else _kernels.apply_chunk(kernel, p, g, (m, v), hyper)
+    from .._kernels import pallas_adam  # imports jax.experimental.pallas: only when used
+
+    call = pallas_adam.adam_chunk_pallas if kernel == "adam" else pallas_adam.adam_apply_chunk_pallas
+    outs = call(*(jnp.ravel(x) for x in (p, g, m, v)), hyper, interpret=mode == "interpret")
+    return tuple(o.reshape(p.shape) for o in outs)
 
 
 def _clip_scalars(plan: Any, flat_grads: dict) -> list:
@@ -531,8 +568,8 @@ def _fused_adam_update(plan: _AdamPlan, flat_grads: dict, inner: tuple, flat_par
     adam = new_inner[plan.adam]
     grads = flat_grads["float32"]
     params = grads if flat_params is None else flat_params["float32"]
-    outs = [_kernels.adam_chunk(p, g, m, v, hyper) for p, g, m, v in zip(params, grads, adam.mu["float32"],
-                                                                          adam.nu["float32"])]
+    outs = [_adam_chunk_call("adam", p, g, m, v, hyper) for p, g, m, v in zip(params, grads, adam.mu["float32"],
+                                                                                 adam.nu["float32"])]
     new_inner[plan.adam] = adam._replace(mu={"float32": tuple(o[1] for o in outs)},
                                          nu={"float32": tuple(o[2] for o in outs)})
     return {"float32": tuple(o[0] for o in outs)}, tuple(new_inner)
@@ -543,7 +580,7 @@ def _fused_adam_apply(plan: _AdamPlan, flat_grads: dict, inner: tuple, flat_para
     """``plan``'s chain applied with the in-place Adam kernel: the new params and state."""
     hyper, new_inner = _adam_scalars(plan, flat_grads, inner, apply=True)
     adam = new_inner[plan.adam]
-    outs = [_kernels.apply_chunk(kernel, p, g, (m, v), hyper) for p, g, m, v in zip(
+    outs = [_adam_chunk_call(kernel, p, g, m, v, hyper) for p, g, m, v in zip(
         flat_params["float32"], flat_grads["float32"], adam.mu["float32"], adam.nu["float32"])]
     new_inner[plan.adam] = adam._replace(mu={"float32": tuple(o[1] for o in outs)},
                                          nu={"float32": tuple(o[2] for o in outs)})
