@@ -704,7 +704,21 @@ def _apply_fusable(plan: _ApplyPlan, flat_grads: dict, inner: Any, flat_params: 
         return False
     if any(jnp.result_type(c) != jnp.float32 for t in trees for c in t["float32"]):
         return False
-    return jax.device_count() == 1 and _kernels.available(plan.kernel)
+    return jax.device_count() == 1 and (_pallas_mode() is not None or _kernels.available(plan.kernel))
+
+
+def _apply_chunk_call(kernel: str, p, g, state: tuple, hyper) -> tuple:
+    """``_kernels.apply_chunk`` of an in-place kernel other than Adam's, or its Pallas form
+    (``_kernels/pallas_{momentum,lion,rms}.py``, on the chunk raveled) when ``_pallas_mode()`` says so."""
+    mode = _pallas_mode()
+    if mode is None:
+        return _kernels.apply_chunk(kernel, p, g, state, hyper)
+    from .._kernels import pallas_lion, pallas_momentum, pallas_rms  # jax.experimental.pallas: only when used
+
+    family = {"momentum_apply": pallas_momentum, "lion_apply": pallas_lion}.get(kernel, pallas_rms)
+    outs = family.apply_chunk_pallas(jnp.ravel(p), jnp.ravel(g), tuple(jnp.ravel(x) for x in state), hyper,
+                                     interpret=mode == "interpret")
+    return tuple(o.reshape(p.shape) for o in outs)
 
 
 def _fused_apply(plan: _ApplyPlan, flat_grads: dict, inner: tuple, flat_params: dict) -> tuple:
@@ -729,7 +743,7 @@ def _fused_apply(plan: _ApplyPlan, flat_grads: dict, inner: tuple, flat_params: 
                    plan.decay_out or 0.0, flag(plan.decay_out), s, flag(plan.after), momentum, float(nesterov), *clip)
     hyper = jnp.stack([jnp.asarray(x, f32) for x in scalars])
     moments = [m["float32"] for m in _moments(plan, inner)]
-    outs = [_kernels.apply_chunk(plan.kernel, p, g, tuple(m), hyper)
+    outs = [_apply_chunk_call(plan.kernel, p, g, tuple(m), hyper)
             for p, g, *m in zip(flat_params["float32"], flat_grads["float32"], *moments)]
     new = [{"float32": tuple(o[1 + i] for o in outs)} for i in range(len(moments))]
     core = inner[plan.core]
