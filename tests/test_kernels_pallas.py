@@ -1,12 +1,14 @@
-"""The Pallas Adam kernel (jaxopt_zoo/_kernels/pallas_adam.py) against the unfused path, in
-interpret mode on CPU.
+"""The Pallas kernels (jaxopt_zoo/_kernels/pallas_*.py) against the unfused path, in interpret
+mode on CPU.
 
 Two levels. ``packed_apply`` and ``packed`` with ``JAXOPT_ZOO_PALLAS=interpret`` (the wiring of
-transforms/_packed.py) against their own pure-JAX path, over the Adam family's chains (Adam,
-AdamW, NAdam, NAdamW, clip_by_global_norm with a schedule), float32 and bfloat16 moments, one
-chunk and several: p' (or the update) and the state to 1 ulp -- except clip_by_global_norm with
-NAdam on float32 moments, checked to a tolerance (see the kernel's docstring, "Numbers").
-And the kernel alone on one 1-D chunk against a one-chunk unfused step (float64, ragged and
+transforms/_packed.py) against their own pure-JAX path, over the chains the kernels cover
+(Adam, AdamW, NAdam, NAdamW, clip_by_global_norm with a schedule, float32 and bfloat16 moments;
+momentum SGD, Lion, RMSprop), one chunk and several: p' (or the update) and the state to 1 ulp
+-- except clip_by_global_norm before NAdam on float32 moments or before RMSprop, checked to a
+tolerance (see the kernels' docstrings). A one-off run of every chain x dtype x chunking over
+20 steps gave the same picture (pallas_adam's docstring, "Numbers").
+And the Adam kernel alone on one 1-D chunk against a one-chunk unfused step (float64, ragged and
 exact blocks, the update form), to 1 ulp, or where that program is contracted otherwise than
 packed_apply's, within the error such contractions explain. The kernel's program depends only
 on the dtypes and sizes (the hyperparameters arrive at run time), so the cases share few
@@ -166,7 +168,6 @@ def _max_ulp(a, b) -> int:
 EXACT_CASES = [
     ("adam", "float64", True, 3000, 1024, None, True),  # three blocks, the last ragged
     ("adamw_random", "float32", False, 2048, 1024, None, True),  # two exact blocks
-    ("adamw_random", "float32", True, 1000, 8192, None, True),  # one block, larger than the chunk
     ("adamw_random", "float32", False, 5000, 2048, "bfloat16", True),  # bfloat16 moments
     ("adamw_random", "float32", False, 3000, 1024, None, False),  # the update form (packed's)
 ]
@@ -180,7 +181,6 @@ def test_equals_unfused_to_one_ulp(case):
 
 
 BOUND_CASES = [
-    ("clip_adamw_schedule", "float32", False, 3000, 1024, True),  # the grads clipped
     ("clip_nadam_random", "float32", False, 3000, 2048, False),  # NAdam, clipped, the update form
 ]
 
@@ -385,7 +385,6 @@ PACKED_CASES = [
     ("nadamw", None, None, True, True),
     ("clip_adamw_schedule", None, None, False, False),  # packed's update form
     ("sgd_nesterov_schedule", None, 2048, False, True),
-    ("clip_coupled_decay_momentum", None, None, False, True),
     ("clip_lion", None, 2048, False, True),
     ("rmsprop_nesterov", None, 2048, False, True),
     ("rmsprop_torch_eps_schedule", None, None, True, True),

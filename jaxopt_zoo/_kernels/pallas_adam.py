@@ -49,15 +49,18 @@ Numbers. The kernel makes the floating-point choices ``adam_cpu.cc`` makes, whic
 XLA's CPU program for the unfused path (``packed_apply``'s pure-JAX path): the same
 operations in the same order and dtypes, each sum of two products contracted into a fused
 multiply-add on the same side, true divisions where the program divides (``form`` 1, the
-clipping). JAX has no FMA primitive and XLA decides the contractions of the program it
-compiles, so in interpret mode (``interpret=True``: the body becomes an XLA CPU program) the
-kernel pins them itself (``_fma``, ``_div``): the operand that must be rounded on its own (and
-a divisor) passes ``jax.lax.optimization_barrier``, so XLA computes it in a fusion of its own
-and can contract only the other product -- the role ``std::fma`` plays in ``adam_cpu.cc``. Which
-side XLA contracts in the unfused program depends on that program: with clip_by_global_norm
-in the chain, m' on ``c1 g`` under XLA's default CPU pipeline but on ``b1 m`` under its legacy
-emitters (``--xla_cpu_use_fusion_emitters=false``, the test suite's fast-compile flag), and
-NAdam's sum likewise; ``_legacy_cpu_emitters`` reads XLA_FLAGS to follow it.
+clipping). JAX has no FMA primitive and XLA decides the contractions and rewrites of the
+program it compiles, so in interpret mode (``interpret=True``: the body becomes an XLA CPU
+program) the kernel is written to leave XLA no choice, found by measurement: every sum of two
+products ``a b + c d`` is written as ``a' b' + c'`` with the operands selected by run-time
+flags (``jnp.where``), so one side is a select, not a product, and only the other can be
+contracted (``_fma``); a divisor that is a scalar passes ``jax.lax.optimization_barrier``,
+which stops XLA's simplifier from turning the division into a product with the reciprocal
+(``_div``; XLA drops the barriers later, before fusion). Which side XLA contracts in the
+unfused program depends on that program: with clip_by_global_norm in the chain, m' on
+``c1 g`` under XLA's default CPU pipeline but on ``b1 m`` under its legacy emitters
+(``--xla_cpu_use_fusion_emitters=false``, the test suite's fast-compile flag), and NAdam's sum
+likewise; ``_legacy_cpu_emitters`` reads XLA_FLAGS to follow it.
 
 Measured in interpret mode (tests/test_kernels_pallas.py, ``packed_apply`` with
 ``JAXOPT_ZOO_PALLAS=interpret`` against its pure-JAX path, 20 steps from the same params and
@@ -71,13 +74,13 @@ state, x64 off and on, one chunk and three; under the suite's flags):
   XLA rounds NAdam's ratio in this program in a way not found here (neither side of the sum's
   contraction, with either ``form``, reproduces it). Checked to a tolerance, not to 1 ulp.
 
-Under XLA's default CPU pipeline the barriers do not pin everything: there NAdam(W) on float32
-moments (up to ~66 ulps of p') and clip_by_global_norm with bfloat16 moments (up to ~11) also
-differ, the rest is bit-identical (measured once by hand, not tested).
+Under XLA's default CPU pipeline (not the suite's) NAdam(W) on float32 moments (up to ~66 ulps
+of p') and clip_by_global_norm with bfloat16 moments (up to ~11) also differ, the rest is
+bit-identical (measured once by hand, not tested).
 
-On a GPU or TPU the kernel does not pin anything (no barriers: Triton or Mosaic pick the
-contractions of ``a b + c``, as XLA's GPU/TPU compilers pick those of the unfused path), so
-whether they agree there, and to how many ulps, can only be measured on the device.
+On a GPU or TPU the same source goes to Triton or Mosaic, which pick their own contractions
+(and XLA's GPU/TPU compilers those of the unfused path), so whether they agree there, and to
+how many ulps, can only be measured on the device.
 
 Dispatch (``transforms/_packed.py``): ``packed_apply`` runs ``adam_apply_chunk_pallas`` per chunk
 (the chunk raveled; p, m, v in place) and ``packed``'s Adam update path ``adam_chunk_pallas``,
@@ -138,16 +141,15 @@ def pallas_available(backend: str | None = None) -> bool:
 
 
 def _fma(a, b, c, pin: bool):
-    """``a b + c`` contracted on ``a b`` (one rounding: a fused multiply-add, where the compiler
-    contracts) with ``c`` rounded on its own, as ``std::fma(a, b, c)`` in ``adam_cpu.cc``.
+    """``a b + c`` contracted on ``a b`` (one rounding, where the compiler contracts) with ``c``
+    rounded on its own, as ``std::fma(a, b, c)`` in ``adam_cpu.cc``.
 
-    ``pin`` (interpret mode): ``c`` passes an optimization barrier, so XLA computes it in a
-    fusion of its own and can contract only ``a b`` into the sum, the way the unfused
-    program is contracted (see "Numbers" in the module docstring). Without it (Triton,
-    Mosaic) the device compiler picks which product of ``a b + c`` it contracts.
+    XLA's CPU backend contracts a sum of two products on a side of its own choosing, so every
+    sum of two products here is written with ``c`` a select (``jnp.where`` on a run-time flag),
+    not a product: the sum then has a single product to contract. (``pin`` is kept for the
+    signature of ``_div``; on a device the compiler picks the contraction.)
     """
-    if pin:
-        c = jax.lax.optimization_barrier(c)
+    del pin
     return a * b + c
 
 

@@ -10,10 +10,10 @@ TPU clips the copies), the scalars as one extra operand padded to 32 entries (SM
 and the state aliased to their outputs (in place under a donating ``jit``), lowered through
 Triton on GPU.
 
-``fma(a, b, c, pin)`` is ``a b + c`` contracted on ``a b``: in interpret mode (``pin``) ``c``
-passes an optimization barrier, so XLA rounds it in a fusion of its own and can contract only
-``a b``, the side the CPU kernel's ``std::fma`` (and XLA's program of the unfused path) takes;
-on a device the compiler picks.
+``fma(a, b, c, pin)`` is ``a b + c``; like ``pallas_adam``, a kernel whose unfused program
+contracts a sum of two products on a given side writes the other side as a select, so XLA's
+CPU backend has one product to contract in interpret mode; ``div`` is a true division there
+(``pin``: the divisor behind an optimization barrier). On a device the compiler picks.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ _HYPER_PAD = 32
 
 
 def fma(a, b, c, pin: bool):
-    """``a b + c``, contracted on ``a b`` where the compiler contracts (pinned so in interpret mode)."""
-    if pin:
-        c = jax.lax.optimization_barrier(c)
+    """``a b + c``, contracted on ``a b`` where the compiler contracts and ``c`` is not itself a
+    product (see ``pallas_adam._fma``)."""
+    del pin
     return a * b + c
 
 

@@ -56,18 +56,18 @@ reads p, g, m, v and writes p, m and v over their own buffers (28 bytes per floa
 parameter, the memory floor), where ``update`` + ``apply_updates`` also write the update and
 read it back (40 bytes).
 
-**On a GPU or TPU: the Pallas kernel.** There the C++ kernels do not run; for the same Adam
-family chains (NAdam too; float32 params, float32 or bfloat16 moments, one device)
-``packed_apply`` and ``packed`` call the Pallas form of the Adam kernel per chunk
-(``jaxopt_zoo/_kernels/pallas_adam.py``, p and the moments in place), when the kernels are on
-(``JAXOPT_ZOO_KERNELS=1`` or ``JAXOPT_ZOO_PALLAS=1``; ``JAXOPT_ZOO_PALLAS=0`` turns it off).
-Momentum SGD, Lion and RMSprop have no Pallas kernel: the pure-JAX path there. It has never
-been run on a GPU or TPU (this project's machines have none): its lowering to Triton and
-Mosaic is tested, not its speed or its numbers on a device. ``JAXOPT_ZOO_PALLAS=interpret``
-runs it in Pallas' interpret mode on any backend, CPU included -- a testing aid (slow), with
-which tests/test_kernels_pallas.py checks this wiring and its numbers (bit-identical to the
-pure-JAX path except clip_by_global_norm + NAdam on float32 moments; see the kernel's
-docstring).
+**On a GPU or TPU: Pallas kernels.** There the C++ kernels do not run; for the same chains
+(float32 params, one device; the Adam family also with bfloat16 moments) ``packed_apply``
+calls the Pallas form of each in-place kernel per chunk (``jaxopt_zoo/_kernels/pallas_adam.py``,
+``pallas_momentum.py``, ``pallas_lion.py``, ``pallas_rms.py``; p and the state in place), and
+``packed``'s Adam update path the Pallas Adam kernel, when the kernels are on
+(``JAXOPT_ZOO_KERNELS=1`` or ``JAXOPT_ZOO_PALLAS=1``; ``JAXOPT_ZOO_PALLAS=0`` turns them off).
+They have never been run on a GPU or TPU (this project's machines have none): their lowering
+to Triton and Mosaic is tested, not their speed or their numbers on a device.
+``JAXOPT_ZOO_PALLAS=interpret`` runs them in Pallas' interpret mode on any backend, CPU
+included -- a testing aid (slow), with which tests/test_kernels_pallas.py checks this wiring
+and its numbers: bit-identical to the pure-JAX path except with clip_by_global_norm before
+NAdam on float32 moments or before RMSprop (see the kernels' docstrings).
 """
 
 from __future__ import annotations
@@ -339,7 +339,7 @@ def packed_apply(tx: GradientTransformation, grads: dict, state: Any, params: di
     build, and ``zoo.nadam``/``zoo.nadamw``; the Adam family also with bfloat16 moments
     (``mu_dtype=nu_dtype=jnp.bfloat16``, float32 math). AdamW then moves 28 bytes per parameter, its memory floor, where ``update`` +
     ``apply_updates`` move 40 (the update is written and read back); momentum SGD, Lion and
-    RMSprop move 20 (28 with momentum). On a GPU or TPU the Adam family runs as a Pallas kernel
+    RMSprop move 20 (28 with momentum). On a GPU or TPU the same chains run as Pallas kernels
     instead (see the module docstring; never run on one here).
     Jit the training step with params and state donated, so nothing is copied::
 
