@@ -408,3 +408,16 @@ def test_packed_clipped_nadam_and_rmsprop_within_tolerance(name):
     assert worst["update"] <= 2e-4, worst
     if name == "clip_nadamw_schedule":
         assert worst["state"] <= 1, worst
+
+
+def test_packed_apply_lowers_to_triton_on_a_gpu_backend(monkeypatch):
+    # The device dispatch: with the default backend taken for a GPU, packed_apply calls one
+    # Triton kernel per chunk (two here), lowered for CUDA -- what would run on a GPU (never run here).
+    monkeypatch.setenv("JAXOPT_ZOO_PALLAS", "1")
+    monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+    with jax.enable_x64(False):
+        flat = zoo.pack_tree({"a": jnp.ones(3000, jnp.float32), "b": jnp.ones((40, 50), jnp.float32)}, 2048)
+        for tx in (zoo.adamw(1e-3), zoo.lion(1e-3), zoo.rmsprop(1e-3, momentum=0.9)):
+            state = tx.init(flat)
+            traced = jax.jit(lambda g, s, p, tx=tx: zoo.packed_apply(tx, g, s, p)).trace(flat, state, flat)
+            assert traced.lower(lowering_platforms=("cuda",)).as_text().count("xla.gpu.triton") == 2
