@@ -141,13 +141,14 @@ def pallas_available(backend: str | None = None) -> bool:
 
 
 def _fma(a, b, c, pin: bool):
-    """``a b + c`` contracted on ``a b`` (one rounding, where the compiler contracts) with ``c``
-    rounded on its own, as ``std::fma(a, b, c)`` in ``adam_cpu.cc``.
+    """``a b + c``, meant as ``std::fma(a, b, c)`` in ``adam_cpu.cc``: contracted on ``a b``, ``c``
+    rounded on its own.
 
-    XLA's CPU backend contracts a sum of two products on a side of its own choosing, so every
-    sum of two products here is written with ``c`` a select (``jnp.where`` on a run-time flag),
-    not a product: the sum then has a single product to contract. (``pin`` is kept for the
-    signature of ``_div``; on a device the compiler picks the contraction.)
+    XLA's CPU backend contracts a sum of two products on a side of its own choosing. Where that
+    side was not the wanted one (measured), the sum is written with ``c`` a select
+    (``jnp.where`` on a run-time flag), not a product, so that it has a single product to
+    contract; elsewhere XLA's own choice was the wanted one. ``pin`` is unused (``_div``'s
+    signature); on a device the compiler picks.
     """
     del pin
     return a * b + c
@@ -165,18 +166,19 @@ def _div(x, d, pin: bool):
 
 def _legacy_cpu_emitters() -> bool:
     """Whether XLA_FLAGS turn XLA's CPU fusion emitters off (``--xla_cpu_use_fusion_emitters=false``,
-    the test suite's fast-compile flag): XLA then contracts the unfused first moment of a chain
-    with clip_by_global_norm on ``b1 m`` (on ``c1 g`` under its default pipeline, as
-    ``adam_cpu.cc``). Read when a step is traced; XLA itself reads XLA_FLAGS once, at start."""
+    the test suite's fast-compile flag): XLA then contracts the unfused float32 first moment of
+    a chain with clip_by_global_norm on ``b1 m`` (on ``c1 g`` under its default pipeline, as
+    ``adam_cpu.cc``), and NAdam's sum always on ``b1 m'/bc1n`` (under its default pipeline only
+    with weight decay). Read when a step is traced; XLA itself reads XLA_FLAGS once, at start."""
     return "--xla_cpu_use_fusion_emitters=false" in os.environ.get("XLA_FLAGS", "").split()
 
 
 def _step(h, p, g, m, v, *, apply: bool, pin: bool = False, legacy: bool = False):
     """The step on one block (arrays) with the scalars ``h(name)``: ``(p' or u, m', v')``.
 
-    The sums of two products are contracted on the side ``adam_cpu.cc`` contracts them (XLA's
-    choice for the unfused program); which side depends on the run-time flags, so the operands
-    are selected first and the sum is written once (``_fma``).
+    The sums of two products are contracted on the side XLA's CPU program of the unfused path
+    contracts them (``adam_cpu.cc``'s, but for ``legacy``); which side depends on the run-time
+    flags, so the operands are selected first and the sum is written once (``_fma``).
     """
     f = p.dtype
     bf16_state = m.dtype == jnp.bfloat16
@@ -202,7 +204,7 @@ def _step(h, p, g, m, v, *, apply: bool, pin: bool = False, legacy: bool = False
     den = jnp.where(form1, jnp.sqrt(_div(v1, h("bc2"), pin) + h("eps_root")), jnp.sqrt(v1 * h("r2") + h("eps_root"))) + h("eps")
     plain = jnp.where(form1, m1 / (h("bc1") * den), (m1 * h("r1")) / den)
     # NAdam: m^ = b1 m'/bc1n + c1 g/bc1, contracted on b1 (m'/bc1n) with weight decay, on
-    # c1 (g/bc1) without (as adam_cpu.cc).
+    # c1 (g/bc1) without (as adam_cpu.cc); always on b1 (m'/bc1n) under the legacy emitters.
     mb = jnp.where(form1, _div(m1, h("bc1n"), pin), m1 * h("r1n"))
     gb = jnp.where(form1, _div(g, h("bc1"), pin), g * h("r1"))
     on_mb = jnp.logical_or(decay, legacy)
