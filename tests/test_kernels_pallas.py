@@ -4,13 +4,11 @@ mode on CPU.
 Two levels. ``packed_apply`` and ``packed`` with ``JAXOPT_ZOO_PALLAS=interpret`` (the wiring of
 transforms/_packed.py) against their own pure-JAX path, over the chains the kernels cover
 (Adam, AdamW, NAdam, NAdamW, clip_by_global_norm with a schedule, float32 and bfloat16 moments;
-momentum SGD, Lion, RMSprop), one chunk and several: p' (or the update) and the state to 1 ulp
--- except clip_by_global_norm before NAdam on float32 moments or before RMSprop, checked to a
-tolerance (see the kernels' docstrings). A one-off run of every chain x dtype x chunking over
-20 steps gave the same picture (pallas_adam's docstring, "Numbers").
+momentum SGD, Lion, RMSprop), one chunk and several: p' (or the update) and the state to 1 ulp.
+A one-off run of every chain x dtype x chunking x x64 over 20 steps gave the same (pallas_adam's
+docstring, "Numbers").
 And the Adam kernel alone on one 1-D chunk against a one-chunk unfused step (float64, ragged and
-exact blocks, the update form), to 1 ulp, or where that program is contracted otherwise than
-packed_apply's, within the error such contractions explain. The kernel's program depends only
+exact blocks, bfloat16 moments, the update form), to 1 ulp. The kernel's program depends only
 on the dtypes and sizes (the hyperparameters arrive at run time), so the cases share few
 compilations.
 
@@ -38,10 +36,6 @@ STEPS = 6
 CONFIGS = {
     "adam": dict(b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0, lr=1e-3),
     "adamw_random": dict(b1=0.81, b2=0.95, eps=1e-6, eps_root=1e-9, lr=3e-2, wd=3e-3),
-    "clip_adamw_schedule": dict(b1=0.9, b2=0.98, eps=1e-8, eps_root=0.0, lr=("cosine", 1e-2, 40), wd=1e-2, clip=0.5),
-    "unclipped_adamw": dict(b1=0.85, b2=0.999, eps=1e-8, eps_root=0.0, lr=2e-3, wd=1e-3, clip=1e4),
-    "nadamw": dict(b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0, lr=1e-3, wd=1e-2, nesterov=True),
-    "clip_nadam_random": dict(b1=0.8, b2=0.95, eps=1e-7, eps_root=1e-9, lr=5e-3, clip=0.5, nesterov=True),
 }
 
 
@@ -77,7 +71,7 @@ def _hyper(cfg: dict, g, state, form: int):
 
 def _run(name, dtype, n, block, state_dtype=None, apply=True, x64=True):
     """Worst disagreements over ``STEPS`` steps: ``{"out": ulps of p' (or u), "m": ulps of m',
-    "v": ulps of v', "bound": the largest moment error over its contraction bound}``."""
+    "v": ulps of v'}``."""
     cfg = CONFIGS[name]
     where = 1 if "clip" in cfg else 0  # scale_by_adam's index in the chain's state
     with jax.enable_x64(x64):
@@ -97,7 +91,7 @@ def _run(name, dtype, n, block, state_dtype=None, apply=True, x64=True):
             call = pallas_adam.adam_apply_chunk_pallas if apply else pallas_adam.adam_chunk_pallas
             return call(p, g, state[where].mu, state[where].nu, hyper, block_size=block, interpret=INTERPRET)
 
-        worst = dict(out=0, m=0, v=0, bound=0.0, out_bound=0.0)
+        worst = dict(out=0, m=0, v=0)
         for _ in range(STEPS):
             g = jnp.asarray(rng.normal(size=n) * rng.choice([1e-3, 1.0, 30.0]), dtype)
             want_p, want_u, new = unfused(p, g, state)
@@ -106,51 +100,8 @@ def _run(name, dtype, n, block, state_dtype=None, apply=True, x64=True):
             for key, a, b in zip(("out", "m", "v"), got, want):
                 assert a.dtype == b.dtype and a.shape == b.shape
                 worst[key] = max(worst[key], _max_ulp(a, b))
-            worst["bound"] = max(worst["bound"], _moment_error(cfg, g, state[where], got[1:], want[1:]))
-            hyper = np.asarray(_hyper(cfg, g, state, form=0), np.float64)
-            worst["out_bound"] = max(worst["out_bound"], _out_error(hyper, p, g, want_u, got, want))
             p, state = want_p, new
         return worst
-
-
-def _moment_error(cfg, g, adam, got, want) -> float:
-    """The moments' largest error over the bound any contraction of ``c1 g + b1 m`` (and
-    ``c2 g^2 + b2 v``) into a fused multiply-add keeps: one unit roundoff of each product
-    and of the sum, ``eps (|c1 g| + |b1 m|)`` with ``eps`` the dtype's (bfloat16's for
-    bfloat16 moments, plus one ulp of the stored value)."""
-    g = np.abs(np.asarray(g, np.float64))
-    if "clip" in cfg:
-        g = g * min(1.0, cfg["clip"] / float(np.sqrt(np.sum(g * g))))
-    worst = 0.0
-    for (b, power), old, a, w in zip(((cfg["b1"], 1), (cfg["b2"], 2)), (adam.mu, adam.nu), got, want):
-        a, w = np.asarray(a, np.float64), np.asarray(w, np.float64)
-        eps = float(jnp.finfo(old.dtype).eps)
-        # the clipped g itself is rounded twice ((g / n) * c): 2 power eps more on its term
-        bound = eps * ((1 + 2 * power) * (1 - b) * g**power + b * np.abs(np.asarray(old, np.float64))) + eps * np.abs(w)
-        worst = max(worst, float(np.max(np.abs(a - w) / np.maximum(bound, np.finfo(np.float64).tiny), initial=0)))
-    return worst
-
-
-def _out_error(hyper, p, g, u, got, want) -> float:
-    """p' (or u)'s largest error over what the moments' errors explain: their effect on the
-    ratio ``a = m^ / (sqrt(v^ + eps_root) + eps)`` (``|dm'| / bc1`` over the denominator, half
-    the relative error of v' on ``a``), a few roundings of ``a``, of NAdam's sum ``b1 m'/bc1n
-    + c1 g/bc1`` and of the decay term, two ulps of the result."""
-    k = {name: hyper[i] for i, name in enumerate(pallas_adam.HYPER)}
-    f = np.asarray(want[0]).dtype
-    eps = float(np.finfo(f).eps)
-    p, u = np.asarray(p, np.float64), np.asarray(u, np.float64)
-    dm = np.abs(np.asarray(got[1], np.float64) - np.asarray(want[1], np.float64))
-    v1 = np.asarray(want[2], np.float64)
-    dv = np.abs(np.asarray(got[2], np.float64) - v1)
-    den = np.sqrt(v1 / k["bc2"] + k["eps_root"]) + k["eps"]
-    a = np.abs(u / k["s"])  # the ratio plus the decay term
-    spacing = np.spacing(np.abs(np.asarray(want[0]))).astype(np.float64)
-    terms = (np.abs(np.asarray(want[1], np.float64)) + np.abs(np.asarray(g, np.float64))) / (k["bc1"] * den)
-    bound = 2 * spacing + abs(k["s"]) * (dm / (k["bc1"] * den) + a * dv / (2 * np.maximum(v1, 1e-300))
-                                         + 8 * eps * a + 4 * eps * terms + 4 * eps * abs(k["wd"] * p))
-    diff = np.abs(np.asarray(got[0], np.float64) - np.asarray(want[0], np.float64))
-    return float(np.max(diff / bound, initial=0))
 
 
 def _max_ulp(a, b) -> int:
@@ -178,22 +129,6 @@ def test_equals_unfused_to_one_ulp(case):
     name, dtype, x64, n, block, state, apply = case
     worst = _run(name, jnp.dtype(dtype), n, block, state_dtype=state and jnp.dtype(state), apply=apply, x64=x64)
     assert max(worst["out"], worst["m"], worst["v"]) <= 1, worst
-
-
-BOUND_CASES = [
-    ("clip_nadam_random", "float32", False, 3000, 2048, False),  # NAdam, clipped, the update form
-]
-
-
-@pytest.mark.parametrize("case", BOUND_CASES, ids=lambda c: f"{c[0]}-{c[1]}-x64{int(c[2])}-n{c[3]}-{'apply' if c[5] else 'update'}")
-def test_within_the_contraction_bound(case):
-    # The one-chunk program here (it returns p', u and the state) is another XLA program than
-    # packed_apply's, which the kernel's contractions are pinned to: with clipping XLA contracts
-    # m' there on the other product, and NAdam's ratio otherwise. The disagreement stays within
-    # what such contractions explain.
-    name, dtype, x64, n, block, apply = case
-    worst = _run(name, jnp.dtype(dtype), n, block, apply=apply, x64=x64)
-    assert worst["bound"] <= 1 and worst["out_bound"] <= 1, worst
 
 
 def test_in_place():
@@ -329,8 +264,7 @@ def _compile(mode: str, fn0, *args):
 def _packed_ulps(name: str, state, chunk_size, x64: bool, apply: bool = True, steps: int = STEPS) -> dict:
     """Worst ulps over ``steps`` steps between ``packed_apply`` (``apply``; else ``packed(tx)``'s
     update) through the Pallas kernel in interpret mode and its pure-JAX path, from the
-    same params and state at every step: ``{"p": ulps of p' (of the update u), "state": of the moments, "update":
-    the error of p' relative to the step p' - p (plus two ulps of p')}``."""
+    same params and state at every step: ``{"p": ulps of p' (of the update u), "state": of the moments}``."""
     with jax.enable_x64(x64):
         tx = CHAINS[name](state)
         rng = np.random.default_rng(7)
@@ -353,15 +287,11 @@ def _packed_ulps(name: str, state, chunk_size, x64: bool, apply: bool = True, st
         unfused, off = _compile("off", step, params, opt_state, params)
         fused, on = _compile("interpret", step, params, opt_state, params)
         assert on and not off
-        worst = {"p": 0, "state": 0, "update": 0.0}
+        worst = {"p": 0, "state": 0}
         for _ in range(steps):
             g = jax.tree.map(lambda x: jnp.asarray(rng.normal(size=x.shape) * rng.choice([1e-3, 1.0, 30.0]), x.dtype),
                              params)
             (want_p, want_s), (got_p, got_s) = unfused(g, opt_state, params), fused(g, opt_state, params)
-            for a, b, old in zip(jax.tree.leaves(got_p), jax.tree.leaves(want_p), jax.tree.leaves(params)):
-                a, b, old = (np.asarray(x, np.float64) for x in (a, b, old))
-                err = np.abs(a - b) / (np.abs(b - old if apply else b) + 2 * np.spacing(np.abs(b).astype(np.float32)))
-                worst["update"] = max(worst["update"], float(np.max(err, initial=0)))
             for key, got, want in (("p", got_p, want_p), ("state", got_s, want_s)):
                 for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
                     assert a.dtype == b.dtype and a.shape == b.shape
@@ -388,6 +318,8 @@ PACKED_CASES = [
     ("clip_lion", None, 2048, False, True),
     ("rmsprop_nesterov", None, 2048, False, True),
     ("rmsprop_torch_eps_schedule", None, None, True, True),
+    ("clip_nadamw_schedule", None, 2048, False, True),
+    ("clip_rms_momentum", None, 2048, False, True),
 ]
 
 
@@ -396,18 +328,6 @@ def test_packed_through_pallas_equals_unfused_to_one_ulp(case):
     name, state, chunk_size, x64, apply = case
     worst = _packed_ulps(name, state and jnp.dtype(state), chunk_size, x64, apply)
     assert max(worst["p"], worst["state"]) <= 1, worst
-
-
-@pytest.mark.parametrize("name", ["clip_nadamw_schedule", "clip_rms_momentum"])
-def test_packed_clipped_nadam_and_rmsprop_within_tolerance(name):
-    # The chains whose numbers are not pinned to 1 ulp (see pallas_adam's docstring, "Numbers"):
-    # clip_by_global_norm with NAdam on float32 moments (the moments exact, p' up to ~300 ulps
-    # over 20 steps) and with RMSprop (p' up to ~33 ulps, v' 1 ulp, the momentum trace up to
-    # ~8000 ulps where a s + d t cancels). The step p' - p then agrees to 2e-4.
-    worst = _packed_ulps(name, None, 2048, False)
-    assert worst["update"] <= 2e-4, worst
-    if name == "clip_nadamw_schedule":
-        assert worst["state"] <= 1, worst
 
 
 def test_packed_apply_lowers_to_triton_on_a_gpu_backend(monkeypatch):

@@ -204,10 +204,11 @@ def _step(h, p, g, m, v, *, apply: bool, pin: bool = False, legacy: bool = False
     den = jnp.where(form1, jnp.sqrt(_div(v1, h("bc2"), pin) + h("eps_root")), jnp.sqrt(v1 * h("r2") + h("eps_root"))) + h("eps")
     plain = jnp.where(form1, m1 / (h("bc1") * den), (m1 * h("r1")) / den)
     # NAdam: m^ = b1 m'/bc1n + c1 g/bc1, contracted on b1 (m'/bc1n) with weight decay, on
-    # c1 (g/bc1) without (as adam_cpu.cc); always on b1 (m'/bc1n) under the legacy emitters.
+    # c1 (g/bc1) without (as adam_cpu.cc); always on b1 (m'/bc1n) under the legacy emitters;
+    # always on c1 (g/bc1) with bfloat16 moments.
     mb = jnp.where(form1, _div(m1, h("bc1n"), pin), m1 * h("r1n"))
     gb = jnp.where(form1, _div(g, h("bc1"), pin), g * h("r1"))
-    on_mb = jnp.logical_or(decay, legacy)
+    on_mb = jnp.logical_and(jnp.logical_or(decay, legacy), not bf16_state)
     mh = _fma(jnp.where(on_mb, mb, gb), jnp.where(on_mb, h("b1"), h("c1")),
               jnp.where(on_mb, gb * h("c1"), mb * h("b1")), pin)
     a = jnp.where(h("nesterov") != 0, mh / den, plain)
@@ -274,6 +275,10 @@ def _call(p, g, m, v, hyper, *, apply: bool, block_size: int, platform: str, leg
     n = p.shape[0]
     block = _block(n, block_size)
     h = jnp.zeros(_HYPER_PAD, p.dtype).at[: len(HYPER)].set(hyper.astype(p.dtype))
+    if platform == "interpret":
+        # Inlined into the caller's program, the scalars would be constants XLA folds into the
+        # body (and then contracts otherwise); behind a barrier they stay run-time values.
+        h = jax.lax.optimization_barrier(h)
     chunk = pl.BlockSpec((block,), lambda i: (i,))
     # The scalars: in SMEM on TPU (scalar reads), a 32-vector every program reads whole elsewhere.
     scalars = (pl.BlockSpec(memory_space=pltpu.SMEM) if platform == "tpu"

@@ -72,6 +72,8 @@ def _call(p, g, state, hyper, *, step, name: str, block_size: int, platform: str
     n = p.shape[0]
     block = pallas_adam._block(n, block_size)
     h = jnp.zeros(_HYPER_PAD, p.dtype).at[: hyper.shape[0]].set(hyper.astype(p.dtype))
+    if platform == "interpret":  # the scalars stay run-time values (see pallas_adam._call)
+        h = jax.lax.optimization_barrier(h)
     chunk = pl.BlockSpec((block,), lambda i: (i,))
     scalars = (pl.BlockSpec(memory_space=pltpu.SMEM) if platform == "tpu"
                else pl.BlockSpec((_HYPER_PAD,), lambda i: (0,)))
