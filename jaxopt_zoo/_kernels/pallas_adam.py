@@ -45,38 +45,40 @@ the kernel is lowered through Triton (``pltriton.CompilerParams``): this JAX low
 ``pallas_call`` to Mosaic GPU by default, which needs Hopper and is deprecated for
 ``pallas_call``; Triton takes this plain blocked kernel on Ampere and on ROCm as well.
 
-Numbers. The kernel makes the floating-point choices ``adam_cpu.cc`` makes, which are those of
-XLA's CPU program for the unfused path (``packed_apply``'s pure-JAX path): the same
-operations in the same order and dtypes, each sum of two products contracted into a fused
-multiply-add on the same side, true divisions where the program divides (``form`` 1, the
-clipping). JAX has no FMA primitive and XLA decides the contractions and rewrites of the
-program it compiles, so in interpret mode (``interpret=True``: the body becomes an XLA CPU
-program) the kernel is written to leave XLA no choice, found by measurement: every sum of two
-products ``a b + c d`` is written as ``a' b' + c'`` with the operands selected by run-time
-flags (``jnp.where``), so one side is a select, not a product, and only the other can be
-contracted (``_fma``); a divisor that is a scalar passes ``jax.lax.optimization_barrier``,
-which stops XLA's simplifier from turning the division into a product with the reciprocal
-(``_div``; XLA drops the barriers later, before fusion). Which side XLA contracts in the
-unfused program depends on that program: with clip_by_global_norm in the chain, m' on
-``c1 g`` under XLA's default CPU pipeline but on ``b1 m`` under its legacy emitters
-(``--xla_cpu_use_fusion_emitters=false``, the test suite's fast-compile flag), and NAdam's sum
-likewise; ``_legacy_cpu_emitters`` reads XLA_FLAGS to follow it.
+Numbers. The kernel makes the floating-point choices of XLA's CPU program for the unfused
+path (``packed_apply``'s pure-JAX path), as ``adam_cpu.cc`` does: the same operations in the
+same order and dtypes, each sum of two products contracted into a fused multiply-add on the
+same side, true divisions where the program divides (``form`` 1, the clipping). JAX has no FMA
+primitive and XLA decides the contractions and rewrites of the program it compiles, so in
+interpret mode (``interpret=True``: the body becomes part of the caller's XLA CPU program) the
+kernel is written to leave XLA no choice -- found by measurement, not guaranteed by XLA:
 
-Measured in interpret mode (tests/test_kernels_pallas.py, ``packed_apply`` with
-``JAXOPT_ZOO_PALLAS=interpret`` against its pure-JAX path, 20 steps from the same params and
-state, x64 off and on, one chunk and three; under the suite's flags):
+* the scalars pass ``jax.lax.optimization_barrier`` (``_call``): inlined into the caller's
+  program, they would be constants that XLA folds into the body, which it then contracts
+  otherwise;
+* each sum of two products whose side matters is written ``a' b' + c'`` with the operands
+  selected by run-time flags (``jnp.where``), so one side is a select, not a product, and only
+  the other can be contracted (``_fma``);
+* a divisor that is a scalar passes an optimization barrier, which keeps XLA's simplifier from
+  turning the division into a product with the reciprocal (``_div``). (XLA drops the barriers
+  after its simplifier, before fusion: they cost nothing at run time.)
 
-* Adam, AdamW, NAdam, NAdamW, and clip_by_global_norm + AdamW with a schedule, float32 and
-  bfloat16 moments; clip_by_global_norm + NAdamW with bfloat16 moments; ``packed``'s update
-  form: p' (the update) and the state bit-identical (0 ulps);
-* clip_by_global_norm + NAdam(W) on float32 moments: the moments bit-identical, p' up to ~300
-  ulps off (20 steps; an error of ~2e-5 of the step p' - p, where NAdam's sum nearly cancels):
-  XLA rounds NAdam's ratio in this program in a way not found here (neither side of the sum's
-  contraction, with either ``form``, reproduces it). Checked to a tolerance, not to 1 ulp.
+Which side the unfused program contracts depends on that program and on XLA's pipeline: with
+clip_by_global_norm in the chain m' on ``c1 g`` under XLA's default CPU pipeline but on ``b1 m``
+under its legacy emitters (``--xla_cpu_use_fusion_emitters=false``, the test suite's
+fast-compile flag), NAdam's sum likewise (``_legacy_cpu_emitters`` reads XLA_FLAGS to follow
+it), and NAdam's sum on ``c1 g/bc1`` with bfloat16 moments.
 
-Under XLA's default CPU pipeline (not the suite's) NAdam(W) on float32 moments (up to ~66 ulps
-of p') and clip_by_global_norm with bfloat16 moments (up to ~11) also differ, the rest is
-bit-identical (measured once by hand, not tested).
+Measured in interpret mode (``packed_apply`` with ``JAXOPT_ZOO_PALLAS=interpret`` against its
+pure-JAX path, 20 steps from the same params and state; Adam, AdamW, NAdam, NAdamW,
+clip_by_global_norm + AdamW and + NAdamW with a schedule, each with float32 and bfloat16
+moments; one chunk and three; x64 off and on; under the suite's flags): p' and the state
+within 1 ulp in every case (the moments bit-identical, p' 0 or 1 ulp). The same for the
+momentum, Lion and RMSprop kernels (``pallas_momentum.py``, ``pallas_lion.py``,
+``pallas_rms.py``): bit-identical. tests/test_kernels_pallas.py asserts it on a selection
+(6 steps). Under XLA's default CPU pipeline (not the suite's; measured once, not tested)
+NAdam on float32 moments (up to ~80 ulps of p', with or without clipping) and
+clip_by_global_norm with bfloat16 moments (up to ~11) differ, the rest is within 1 ulp.
 
 On a GPU or TPU the same source goes to Triton or Mosaic, which pick their own contractions
 (and XLA's GPU/TPU compilers those of the unfused path), so whether they agree there, and to

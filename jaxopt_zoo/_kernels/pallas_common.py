@@ -13,7 +13,8 @@ Triton on GPU.
 ``fma(a, b, c, pin)`` is ``a b + c``; like ``pallas_adam``, a kernel whose unfused program
 contracts a sum of two products on a given side writes the other side as a select, so XLA's
 CPU backend has one product to contract in interpret mode; ``div`` is a true division there
-(``pin``: the divisor behind an optimization barrier). On a device the compiler picks.
+(``pin``: the divisor behind an optimization barrier), and the scalars pass a barrier too, so
+XLA cannot fold them into the body as constants. On a device the compiler picks.
 """
 
 from __future__ import annotations

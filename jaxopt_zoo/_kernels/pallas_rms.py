@@ -18,10 +18,8 @@ momentum, d, nesterov, clip, n, c]``. The sums of two products are contracted as
 ``rms_cpu.cc`` (v' on ``c2 g^2``, written with a select so XLA's CPU backend cannot take the
 other side; t' on ``d t``); rsqrt is ``jax.lax.rsqrt`` (XLA's own in interpret mode, the
 device's elsewhere). The layout and in-place aliasing are ``pallas_common``'s. Measured in
-interpret mode: equal to packed_apply's pure-JAX path bit for bit, except with
-clip_by_global_norm in the chain (p' up to ~33 ulps, v' 1 ulp, the momentum trace up to ~8000
-ulps where ``a s + d t`` cancels; the kernel alone equals ``rms_cpu.cc`` there, so it is the
-surrounding program that XLA compiles otherwise). Never compiled for or run on a GPU or TPU (lowering only; see
+interpret mode: equal to packed_apply's pure-JAX path bit for bit (see ``pallas_adam.py``,
+"Numbers"). Never compiled for or run on a GPU or TPU (lowering only; see
 ``pallas_adam.py``).
 """
 
