@@ -39,22 +39,24 @@ refused too, because nothing says its numbers survive packing. Build the chain w
 The packed state is a few 1-D arrays per dtype, not one array per param: it is not sharded
 like the params. Use the default layout when training with sharded params.
 
-**The fused kernel (opt-in, ``JAXOPT_ZOO_KERNELS=1``).** When ``tx`` is Adam or AdamW built by the zoo (``zoo.adam``,
+**The fused update kernel (opt-in, ``JAXOPT_ZOO_KERNELS=1``).** When ``tx`` is Adam or AdamW built by the zoo (``zoo.adam``,
 ``zoo.adamw``, or ``zoo.chain([clip_by_global_norm(...), ...], scale_by_adam(...),
 [add_decayed_weights(wd)], scale(-lr) | scale_by_schedule(...))``, with float hyperparameters, float32 params and moments, no
 Nesterov/AMSGrad), the step runs on CPU as one C++ kernel per chunk (``jaxopt_zoo._kernels``,
 ``adam_cpu.cc``) that reads p, g, m, v once and writes the update, m and v, the moments in
 place. It gives the numbers of the unfused path (the same floating-point operations as XLA's
 program for it) and the same state, so checkpoints move freely between the two. Everything
-else, every machine where the kernel cannot be built, and every run without
+else, every install built without the kernels, and every run without
 ``JAXOPT_ZOO_KERNELS=1`` (the default: it does not yet beat the pure-JAX path, see
 ``benchmarks/README.md``) runs the pure-JAX path. The kernel runs only with a single device (the pure-JAX path otherwise).
 
-**The in-place step.** ``packed_apply(tx, grads, state, params)`` is the whole step on packed
-params, ``apply_updates(params, tx.update(...))``; with the kernel, each chunk is one pass that
+**The in-place step (its kernels on by default).** ``packed_apply(tx, grads, state, params)`` is the whole step on packed
+params, ``apply_updates(params, tx.update(...))``; with its kernel, each chunk is one pass that
 reads p, g, m, v and writes p, m and v over their own buffers (28 bytes per float32
 parameter, the memory floor), where ``update`` + ``apply_updates`` also write the update and
-read it back (40 bytes).
+read it back (40 bytes). These in-place kernels run by default where the package was built with
+them (``jaxopt_zoo._kernels``: ``JAXOPT_ZOO_KERNELS=0`` turns every kernel off, ``=1`` adds the
+update kernel of ``packed``).
 """
 
 from __future__ import annotations
@@ -313,7 +315,8 @@ def packed_apply(tx: GradientTransformation, grads: dict, state: Any, params: di
     ``packed_apply(tx, g, s, p) = (apply_updates(p, u), s')`` with ``u, s' = tx.update(g, s, p)``,
     for params, grads and state in the packed layout (``pack_tree``, ``tx.init`` of the packed
     params). The same numbers as those two calls, and their pure-JAX path wherever a fused
-    kernel does not run. With ``JAXOPT_ZOO_KERNELS=1``, on float32 buffers, each chunk is one
+    kernel does not run. By default (not with ``JAXOPT_ZOO_KERNELS=0``), on CPU in an install built
+    with the kernels (``jaxopt_zoo._kernels``), on float32 buffers, each chunk is one
     C++ kernel that reads p, g and the state and writes p and the state over their own buffers
     (``jaxopt_zoo/_kernels/*_cpu.cc``), for the chains
     ``[clip_by_global_norm], [add_decayed_weights], core, [add_decayed_weights], scale(-lr) |
