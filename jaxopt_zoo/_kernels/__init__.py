@@ -124,16 +124,16 @@ def _shared_object(source: str) -> Path | None:
     """The shared object of ``source`` as it is now: the package's, else one compiled into the
     cache (the developer rebuild); ``None`` when there is none (a warning says why if it matters)."""
     global _warned_absent
-    if not _build.cpu_supported() or _hidden():
-        return None  # no FMA/AVX2: XLA's numbers differ from the kernel's; or an install without kernels
+    if not _build.cpu_supported():
+        return None  # no FMA/AVX2: XLA's numbers differ from the kernel's
     path = _HERE / source
     name = _build.built_name(path)
-    if (_PACKAGED_DIR / name).exists():
-        return _PACKAGED_DIR / name
+    hidden = _hidden()  # behave as an install built without a compiler, on a machine without one
     cached = cache_dir() / name
-    if cached.exists():
-        return cached
-    compiler = _build.compiler()
+    for built in (_PACKAGED_DIR / name, cached):
+        if not hidden and built.exists():
+            return built
+    compiler = None if hidden else _build.compiler()
     if compiler is None:
         if _mode() == "all" and not _warned_absent:  # asked for explicitly: say why they do not run
             _warned_absent = True
