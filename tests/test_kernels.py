@@ -106,6 +106,10 @@ def test_kernel_builds_here():
     # The machines the suite runs on have g++: a kernel that silently fails to build would
     # leave everything below testing the fallback against itself.
     assert _with_kernels(True, _kernels.available, "adam") is not KERNELS_OFF
+    if os.environ.get("JAXOPT_ZOO_EXPECT_BUILT") == "1":  # CI (.ci/run): the install's build made them, not the rebuild
+        for source in _kernels._build.sources():
+            name = _kernels._build.built_name(source)
+            assert (_kernels._PACKAGED_DIR / name).exists(), f"{name} is not in the package: did hatch_build.py run?"
 
 
 # The kernel copies the rounding of XLA's default CPU pipeline (which products it fuses into FMAs).
