@@ -4,7 +4,7 @@ Each kernel is one C++ file next to this module, with its math in a comment at t
 package's build compiles every ``*_cpu.cc`` here (``hatch_build.py`` at the repository root,
 run by ``pip install`` / ``pip install -e`` / ``python -m build``, with the flags and file
 names of ``_build.py``) into ``<stem>-<key>.so`` in this directory, the key a hash of the
-source, the headers and the flags. The first time ``packed`` or ``packed_apply`` traces a step
+source, the headers, the flags and jaxlib's version. The first time ``packed`` or ``packed_apply`` traces a step
 a kernel covers, the shared object is loaded with ``ctypes`` and its handlers are registered
 with ``jax.ffi.register_ffi_target`` for the CPU platform.
 
@@ -25,8 +25,8 @@ an install built without a compiler (silently by default, with one warning per p
 with kernels behave as one without (the tests of the fallback use it).
 
 Developer rebuild: when this directory has no shared object for a source as it is now (a
-``.cc`` or header edited since the install, or a checkout used through ``PYTHONPATH`` that was
-never installed), it is compiled at first use into a per-user cache
+``.cc`` or header edited since the install, another jaxlib installed since, or a checkout used
+through ``PYTHONPATH`` that was never installed), it is compiled at first use into a per-user cache
 (``$JAXOPT_ZOO_CACHE`` or ``~/.cache/jaxopt_zoo/kernels``) with the same flags, if a compiler
 (``$CXX``, g++, c++ or clang++) is found; a failing compile warns and falls back.
 ``pip install -e .`` again puts the rebuilt objects into the package.

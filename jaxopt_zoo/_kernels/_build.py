@@ -3,14 +3,15 @@
 ``hatch_build.py`` (the package's build hook, run by ``pip install`` and ``python -m build``) loads
 this file by path and compiles every ``*_cpu.cc`` next to it into ``<stem>-<key>.so``;
 ``jaxopt_zoo._kernels`` looks for that name at run time. The key hashes the source, the headers
-of this directory and the flags, so a shared object is used only with the sources it was built
-from. This module imports nothing outside the standard library (the build has no jax, only
+of this directory, the flags and jaxlib's version, so a shared object is used only with the
+sources and the jaxlib it was built for. This module imports nothing outside the standard library (the build has no jax, only
 jaxlib's headers).
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import os
 import platform
 import shutil
@@ -53,12 +54,23 @@ def sources(directory: Path = HERE) -> list:
     return sorted(directory.glob("*_cpu.cc"))
 
 
+def jaxlib_version() -> str:
+    """The installed jaxlib's version: its FFI headers are what a kernel is compiled against."""
+    try:
+        return importlib.metadata.version("jaxlib")
+    except importlib.metadata.PackageNotFoundError:
+        return "none"
+
+
 def built_name(source: Path) -> str:
-    """The shared object's file name for ``source`` as it is now: ``<stem>-<key>.so``."""
+    """The shared object's file name for ``source`` as it is now: ``<stem>-<key>.so``, the key a
+    hash of the source, the headers here, the flags and jaxlib's version (XLA's FFI checks the
+    sizes of its structs at call time, so a kernel built against another jaxlib's headers than
+    the one that runs it is not loaded but rebuilt)."""
     key = hashlib.sha256(source.read_bytes())
     for header in sorted(source.parent.glob("*.h")):
         key.update(header.name.encode() + header.read_bytes())
-    key.update(repr(flags()).encode())
+    key.update(repr((flags(), jaxlib_version())).encode())
     return f"{source.stem}-{key.hexdigest()[:16]}.so"
 
 
