@@ -179,11 +179,18 @@ def _fused_apply_equals_unfused(name, x64, chunk_size):
 
         assert _with_kernels(True, has_kernel, fused) is not KERNELS_OFF
         assert not _with_kernels(False, has_kernel, jax.jit(lambda g, s, p: zoo.packed_apply(tx, g, s, p)))
+        # The Adam kernels' multi-tensor form: the grads per leaf, as jax.grad gives them (not packed).
+        leaf = jax.jit(lambda g, s, p: zoo.packed_apply(tx, g, s, p)) if kernel.startswith("adam") else None
+        if leaf is not None:
+            multi = kernel.replace("apply", "apply_multi")
+            assert _with_kernels(True, _has_kernel, leaf, _tree(1), state, params, kernel=multi) is not KERNELS_OFF
         for step in range(20):  # XLA's other roundings show in the first steps (clipping from the second)
             grads = pack(_tree(100 + step))
             want = plain(grads, state, params)
             got = _with_kernels(True, fused, grads, state, params)
             _assert_steps_agree(got, want)
+            if leaf is not None:
+                _assert_steps_agree(_with_kernels(True, leaf, _tree(100 + step), state, params), want)
             params, state = got
 
 
@@ -304,3 +311,24 @@ def test_failed_build_falls_back(monkeypatch, tmp_path):
     monkeypatch.setattr(_kernels, "_loaded", {})
     with pytest.warns(UserWarning, match="no C\\+\\+ compiler"):
         assert not _kernels.available("adam")
+
+
+def test_packed_apply_takes_per_leaf_grads_without_concatenating_them():
+    # Packed params and state, grads per leaf (as jax.grad of a loss on the unpacked params gives
+    # them): the multi-tensor kernel reads each leaf where it is. In the compiled program the only
+    # concatenation left is the kernel's vector of scalars, none the size of a chunk.
+    tx = zoo.adamw(1e-3, weight_decay=1e-2)
+    params = zoo.pack_tree(_tree(0), chunk_size=1000)
+    state = tx.init(params)
+    step = jax.jit(lambda g, s, p: zoo.packed_apply(tx, g, s, p))
+    hlo = _with_kernels(True, lambda: step.lower(_tree(1), state, params).compile().as_text())
+    assert (_kernels.KERNELS["adam_apply_multi"][2] in hlo) is not KERNELS_OFF
+    if not KERNELS_OFF:
+        assert [line for line in hlo.splitlines() if " concatenate(" in line and "f32[22]" not in line] == []
+    for on in (True, False):  # with the kernel and on the pure-JAX path: the numbers of packed grads
+        got = _with_kernels(on, jax.jit(lambda g, s, p: zoo.packed_apply(tx, g, s, p)), _tree(1), state, params)
+        want = _with_kernels(on, jax.jit(lambda g, s, p: zoo.packed_apply(tx, g, s, p)),
+                             zoo.pack_tree(_tree(1), chunk_size=1000), state, params)
+        _assert_steps_agree(got, want)
+    with pytest.raises(ValueError, match=r"^jaxopt_zoo\.packed_apply: argument `grads` .*tile"):
+        zoo.packed_apply(tx, {"a": jnp.ones(5)}, state, params)

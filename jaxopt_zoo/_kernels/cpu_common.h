@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <utility>
+#include <vector>
 
 #include "xla/ffi/api/ffi.h"
 
@@ -74,6 +75,46 @@ auto* InPlaceAs(const xla::ffi::Buffer<kDtype>& in, xla::ffi::ResultBuffer<kDtyp
   auto* o = out->typed_data();
   if (o != in.typed_data()) std::copy_n(in.typed_data(), n, o);
   return o;
+}
+
+
+// The gradient leaves of a multi-tensor call: the float32 arrays passed as the call's remaining
+// operands (XLA FFI RemainingArgs), one per leaf, that tile the packed chunk in order. start[j]
+// is where leaf j begins in the chunk, start.back() the chunk's size.
+struct Leaves {
+  std::vector<int64_t> start;
+  std::vector<const float*> data;
+};
+
+// Reads the leaves; nullptr on success, else the error's message (not float32, or their sizes do
+// not add up to the chunk's n elements).
+inline const char* ReadLeaves(const xla::ffi::RemainingArgs& args, int64_t n, Leaves* out) {
+  out->start.assign(1, 0);
+  out->data.clear();
+  for (size_t j = 0; j < args.size(); ++j) {
+    auto leaf = args.get<xla::ffi::Buffer<xla::ffi::F32>>(j);
+    if (!leaf.has_value()) return "the gradient leaves must be float32 arrays";
+    out->data.push_back(leaf->typed_data());
+    out->start.push_back(out->start.back() + static_cast<int64_t>(leaf->element_count()));
+  }
+  return out->start.back() == n ? nullptr : "the gradient leaves must tile the chunk (their sizes add up to its size)";
+}
+
+// body(offset, g, begin, end) for the pieces of [0, n) (n = leaves.start.back()), split over
+// threads as ParallelFor splits it, each block cut where a leaf ends: the piece covers elements
+// [offset + begin, offset + end) of the chunk and [begin, end) of the leaf g, which starts at
+// `offset`. The grads are read where they are: nothing is concatenated.
+template <typename F>
+void ParallelForLeaves(xla::ffi::ThreadPool& pool, const Leaves& leaves, F body) {
+  ParallelFor(pool, leaves.start.back(), [leaves, body](int64_t begin, int64_t end) {
+    const auto& start = leaves.start;
+    size_t j = std::upper_bound(start.begin(), start.end(), begin) - start.begin() - 1;
+    for (; begin < end; ++j) {
+      const int64_t hi = std::min(end, start[j + 1]);
+      if (hi > begin) body(start[j], leaves.data[j], begin - start[j], hi - start[j]);
+      begin = std::max(begin, hi);
+    }
+  });
 }
 
 }  // namespace jaxopt_zoo
