@@ -332,3 +332,10 @@ def test_packed_apply_takes_per_leaf_grads_without_concatenating_them():
         _assert_steps_agree(got, want)
     with pytest.raises(ValueError, match=r"^jaxopt_zoo\.packed_apply: argument `grads` .*tile"):
         zoo.packed_apply(tx, {"a": jnp.ones(5)}, state, params)
+    # Donated, params and state are written in place (the grads are only read).
+    donated = jax.jit(lambda p, s, g: zoo.packed_apply(tx, g, s, p), donate_argnums=(0, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Some donated buffers were not usable" would be an error
+        old = (params, state)
+        params, state = _with_kernels(True, donated, params, state, _tree(1))
+    assert all(x.is_deleted() for x in jax.tree.leaves((old[0], old[1][0].mu, old[1][0].nu)))
