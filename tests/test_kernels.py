@@ -179,18 +179,16 @@ def _fused_apply_equals_unfused(name, x64, chunk_size):
 
         assert _with_kernels(True, has_kernel, fused) is not KERNELS_OFF
         assert not _with_kernels(False, has_kernel, jax.jit(lambda g, s, p: zoo.packed_apply(tx, g, s, p)))
-        # The Adam kernels' multi-tensor form: the grads per leaf, as jax.grad gives them (not packed).
-        leaf = jax.jit(lambda g, s, p: zoo.packed_apply(tx, g, s, p)) if kernel.startswith("adam") else None
-        if leaf is not None:
-            multi = kernel.replace("apply", "apply_multi")
-            assert _with_kernels(True, _has_kernel, leaf, _tree(1), state, params, kernel=multi) is not KERNELS_OFF
+        # The kernels' multi-tensor form: the grads per leaf, as jax.grad gives them (not packed).
+        leaf = jax.jit(lambda g, s, p: zoo.packed_apply(tx, g, s, p))
+        multi = kernel.replace("apply", "apply_multi")
+        assert _with_kernels(True, _has_kernel, leaf, _tree(1), state, params, kernel=multi) is not KERNELS_OFF
         for step in range(20):  # XLA's other roundings show in the first steps (clipping from the second)
             grads = pack(_tree(100 + step))
             want = plain(grads, state, params)
             got = _with_kernels(True, fused, grads, state, params)
             _assert_steps_agree(got, want)
-            if leaf is not None:
-                _assert_steps_agree(_with_kernels(True, leaf, _tree(100 + step), state, params), want)
+            _assert_steps_agree(_with_kernels(True, leaf, _tree(100 + step), state, params), want)
             params, state = got
 
 

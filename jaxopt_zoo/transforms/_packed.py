@@ -338,10 +338,10 @@ def packed_apply(tx: GradientTransformation, grads: dict, state: Any, params: di
 
     The grads may also come per leaf, as an ordinary pytree (``jax.grad`` of a loss on the
     unpacked params): ``packed_apply(tx, grads, state, flat)`` then gives the numbers of
-    ``packed_apply(tx, pack_tree(grads, ...), state, flat)``, and the Adam family's kernel takes
-    the leaves as they are, one FFI operand per leaf against the packed p, m and v (the
-    multi-tensor form of torch.optim's fused AdamW), so nothing is concatenated: still 28 bytes
-    per parameter, where packing the grads first costs 8 more. Only the params and state are
+    ``packed_apply(tx, pack_tree(grads, ...), state, flat)``, and each kernel takes the leaves as
+    they are, one FFI operand per leaf against the packed p and state (the multi-tensor form
+    of torch.optim's fused AdamW), so nothing is concatenated: still 28 bytes per parameter for
+    AdamW, where packing the grads first costs 8 more. Only the params and state are
     packed; with them per leaf too, passing 7 arrays per leaf through ``jit`` costs the host
     about as much as optax's whole step on many leaves (``benchmarks/README.md``).
 
@@ -391,6 +391,8 @@ def packed_apply(tx: GradientTransformation, grads: dict, state: Any, params: di
             if plan is not None and _fusable(plan, grads, state, params, kernel, moments):
                 return _fused_adam_apply(plan, grads, state, params, kernel)
         other = None if plan is not None else _apply_plan(tx)
+        if other is not None and leaves is not None and _apply_fusable(other, grads, state, params, "_multi"):
+            return _fused_apply(other, grads, state, params, leaves["float32"])
         if other is not None and _apply_fusable(other, grads, state, params):
             return _fused_apply(other, grads, state, params)
     updates, state = tx.update(grads, state, params, **extra_args)
@@ -713,18 +715,20 @@ def _moments(plan: _ApplyPlan, inner: tuple) -> tuple:
     return (core.nu,) if plan.after is None else (core.nu, inner[plan.after[0]].trace)
 
 
-def _apply_fusable(plan: _ApplyPlan, flat_grads: dict, inner: Any, flat_params: dict) -> bool:
+def _apply_fusable(plan: _ApplyPlan, flat_grads: dict, inner: Any, flat_params: dict, form: str = "") -> bool:
     trees = [flat_grads, flat_params, *_moments(plan, inner)]
     if any(not isinstance(t, dict) or set(t) != {"float32"} for t in trees):
         return False
     if any(jnp.result_type(c) != jnp.float32 for t in trees for c in t["float32"]):
         return False
-    return jax.device_count() == 1 and _kernels.available(plan.kernel)
+    return jax.device_count() == 1 and _kernels.available(plan.kernel + form)
 
 
-def _fused_apply(plan: _ApplyPlan, flat_grads: dict, inner: tuple, flat_params: dict) -> tuple:
+def _fused_apply(plan: _ApplyPlan, flat_grads: dict, inner: tuple, flat_params: dict,
+                 grad_leaves: list | None = None) -> tuple:
     """``plan``'s chain applied with its in-place kernel: the new params and state. The scalars
-    are computed with the expressions of the unfused path, as for Adam (``_adam_scalars``)."""
+    are computed with the expressions of the unfused path, as for Adam (``_adam_scalars``).
+    ``grad_leaves``: the per-leaf grads of each chunk, for the kernel's multi-tensor form."""
     f32 = jnp.float32
     new_inner = list(inner)
     clip = _clip_scalars(plan, flat_grads)
@@ -744,8 +748,12 @@ def _fused_apply(plan: _ApplyPlan, flat_grads: dict, inner: tuple, flat_params: 
                    plan.decay_out or 0.0, flag(plan.decay_out), s, flag(plan.after), momentum, float(nesterov), *clip)
     hyper = jnp.stack([jnp.asarray(x, f32) for x in scalars])
     moments = [m["float32"] for m in _moments(plan, inner)]
-    outs = [_kernels.apply_chunk(plan.kernel, p, g, tuple(m), hyper)
-            for p, g, *m in zip(flat_params["float32"], flat_grads["float32"], *moments)]
+    if grad_leaves is None:
+        outs = [_kernels.apply_chunk(plan.kernel, p, g, tuple(m), hyper)
+                for p, g, *m in zip(flat_params["float32"], flat_grads["float32"], *moments)]
+    else:
+        outs = [_kernels.apply_leaves(plan.kernel + "_multi", p, g, tuple(m), hyper)
+                for p, g, *m in zip(flat_params["float32"], grad_leaves, *moments)]
     new = [{"float32": tuple(o[1 + i] for o in outs)} for i in range(len(moments))]
     core = inner[plan.core]
     if plan.kernel == "momentum_apply":
