@@ -185,11 +185,16 @@ def _fused_apply_equals_unfused(name, x64, chunk_size):
 
         assert _with_kernels(True, has_kernel, fused) is not KERNELS_OFF
         assert not _with_kernels(False, has_kernel, jax.jit(lambda g, s, p: zoo.packed_apply(tx, g, s, p)))
+        # The kernels' multi-tensor form: the grads per leaf, as jax.grad gives them (not packed).
+        leaf = jax.jit(lambda g, s, p: zoo.packed_apply(tx, g, s, p))
+        multi = kernel.replace("apply", "apply_multi")
+        assert _with_kernels(True, _has_kernel, leaf, _tree(1), state, params, kernel=multi) is not KERNELS_OFF
         for step in range(20):  # XLA's other roundings show in the first steps (clipping from the second)
             grads = pack(_tree(100 + step))
             want = plain(grads, state, params)
             got = _with_kernels(True, fused, grads, state, params)
             _assert_steps_agree(got, want)
+            _assert_steps_agree(_with_kernels(True, leaf, _tree(100 + step), state, params), want)
             params, state = got
 
 
@@ -374,3 +379,31 @@ def test_an_install_without_the_kernels_works():
     done = run_python(WITHOUT_KERNELS, xla_flags=SUITE_XLA_FLAGS, timeout=600, JAXOPT_ZOO_NO_EXTENSION="1",
                       JAXOPT_ZOO_KERNELS="")
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stdout[-2000:] + done.stderr[-4000:]
+
+
+def test_packed_apply_takes_per_leaf_grads_without_concatenating_them():
+    # Packed params and state, grads per leaf (as jax.grad of a loss on the unpacked params gives
+    # them): the multi-tensor kernel reads each leaf where it is. In the compiled program the only
+    # concatenation left is the kernel's vector of scalars, none the size of a chunk.
+    tx = zoo.adamw(1e-3, weight_decay=1e-2)
+    params = zoo.pack_tree(_tree(0), chunk_size=1000)
+    state = tx.init(params)
+    step = jax.jit(lambda g, s, p: zoo.packed_apply(tx, g, s, p))
+    hlo = _with_kernels(True, lambda: step.lower(_tree(1), state, params).compile().as_text())
+    assert (_kernels.KERNELS["adam_apply_multi"][2] in hlo) is not KERNELS_OFF
+    if not KERNELS_OFF:
+        assert [line for line in hlo.splitlines() if " concatenate(" in line and "f32[22]" not in line] == []
+    for on in (True, False):  # with the kernel and on the pure-JAX path: the numbers of packed grads
+        got = _with_kernels(on, jax.jit(lambda g, s, p: zoo.packed_apply(tx, g, s, p)), _tree(1), state, params)
+        want = _with_kernels(on, jax.jit(lambda g, s, p: zoo.packed_apply(tx, g, s, p)),
+                             zoo.pack_tree(_tree(1), chunk_size=1000), state, params)
+        _assert_steps_agree(got, want)
+    with pytest.raises(ValueError, match=r"^jaxopt_zoo\.packed_apply: argument `grads` .*tile"):
+        zoo.packed_apply(tx, {"a": jnp.ones(5)}, state, params)
+    # Donated, params and state are written in place (the grads are only read).
+    donated = jax.jit(lambda p, s, g: zoo.packed_apply(tx, g, s, p), donate_argnums=(0, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Some donated buffers were not usable" would be an error
+        old = (params, state)
+        params, state = _with_kernels(True, donated, params, state, _tree(1))
+    assert all(x.is_deleted() for x in jax.tree.leaves((old[0], old[1][0].mu, old[1][0].nu)))

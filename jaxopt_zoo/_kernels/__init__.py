@@ -52,6 +52,15 @@ KERNELS = {
     "adam": ("adam_cpu.cc", "JaxoptZooAdamF32", "jaxopt_zoo_adam_f32"),
     "adam_apply": ("adam_cpu.cc", "JaxoptZooAdamApplyF32", "jaxopt_zoo_adam_apply_f32"),
     "adam_apply_bf16_state": ("adam_cpu.cc", "JaxoptZooAdamApplyBf16State", "jaxopt_zoo_adam_apply_bf16_state"),
+    # The multi-tensor forms: the grads as per-leaf operands (apply_leaves).
+    "adam_apply_multi": ("adam_cpu.cc", "JaxoptZooAdamApplyMultiF32", "jaxopt_zoo_adam_apply_multi_f32"),
+    "adam_apply_multi_bf16_state": ("adam_cpu.cc", "JaxoptZooAdamApplyMultiBf16State",
+                                    "jaxopt_zoo_adam_apply_multi_bf16_state"),
+    "momentum_apply_multi": ("momentum_cpu.cc", "JaxoptZooMomentumApplyMultiF32", "jaxopt_zoo_momentum_apply_multi_f32"),
+    "lion_apply_multi": ("lion_cpu.cc", "JaxoptZooLionApplyMultiF32", "jaxopt_zoo_lion_apply_multi_f32"),
+    "rms_apply_multi": ("rms_cpu.cc", "JaxoptZooRmsApplyMultiF32", "jaxopt_zoo_rms_apply_multi_f32"),
+    "rms_momentum_apply_multi": ("rms_cpu.cc", "JaxoptZooRmsMomentumApplyMultiF32",
+                                 "jaxopt_zoo_rms_momentum_apply_multi_f32"),
     "momentum_apply": ("momentum_cpu.cc", "JaxoptZooMomentumApplyF32", "jaxopt_zoo_momentum_apply_f32"),
     "lion_apply": ("lion_cpu.cc", "JaxoptZooLionApplyF32", "jaxopt_zoo_lion_apply_f32"),
     "rms_apply": ("rms_cpu.cc", "JaxoptZooRmsApplyF32", "jaxopt_zoo_rms_apply_f32"),
@@ -199,3 +208,15 @@ def apply_chunk(kernel: str, p: jax.Array, g: jax.Array, state: tuple, hyper: ja
     aliases = {0: 0, **{2 + i: 1 + i for i in range(len(state))}}
     call = jax.ffi.ffi_call(target(kernel), outs, input_output_aliases=aliases, vmap_method="sequential")
     return call(p, g, *state, hyper)
+
+
+def apply_leaves(kernel: str, p: jax.Array, grads: list, state: tuple, hyper: jax.Array) -> tuple:
+    """``apply_chunk`` in its multi-tensor form (a ``*_multi`` kernel): the grads of the chunk ``p``
+    are the per-leaf float32 arrays ``grads`` that tile it in order (their sizes add up to its
+    size), passed to the kernel as they are, so they are not concatenated. Returns ``(p', *state')``,
+    ``p`` and the state aliased to their outputs. Call only when ``available(kernel)``.
+    """
+    outs = tuple(jax.ShapeDtypeStruct(x.shape, x.dtype) for x in (p, *state))
+    aliases = {i: i for i in range(1 + len(state))}
+    call = jax.ffi.ffi_call(target(kernel), outs, input_output_aliases=aliases, vmap_method="sequential")
+    return call(p, *state, hyper, *grads)
