@@ -246,19 +246,21 @@ CHAINS = {
 
 
 def _compile(mode: str, fn0, *args):
-    """``fn`` jitted and compiled with ``JAXOPT_ZOO_PALLAS=mode`` (read while it is traced), and
-    whether it calls the Pallas kernel. A new function each time: jit caches traces by function."""
-    old = os.environ.get("JAXOPT_ZOO_PALLAS")
-    os.environ["JAXOPT_ZOO_PALLAS"] = mode
+    """``fn`` jitted and compiled with ``JAXOPT_ZOO_PALLAS=mode`` and the CPU kernels off (read
+    while it is traced), and whether it calls a Pallas kernel. A new function each time: jit
+    caches traces by function."""
+    old = {k: os.environ.get(k) for k in ("JAXOPT_ZOO_PALLAS", "JAXOPT_ZOO_KERNELS")}
+    os.environ.update(JAXOPT_ZOO_PALLAS=mode, JAXOPT_ZOO_KERNELS="0")
     fn = lambda *args: fn0(*args)  # noqa: E731
     try:
         uses_pallas = "pallas_call" in str(jax.make_jaxpr(fn)(*args))
         return jax.jit(fn).lower(*args).compile(), uses_pallas
     finally:
-        if old is None:
-            del os.environ["JAXOPT_ZOO_PALLAS"]
-        else:
-            os.environ["JAXOPT_ZOO_PALLAS"] = old
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _packed_ulps(name: str, state, chunk_size, x64: bool, apply: bool = True, steps: int = STEPS) -> dict:
@@ -284,7 +286,7 @@ def _packed_ulps(name: str, state, chunk_size, x64: bool, apply: bool = True, st
 
             def step(g, s, p):  # the updates: apply_updates would contract p + u of the unfused path only
                 return ptx.update(g, s, p)
-        unfused, off = _compile("off", step, params, opt_state, params)
+        unfused, off = _compile("0", step, params, opt_state, params)
         fused, on = _compile("interpret", step, params, opt_state, params)
         assert on and not off
         worst = {"p": 0, "state": 0}
@@ -341,3 +343,19 @@ def test_packed_apply_lowers_to_triton_on_a_gpu_backend(monkeypatch):
             state = tx.init(flat)
             traced = jax.jit(lambda g, s, p, tx=tx: zoo.packed_apply(tx, g, s, p)).trace(flat, state, flat)
             assert traced.lower(lowering_platforms=("cuda",)).as_text().count("xla.gpu.triton") == 2
+
+
+def test_per_leaf_grads_are_packed_for_the_pallas_kernel(monkeypatch):
+    # packed_apply's per-leaf grads have a multi-tensor form only in the CPU kernels: through
+    # Pallas they are packed first, and the step is the one of the packed grads.
+    monkeypatch.setenv("JAXOPT_ZOO_PALLAS", "interpret")
+    with jax.enable_x64(False):
+        tree = {"a": jnp.linspace(-1, 1, 1500, dtype=jnp.float32), "b": jnp.ones((30, 20), jnp.float32)}
+        flat = zoo.pack_tree(tree)
+        tx = zoo.lion(1e-3)
+        state = tx.init(flat)
+        step = jax.jit(lambda g, s, p: zoo.packed_apply(tx, g, s, p))
+        assert "pallas_call" in str(jax.make_jaxpr(step)(tree, state, flat))
+        got, want = step(tree, state, flat), step(zoo.pack_tree(tree), state, flat)
+        for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+            np.testing.assert_array_equal(a, b)

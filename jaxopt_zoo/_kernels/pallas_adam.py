@@ -88,9 +88,10 @@ Dispatch (``transforms/_packed.py``): ``packed_apply`` runs ``adam_apply_chunk_p
 (the chunk raveled; p, m, v in place) and ``packed``'s Adam update path ``adam_chunk_pallas``,
 with the very ``hyper`` of ``_adam_scalars``, for the chains and buffers the CPU kernels take
 (float32 params, float32 or bfloat16 moments, one device), when ``JAXOPT_ZOO_PALLAS`` says so:
-on a GPU or TPU when the kernels are on (``JAXOPT_ZOO_KERNELS``, or ``JAXOPT_ZOO_PALLAS=1``),
-and in interpret mode on any backend with ``JAXOPT_ZOO_PALLAS=interpret`` (a testing aid: it
-runs the wiring and the numbers on CPU; slow).
+on a GPU or TPU with ``JAXOPT_ZOO_PALLAS=1`` (opt-in while it has never run on one; where
+``JAXOPT_ZOO_KERNELS`` lets the kernel run), and in interpret mode on any backend with
+``JAXOPT_ZOO_PALLAS=interpret`` (a testing aid: it runs the wiring and the numbers on CPU;
+slow). Per-leaf grads (``packed_apply``'s multi-tensor form) are packed first.
 
 Not benchmarked, and never compiled for or run on a GPU or TPU: this machine has neither. The
 tests lower it for CUDA and ROCm (Triton IR) and for a TPU (Mosaic, through an abstract TPU

@@ -39,29 +39,32 @@ refused too, because nothing says its numbers survive packing. Build the chain w
 The packed state is a few 1-D arrays per dtype, not one array per param: it is not sharded
 like the params. Use the default layout when training with sharded params.
 
-**The fused kernel (opt-in, ``JAXOPT_ZOO_KERNELS=1``).** When ``tx`` is Adam or AdamW built by the zoo (``zoo.adam``,
+**The fused update kernel (opt-in, ``JAXOPT_ZOO_KERNELS=1``).** When ``tx`` is Adam or AdamW built by the zoo (``zoo.adam``,
 ``zoo.adamw``, or ``zoo.chain([clip_by_global_norm(...), ...], scale_by_adam(...),
 [add_decayed_weights(wd)], scale(-lr) | scale_by_schedule(...))``, with float hyperparameters, float32 params and moments, no
 Nesterov/AMSGrad), the step runs on CPU as one C++ kernel per chunk (``jaxopt_zoo._kernels``,
 ``adam_cpu.cc``) that reads p, g, m, v once and writes the update, m and v, the moments in
 place. It gives the numbers of the unfused path (the same floating-point operations as XLA's
 program for it) and the same state, so checkpoints move freely between the two. Everything
-else, every machine where the kernel cannot be built, and every run without
+else, every install built without the kernels, and every run without
 ``JAXOPT_ZOO_KERNELS=1`` (the default: it does not yet beat the pure-JAX path, see
 ``benchmarks/README.md``) runs the pure-JAX path. The kernel runs only with a single device (the pure-JAX path otherwise).
 
-**The in-place step.** ``packed_apply(tx, grads, state, params)`` is the whole step on packed
-params, ``apply_updates(params, tx.update(...))``; with the kernel, each chunk is one pass that
+**The in-place step (its kernels on by default).** ``packed_apply(tx, grads, state, params)`` is the whole step on packed
+params, ``apply_updates(params, tx.update(...))``; with its kernel, each chunk is one pass that
 reads p, g, m, v and writes p, m and v over their own buffers (28 bytes per float32
 parameter, the memory floor), where ``update`` + ``apply_updates`` also write the update and
-read it back (40 bytes).
+read it back (40 bytes). These in-place kernels run by default where the package was built with
+them (``jaxopt_zoo._kernels``: ``JAXOPT_ZOO_KERNELS=0`` turns every kernel off, ``=1`` adds the
+update kernel of ``packed``).
 
 **On a GPU or TPU: Pallas kernels.** There the C++ kernels do not run; for the same chains
 (float32 params, one device; the Adam family also with bfloat16 moments) ``packed_apply``
 calls the Pallas form of each in-place kernel per chunk (``jaxopt_zoo/_kernels/pallas_adam.py``,
 ``pallas_momentum.py``, ``pallas_lion.py``, ``pallas_rms.py``; p and the state in place), and
-``packed``'s Adam update path the Pallas Adam kernel, when the kernels are on
-(``JAXOPT_ZOO_KERNELS=1`` or ``JAXOPT_ZOO_PALLAS=1``; ``JAXOPT_ZOO_PALLAS=0`` turns them off).
+``packed``'s Adam update path the Pallas Adam kernel, when asked for with
+``JAXOPT_ZOO_PALLAS=1`` (and ``JAXOPT_ZOO_KERNELS`` lets the kernel run; per-leaf grads are
+packed first).
 They have never been run on a GPU or TPU (this project's machines have none): their lowering
 to Triton and Mosaic is tested, not their speed or their numbers on a device.
 ``JAXOPT_ZOO_PALLAS=interpret`` runs them in Pallas' interpret mode on any backend, CPU
@@ -327,7 +330,8 @@ def packed_apply(tx: GradientTransformation, grads: dict, state: Any, params: di
     ``packed_apply(tx, g, s, p) = (apply_updates(p, u), s')`` with ``u, s' = tx.update(g, s, p)``,
     for params, grads and state in the packed layout (``pack_tree``, ``tx.init`` of the packed
     params). The same numbers as those two calls, and their pure-JAX path wherever a fused
-    kernel does not run. With ``JAXOPT_ZOO_KERNELS=1``, on float32 buffers, each chunk is one
+    kernel does not run. By default (not with ``JAXOPT_ZOO_KERNELS=0``), on CPU in an install built
+    with the kernels (``jaxopt_zoo._kernels``), on float32 buffers, each chunk is one
     C++ kernel that reads p, g and the state and writes p and the state over their own buffers
     (``jaxopt_zoo/_kernels/*_cpu.cc``), for the chains
     ``[clip_by_global_norm], [add_decayed_weights], core, [add_decayed_weights], scale(-lr) |
@@ -351,10 +355,21 @@ def packed_apply(tx: GradientTransformation, grads: dict, state: Any, params: di
             grads = jax.grad(lambda f: loss(zoo.unpack_tree(f, like, chunk_size=None), batch))(flat)
             return zoo.packed_apply(tx, grads, state, flat)
 
+    The grads may also come per leaf, as an ordinary pytree (``jax.grad`` of a loss on the
+    unpacked params): ``packed_apply(tx, grads, state, flat)`` then gives the numbers of
+    ``packed_apply(tx, pack_tree(grads, ...), state, flat)``, and each kernel takes the leaves as
+    they are, one FFI operand per leaf against the packed p and state (the multi-tensor form
+    of torch.optim's fused AdamW), so nothing is concatenated: still 28 bytes per parameter for
+    AdamW, where packing the grads first costs 8 more. Only the params and state are
+    packed; with them per leaf too, passing 7 arrays per leaf through ``jit`` costs the host
+    about as much as optax's whole step on many leaves (``benchmarks/README.md``).
+
     Args:
       tx: the transformation (not wrapped in ``packed``); it must act elementwise, as for
         ``packed``.
-      grads: the gradients, packed like ``params``.
+      grads: the gradients, packed like ``params``, or per leaf: the tree of the params
+        ``params`` were packed from (its leaves tile ``params``' chunks in the order of
+        ``jax.tree.leaves``, whatever ``chunk_size`` packed them).
       state: ``tx``'s state on the packed params (``tx.init(pack_tree(params, ...))``).
       params: the packed params (``pack_tree``).
       **extra_args: passed to ``tx.update`` (a step that has some runs the pure-JAX path).
@@ -363,32 +378,83 @@ def packed_apply(tx: GradientTransformation, grads: dict, state: Any, params: di
       ``(new_params, new_state)``, packed as ``params`` and ``state``.
 
     Raises:
-      ValueError: when ``tx`` is not known to act elementwise (as ``packed``).
+      ValueError: when ``tx`` is not known to act elementwise (as ``packed``); when per-leaf
+        ``grads`` do not tile the chunks of ``params``.
 
     Example:
       >>> import jax.numpy as jnp, jaxopt_zoo as zoo
       >>> tx = zoo.adamw(0.1)
-      >>> flat = zoo.pack_tree({"b": jnp.zeros(2), "w": jnp.ones((2, 2))}, chunk_size=None)
+      >>> tree = {"b": jnp.zeros(2), "w": jnp.ones((2, 2))}
+      >>> flat = zoo.pack_tree(tree, chunk_size=None)
       >>> flat, state = zoo.packed_apply(tx, flat, tx.init(flat), flat)
       >>> print(flat["float32"][0].round(4))  # one Adam step of 0.1 on [b, w] = [0, 0, 1, 1, 1, 1]
       [0.  0.  0.9 0.9 0.9 0.9]
+      >>> flat, state = zoo.packed_apply(tx, tree, state, flat)  # the same grads, given per leaf
+      >>> print([round(float(x), 4) for x in flat["float32"][0]])  # a second step of 0.1
+      [0.0, 0.0, 0.8, 0.8, 0.8, 0.8]
 
     References:
       The "fused" optimizers of torch.optim (one kernel per step that writes the params and
       state in place): `torch.optim documentation <https://pytorch.org/docs/stable/optim.html#algorithms>`_, 2023.
     """
     _check_packable("packed_apply", tx)
+    leaves = _grad_leaves(grads, params)
+    if leaves is not None:  # per-leaf grads: packed lazily, for the paths without a multi-tensor kernel
+        grads = {key: tuple(_join(chunk) for chunk in chunks) for key, chunks in leaves.items()}
     if not extra_args and all(isinstance(t, dict) for t in (grads, params)):
         plan = _adam_plan(tx, apply=True)
-        if plan is not None and _fusable(plan, grads, state, params, "adam_apply"):
-            return _fused_adam_apply(plan, grads, state, params)
-        if plan is not None and _fusable(plan, grads, state, params, "adam_apply_bf16_state", jnp.bfloat16):
-            return _fused_adam_apply(plan, grads, state, params, "adam_apply_bf16_state")
+        for kernel, moments in (("adam_apply", jnp.float32), ("adam_apply_bf16_state", jnp.bfloat16)):
+            multi = kernel.replace("apply", "apply_multi")
+            if plan is not None and leaves is not None and _fusable(plan, grads, state, params, multi, moments):
+                return _fused_adam_apply(plan, grads, state, params, multi, leaves["float32"])
+            if plan is not None and _fusable(plan, grads, state, params, kernel, moments):
+                return _fused_adam_apply(plan, grads, state, params, kernel)
         other = None if plan is not None else _apply_plan(tx)
+        if other is not None and leaves is not None and _apply_fusable(other, grads, state, params, "_multi"):
+            return _fused_apply(other, grads, state, params, leaves["float32"])
         if other is not None and _apply_fusable(other, grads, state, params):
             return _fused_apply(other, grads, state, params)
     updates, state = tx.update(grads, state, params, **extra_args)
     return apply_updates(params, updates), state
+
+
+def _grad_leaves(grads: Any, params: Any) -> dict | None:
+    """``None`` when ``grads`` are packed like ``params``; else ``grads`` are an ordinary pytree
+    (per leaf, as ``jax.grad`` of a loss on the unpacked params gives them), and this returns its
+    leaves by the chunk of ``params`` they fall in: ``{dtype name: [[leaf, ...] per chunk]}``.
+
+    The leaves of a dtype tile that dtype's chunks in the order of ``jax.tree.leaves`` (as
+    ``pack_tree`` lays them out), so the chunks' sizes say where each leaf goes, whatever
+    ``chunk_size`` packed them.
+    """
+    if not isinstance(params, dict) or not all(isinstance(c, tuple) for c in params.values()):
+        return None
+    if jax.tree.structure(grads) == jax.tree.structure(params) and all(
+            jnp.shape(g) == jnp.shape(p) for g, p in zip(jax.tree.leaves(grads), jax.tree.leaves(params))):
+        return None
+    by_key: dict = {}
+    for leaf in jax.tree.leaves(grads):
+        by_key.setdefault(_dtype_key(leaf), []).append(leaf)
+    fail = (f"{_validate.PREFIX}packed_apply: argument `grads` must be packed like `params` or be the per-leaf "
+            f"tree of the params they were packed from; its leaves do not tile the chunks of `params`")
+    if set(by_key) != set(params):
+        raise ValueError(f"{fail} (dtypes {sorted(by_key)} against {sorted(params)}).")
+    out = {}
+    for key, leaves in by_key.items():
+        sizes, chunks, i = [int(np.prod(jnp.shape(c))) for c in params[key]], [], 0
+        for size in sizes:
+            chunk, filled = [], 0
+            while i < len(leaves) and filled < size:
+                chunk.append(leaves[i])
+                filled += int(np.prod(jnp.shape(leaves[i])))
+                i += 1
+            if filled != size:
+                raise ValueError(f"{fail} ({key} chunks of {sizes} elements).")
+            chunks.append(chunk)
+        if i != len(leaves):
+            raise ValueError(f"{fail} ({key} chunks of {sizes} elements, more leaves than they hold).")
+        out[key] = chunks
+    return out
 
 
 # ------------------------------------------------------------------------ the fused kernel
@@ -489,36 +555,40 @@ def _fusable(plan: _AdamPlan, flat_grads: dict, inner: Any, flat_params: dict | 
         return False
     if any(jnp.result_type(c) != moments for t in (adam.mu, adam.nu) for c in t["float32"]):
         return False
-    return jax.device_count() == 1 and (_pallas_mode() is not None or _kernels.available(kernel))
+    if jax.device_count() != 1:
+        return False
+    if _pallas_mode(kernel) is not None:  # the Pallas kernels take packed grads
+        return "multi" not in kernel
+    return _kernels.available(kernel)
 
 
-# The Adam kernels that also have a Pallas form (jaxopt_zoo/_kernels/pallas_adam.py).
-_PALLAS_OFF = ("0", "off", "false", "no")
+_PALLAS_ON = ("1", "true", "yes", "on")
 
 
-def _pallas_mode() -> str | None:
-    """Whether the Adam kernels run as Pallas kernels: ``"device"`` (compiled for a GPU or TPU),
-    ``"interpret"`` (Pallas' interpreter, any backend) or ``None`` (the CPU kernels or pure JAX).
+def _pallas_mode(kernel: str) -> str | None:
+    """Whether ``kernel`` runs as a Pallas kernel (``jaxopt_zoo/_kernels/pallas_*.py``):
+    ``"device"`` (compiled for a GPU or TPU), ``"interpret"`` (Pallas' interpreter, any backend)
+    or ``None`` (the CPU kernels or pure JAX).
 
-    ``JAXOPT_ZOO_PALLAS``: ``interpret`` routes the Adam kernels through the Pallas kernel in
-    interpret mode on any backend, CPU included (a testing aid: slow; it checks the wiring and
-    the numbers here); ``0``/``off`` never uses Pallas; ``1``/``on`` uses it on a GPU or TPU;
-    unset (``auto``), on a GPU or TPU when the kernels are enabled (``JAXOPT_ZOO_KERNELS``, as
-    the CPU kernels). Read whenever a step is traced.
+    ``JAXOPT_ZOO_PALLAS``: ``1`` uses the Pallas kernels on a GPU or TPU backend (where
+    ``JAXOPT_ZOO_KERNELS`` lets ``kernel`` run); ``interpret`` runs them in interpret mode on any
+    backend, CPU included (a testing aid: slow; it checks the wiring and the numbers here);
+    unset or ``0``: never (they have not been run on a GPU or TPU yet). Read whenever a step is
+    traced.
     """
-    env = os.environ.get("JAXOPT_ZOO_PALLAS", "auto").strip().lower()
+    env = os.environ.get("JAXOPT_ZOO_PALLAS", "").strip().lower()
     if env == "interpret":
         return "interpret"
-    if env in _PALLAS_OFF or jax.default_backend() not in ("gpu", "cuda", "rocm", "tpu"):
-        return None
-    return "device" if env in ("1", "on", "true", "yes") or _kernels.enabled() else None
+    if env in _PALLAS_ON and jax.default_backend() in ("gpu", "cuda", "rocm", "tpu") and _kernels.enabled(kernel):
+        return "device"
+    return None
 
 
 def _adam_chunk_call(kernel: str, p, g, m, v, hyper) -> tuple:
     """One chunk through ``kernel`` (``"adam"``: ``(u, m', v')``; ``"adam_apply"``,
-    ``"adam_apply_bf16_state"``: ``(p', m', v')``): the Pallas kernel when ``_pallas_mode()``
+    ``"adam_apply_bf16_state"``: ``(p', m', v')``): the Pallas kernel when ``_pallas_mode(kernel)``
     says so (on the chunk raveled: a chunk of one leaf keeps the leaf's shape), else the CPU kernel."""
-    mode = _pallas_mode()
+    mode = _pallas_mode(kernel)
     if mode is None:
         return _kernels.adam_chunk(p, g, m, v, hyper) if kernel == "adam" else _kernels.apply_chunk(kernel, p, g, (m, v), hyper)
     from .._kernels import pallas_adam  # imports jax.experimental.pallas: only when used
@@ -590,12 +660,18 @@ def _fused_adam_update(plan: _AdamPlan, flat_grads: dict, inner: tuple, flat_par
 
 
 def _fused_adam_apply(plan: _AdamPlan, flat_grads: dict, inner: tuple, flat_params: dict,
-                      kernel: str = "adam_apply") -> tuple:
-    """``plan``'s chain applied with the in-place Adam kernel: the new params and state."""
+                      kernel: str = "adam_apply", grad_leaves: list | None = None) -> tuple:
+    """``plan``'s chain applied with the in-place Adam kernel: the new params and state.
+    ``grad_leaves``: the per-leaf grads of each chunk, for a ``*_multi`` kernel (``flat_grads``,
+    their lazy concatenation, then serves only the clipping norm)."""
     hyper, new_inner = _adam_scalars(plan, flat_grads, inner, apply=True)
     adam = new_inner[plan.adam]
-    outs = [_adam_chunk_call(kernel, p, g, m, v, hyper) for p, g, m, v in zip(
-        flat_params["float32"], flat_grads["float32"], adam.mu["float32"], adam.nu["float32"])]
+    chunks = zip(flat_params["float32"], flat_grads["float32"] if grad_leaves is None else grad_leaves,
+                 adam.mu["float32"], adam.nu["float32"])
+    if grad_leaves is None:
+        outs = [_adam_chunk_call(kernel, p, g, m, v, hyper) for p, g, m, v in chunks]
+    else:
+        outs = [_kernels.apply_leaves(kernel, p, g, (m, v), hyper) for p, g, m, v in chunks]
     new_inner[plan.adam] = adam._replace(mu={"float32": tuple(o[1] for o in outs)},
                                          nu={"float32": tuple(o[2] for o in outs)})
     return {"float32": tuple(o[0] for o in outs)}, tuple(new_inner)
@@ -698,19 +774,23 @@ def _moments(plan: _ApplyPlan, inner: tuple) -> tuple:
     return (core.nu,) if plan.after is None else (core.nu, inner[plan.after[0]].trace)
 
 
-def _apply_fusable(plan: _ApplyPlan, flat_grads: dict, inner: Any, flat_params: dict) -> bool:
+def _apply_fusable(plan: _ApplyPlan, flat_grads: dict, inner: Any, flat_params: dict, form: str = "") -> bool:
     trees = [flat_grads, flat_params, *_moments(plan, inner)]
     if any(not isinstance(t, dict) or set(t) != {"float32"} for t in trees):
         return False
     if any(jnp.result_type(c) != jnp.float32 for t in trees for c in t["float32"]):
         return False
-    return jax.device_count() == 1 and (_pallas_mode() is not None or _kernels.available(plan.kernel))
+    if jax.device_count() != 1:
+        return False
+    if _pallas_mode(plan.kernel) is not None:  # the Pallas kernels take packed grads
+        return not form
+    return _kernels.available(plan.kernel + form)
 
 
 def _apply_chunk_call(kernel: str, p, g, state: tuple, hyper) -> tuple:
     """``_kernels.apply_chunk`` of an in-place kernel other than Adam's, or its Pallas form
-    (``_kernels/pallas_{momentum,lion,rms}.py``, on the chunk raveled) when ``_pallas_mode()`` says so."""
-    mode = _pallas_mode()
+    (``_kernels/pallas_{momentum,lion,rms}.py``, on the chunk raveled) when ``_pallas_mode(kernel)`` says so."""
+    mode = _pallas_mode(kernel)
     if mode is None:
         return _kernels.apply_chunk(kernel, p, g, state, hyper)
     from .._kernels import pallas_lion, pallas_momentum, pallas_rms  # jax.experimental.pallas: only when used
@@ -721,9 +801,11 @@ def _apply_chunk_call(kernel: str, p, g, state: tuple, hyper) -> tuple:
     return tuple(o.reshape(p.shape) for o in outs)
 
 
-def _fused_apply(plan: _ApplyPlan, flat_grads: dict, inner: tuple, flat_params: dict) -> tuple:
+def _fused_apply(plan: _ApplyPlan, flat_grads: dict, inner: tuple, flat_params: dict,
+                 grad_leaves: list | None = None) -> tuple:
     """``plan``'s chain applied with its in-place kernel: the new params and state. The scalars
-    are computed with the expressions of the unfused path, as for Adam (``_adam_scalars``)."""
+    are computed with the expressions of the unfused path, as for Adam (``_adam_scalars``).
+    ``grad_leaves``: the per-leaf grads of each chunk, for the kernel's multi-tensor form."""
     f32 = jnp.float32
     new_inner = list(inner)
     clip = _clip_scalars(plan, flat_grads)
@@ -743,8 +825,12 @@ def _fused_apply(plan: _ApplyPlan, flat_grads: dict, inner: tuple, flat_params: 
                    plan.decay_out or 0.0, flag(plan.decay_out), s, flag(plan.after), momentum, float(nesterov), *clip)
     hyper = jnp.stack([jnp.asarray(x, f32) for x in scalars])
     moments = [m["float32"] for m in _moments(plan, inner)]
-    outs = [_apply_chunk_call(plan.kernel, p, g, tuple(m), hyper)
-            for p, g, *m in zip(flat_params["float32"], flat_grads["float32"], *moments)]
+    if grad_leaves is None:
+        outs = [_apply_chunk_call(plan.kernel, p, g, tuple(m), hyper)
+                for p, g, *m in zip(flat_params["float32"], flat_grads["float32"], *moments)]
+    else:
+        outs = [_kernels.apply_leaves(plan.kernel + "_multi", p, g, tuple(m), hyper)
+                for p, g, *m in zip(flat_params["float32"], grad_leaves, *moments)]
     new = [{"float32": tuple(o[1 + i] for o in outs)} for i in range(len(moments))]
     core = inner[plan.core]
     if plan.kernel == "momentum_apply":
