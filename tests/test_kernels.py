@@ -74,6 +74,12 @@ APPLY_CONFIGS = {
     "clip_rms_momentum": ("rms_momentum_apply", lambda: zoo.chain(zoo.clip_by_global_norm(0.5), zoo.scale_by_rms(0.95),
                                                                   zoo.scale(-1e-3), zoo.trace(0.9))),
     "rmsprop_nesterov": ("rms_momentum_apply", lambda: zoo.rmsprop(1e-3, decay=0.8, momentum=0.7, nesterov=True)),
+    # inject_hyperparams: the hyperparameters are arrays of the state, fed to the kernel's `hyper` at run time.
+    "inject_adamw": ("adam_apply", lambda: zoo.inject_hyperparams(zoo.adamw)(learning_rate=1e-3, b1=0.8, weight_decay=1e-2)),
+    "inject_sgd_nesterov_schedule": ("momentum_apply", lambda: zoo.inject_hyperparams(zoo.sgd)(
+        learning_rate=zoo.cosine_decay_schedule(1e-2, 40), momentum=0.8, nesterov=True)),
+    "inject_rmsprop_momentum": ("rms_momentum_apply", lambda: zoo.inject_hyperparams(zoo.rmsprop)(
+        learning_rate=1e-3, decay=0.9, momentum=0.7)),
 }
 # Every chain packed_apply runs through a kernel: name -> (kernel, factory).
 ALL_APPLY = {**{name: ("adam_apply", make) for name, make in CONFIGS.items()}, **APPLY_CONFIGS}
@@ -280,6 +286,33 @@ def test_packed_apply_takes_any_packable_chain_and_refuses_the_others():
             np.testing.assert_allclose(np.asarray(a, np.float32), np.asarray(b, np.float32), rtol=1e-6)
     with pytest.raises(ValueError, match=r"^jaxopt_zoo\.packed_apply: argument `tx` .*lamb"):
         zoo.packed_apply(zoo.lamb(1e-3), params, None, params)
+
+
+def test_packed_apply_under_inject_hyperparams_keeps_the_fallbacks_state():
+    """The kernel under inject_hyperparams: the state is the one ``tx.update`` gives (its
+    hyperparameters readable by current_hyperparams, changeable between steps), so a checkpoint
+    of it restores into either path."""
+    # (A schedule's value under x64 is float64, which makes the unfused update float64: no kernel then.)
+    tx = zoo.inject_hyperparams(zoo.adamw)(learning_rate=1e-2, weight_decay=1e-2)
+    params = zoo.pack_tree(_tree(0), chunk_size=1000)
+    fused = jax.jit(lambda g, s, p: zoo.packed_apply(tx, g, s, p))
+    state = tx.init(params)
+    assert _with_kernels(True, _has_kernel, fused, params, state, params, kernel="adam_apply") is not KERNELS_OFF
+    for step in range(2):
+        params, state = _with_kernels(True, fused, zoo.pack_tree(_tree(1 + step), chunk_size=1000), state, params)
+    assert int(state.count) == 2 and float(zoo.current_hyperparams(state)["learning_rate"]) == np.float32(1e-2)
+    _, want = tx.update(params, tx.init(params), params)
+    assert jax.tree.structure(state) == jax.tree.structure(want)
+    assert [(x.dtype, x.shape) for x in jax.tree.leaves(state)] == [(x.dtype, x.shape) for x in jax.tree.leaves(want)]
+    # A checkpoint (the leaves as numpy arrays), restored and stepped both ways, with a changed hyperparameter.
+    restored = jax.tree.unflatten(jax.tree.structure(state), [np.asarray(x) for x in jax.tree.leaves(state)])
+    restored.hyperparams["weight_decay"] = np.float32(0.5)
+    grads = zoo.pack_tree(_tree(5), chunk_size=1000)
+    got = _with_kernels(True, fused, grads, restored, params)
+    want = _update_then_apply(tx, grads, restored, params)
+    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-7)
+    assert float(got[1].hyperparams["weight_decay"]) == 0.5
 
 
 def test_failed_build_falls_back(monkeypatch, tmp_path):

@@ -323,8 +323,10 @@ def packed_apply(tx: GradientTransformation, grads: dict, state: Any, params: di
     bias correction; optionally followed by ``trace``, rmsprop's momentum): what ``zoo.adam``,
     ``zoo.adamw``, ``zoo.sgd(lr, momentum)``, ``zoo.lion`` and ``zoo.rmsprop`` (not centered)
     build, and ``zoo.nadam``/``zoo.nadamw``; the Adam family also with bfloat16 moments
-    (``mu_dtype=nu_dtype=jnp.bfloat16``, float32 math). AdamW then moves 28 bytes per parameter, its memory floor, where ``update`` +
-    ``apply_updates`` move 40 (the update is written and read back); momentum SGD, Lion and
+    (``mu_dtype=nu_dtype=jnp.bfloat16``, float32 math); and ``inject_hyperparams`` of these
+    (without stateful schedules; its float32 hyperparameters go to the kernel as runtime scalars,
+    the state is the one ``tx.update`` gives, so ``current_hyperparams`` and checkpoints work on either path).
+    AdamW then moves 28 bytes per parameter, its memory floor, where ``update`` + ``apply_updates`` move 40 (the update is written and read back); momentum SGD, Lion and
     RMSprop move 20 (28 with momentum).
     Jit the training step with params and state donated, so nothing is copied::
 
@@ -363,6 +365,9 @@ def packed_apply(tx: GradientTransformation, grads: dict, state: Any, params: di
       state in place): `torch.optim documentation <https://pytorch.org/docs/stable/optim.html#algorithms>`_, 2023.
     """
     _check_packable("packed_apply", tx)
+    inject = None if extra_args else _inject_parts(tx)
+    if inject is not None:
+        return _inject_apply(inject, grads, state, params)
     if not extra_args and all(isinstance(t, dict) for t in (grads, params)):
         plan = _adam_plan(tx, apply=True)
         if plan is not None and _fusable(plan, grads, state, params, "adam_apply"):
@@ -406,7 +411,46 @@ def _closure(fn: Any, qualname: str) -> dict | None:
 
 
 def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
+    """A Python int or float, or a traced float scalar (a hyperparameter of ``inject_hyperparams``)."""
+    return (isinstance(x, (int, float)) and not isinstance(x, bool)) or _is_traced_float(x)
+
+
+def _is_float(x: Any) -> bool:
+    """A Python float, or a traced float scalar."""
+    return isinstance(x, float) or _is_traced_float(x)
+
+
+def _is_traced_float(x: Any) -> bool:
+    # A runtime scalar of the step (inject_hyperparams' state): it reaches the kernel through
+    # ``hyper`` like any other scalar. A concrete array is not one: XLA folds it as a constant.
+    # Float32 only: a float64 one (a schedule's value under x64) makes the unfused path compute
+    # the update in float64, which the float32 kernels do not.
+    return isinstance(x, jax.core.Tracer) and x.shape == () and x.dtype == jnp.float32
+
+
+# --------------------------------------------------------------- inject_hyperparams around a kernel
+
+
+def _inject_parts(tx: Any) -> dict | None:
+    """The closure of ``inject_hyperparams(factory)(...)``'s update, when it has no stateful schedule."""
+    parts = _closure(getattr(tx, "update", None), "inject_hyperparams.<locals>.wrapped_factory.<locals>.update_fn")
+    if parts is None or parts.get("stateful") or not {"current", "dtype_for", "inner_factory", "fixed"} <= set(parts):
+        return None
+    return parts
+
+
+def _inject_apply(parts: dict, grads: dict, state: Any, params: dict) -> tuple:
+    """``packed_apply`` of ``inject_hyperparams(factory)(...)``: what its update does (the
+    hyperparameters of this step as arrays, the inner transformation built with them), with
+    ``packed_apply`` of the inner transformation in place of its update, so a kernel covers it
+    with the hyperparameters as runtime scalars of its ``hyper`` vector. The state is the one
+    ``tx.update`` gives (``current_hyperparams`` reads it, checkpoints move between the paths)."""
+    from ._inject import InjectHyperparamsState
+
+    hparams = parts["current"](state.count, state.hyperparams, parts["dtype_for"](params))
+    inner = parts["inner_factory"](**parts["fixed"], **hparams)
+    new_params, inner_state = packed_apply(inner, grads, state.inner_state, params)
+    return new_params, InjectHyperparamsState(_numerics.safe_increment(state.count), hparams, inner_state)
 
 
 def _adam_plan(tx: Any, apply: bool = False) -> _AdamPlan | None:
@@ -441,7 +485,7 @@ def _adam_plan(tx: Any, apply: bool = False) -> _AdamPlan | None:
         return None
     hyper = [adam.get(k) for k in ("b1", "b2", "eps", "eps_root")]
     # Float decays only: the kernel reproduces the program XLA makes of float bias corrections.
-    if not all(map(_is_number, hyper)) or not all(isinstance(b, float) for b in hyper[:2]):
+    if not all(map(_is_number, hyper)) or not all(map(_is_float, hyper[:2])):
         return None
     rest = transforms[first + 1:]
     decay = None
@@ -582,14 +626,14 @@ def _decay_rate(t: Any) -> float | None:
 def _core(t: Any) -> tuple | None:
     """``(kernel, args)`` when ``t`` is a core an apply kernel covers, with float hyperparameters."""
     trace = _closure(t.update, "trace.<locals>.update_fn")
-    if trace is not None and isinstance(trace.get("decay"), float) and isinstance(trace.get("nesterov"), bool):
+    if trace is not None and _is_float(trace.get("decay")) and isinstance(trace.get("nesterov"), bool):
         return "momentum_apply", (trace["decay"], trace["nesterov"])
     lion = _closure(t.update, "scale_by_lion.<locals>.update_fn")
-    if lion is not None and lion.get("sign") is jnp.sign and all(isinstance(lion.get(b), float) for b in ("b1", "b2")):
+    if lion is not None and lion.get("sign") is jnp.sign and all(_is_float(lion.get(b)) for b in ("b1", "b2")):
         return "lion_apply", (lion["b1"], lion["b2"])
     rms = _closure(t.update, "scale_by_rms.<locals>.update_fn")
     inv_root = None if rms is None else _closure(rms.get("inv_root"), "_inverse_root.<locals>.<lambda>")
-    if (rms is not None and rms.get("bias_correction") is False and isinstance(rms.get("decay"), float)
+    if (rms is not None and rms.get("bias_correction") is False and _is_float(rms.get("decay"))
             and inv_root is not None and _is_number(inv_root.get("eps"))):
         # _inverse_root's two lambdas: rsqrt(v + eps) (eps in the root) or 1 / (sqrt(v) + eps).
         return "rms_apply", (rms["decay"], inv_root["eps"], "rsqrt" in rms["inv_root"].__code__.co_names)
@@ -664,18 +708,19 @@ def _fused_apply(plan: _ApplyPlan, flat_grads: dict, inner: tuple, flat_params: 
     clip = _clip_scalars(plan, flat_grads)
     s = _step_size(plan, inner, new_inner)
     flag = lambda x: 0.0 if x is None else 1.0  # noqa: E731
+    _or0 = lambda x: 0.0 if x is None else x  # noqa: E731  (x may be traced: no `x or 0.0`)
     if plan.kernel == "momentum_apply":
         decay, nesterov = plan.args
-        scalars = (decay, float(nesterov), plan.decay_in or 0.0, flag(plan.decay_in), plan.decay_out or 0.0,
+        scalars = (decay, float(nesterov), _or0(plan.decay_in), flag(plan.decay_in), _or0(plan.decay_out),
                    flag(plan.decay_out), s, *clip)
     elif plan.kernel == "lion_apply":
         b1, b2 = plan.args
-        scalars = (1.0 - b1, b1, 1.0 - b2, b2, plan.decay_out or 0.0, flag(plan.decay_out), s, *clip)
+        scalars = (1.0 - b1, b1, 1.0 - b2, b2, _or0(plan.decay_out), flag(plan.decay_out), s, *clip)
     else:
         decay, eps, eps_in_sqrt = plan.args
         _, momentum, nesterov = plan.after or (None, 0.0, False)
-        scalars = (1 - decay, decay, eps, float(eps_in_sqrt), plan.decay_in or 0.0, flag(plan.decay_in),
-                   plan.decay_out or 0.0, flag(plan.decay_out), s, flag(plan.after), momentum, float(nesterov), *clip)
+        scalars = (1 - decay, decay, eps, float(eps_in_sqrt), _or0(plan.decay_in), flag(plan.decay_in),
+                   _or0(plan.decay_out), flag(plan.decay_out), s, flag(plan.after), momentum, float(nesterov), *clip)
     hyper = jnp.stack([jnp.asarray(x, f32) for x in scalars])
     moments = [m["float32"] for m in _moments(plan, inner)]
     outs = [_kernels.apply_chunk(plan.kernel, p, g, tuple(m), hyper)
