@@ -55,6 +55,10 @@ APPLY_CONFIGS = {
     "clip_nadam_bf16_state": ("adam_apply_bf16_state", lambda: zoo.chain(
         zoo.clip_by_global_norm(0.5), zoo.scale_by_adam(b1=0.8, nesterov=True, mu_dtype=jnp.bfloat16, nu_dtype=jnp.bfloat16),
         zoo.scale(-2e-3))),
+    "amsgrad_random": ("amsgrad_apply", lambda: zoo.amsgrad(3e-2, b1=0.8, b2=0.95, eps=1e-6, eps_root=1e-9)),
+    "clip_amsgradw_schedule": ("amsgrad_apply", lambda: zoo.chain(
+        zoo.clip_by_global_norm(0.5), zoo.scale_by_amsgrad(b2=0.98), zoo.add_decayed_weights(1e-2),
+        zoo.scale_by_schedule(lambda t: -zoo.cosine_decay_schedule(1e-2, 40)(t)))),
     "sgd_momentum": ("momentum_apply", lambda: zoo.sgd(1e-2, momentum=0.9)),
     "sgd_nesterov_schedule": ("momentum_apply", lambda: zoo.sgd(zoo.cosine_decay_schedule(1e-2, 40), momentum=0.8,
                                                                 nesterov=True)),
@@ -83,6 +87,8 @@ APPLY_CONFIGS = {
 }
 # Every chain packed_apply runs through a kernel: name -> (kernel, factory).
 ALL_APPLY = {**{name: ("adam_apply", make) for name, make in CONFIGS.items()}, **APPLY_CONFIGS}
+# The kernels whose program XLA rewrites otherwise with one chunk or x64 (Adam's bias corrections).
+ADAM_KERNELS = ("adam_apply", "amsgrad_apply")
 
 
 def _tree(seed: int) -> dict:
@@ -120,7 +126,7 @@ UNDER_FAST_FLAGS = all(f in os.environ.get("XLA_FLAGS", "").split() for f in FAS
 
 # (test, number of cases) run under XLA's defaults, in a subprocess when this run is not.
 UNDER_DEFAULTS = {"test_fused_step_equals_unfused": 2 * len(CONFIGS),
-                  "test_fused_apply_equals_unfused": len(ALL_APPLY) + 2 * sum(k.startswith("adam_apply") for k, _ in ALL_APPLY.values())}
+                  "test_fused_apply_equals_unfused": len(ALL_APPLY) + 2 * sum(k.startswith(ADAM_KERNELS) for k, _ in ALL_APPLY.values())}
 
 
 def test_fused_step_equals_unfused_under_xla_defaults():
@@ -207,7 +213,7 @@ if not UNDER_FAST_FLAGS:
         pytest.param(name, x64, chunk_size, id=f"{name}-{layout}")
         for name, (kernel, _) in sorted(ALL_APPLY.items())
         for x64, chunk_size, layout in [(False, 1000, "x64off"), (False, None, "x64off-one-chunk"), (True, 1000, "x64")]
-        if layout == "x64off" or kernel.startswith("adam_apply")])(_fused_apply_equals_unfused)
+        if layout == "x64off" or kernel.startswith(ADAM_KERNELS)])(_fused_apply_equals_unfused)
 
 
 def test_kernel_applies_only_to_the_chains_it_covers():
@@ -222,7 +228,8 @@ def test_kernel_applies_only_to_the_chains_it_covers():
                   zoo.chain(zoo.clip(1.0), zoo.scale_by_adam(), zoo.scale(-1e-3)),
                   zoo.adam(jnp.asarray(1e-3))):
         assert plan(other) is None
-    assert plan(zoo.nadamw(1e-3), apply=True).nesterov and plan(zoo.amsgrad(1e-3), apply=True) is None
+    assert plan(zoo.nadamw(1e-3), apply=True).nesterov and plan(zoo.amsgrad(1e-3), apply=True).amsgrad
+    assert plan(zoo.chain(zoo.scale_by_adam(amsgrad=True, nesterov=True), zoo.scale(-1.0)), apply=True) is None
     other = _packed._apply_plan
     assert other(zoo.sgd(1e-2, momentum=0.9)).kernel == "momentum_apply"
     assert other(zoo.lion(1e-3)).kernel == "lion_apply"

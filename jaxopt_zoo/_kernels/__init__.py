@@ -56,6 +56,7 @@ KERNELS = {
     "adam": ("adam_cpu.cc", "JaxoptZooAdamF32", "jaxopt_zoo_adam_f32"),
     "adam_apply": ("adam_cpu.cc", "JaxoptZooAdamApplyF32", "jaxopt_zoo_adam_apply_f32"),
     "adam_apply_bf16_state": ("adam_cpu.cc", "JaxoptZooAdamApplyBf16State", "jaxopt_zoo_adam_apply_bf16_state"),
+    "amsgrad_apply": ("amsgrad_cpu.cc", "JaxoptZooAmsgradApplyF32", "jaxopt_zoo_amsgrad_apply_f32"),
     "momentum_apply": ("momentum_cpu.cc", "JaxoptZooMomentumApplyF32", "jaxopt_zoo_momentum_apply_f32"),
     "lion_apply": ("lion_cpu.cc", "JaxoptZooLionApplyF32", "jaxopt_zoo_lion_apply_f32"),
     "rms_apply": ("rms_cpu.cc", "JaxoptZooRmsApplyF32", "jaxopt_zoo_rms_apply_f32"),
@@ -174,7 +175,7 @@ def apply_chunk(kernel: str, p: jax.Array, g: jax.Array, state: tuple, hyper: ja
     """One fused step of ``kernel`` (an ``*_apply`` kernel) applied to a float32 chunk of params:
     returns ``(p', *state')``.
 
-    ``state`` are the kernel's moment chunks (``(m, v)`` for Adam, ``(t,)`` for momentum,
+    ``state`` are the kernel's moment chunks (``(m, v)`` for Adam, ``(m, v, v_max)`` for AMSGrad, ``(t,)`` for momentum,
     ``(m,)`` for Lion, ``(v,)`` or ``(v, t)`` for RMSprop) and ``hyper`` its float32 vector of scalars (see its ``.cc`` file).
     ``p`` and the state are aliased to their outputs: under ``jit`` with them donated, the step
     writes them in place. Call only when ``available(kernel)``.

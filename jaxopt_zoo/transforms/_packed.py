@@ -318,11 +318,11 @@ def packed_apply(tx: GradientTransformation, grads: dict, state: Any, params: di
     (``jaxopt_zoo/_kernels/*_cpu.cc``), for the chains
     ``[clip_by_global_norm], [add_decayed_weights], core, [add_decayed_weights], scale(-lr) |
     scale_by_schedule`` with float hyperparameters, where the core is ``scale_by_adam`` (NAdam's
-    ``nesterov`` too; not AMSGrad, no weight decay before it), ``trace`` (SGD with momentum or Nesterov),
+    ``nesterov``, and ``amsgrad``/``scale_by_amsgrad`` with its running maximum; no weight decay before it), ``trace`` (SGD with momentum or Nesterov),
     ``scale_by_lion`` (mode ``'hard'``, no weight decay before it) or ``scale_by_rms`` (no
     bias correction; optionally followed by ``trace``, rmsprop's momentum): what ``zoo.adam``,
     ``zoo.adamw``, ``zoo.sgd(lr, momentum)``, ``zoo.lion`` and ``zoo.rmsprop`` (not centered)
-    build, and ``zoo.nadam``/``zoo.nadamw``; the Adam family also with bfloat16 moments
+    build, and ``zoo.nadam``/``zoo.nadamw``/``zoo.amsgrad``; the Adam family also with bfloat16 moments
     (``mu_dtype=nu_dtype=jnp.bfloat16``, float32 math); and ``inject_hyperparams`` of these
     (without stateful schedules; its float32 hyperparameters go to the kernel as runtime scalars,
     the state is the one ``tx.update`` gives, so ``current_hyperparams`` and checkpoints work on either path).
@@ -370,9 +370,12 @@ def packed_apply(tx: GradientTransformation, grads: dict, state: Any, params: di
         return _inject_apply(inject, grads, state, params)
     if not extra_args and all(isinstance(t, dict) for t in (grads, params)):
         plan = _adam_plan(tx, apply=True)
-        if plan is not None and _fusable(plan, grads, state, params, "adam_apply"):
+        if plan is not None and plan.amsgrad:
+            if _fusable(plan, grads, state, params, "amsgrad_apply"):
+                return _fused_adam_apply(plan, grads, state, params, "amsgrad_apply")
+        elif plan is not None and _fusable(plan, grads, state, params, "adam_apply"):
             return _fused_adam_apply(plan, grads, state, params)
-        if plan is not None and _fusable(plan, grads, state, params, "adam_apply_bf16_state", jnp.bfloat16):
+        elif plan is not None and _fusable(plan, grads, state, params, "adam_apply_bf16_state", jnp.bfloat16):
             return _fused_adam_apply(plan, grads, state, params, "adam_apply_bf16_state")
         other = None if plan is not None else _apply_plan(tx)
         if other is not None and _apply_fusable(other, grads, state, params):
@@ -398,6 +401,7 @@ class _AdamPlan(NamedTuple):
     scale: float | None  # scale(step_size), or
     schedule: tuple | None  # (index of scale_by_schedule's state, its step_size_fn)
     nesterov: bool = False  # NAdam's first moment (packed_apply only)
+    amsgrad: bool = False  # AMSGrad's running maximum (packed_apply only, not with nesterov)
 
 
 def _closure(fn: Any, qualname: str) -> dict | None:
@@ -478,9 +482,9 @@ def _adam_plan(tx: Any, apply: bool = False) -> _AdamPlan | None:
             return None
         clip = norm["max_norm"]
     adam = members[first]
-    nesterov = adam.get("nesterov")
-    if (nesterov not in ((False, True) if apply else (False,)) or adam.get("amsgrad") is not False
-            or adam.get("bias_correction_mu") is not True
+    nesterov, amsgrad = adam.get("nesterov"), adam.get("amsgrad")
+    if (nesterov not in ((False, True) if apply else (False,)) or amsgrad not in ((False, True) if apply else (False,))
+            or (nesterov and amsgrad) or adam.get("bias_correction_mu") is not True
             or adam.get("bias_correction_nu") is not True):
         return None
     hyper = [adam.get(k) for k in ("b1", "b2", "eps", "eps_root")]
@@ -497,10 +501,10 @@ def _adam_plan(tx: Any, apply: bool = False) -> _AdamPlan | None:
     last, index = rest[0].update, len(transforms) - 1
     scale = _closure(last, "scale.<locals>.update_fn")
     if scale is not None and _is_number(scale.get("step_size")):
-        return _AdamPlan(clip, first, *hyper, decay, scale["step_size"], None, nesterov)
+        return _AdamPlan(clip, first, *hyper, decay, scale["step_size"], None, nesterov, amsgrad)
     schedule = _closure(last, "scale_by_schedule.<locals>.update_fn")
     if schedule is not None and callable(schedule.get("step_size_fn")):
-        return _AdamPlan(clip, first, *hyper, decay, None, (index, schedule["step_size_fn"]), nesterov)
+        return _AdamPlan(clip, first, *hyper, decay, None, (index, schedule["step_size_fn"]), nesterov, amsgrad)
     return None
 
 
@@ -511,12 +515,13 @@ def _fusable(plan: _AdamPlan, flat_grads: dict, inner: Any, flat_params: dict | 
     if flat_params is None and plan.decay is not None:
         return False
     adam = inner[plan.adam]
-    trees = [flat_grads, adam.mu, adam.nu] + ([] if flat_params is None else [flat_params])
-    if any(set(t) != {"float32"} for t in trees):
+    states = (adam.mu, adam.nu) + ((adam.nu_max,) if plan.amsgrad else ())
+    trees = [flat_grads, *states] + ([] if flat_params is None else [flat_params])
+    if any(not isinstance(t, dict) or set(t) != {"float32"} for t in trees):
         return False
-    if any(jnp.result_type(c) != jnp.float32 for t in trees[:1] + trees[3:] for c in t["float32"]):
+    if any(jnp.result_type(c) != jnp.float32 for t in (trees[0], *trees[1 + len(states):]) for c in t["float32"]):
         return False
-    if any(jnp.result_type(c) != moments for t in (adam.mu, adam.nu) for c in t["float32"]):
+    if any(jnp.result_type(c) != moments for t in states for c in t["float32"]):
         return False
     return jax.device_count() == 1 and _kernels.available(kernel)
 
@@ -587,10 +592,13 @@ def _fused_adam_apply(plan: _AdamPlan, flat_grads: dict, inner: tuple, flat_para
     """``plan``'s chain applied with the in-place Adam kernel: the new params and state."""
     hyper, new_inner = _adam_scalars(plan, flat_grads, inner, apply=True)
     adam = new_inner[plan.adam]
-    outs = [_kernels.apply_chunk(kernel, p, g, (m, v), hyper) for p, g, m, v in zip(
-        flat_params["float32"], flat_grads["float32"], adam.mu["float32"], adam.nu["float32"])]
-    new_inner[plan.adam] = adam._replace(mu={"float32": tuple(o[1] for o in outs)},
-                                         nu={"float32": tuple(o[2] for o in outs)})
+    states = [adam.mu["float32"], adam.nu["float32"]] + ([adam.nu_max["float32"]] if plan.amsgrad else [])
+    outs = [_kernels.apply_chunk(kernel, p, g, tuple(s), hyper) for p, g, *s in zip(
+        flat_params["float32"], flat_grads["float32"], *states)]
+    new = {"mu": {"float32": tuple(o[1] for o in outs)}, "nu": {"float32": tuple(o[2] for o in outs)}}
+    if plan.amsgrad:
+        new["nu_max"] = {"float32": tuple(o[3] for o in outs)}
+    new_inner[plan.adam] = adam._replace(**new)
     return {"float32": tuple(o[0] for o in outs)}, tuple(new_inner)
 
 
