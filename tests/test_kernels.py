@@ -78,6 +78,14 @@ APPLY_CONFIGS = {
     "clip_rms_momentum": ("rms_momentum_apply", lambda: zoo.chain(zoo.clip_by_global_norm(0.5), zoo.scale_by_rms(0.95),
                                                                   zoo.scale(-1e-3), zoo.trace(0.9))),
     "rmsprop_nesterov": ("rms_momentum_apply", lambda: zoo.rmsprop(1e-3, decay=0.8, momentum=0.7, nesterov=True)),
+    "rms_decoupled_decay": ("rms_apply", lambda: zoo.chain(zoo.scale_by_rms(0.8), zoo.add_decayed_weights(1e-2), zoo.scale(-1e-3))),
+    "rmsprop_centered_torch_eps_schedule": ("rms_centered_apply", lambda: zoo.rmsprop(
+        zoo.cosine_decay_schedule(3e-3, 40), decay=0.95, eps=1e-6, eps_in_sqrt=False, centered=True)),
+    "clip_decays_rms_centered": ("rms_centered_apply", lambda: zoo.chain(
+        zoo.clip_by_global_norm(0.5), zoo.add_decayed_weights(1e-3), zoo.scale_by_stddev(0.9), zoo.add_decayed_weights(1e-2),
+        zoo.scale(-1e-3))),
+    "rmsprop_centered_nesterov": ("rms_centered_momentum_apply", lambda: zoo.rmsprop(1e-3, decay=0.8, momentum=0.7,
+                                                                                    nesterov=True, centered=True)),
     # inject_hyperparams: the hyperparameters are arrays of the state, fed to the kernel's `hyper` at run time.
     "inject_adamw": ("adam_apply", lambda: zoo.inject_hyperparams(zoo.adamw)(learning_rate=1e-3, b1=0.8, weight_decay=1e-2)),
     "inject_sgd_nesterov_schedule": ("momentum_apply", lambda: zoo.inject_hyperparams(zoo.sgd)(
@@ -236,7 +244,9 @@ def test_kernel_applies_only_to_the_chains_it_covers():
     assert other(zoo.chain(zoo.add_decayed_weights(1e-2), zoo.trace(0.9, nesterov=True), zoo.scale(-1.0))).args == (0.9, True)
     assert other(zoo.rmsprop(1e-3)).kernel == "rms_apply" and other(zoo.rmsprop(1e-3, eps_in_sqrt=False)).args[2] is False
     assert other(zoo.rmsprop(1e-3, momentum=0.9, nesterov=True)).after[1:] == (0.9, True)
-    for uncovered in (zoo.rmsprop(1e-3, centered=True), zoo.rmsprop(1e-3, bias_correction=True),
+    assert other(zoo.rmsprop(1e-3, centered=True)).kernel == "rms_centered_apply"
+    assert other(zoo.rmsprop(1e-3, centered=True, momentum=0.9)).kernel == "rms_centered_momentum_apply"
+    for uncovered in (zoo.rmsprop(1e-3, centered=True, bias_correction=True), zoo.rmsprop(1e-3, bias_correction=True),
                       zoo.sgd(1e-2), zoo.lion(1e-3, mask=lambda p: p), zoo.chain(zoo.scale_by_lion(mode="smooth"), zoo.scale(-1e-3)),
                       zoo.chain(zoo.add_decayed_weights(1e-2), zoo.scale_by_lion(), zoo.scale(-1e-3)),
                       zoo.chain(zoo.trace(0.9), zoo.clip_by_global_norm(1.0), zoo.scale(-1e-3)),

@@ -61,6 +61,9 @@ KERNELS = {
     "lion_apply": ("lion_cpu.cc", "JaxoptZooLionApplyF32", "jaxopt_zoo_lion_apply_f32"),
     "rms_apply": ("rms_cpu.cc", "JaxoptZooRmsApplyF32", "jaxopt_zoo_rms_apply_f32"),
     "rms_momentum_apply": ("rms_cpu.cc", "JaxoptZooRmsMomentumApplyF32", "jaxopt_zoo_rms_momentum_apply_f32"),
+    "rms_centered_apply": ("rms_centered_cpu.cc", "JaxoptZooRmsCenteredApplyF32", "jaxopt_zoo_rms_centered_apply_f32"),
+    "rms_centered_momentum_apply": ("rms_centered_cpu.cc", "JaxoptZooRmsCenteredMomentumApplyF32",
+                                    "jaxopt_zoo_rms_centered_momentum_apply_f32"),
 }
 
 _lock = threading.Lock()
@@ -176,7 +179,7 @@ def apply_chunk(kernel: str, p: jax.Array, g: jax.Array, state: tuple, hyper: ja
     returns ``(p', *state')``.
 
     ``state`` are the kernel's moment chunks (``(m, v)`` for Adam, ``(m, v, v_max)`` for AMSGrad, ``(t,)`` for momentum,
-    ``(m,)`` for Lion, ``(v,)`` or ``(v, t)`` for RMSprop) and ``hyper`` its float32 vector of scalars (see its ``.cc`` file).
+    ``(m,)`` for Lion, ``(v,)`` or ``(v, t)`` for RMSprop, ``(m, v)`` or ``(m, v, t)`` centred) and ``hyper`` its float32 vector of scalars (see its ``.cc`` file).
     ``p`` and the state are aliased to their outputs: under ``jit`` with them donated, the step
     writes them in place. Call only when ``available(kernel)``.
     """

@@ -319,9 +319,9 @@ def packed_apply(tx: GradientTransformation, grads: dict, state: Any, params: di
     ``[clip_by_global_norm], [add_decayed_weights], core, [add_decayed_weights], scale(-lr) |
     scale_by_schedule`` with float hyperparameters, where the core is ``scale_by_adam`` (NAdam's
     ``nesterov``, and ``amsgrad``/``scale_by_amsgrad`` with its running maximum; no weight decay before it), ``trace`` (SGD with momentum or Nesterov),
-    ``scale_by_lion`` (mode ``'hard'``, no weight decay before it) or ``scale_by_rms`` (no
-    bias correction; optionally followed by ``trace``, rmsprop's momentum): what ``zoo.adam``,
-    ``zoo.adamw``, ``zoo.sgd(lr, momentum)``, ``zoo.lion`` and ``zoo.rmsprop`` (not centered)
+    ``scale_by_lion`` (mode ``'hard'``, no weight decay before it) or ``scale_by_rms`` or
+    ``scale_by_stddev`` (no bias correction; optionally followed by ``trace``, rmsprop's momentum): what
+    ``zoo.adam``, ``zoo.adamw``, ``zoo.sgd(lr, momentum)``, ``zoo.lion`` and ``zoo.rmsprop`` (centred or not)
     build, and ``zoo.nadam``/``zoo.nadamw``/``zoo.amsgrad``; the Adam family also with bfloat16 moments
     (``mu_dtype=nu_dtype=jnp.bfloat16``, float32 math); and ``inject_hyperparams`` of these
     (without stateful schedules; its float32 hyperparameters go to the kernel as runtime scalars,
@@ -609,7 +609,7 @@ class _ApplyPlan(NamedTuple):
     """A chain an ``*_apply`` kernel other than Adam's covers (``packed_apply``): ``[clip_by_global_norm],
     [add_decayed_weights], core, [add_decayed_weights], scale | scale_by_schedule``."""
 
-    kernel: str  # "momentum_apply" (trace: SGD with momentum or Nesterov), "lion_apply", "rms_apply"
+    kernel: str  # "momentum_apply" (trace: SGD with momentum or Nesterov), "lion_apply", "rms[_centered]_apply"
     core: int  # index of the core's state in the chain's state tuple
     args: tuple  # the core's hyperparameters: (decay, nesterov), (b1, b2) or (decay, eps, eps_in_sqrt)
     clip: float | None
@@ -645,6 +645,11 @@ def _core(t: Any) -> tuple | None:
             and inv_root is not None and _is_number(inv_root.get("eps"))):
         # _inverse_root's two lambdas: rsqrt(v + eps) (eps in the root) or 1 / (sqrt(v) + eps).
         return "rms_apply", (rms["decay"], inv_root["eps"], "rsqrt" in rms["inv_root"].__code__.co_names)
+    std = _closure(t.update, "scale_by_stddev.<locals>.update_fn")  # centred RMSprop
+    inv_root = None if std is None else _closure(std.get("inv_root"), "_inverse_root.<locals>.<lambda>")
+    if (std is not None and std.get("bias_correction") is False and _is_float(std.get("decay"))
+            and inv_root is not None and _is_number(inv_root.get("eps"))):
+        return "rms_centered_apply", (std["decay"], inv_root["eps"], "rsqrt" in std["inv_root"].__code__.co_names)
     return None
 
 
@@ -668,7 +673,7 @@ def _apply_plan(tx: Any) -> _ApplyPlan | None:
     if decay_out is not None:
         rest.pop(0)
     after = None
-    if core[0] == "rms_apply" and len(rest) == 2:  # rmsprop's tail: identity() or trace(momentum, nesterov)
+    if core[0] in ("rms_apply", "rms_centered_apply") and len(rest) == 2:  # rmsprop's tail: identity() or trace(momentum, nesterov)
         tail_index, tail = rest.pop()
         if _closure(tail.update, "identity.<locals>.update_fn") is None:
             momentum = _core(tail)
@@ -678,7 +683,7 @@ def _apply_plan(tx: Any) -> _ApplyPlan | None:
     if len(rest) != 1:
         return None
     last_index, last = rest[0]
-    kernel = "rms_momentum_apply" if after is not None else core[0]
+    kernel = core[0].replace("_apply", "_momentum_apply") if after is not None else core[0]
     scale = _closure(last.update, "scale.<locals>.update_fn")
     if scale is not None and _is_number(scale.get("step_size")):
         return _ApplyPlan(kernel, index, core[1], clip, decay_in, decay_out, scale["step_size"], None, after)
@@ -696,7 +701,8 @@ def _moments(plan: _ApplyPlan, inner: tuple) -> tuple:
         return (core.trace,)
     if plan.kernel == "lion_apply":
         return (core.mu,)
-    return (core.nu,) if plan.after is None else (core.nu, inner[plan.after[0]].trace)
+    rms = (core.mu, core.nu) if plan.kernel.startswith("rms_centered") else (core.nu,)
+    return rms if plan.after is None else (*rms, inner[plan.after[0]].trace)
 
 
 def _apply_fusable(plan: _ApplyPlan, flat_grads: dict, inner: Any, flat_params: dict) -> bool:
@@ -740,7 +746,8 @@ def _fused_apply(plan: _ApplyPlan, flat_grads: dict, inner: tuple, flat_params: 
     elif plan.kernel == "lion_apply":
         new_inner[plan.core] = core._replace(count=_numerics.safe_increment(core.count), mu=new[0])
     else:
-        new_inner[plan.core] = core._replace(nu=new[0])
+        centred = plan.kernel.startswith("rms_centered")
+        new_inner[plan.core] = core._replace(mu=new[0], nu=new[1]) if centred else core._replace(nu=new[0])
         if plan.after is not None:
-            new_inner[plan.after[0]] = inner[plan.after[0]]._replace(trace=new[1])
+            new_inner[plan.after[0]] = inner[plan.after[0]]._replace(trace=new[-1])
     return {"float32": tuple(o[0] for o in outs)}, tuple(new_inner)
