@@ -18,6 +18,7 @@ process.
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import os
 import platform
@@ -187,3 +188,43 @@ def apply_chunk(kernel: str, p: jax.Array, g: jax.Array, state: tuple, hyper: ja
     aliases = {0: 0, **{2 + i: 1 + i for i in range(len(state))}}
     call = jax.ffi.ffi_call(target(kernel), outs, input_output_aliases=aliases, vmap_method="sequential")
     return call(p, g, *state, hyper)
+
+
+def apply_chunk_per_shard(kernel: str, p: jax.Array, g: jax.Array, state: tuple, hyper: jax.Array) -> tuple:
+    """``apply_chunk`` on a chunk that may be sharded over several devices: the kernel runs on
+    each device's shard (the step is elementwise), with ``hyper`` replicated.
+
+    Under ``jit`` the params' sharding is known only when XLA partitions the program, so the
+    call is a ``custom_partitioning`` op whose partitioning is that of ``shard_map`` over p's
+    sharding: g and the state are given p's sharding (the partitioner reshards them if they
+    differ), the outputs keep it, and each device runs ``apply_chunk`` on its own shards, in
+    place. Unsharded (one device, or inside ``shard_map``/``pmap`` already) it is ``apply_chunk``.
+    """
+    mesh = jax.sharding.get_abstract_mesh()
+    if getattr(mesh, "manual_axes", ()):  # inside shard_map: these are the shards already
+        return apply_chunk(kernel, p, g, state, hyper)
+    return _per_shard_call(kernel, len(state), p.ndim)(p, g, *state, hyper)
+
+
+@functools.cache
+def _per_shard_call(kernel: str, n_state: int, rank: int):
+    from jax.experimental.custom_partitioning import custom_partitioning
+    from jax.sharding import NamedSharding, PartitionSpec
+
+    def local(p, g, *rest):
+        return apply_chunk(kernel, p, g, tuple(rest[:-1]), rest[-1])
+
+    call = custom_partitioning(local)
+
+    def infer(mesh, arg_shapes, result_shape):
+        return (arg_shapes[0].sharding,) * (1 + n_state)
+
+    def partition(mesh, arg_shapes, result_shape):
+        like_p = arg_shapes[0].sharding
+        replicated = NamedSharding(like_p.mesh, PartitionSpec())
+        return mesh, local, (like_p,) * (1 + n_state), (like_p,) * (2 + n_state) + (replicated,)
+
+    dims = " ".join(f"d{i}" for i in range(rank))  # every dimension elementwise (passthrough)
+    rule = ", ".join([dims] * (2 + n_state)) + ", h -> " + ", ".join([dims] * (1 + n_state))
+    call.def_partition(partition=partition, infer_sharding_from_operands=infer, sharding_rule=rule)
+    return call
