@@ -421,6 +421,31 @@ for _name in PACKED:
     check(f"packed_apply_per_shard:{_name}")(lambda _name=_name: packed_apply_per_shard(_name))
 
 
+def packed_apply_per_shard_explicit():
+    """Under explicit sharding (the types carry it) the kernel runs under shard_map over it."""
+    from jax.sharding import AxisType
+
+    tx = PACKED["adamw"][1]()
+    mesh = jax.make_mesh((8,), ("x",), axis_types=(AxisType.Explicit,))
+    os.environ["JAXOPT_ZOO_KERNELS"] = "1"
+    try:
+        p1, s1, _ = packed_run(tx, lambda f: jax.device_put(f, jax.devices()[0]), fused=True)
+        with jax.set_mesh(mesh):
+            place = lambda f: {"float32": tuple(jax.device_put(c, PACKED_SPECS[k]) for k, c in zip(("b", "w"), f["float32"]))}  # noqa: E731
+            p8, s8, text = packed_run(tx, place, fused=True)
+    finally:
+        os.environ.pop("JAXOPT_ZOO_KERNELS")
+    calls = [line for line in text.splitlines() if 'custom_call_target="jaxopt_zoo_adam_apply_f32"' in line]
+    assert len(calls) == 2 and any("f32[8]" in c for c in calls) and any("f32[64,2]" in c for c in calls), calls
+    for spec, leaf in zip(PACKED_SPECS.values(), p8["float32"] + s8[0].mu["float32"]):
+        assert leaf.sharding.spec == spec, leaf.sharding
+    for a, b in zip(jax.tree.leaves((p8, s8)), jax.tree.leaves((p1, s1))):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+check("packed_apply_per_shard:explicit_adamw")(packed_apply_per_shard_explicit)
+
+
 # --- data parallel: pmap / shard_map with pmean equal the single-device step ---------------------
 D, BATCH = 6, 64
 

@@ -203,6 +203,14 @@ def apply_chunk_per_shard(kernel: str, p: jax.Array, g: jax.Array, state: tuple,
     mesh = jax.sharding.get_abstract_mesh()
     if getattr(mesh, "manual_axes", ()):  # inside shard_map: these are the shards already
         return apply_chunk(kernel, p, g, state, hyper)
+    sharding = getattr(jax.typeof(p), "sharding", None)
+    if getattr(mesh, "explicit_axes", ()) and sharding is not None and any(sharding.spec):
+        # Explicit sharding: p's type carries its sharding, so shard_map over it directly.
+        spec = sharding.spec
+        local = jax.shard_map(lambda *a: apply_chunk(kernel, a[0], a[1], tuple(a[2:-1]), a[-1]), mesh=sharding.mesh,
+                              in_specs=(spec,) * (2 + len(state)) + (jax.sharding.PartitionSpec(),),
+                              out_specs=(spec,) * (1 + len(state)))
+        return local(p, jax.sharding.reshard(g, spec), *(jax.sharding.reshard(x, spec) for x in state), hyper)
     return _per_shard_call(kernel, len(state), p.ndim)(p, g, *state, hyper)
 
 

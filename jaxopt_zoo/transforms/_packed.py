@@ -60,7 +60,8 @@ read it back (40 bytes).
 
 **Sharded buffers.** With several devices, ``packed_apply``'s kernel call is partitioned as
 ``shard_map`` over the params' sharding (``jax.experimental.custom_partitioning``: under ``jit``
-the sharding is known only when XLA partitions the program): each device runs the kernel on its
+the sharding is known only when XLA partitions the program; under explicit sharding, whose types
+carry it, ``shard_map`` itself; inside a ``shard_map`` the kernel runs on the shards it is given): each device runs the kernel on its
 own shards of p, g and the state, in place, and the global scalars (the clipping norm, the step
 count, the schedule) are computed before it on the whole sharded tree (XLA's sharded reduction).
 The numbers are the unsharded kernel's bit for bit, except that a clipping norm summed over
