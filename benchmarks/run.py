@@ -53,6 +53,10 @@ RESULTS = Path(__file__).resolve().parent / "results"
 # as its optimizer, so the kernel updates the one buffer per dtype. "packed params, in place"
 # is the packed-params loop stepped by ``zoo.packed_apply(tx, ...)``: the kernel writes p, m
 # and v over their own buffers (28 bytes per parameter), no update array in between.
+# "packed params, in place, leaf grads" is that loop with the grads given to ``packed_apply``
+# per leaf, as they come (not packed first): the kernel's multi-tensor form reads each leaf
+# where it is, so nothing is concatenated; with grads in the step, they are ``jax.grad`` of the
+# loss on the unpacked params (``unpack_tree``'s leaves), so per leaf too.
 VARIANTS: dict = {
     "adamw": [
         ("packed", lambda zoo: zoo.packed(workloads.adamw(zoo))),
@@ -60,6 +64,7 @@ VARIANTS: dict = {
         ("packed params", workloads.adamw),
         ("packed params, fused", lambda zoo: zoo.packed(workloads.adamw(zoo), chunk_size=None)),
         ("packed params, in place", workloads.adamw),
+        ("packed params, in place, leaf grads", workloads.adamw),
         ("packed params, in place, no kernel", workloads.adamw),
         ("no-op step", workloads.adamw),
         ("no-op step, packed", lambda zoo: zoo.packed(workloads.adamw(zoo))),
@@ -142,6 +147,17 @@ def _packed_apply_step(tx, zoo, pack_grads: bool = True):
     return step
 
 
+def _leaf_grads_step(tx, zoo, like, grads_from_loss: bool):
+    """``packed_apply`` on packed params with per-leaf grads: those received, or with
+    ``grads_from_loss`` those of ``_loss`` taken on the unpacked params (its leaves)."""
+    def step(flat_params, state, grads):
+        if grads_from_loss:
+            grads = jax.grad(_loss)(zoo.unpack_tree(flat_params, like, chunk_size=None))
+        return zoo.packed_apply(tx, grads, state, flat_params)
+
+    return step
+
+
 def _loss(params):
     """The simplest loss whose gradient reaches every param: 0.005 Σ p², so g = 0.01 p."""
     return 0.005 * sum(jnp.vdot(x, x) for x in jax.tree.leaves(params))
@@ -196,7 +212,9 @@ def time_row(
         if name.startswith("packed params"):
             p = zoo.pack_tree(p, chunk_size=None)
             in_place = name.startswith("packed params, in place")
-            if grads_from_loss:
+            if name.endswith("leaf grads"):
+                step = _leaf_grads_step(tx, zoo, like, grads_from_loss)
+            elif grads_from_loss:
                 step = _with_grads_from_loss(_packed_apply_step(tx, zoo, False) if in_place else _step(tx, zoo), like)
             else:
                 step = _packed_apply_step(tx, zoo) if in_place else _packed_params_step(tx, zoo)

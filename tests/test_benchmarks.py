@@ -32,6 +32,7 @@ def test_harness_writes_table_and_json(tmp_path, capsys):
     assert by_case["AdamW, 1 leaf [packed]"]["kernel"] is built
     assert by_case["AdamW, 1 leaf [packed params, fused]"]["kernel"] is built
     assert by_case["AdamW, 1 leaf [packed params, in place]"]["kernel"] is built
+    assert by_case["AdamW, 8 leaves [packed params, in place, leaf grads]"]["kernel"] is built
     assert not by_case["AdamW, 1 leaf [packed params, in place, no kernel]"]["kernel"]
     assert not by_case["AdamW, 1 leaf [packed, no kernel]"]["kernel"] and not by_case["AdamW, 1 leaf"]["kernel"]
     for r in res["steps"]:
@@ -69,7 +70,9 @@ def test_train_step_variants_compute_the_same_step():
     flat_step = bench._with_grads_from_loss(bench._step(tx, zoo), like)
     got_flat, _ = jax.jit(flat_step)(flat, tx.init(flat), {})
     got_flat = zoo.unpack_tree(got_flat, like, chunk_size=None)
-    for got in (got_packed, got_flat):
+    got_leaf, _ = jax.jit(bench._leaf_grads_step(tx, zoo, like, True))(flat, tx.init(flat), {})
+    got_leaf = zoo.unpack_tree(got_leaf, like, chunk_size=None)
+    for got in (got_packed, got_flat, got_leaf):
         for k in params:
             np.testing.assert_allclose(got[k], want[k], rtol=1e-6, atol=1e-7)
             assert not np.allclose(got[k], params[k])  # the step moved every leaf

@@ -4,9 +4,11 @@ against the unfused path.
 Each step is run both ways from the same params, grads and state, and the updates (the new
 params, for ``packed_apply``) and the new state must agree to 1 ulp (in practice they are
 bit-identical), over 60 steps (20 for ``packed_apply``), with default and random
-hyperparameters, a schedule, clipping, weight decay, x64 on and off, several chunks and one. The kernel is opt-in
-(``JAXOPT_ZOO_KERNELS=1``); these tests switch it on and off in-process, and with
-``JAXOPT_ZOO_KERNELS=0`` in the environment they check the pure-JAX path only.
+hyperparameters, a schedule, clipping, weight decay, x64 on and off, several chunks and one. By default only the
+in-place kernels of ``packed_apply`` run (``JAXOPT_ZOO_KERNELS=1`` adds the update kernel of ``packed``); these
+tests switch them on and off in-process, and with ``JAXOPT_ZOO_KERNELS=0`` in the environment they check the
+pure-JAX path only. ``test_an_install_without_the_kernels_works`` runs a process in which the built kernels are
+hidden (``JAXOPT_ZOO_NO_EXTENSION=1``: an install built without a compiler).
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ import pytest
 import jaxopt_zoo as zoo
 from jaxopt_zoo import _kernels
 from jaxopt_zoo.transforms import _packed
-from tests._subprocess import run_under_xla_defaults
-from tests.conftest import FAST_COMPILE_FLAGS
+from tests._subprocess import run_python, run_under_xla_defaults
+from tests.conftest import FAST_COMPILE_FLAGS, SUITE_XLA_FLAGS
 
 KERNELS_OFF = os.environ.get("JAXOPT_ZOO_KERNELS") == "0"  # `JAXOPT_ZOO_KERNELS=0 make test`: the fallback only
 
@@ -124,6 +126,10 @@ def test_kernel_builds_here():
     # The machines the suite runs on have g++: a kernel that silently fails to build would
     # leave everything below testing the fallback against itself.
     assert _with_kernels(True, _kernels.available, "adam") is not KERNELS_OFF
+    if os.environ.get("JAXOPT_ZOO_EXPECT_BUILT") == "1":  # CI (.ci/run): the install's build made them, not the rebuild
+        for source in _kernels._build.sources():
+            name = _kernels._build.built_name(source)
+            assert (_kernels._PACKAGED_DIR / name).exists(), f"{name} is not in the package: did hatch_build.py run?"
 
 
 # The kernel copies the rounding of XLA's default CPU pipeline (which products it fuses into FMAs).
@@ -199,11 +205,17 @@ def _fused_apply_equals_unfused(name, x64, chunk_size):
 
         assert _with_kernels(True, has_kernel, fused) is not KERNELS_OFF
         assert not _with_kernels(False, has_kernel, jax.jit(lambda g, s, p: zoo.packed_apply(tx, g, s, p)))
+        # The kernels' multi-tensor form: the grads per leaf, as jax.grad gives them (not packed).
+        leaf = jax.jit(lambda g, s, p: zoo.packed_apply(tx, g, s, p))
+        multi = kernel.replace("apply", "apply_multi")
+        multi = multi if multi in _kernels.KERNELS else kernel  # AMSGrad, centred RMSprop: the grads packed first
+        assert _with_kernels(True, _has_kernel, leaf, _tree(1), state, params, kernel=multi) is not KERNELS_OFF
         for step in range(20):  # XLA's other roundings show in the first steps (clipping from the second)
             grads = pack(_tree(100 + step))
             want = plain(grads, state, params)
             got = _with_kernels(True, fused, grads, state, params)
             _assert_steps_agree(got, want)
+            _assert_steps_agree(_with_kernels(True, leaf, _tree(100 + step), state, params), want)
             params, state = got
 
 
@@ -334,6 +346,8 @@ def test_packed_apply_under_inject_hyperparams_keeps_the_fallbacks_state():
 
 def test_failed_build_falls_back(monkeypatch, tmp_path):
     monkeypatch.setattr(_kernels, "_loaded", {})
+    monkeypatch.setattr(_kernels, "_warned_absent", False)
+    monkeypatch.setattr(_kernels, "_PACKAGED_DIR", tmp_path / "package")  # not built by the install: the developer rebuild
     monkeypatch.setenv("JAXOPT_ZOO_KERNELS", "1")
     monkeypatch.setenv("JAXOPT_ZOO_CACHE", str(tmp_path))
     monkeypatch.setenv("CXX", "false")  # a "compiler" that always fails
@@ -350,7 +364,97 @@ def test_failed_build_falls_back(monkeypatch, tmp_path):
     got, _ = jax.jit(lambda g, s, p: zoo.packed_apply(tx, g, s, p))(flat, tx.init(flat), flat)
     np.testing.assert_allclose(got["float32"][0], zoo.pack_tree(zoo.apply_updates(params, want), chunk_size=None)["float32"][0],
                                rtol=1e-6)
-    monkeypatch.setattr(_kernels, "_compiler", lambda: None)
+    monkeypatch.setattr(_kernels._build, "compiler", lambda: None)
     monkeypatch.setattr(_kernels, "_loaded", {})
-    with pytest.warns(UserWarning, match="no C\\+\\+ compiler"):
-        assert not _kernels.available("adam")
+    with pytest.warns(UserWarning, match="not built in this install and no C\\+\\+ compiler") as caught:
+        assert not _kernels.available("adam") and not _kernels.available("lion_apply")
+    assert len(caught) == 1  # once per process
+
+
+def test_only_the_in_place_kernels_run_by_default(monkeypatch):
+    monkeypatch.delenv("JAXOPT_ZOO_KERNELS", raising=False)
+    assert [k for k in _kernels.KERNELS if not _kernels.enabled(k)] == ["adam"]  # packed's update kernel
+    params = zoo.pack_tree(_tree(0), chunk_size=1000)
+    for tx, kernel in ((zoo.adamw(1e-3), "adam_apply"), (zoo.sgd(1e-2, momentum=0.9), "momentum_apply")):
+        step = jax.jit(lambda g, s, p, tx=tx: zoo.packed_apply(tx, g, s, p))
+        assert _has_kernel(step, params, tx.init(params), params, kernel=kernel)
+    tx = zoo.packed(zoo.adamw(1e-3), chunk_size=1000)
+    assert not _has_kernel(jax.jit(tx.update), _tree(1), tx.init(_tree(0)), _tree(0))
+    monkeypatch.setenv("JAXOPT_ZOO_KERNELS", "maybe")
+    with pytest.raises(ValueError, match="JAXOPT_ZOO_KERNELS` must be 1 .* got 'maybe'"):
+        _kernels.enabled("adam_apply")
+
+
+# A process in which the built kernels are hidden, as in an install built without a compiler:
+# the package imports, no kernel runs, and packed / packed_apply give the unfused path's numbers
+# (bit for bit: they are that path; the tests above pin the kernels to it); silent by default,
+# one warning when JAXOPT_ZOO_KERNELS=1 asks for the kernels.
+WITHOUT_KERNELS = r"""
+import os, warnings
+warnings.simplefilter("error")
+import jax, jax.numpy as jnp, numpy as np
+import jaxopt_zoo as zoo
+from jaxopt_zoo import _kernels
+
+rng = np.random.default_rng(0)
+tree = lambda: {"a": jnp.asarray(rng.normal(size=(30, 7)), jnp.float32), "b": jnp.asarray(rng.normal(size=5), jnp.float32)}
+os.environ["JAXOPT_ZOO_KERNELS"] = "1"
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    assert not any(_kernels.available(k) for k in _kernels.KERNELS)
+messages = [str(w.message) for w in caught]
+assert len(messages) == 1 and messages[0].startswith("jaxopt_zoo: the C++ kernels are not built in this install"), messages
+del os.environ["JAXOPT_ZOO_KERNELS"]
+for tx in (zoo.adamw(1e-3, weight_decay=1e-2), zoo.sgd(1e-2, momentum=0.9, nesterov=True), zoo.lion(1e-3),
+           zoo.rmsprop(1e-3, momentum=0.9), zoo.adamw(1e-3, mu_dtype=jnp.bfloat16, nu_dtype=jnp.bfloat16)):
+    flat = zoo.pack_tree(tree(), chunk_size=100)
+    state = tx.init(flat)
+    fused = jax.jit(lambda g, s, p: zoo.packed_apply(tx, g, s, p))
+    def plain(g, s, p):
+        updates, s = tx.update(g, s, p)
+        return zoo.apply_updates(p, updates), s
+    plain = jax.jit(plain)
+    assert "jaxopt_zoo_" not in fused.lower(flat, state, flat).as_text()
+    for _ in range(3):
+        grads = zoo.pack_tree(tree(), chunk_size=100)
+        got, want = fused(grads, state, flat), plain(grads, state, flat)
+        jax.tree.map(np.testing.assert_array_equal, got, want)
+        flat, state = got
+tx = zoo.packed(zoo.adamw(1e-3))
+updates, _ = jax.jit(tx.update)(tree(), tx.init(tree()), tree())
+print("ok")
+"""
+
+
+def test_an_install_without_the_kernels_works():
+    done = run_python(WITHOUT_KERNELS, xla_flags=SUITE_XLA_FLAGS, timeout=600, JAXOPT_ZOO_NO_EXTENSION="1",
+                      JAXOPT_ZOO_KERNELS="")
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stdout[-2000:] + done.stderr[-4000:]
+
+
+def test_packed_apply_takes_per_leaf_grads_without_concatenating_them():
+    # Packed params and state, grads per leaf (as jax.grad of a loss on the unpacked params gives
+    # them): the multi-tensor kernel reads each leaf where it is. In the compiled program the only
+    # concatenation left is the kernel's vector of scalars, none the size of a chunk.
+    tx = zoo.adamw(1e-3, weight_decay=1e-2)
+    params = zoo.pack_tree(_tree(0), chunk_size=1000)
+    state = tx.init(params)
+    step = jax.jit(lambda g, s, p: zoo.packed_apply(tx, g, s, p))
+    hlo = _with_kernels(True, lambda: step.lower(_tree(1), state, params).compile().as_text())
+    assert (_kernels.KERNELS["adam_apply_multi"][2] in hlo) is not KERNELS_OFF
+    if not KERNELS_OFF:
+        assert [line for line in hlo.splitlines() if " concatenate(" in line and "f32[22]" not in line] == []
+    for on in (True, False):  # with the kernel and on the pure-JAX path: the numbers of packed grads
+        got = _with_kernels(on, jax.jit(lambda g, s, p: zoo.packed_apply(tx, g, s, p)), _tree(1), state, params)
+        want = _with_kernels(on, jax.jit(lambda g, s, p: zoo.packed_apply(tx, g, s, p)),
+                             zoo.pack_tree(_tree(1), chunk_size=1000), state, params)
+        _assert_steps_agree(got, want)
+    with pytest.raises(ValueError, match=r"^jaxopt_zoo\.packed_apply: argument `grads` .*tile"):
+        zoo.packed_apply(tx, {"a": jnp.ones(5)}, state, params)
+    # Donated, params and state are written in place (the grads are only read).
+    donated = jax.jit(lambda p, s, g: zoo.packed_apply(tx, g, s, p), donate_argnums=(0, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Some donated buffers were not usable" would be an error
+        old = (params, state)
+        params, state = _with_kernels(True, donated, params, state, _tree(1))
+    assert all(x.is_deleted() for x in jax.tree.leaves((old[0], old[1][0].mu, old[1][0].nu)))

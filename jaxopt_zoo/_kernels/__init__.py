@@ -1,56 +1,52 @@
-"""Optional fused CPU kernels for ``zoo.packed`` and ``zoo.packed_apply`` (XLA FFI custom calls written in C++).
+"""Fused CPU kernels for ``zoo.packed`` and ``zoo.packed_apply`` (XLA FFI custom calls written in C++).
 
-Each kernel is one C++ file next to this module, with its math in a comment at the top. It is
-built lazily, the first time ``packed`` traces a step it covers: ``g++`` compiles it into a
-per-user cache (``$JAXOPT_ZOO_CACHE`` or ``~/.cache/jaxopt_zoo/kernels``, keyed by a hash of
-the source, the jaxlib headers and the compiler flags), ``ctypes`` loads the shared object and
-``jax.ffi.register_ffi_target`` registers its handler for the CPU platform. Installing the
-package never compiles anything, so it cannot fail there.
+Each kernel is one C++ file next to this module, with its math in a comment at the top. The
+package's build compiles every ``*_cpu.cc`` here (``hatch_build.py`` at the repository root,
+run by ``pip install`` / ``pip install -e`` / ``python -m build``, with the flags and file
+names of ``_build.py``) into ``<stem>-<key>.so`` in this directory, the key a hash of the
+source, the headers, the flags and jaxlib's version. The first time ``packed`` or ``packed_apply`` traces a step
+a kernel covers, the shared object is loaded with ``ctypes`` and its handlers are registered
+with ``jax.ffi.register_ffi_target`` for the CPU platform.
 
-The kernels are opt-in for now: ``JAXOPT_ZOO_KERNELS=1`` turns them on. Through ``packed``
-(``tx.update`` + ``apply_updates``) they do not beat XLA's packed path; through
-``packed_apply``, which writes p and the state in place, they do (benchmarks/README.md). Where they are off, no compiler is found or the
-build fails, ``available`` says ``False`` and ``packed`` runs its pure-JAX path (the same
-numbers). The variable is read whenever a step is traced, so tests can run both ways in one
-process.
+Which kernels run (``JAXOPT_ZOO_KERNELS``, read whenever a step is traced, so tests can run
+both ways in one process):
+
+* unset (the default): the in-place kernels of ``packed_apply`` (the ``*_apply`` ones), which
+  beat XLA's path (benchmarks/README.md); not the update kernel of ``packed`` (``"adam"``),
+  which is slower than XLA's packed path and raises the step's peak memory;
+* ``1`` (``true``/``yes``/``on``): all of them, the update kernel of ``packed`` too;
+* ``0`` (``false``/``no``/``off``): none.
+
+Where a kernel does not run, ``available`` says ``False`` and ``packed``/``packed_apply`` run
+their pure-JAX path, with the same numbers: on a backend other than CPU, on an x86 CPU without
+FMA and AVX2 (the kernels reproduce XLA's fused multiply-adds bit for bit; no warning), and in
+an install built without a compiler (silently by default, with one warning per process under
+``JAXOPT_ZOO_KERNELS=1``, which asked for them). ``JAXOPT_ZOO_NO_EXTENSION=1`` makes an install
+with kernels behave as one without (the tests of the fallback use it).
+
+Developer rebuild: when this directory has no shared object for a source as it is now (a
+``.cc`` or header edited since the install, another jaxlib installed since, or a checkout used
+through ``PYTHONPATH`` that was never installed), it is compiled at first use into a per-user cache
+(``$JAXOPT_ZOO_CACHE`` or ``~/.cache/jaxopt_zoo/kernels``) with the same flags, if a compiler
+(``$CXX``, g++, c++ or clang++) is found; a failing compile warns and falls back.
+``pip install -e .`` again puts the rebuilt objects into the package.
 """
 
 from __future__ import annotations
 
 import ctypes
 import functools
-import hashlib
 import os
-import platform
-import shutil
-import subprocess
-import tempfile
 import threading
 import warnings
 from pathlib import Path
 
 import jax
 
+from . import _build
+
 _HERE = Path(__file__).resolve().parent
-_FLAGS = ("-O3", "-std=c++17", "-shared", "-fPIC", "-pthread", "-ffp-contract=off", "-fno-fast-math", "-fno-math-errno")
-
-
-def _cpu_flags() -> tuple | None:
-    """Extra flags for this CPU, or ``None`` when the kernels cannot reproduce XLA's numbers here.
-
-    XLA contracts ``a * b + c`` into a fused multiply-add where the CPU has one, and the
-    kernels reproduce that with ``std::fma``: on x86 they need FMA (and AVX2 to vectorise),
-    so an x86 CPU without FMA gets the pure-JAX path. Other architectures (aarch64) always
-    have a fused multiply-add.
-    """
-    machine = platform.machine().lower()
-    if machine not in ("x86_64", "amd64"):
-        return ()
-    try:
-        flags = set(Path("/proc/cpuinfo").read_text().split())
-    except OSError:
-        return None
-    return ("-mfma", "-mavx2") if {"fma", "avx2"} <= flags else None
+_PACKAGED_DIR = _HERE  # where the package's build puts the shared objects
 # kernel name -> (source file, exported handler symbol, FFI target name). A source may export
 # several handlers (the update and the in-place apply form of one kernel); it is built once.
 KERNELS = {
@@ -58,6 +54,15 @@ KERNELS = {
     "adam_apply": ("adam_cpu.cc", "JaxoptZooAdamApplyF32", "jaxopt_zoo_adam_apply_f32"),
     "adam_apply_bf16_state": ("adam_cpu.cc", "JaxoptZooAdamApplyBf16State", "jaxopt_zoo_adam_apply_bf16_state"),
     "amsgrad_apply": ("amsgrad_cpu.cc", "JaxoptZooAmsgradApplyF32", "jaxopt_zoo_amsgrad_apply_f32"),
+    # The multi-tensor forms: the grads as per-leaf operands (apply_leaves).
+    "adam_apply_multi": ("adam_cpu.cc", "JaxoptZooAdamApplyMultiF32", "jaxopt_zoo_adam_apply_multi_f32"),
+    "adam_apply_multi_bf16_state": ("adam_cpu.cc", "JaxoptZooAdamApplyMultiBf16State",
+                                    "jaxopt_zoo_adam_apply_multi_bf16_state"),
+    "momentum_apply_multi": ("momentum_cpu.cc", "JaxoptZooMomentumApplyMultiF32", "jaxopt_zoo_momentum_apply_multi_f32"),
+    "lion_apply_multi": ("lion_cpu.cc", "JaxoptZooLionApplyMultiF32", "jaxopt_zoo_lion_apply_multi_f32"),
+    "rms_apply_multi": ("rms_cpu.cc", "JaxoptZooRmsApplyMultiF32", "jaxopt_zoo_rms_apply_multi_f32"),
+    "rms_momentum_apply_multi": ("rms_cpu.cc", "JaxoptZooRmsMomentumApplyMultiF32",
+                                 "jaxopt_zoo_rms_momentum_apply_multi_f32"),
     "momentum_apply": ("momentum_cpu.cc", "JaxoptZooMomentumApplyF32", "jaxopt_zoo_momentum_apply_f32"),
     "lion_apply": ("lion_cpu.cc", "JaxoptZooLionApplyF32", "jaxopt_zoo_lion_apply_f32"),
     "rms_apply": ("rms_cpu.cc", "JaxoptZooRmsApplyF32", "jaxopt_zoo_rms_apply_f32"),
@@ -68,20 +73,38 @@ KERNELS = {
 }
 
 _lock = threading.Lock()
-_loaded: dict = {}  # kernel name -> FFI target name, source file -> its library; None when building failed
+_loaded: dict = {}  # kernel name -> FFI target name, source file -> its library; None when it cannot run
 _libs: list = []  # keeps the loaded libraries alive
+_warned_absent = False
+
+_ON = ("1", "true", "yes", "on")
+_OFF = ("0", "false", "no", "off")
 
 
-# Off unless asked for: measured so far (benchmarks/README.md, "The fused kernel"), the update
-# kernel of ``packed`` is slower than XLA's packed path and its update temporary raises the
-# step's peak memory; the in-place kernels of ``packed_apply`` are faster (same section), but
-# have been measured only on a loaded 2-core machine: switching the default is the lead's call.
-DEFAULT = "0"
+def on_by_default(kernel: str) -> bool:
+    """Whether ``kernel`` runs without ``JAXOPT_ZOO_KERNELS``: the in-place (``*_apply``) kernels
+    of ``packed_apply`` do, the update kernel of ``packed`` does not (benchmarks/README.md, "The
+    fused kernel": it is slower than XLA's packed path)."""
+    return "_apply" in kernel
 
 
-def enabled() -> bool:
-    """Whether ``JAXOPT_ZOO_KERNELS`` (default ``DEFAULT``) asks for the kernels: ``1``/``true``/``yes``/``on``."""
-    return os.environ.get("JAXOPT_ZOO_KERNELS", DEFAULT).strip().lower() in ("1", "true", "yes", "on")
+def _mode() -> str:
+    value = os.environ.get("JAXOPT_ZOO_KERNELS", "").strip().lower()
+    if value in _ON:
+        return "all"
+    if value in _OFF:
+        return "none"
+    if value in ("", "default"):
+        return "default"
+    raise ValueError(f"jaxopt_zoo: environment variable `JAXOPT_ZOO_KERNELS` must be 1 (all kernels), 0 (none) or "
+                     f"unset (the in-place kernels of packed_apply), got {value!r}")
+
+
+def enabled(kernel: str) -> bool:
+    """Whether ``JAXOPT_ZOO_KERNELS`` lets ``kernel`` run: ``1`` all, ``0`` none, unset the
+    kernels ``on_by_default``."""
+    mode = _mode()
+    return mode == "all" or (mode == "default" and on_by_default(kernel))
 
 
 def cache_dir() -> Path:
@@ -89,36 +112,14 @@ def cache_dir() -> Path:
     return Path(root) if root else Path(os.path.expanduser("~")) / ".cache" / "jaxopt_zoo" / "kernels"
 
 
-def _compiler() -> str | None:
-    return os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")
-
-
-def _build(source: Path, compiler: str) -> Path:
-    """Compile ``source`` into the cache (once per source/headers/flags) and return the .so path."""
-    include = jax.ffi.include_dir()
-    flags = (*_FLAGS, *_cpu_flags())
-    key = hashlib.sha256()
-    headers = b"".join(h.read_bytes() for h in sorted(source.parent.glob("*.h")))
-    for part in (source.read_bytes(), headers, include.encode(), jax.__version__.encode(), compiler.encode(),
-                 repr(flags).encode()):
-        key.update(part)
-    out = cache_dir() / f"{source.stem}-{key.hexdigest()[:16]}.so"
-    if out.exists():
-        return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # Build next to the target and rename, so concurrent processes never load a half-written file.
-    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
-        tmp_so = Path(tmp) / out.name
-        subprocess.run([compiler, *flags, f"-I{include}", f"-I{source.parent}", str(source), "-o", str(tmp_so)],
-                       check=True, capture_output=True, text=True, timeout=300)
-        os.replace(tmp_so, out)
-    return out
+def _hidden() -> bool:
+    return os.environ.get("JAXOPT_ZOO_NO_EXTENSION", "").strip().lower() in _ON
 
 
 def target(kernel: str) -> str | None:
-    """The registered FFI target of ``kernel`` on CPU, building its source on first use; ``None``
-    if kernels are disabled or it cannot be built (a warning says why, once per source)."""
-    if not enabled():
+    """The registered FFI target of ``kernel`` on CPU, loading its shared object on first use;
+    ``None`` if ``kernel`` is disabled or cannot run here (see the module docstring)."""
+    if not enabled(kernel):
         return None
     with _lock:
         if kernel in _loaded:
@@ -133,25 +134,49 @@ def target(kernel: str) -> str | None:
         return result
 
 
+def _shared_object(source: str) -> Path | None:
+    """The shared object of ``source`` as it is now: the package's, else one compiled into the
+    cache (the developer rebuild); ``None`` when there is none (a warning says why if it matters)."""
+    global _warned_absent
+    if not _build.cpu_supported():
+        return None  # no FMA/AVX2: XLA's numbers differ from the kernel's
+    path = _HERE / source
+    name = _build.built_name(path)
+    hidden = _hidden()  # behave as an install built without a compiler, on a machine without one
+    cached = cache_dir() / name
+    for built in (_PACKAGED_DIR / name, cached):
+        if not hidden and built.exists():
+            return built
+    compiler = None if hidden else _build.compiler()
+    if compiler is None:
+        if _mode() == "all" and not _warned_absent:  # asked for explicitly: say why they do not run
+            _warned_absent = True
+            warnings.warn("jaxopt_zoo: the C++ kernels are not built in this install and no C++ compiler was found "
+                          "to build them; zoo.packed and zoo.packed_apply use their pure-JAX path (the same numbers)",
+                          stacklevel=5)
+        return None
+    try:
+        return _build.compile_kernel(path, jax.ffi.include_dir(), cached, compiler)
+    except Exception as err:  # noqa: BLE001 - any failure means: use the fallback
+        what = source.removesuffix(".cc").removesuffix("_cpu")
+        detail = getattr(err, "stderr", "") or err
+        warnings.warn(f"jaxopt_zoo: building the {what} kernel failed, zoo.packed uses its pure-JAX "
+                      f"path: {detail}", stacklevel=5)
+        return None
+
+
 def _library(source: str):
-    """The loaded shared object of ``source`` (built into the cache first), or ``None``."""
+    """The loaded shared object of ``source``, or ``None``."""
     if source in _loaded:
         return _loaded[source]
-    compiler = _compiler()
     lib = None
-    what = source.removesuffix(".cc").removesuffix("_cpu")
-    if _cpu_flags() is None:
-        pass  # this CPU has no FMA: XLA's numbers differ from the kernel's, use the fallback
-    elif compiler is None:
-        warnings.warn("jaxopt_zoo: no C++ compiler found; zoo.packed uses its pure-JAX path", stacklevel=4)
-    else:
+    path = _shared_object(source)
+    if path is not None:
         try:
-            lib = ctypes.cdll.LoadLibrary(str(_build(_HERE / source, compiler)))
+            lib = ctypes.cdll.LoadLibrary(str(path))
             _libs.append(lib)
-        except Exception as err:  # noqa: BLE001 - any failure means: use the fallback
-            detail = getattr(err, "stderr", "") or err
-            warnings.warn(f"jaxopt_zoo: building the {what} kernel failed, zoo.packed uses its pure-JAX "
-                          f"path: {detail}", stacklevel=4)
+        except OSError as err:
+            warnings.warn(f"jaxopt_zoo: loading {path} failed, zoo.packed uses its pure-JAX path: {err}", stacklevel=4)
     _loaded[source] = lib
     return lib
 
@@ -188,6 +213,18 @@ def apply_chunk(kernel: str, p: jax.Array, g: jax.Array, state: tuple, hyper: ja
     aliases = {0: 0, **{2 + i: 1 + i for i in range(len(state))}}
     call = jax.ffi.ffi_call(target(kernel), outs, input_output_aliases=aliases, vmap_method="sequential")
     return call(p, g, *state, hyper)
+
+
+def apply_leaves(kernel: str, p: jax.Array, grads: list, state: tuple, hyper: jax.Array) -> tuple:
+    """``apply_chunk`` in its multi-tensor form (a ``*_multi`` kernel): the grads of the chunk ``p``
+    are the per-leaf float32 arrays ``grads`` that tile it in order (their sizes add up to its
+    size), passed to the kernel as they are, so they are not concatenated. Returns ``(p', *state')``,
+    ``p`` and the state aliased to their outputs. Call only when ``available(kernel)``.
+    """
+    outs = tuple(jax.ShapeDtypeStruct(x.shape, x.dtype) for x in (p, *state))
+    aliases = {i: i for i in range(1 + len(state))}
+    call = jax.ffi.ffi_call(target(kernel), outs, input_output_aliases=aliases, vmap_method="sequential")
+    return call(p, *state, hyper, *grads)
 
 
 def apply_chunk_per_shard(kernel: str, p: jax.Array, g: jax.Array, state: tuple, hyper: jax.Array) -> tuple:

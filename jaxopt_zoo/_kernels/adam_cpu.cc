@@ -251,6 +251,30 @@ ffi::Error AdamApplyBf16StateImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> p,
   return ffi::Error::Success();
 }
 
+// The multi-tensor form of the apply handlers (JaxoptZooAdamApplyMultiF32 / ...Bf16State): the
+// same step, with the grads given as the per-leaf arrays that tile the packed chunk (remaining
+// operands, in order) instead of one packed array, so they are read where they are (no
+// concatenation: 28 bytes per parameter, not 36). Returns p', m' and v' (p, m and v aliased).
+template <ffi::DataType kS>
+ffi::Error AdamApplyMultiImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> p, ffi::Buffer<kS> m, ffi::Buffer<kS> v,
+                              ffi::Buffer<ffi::F32> hyper, ffi::RemainingArgs grads, ffi::ResultBuffer<ffi::F32> p_out,
+                              ffi::ResultBuffer<kS> m_out, ffi::ResultBuffer<kS> v_out) {
+  const int64_t n = static_cast<int64_t>(p.element_count());
+  Hyper h;
+  jaxopt_zoo::Leaves leaves;
+  const char* err = ReadHyper(n, n, m.element_count(), v.element_count(), hyper, &h);
+  if (err == nullptr) err = jaxopt_zoo::ReadLeaves(grads, n, &leaves);
+  if (err != nullptr) return ffi::Error::InvalidArgument(err);
+  float* po = InPlace(p, p_out, n);
+  auto* mo = jaxopt_zoo::InPlaceAs(m, m_out, n);
+  auto* vo = jaxopt_zoo::InPlaceAs(v, v_out, n);
+  const auto range = Pick<true, std::remove_pointer_t<decltype(mo)>>(h);
+  jaxopt_zoo::ParallelForLeaves(pool, leaves, [=](int64_t at, const float* g, int64_t begin, int64_t end) {
+    range(po + at, g, mo + at, vo + at, nullptr, h, begin, end);
+  });
+  return ffi::Error::Success();
+}
+
 }  // namespace
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxoptZooAdamApplyBf16State, AdamApplyBf16StateImpl,
@@ -291,3 +315,20 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxoptZooAdamApplyF32, AdamApplyImpl,
                                   .Ret<ffi::Buffer<ffi::F32>>()  // m'
                                   .Ret<ffi::Buffer<ffi::F32>>()  // v'
 );
+
+#define JAXOPT_ZOO_ADAM_APPLY_MULTI(symbol, kS)                                        \
+  XLA_FFI_DEFINE_HANDLER_SYMBOL(symbol, AdamApplyMultiImpl<kS>,                       \
+                                ffi::Ffi::Bind()                                      \
+                                    .Ctx<ffi::ThreadPool>()                           \
+                                    .Arg<ffi::Buffer<ffi::F32>>() /* p */             \
+                                    .Arg<ffi::Buffer<kS>>()       /* m */             \
+                                    .Arg<ffi::Buffer<kS>>()       /* v */             \
+                                    .Arg<ffi::Buffer<ffi::F32>>() /* hyper */         \
+                                    .RemainingArgs()              /* g, per leaf */   \
+                                    .Ret<ffi::Buffer<ffi::F32>>() /* p' */            \
+                                    .Ret<ffi::Buffer<kS>>()       /* m' */            \
+                                    .Ret<ffi::Buffer<kS>>()       /* v' */            \
+  );
+
+JAXOPT_ZOO_ADAM_APPLY_MULTI(JaxoptZooAdamApplyMultiF32, ffi::F32)
+JAXOPT_ZOO_ADAM_APPLY_MULTI(JaxoptZooAdamApplyMultiBf16State, ffi::BF16)

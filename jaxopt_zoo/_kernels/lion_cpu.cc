@@ -90,6 +90,27 @@ ffi::Error LionApplyImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> p, ffi::Buf
   return ffi::Error::Success();
 }
 
+// The multi-tensor form (JaxoptZooLionApplyMultiF32): the same step with the grads given as the per-leaf arrays
+// that tile the chunk (the remaining operands, in order), read where they are (no concatenation).
+ffi::Error LionApplyMultiImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> p, ffi::Buffer<ffi::F32> m,
+                              ffi::Buffer<ffi::F32> hyper, ffi::RemainingArgs grads, ffi::ResultBuffer<ffi::F32> p_out,
+                              ffi::ResultBuffer<ffi::F32> m_out) {
+  const int64_t n = static_cast<int64_t>(p.element_count());
+  if (static_cast<int64_t>(m.element_count()) != n) return ffi::Error::InvalidArgument("lion_cpu: p and m must have the same size");
+  if (hyper.element_count() != 10) return ffi::Error::InvalidArgument("lion_cpu: hyper must hold 10 scalars");
+  jaxopt_zoo::Leaves leaves;
+  if (const char* err = jaxopt_zoo::ReadLeaves(grads, n, &leaves)) return ffi::Error::InvalidArgument(err);
+  const float* k = hyper.typed_data();
+  const Hyper h{k[0], k[1], k[2], k[3], k[4], k[5] != 0.0f, k[6], static_cast<int>(k[7]), k[8], k[9]};
+  float* po = InPlace(p, p_out, n);
+  float* mo = InPlace(m, m_out, n);
+  const RangeFn range = h.decay ? PickClip<true>(h.clip) : PickClip<false>(h.clip);
+  jaxopt_zoo::ParallelForLeaves(pool, leaves, [=](int64_t at, const float* g, int64_t begin, int64_t end) {
+    range(po + at, g, mo + at, h, begin, end);
+  });
+  return ffi::Error::Success();
+}
+
 }  // namespace
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxoptZooLionApplyF32, LionApplyImpl,
@@ -99,6 +120,17 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxoptZooLionApplyF32, LionApplyImpl,
                                   .Arg<ffi::Buffer<ffi::F32>>()  // g
                                   .Arg<ffi::Buffer<ffi::F32>>()  // m
                                   .Arg<ffi::Buffer<ffi::F32>>()  // hyper
+                                  .Ret<ffi::Buffer<ffi::F32>>()  // p'
+                                  .Ret<ffi::Buffer<ffi::F32>>()  // m'
+);
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxoptZooLionApplyMultiF32, LionApplyMultiImpl,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::ThreadPool>()
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // p
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // m
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // hyper
+                                  .RemainingArgs()               // g, per leaf
                                   .Ret<ffi::Buffer<ffi::F32>>()  // p'
                                   .Ret<ffi::Buffer<ffi::F32>>()  // m'
 );

@@ -101,6 +101,27 @@ ffi::Error MomentumApplyImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> p, ffi:
   return ffi::Error::Success();
 }
 
+// The multi-tensor form (JaxoptZooMomentumApplyMultiF32): the same step with the grads given as the per-leaf arrays
+// that tile the chunk (the remaining operands, in order), read where they are (no concatenation).
+ffi::Error MomentumApplyMultiImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> p, ffi::Buffer<ffi::F32> t,
+                                  ffi::Buffer<ffi::F32> hyper, ffi::RemainingArgs grads, ffi::ResultBuffer<ffi::F32> p_out,
+                                  ffi::ResultBuffer<ffi::F32> t_out) {
+  const int64_t n = static_cast<int64_t>(p.element_count());
+  if (static_cast<int64_t>(t.element_count()) != n) return ffi::Error::InvalidArgument("momentum_cpu: p and t must have the same size");
+  if (hyper.element_count() != 10) return ffi::Error::InvalidArgument("momentum_cpu: hyper must hold 10 scalars");
+  jaxopt_zoo::Leaves leaves;
+  if (const char* err = jaxopt_zoo::ReadLeaves(grads, n, &leaves)) return ffi::Error::InvalidArgument(err);
+  const float* k = hyper.typed_data();
+  const Hyper h{k[0], k[1] != 0.0f, k[2], k[3] != 0.0f, k[4], k[5] != 0.0f, k[6], static_cast<int>(k[7]), k[8], k[9]};
+  float* po = InPlace(p, p_out, n);
+  float* to = InPlace(t, t_out, n);
+  const RangeFn range = h.nesterov ? PickDecay<true>(h) : PickDecay<false>(h);
+  jaxopt_zoo::ParallelForLeaves(pool, leaves, [=](int64_t at, const float* g, int64_t begin, int64_t end) {
+    range(po + at, g, to + at, h, begin, end);
+  });
+  return ffi::Error::Success();
+}
+
 }  // namespace
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxoptZooMomentumApplyF32, MomentumApplyImpl,
@@ -110,6 +131,17 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxoptZooMomentumApplyF32, MomentumApplyImpl,
                                   .Arg<ffi::Buffer<ffi::F32>>()  // g
                                   .Arg<ffi::Buffer<ffi::F32>>()  // t
                                   .Arg<ffi::Buffer<ffi::F32>>()  // hyper
+                                  .Ret<ffi::Buffer<ffi::F32>>()  // p'
+                                  .Ret<ffi::Buffer<ffi::F32>>()  // t'
+);
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxoptZooMomentumApplyMultiF32, MomentumApplyMultiImpl,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::ThreadPool>()
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // p
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // t
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // hyper
+                                  .RemainingArgs()               // g, per leaf
                                   .Ret<ffi::Buffer<ffi::F32>>()  // p'
                                   .Ret<ffi::Buffer<ffi::F32>>()  // t'
 );

@@ -187,6 +187,44 @@ ffi::Error RmsMomentumApplyImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> p, f
   return ffi::Error::Success();
 }
 
+
+// The multi-tensor forms (JaxoptZooRmsApplyMultiF32, JaxoptZooRmsMomentumApplyMultiF32): the same
+// steps with the grads given as the per-leaf arrays that tile the chunk (the remaining operands,
+// in order), read where they are (no concatenation). `t`/`t_out` are null without momentum.
+ffi::Error RmsMulti(ffi::ThreadPool& pool, ffi::Buffer<ffi::F32>& p, ffi::Buffer<ffi::F32>& v, ffi::Buffer<ffi::F32>* t,
+                    ffi::Buffer<ffi::F32>& hyper, const ffi::RemainingArgs& grads, ffi::ResultBuffer<ffi::F32>& p_out,
+                    ffi::ResultBuffer<ffi::F32>& v_out, ffi::ResultBuffer<ffi::F32>* t_out) {
+  const int64_t n = static_cast<int64_t>(p.element_count());
+  if (ffi::Error err = Check(n, n, v.element_count(), t == nullptr ? n : t->element_count(), hyper); err.failure()) {
+    return err;
+  }
+  jaxopt_zoo::Leaves leaves;
+  if (const char* err = jaxopt_zoo::ReadLeaves(grads, n, &leaves)) return ffi::Error::InvalidArgument(err);
+  Hyper h = Read(hyper.typed_data());
+  h.momentum = t != nullptr;
+  float* po = InPlace(p, p_out, n);
+  float* vo = InPlace(v, v_out, n);
+  float* to = t == nullptr ? nullptr : InPlace(*t, *t_out, n);
+  const RangeFn range = h.eps_in_sqrt ? PickDecay<true>(h) : PickDecay<false>(h);
+  jaxopt_zoo::ParallelForLeaves(pool, leaves, [=](int64_t at, const float* g, int64_t begin, int64_t end) {
+    range(po + at, g, vo + at, to == nullptr ? nullptr : to + at, h, begin, end);
+  });
+  return ffi::Error::Success();
+}
+
+ffi::Error RmsApplyMultiImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> p, ffi::Buffer<ffi::F32> v,
+                             ffi::Buffer<ffi::F32> hyper, ffi::RemainingArgs grads, ffi::ResultBuffer<ffi::F32> p_out,
+                             ffi::ResultBuffer<ffi::F32> v_out) {
+  return RmsMulti(pool, p, v, nullptr, hyper, grads, p_out, v_out, nullptr);
+}
+
+ffi::Error RmsMomentumApplyMultiImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> p, ffi::Buffer<ffi::F32> v,
+                                     ffi::Buffer<ffi::F32> t, ffi::Buffer<ffi::F32> hyper, ffi::RemainingArgs grads,
+                                     ffi::ResultBuffer<ffi::F32> p_out, ffi::ResultBuffer<ffi::F32> v_out,
+                                     ffi::ResultBuffer<ffi::F32> t_out) {
+  return RmsMulti(pool, p, v, &t, hyper, grads, p_out, v_out, &t_out);
+}
+
 }  // namespace
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxoptZooRmsApplyF32, RmsApplyImpl,
@@ -208,6 +246,30 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxoptZooRmsMomentumApplyF32, RmsMomentumApplyImpl
                                   .Arg<ffi::Buffer<ffi::F32>>()  // v
                                   .Arg<ffi::Buffer<ffi::F32>>()  // t
                                   .Arg<ffi::Buffer<ffi::F32>>()  // hyper
+                                  .Ret<ffi::Buffer<ffi::F32>>()  // p'
+                                  .Ret<ffi::Buffer<ffi::F32>>()  // v'
+                                  .Ret<ffi::Buffer<ffi::F32>>()  // t'
+);
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxoptZooRmsApplyMultiF32, RmsApplyMultiImpl,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::ThreadPool>()
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // p
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // v
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // hyper
+                                  .RemainingArgs()               // g, per leaf
+                                  .Ret<ffi::Buffer<ffi::F32>>()  // p'
+                                  .Ret<ffi::Buffer<ffi::F32>>()  // v'
+);
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxoptZooRmsMomentumApplyMultiF32, RmsMomentumApplyMultiImpl,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::ThreadPool>()
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // p
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // v
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // t
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // hyper
+                                  .RemainingArgs()               // g, per leaf
                                   .Ret<ffi::Buffer<ffi::F32>>()  // p'
                                   .Ret<ffi::Buffer<ffi::F32>>()  // v'
                                   .Ret<ffi::Buffer<ffi::F32>>()  // t'

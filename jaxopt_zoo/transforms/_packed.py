@@ -39,24 +39,26 @@ refused too, because nothing says its numbers survive packing. Build the chain w
 The packed state is a few 1-D arrays per dtype, not one array per param: it is not sharded
 like the params. Use the default layout when training with sharded params.
 
-**The fused kernel (opt-in, ``JAXOPT_ZOO_KERNELS=1``).** When ``tx`` is Adam or AdamW built by the zoo (``zoo.adam``,
+**The fused update kernel (opt-in, ``JAXOPT_ZOO_KERNELS=1``).** When ``tx`` is Adam or AdamW built by the zoo (``zoo.adam``,
 ``zoo.adamw``, or ``zoo.chain([clip_by_global_norm(...), ...], scale_by_adam(...),
 [add_decayed_weights(wd)], scale(-lr) | scale_by_schedule(...))``, with float hyperparameters, float32 params and moments, no
 Nesterov/AMSGrad), the step runs on CPU as one C++ kernel per chunk (``jaxopt_zoo._kernels``,
 ``adam_cpu.cc``) that reads p, g, m, v once and writes the update, m and v, the moments in
 place. It gives the numbers of the unfused path (the same floating-point operations as XLA's
 program for it) and the same state, so checkpoints move freely between the two. Everything
-else, every machine where the kernel cannot be built, and every run without
+else, every install built without the kernels, and every run without
 ``JAXOPT_ZOO_KERNELS=1`` (the default: it does not yet beat the pure-JAX path, see
 ``benchmarks/README.md``) runs the pure-JAX path. The update kernel of ``packed`` runs only with a single device (the pure-JAX path otherwise);
 the in-place kernels of ``packed_apply`` run on sharded buffers too, one call per device on its
 shards (below).
 
-**The in-place step.** ``packed_apply(tx, grads, state, params)`` is the whole step on packed
-params, ``apply_updates(params, tx.update(...))``; with the kernel, each chunk is one pass that
+**The in-place step (its kernels on by default).** ``packed_apply(tx, grads, state, params)`` is the whole step on packed
+params, ``apply_updates(params, tx.update(...))``; with its kernel, each chunk is one pass that
 reads p, g, m, v and writes p, m and v over their own buffers (28 bytes per float32
 parameter, the memory floor), where ``update`` + ``apply_updates`` also write the update and
-read it back (40 bytes).
+read it back (40 bytes). These in-place kernels run by default where the package was built with
+them (``jaxopt_zoo._kernels``: ``JAXOPT_ZOO_KERNELS=0`` turns every kernel off, ``=1`` adds the
+update kernel of ``packed``).
 
 **Sharded buffers.** With several devices, ``packed_apply``'s kernel call is partitioned as
 ``shard_map`` over the params' sharding (``jax.experimental.custom_partitioning``: under ``jit``
@@ -324,7 +326,8 @@ def packed_apply(tx: GradientTransformation, grads: dict, state: Any, params: di
     ``packed_apply(tx, g, s, p) = (apply_updates(p, u), s')`` with ``u, s' = tx.update(g, s, p)``,
     for params, grads and state in the packed layout (``pack_tree``, ``tx.init`` of the packed
     params). The same numbers as those two calls, and their pure-JAX path wherever a fused
-    kernel does not run. With ``JAXOPT_ZOO_KERNELS=1``, on float32 buffers, each chunk is one
+    kernel does not run. By default (not with ``JAXOPT_ZOO_KERNELS=0``), on CPU in an install built
+    with the kernels (``jaxopt_zoo._kernels``), on float32 buffers, each chunk is one
     C++ kernel that reads p, g and the state and writes p and the state over their own buffers
     (``jaxopt_zoo/_kernels/*_cpu.cc``), for the chains
     ``[clip_by_global_norm], [add_decayed_weights], core, [add_decayed_weights], scale(-lr) |
@@ -349,10 +352,21 @@ def packed_apply(tx: GradientTransformation, grads: dict, state: Any, params: di
             grads = jax.grad(lambda f: loss(zoo.unpack_tree(f, like, chunk_size=None), batch))(flat)
             return zoo.packed_apply(tx, grads, state, flat)
 
+    The grads may also come per leaf, as an ordinary pytree (``jax.grad`` of a loss on the
+    unpacked params): ``packed_apply(tx, grads, state, flat)`` then gives the numbers of
+    ``packed_apply(tx, pack_tree(grads, ...), state, flat)``, and each kernel takes the leaves as
+    they are, one FFI operand per leaf against the packed p and state (the multi-tensor form
+    of torch.optim's fused AdamW), so nothing is concatenated: still 28 bytes per parameter for
+    AdamW, where packing the grads first costs 8 more. Only the params and state are
+    packed; with them per leaf too, passing 7 arrays per leaf through ``jit`` costs the host
+    about as much as optax's whole step on many leaves (``benchmarks/README.md``).
+
     Args:
       tx: the transformation (not wrapped in ``packed``); it must act elementwise, as for
         ``packed``.
-      grads: the gradients, packed like ``params``.
+      grads: the gradients, packed like ``params``, or per leaf: the tree of the params
+        ``params`` were packed from (its leaves tile ``params``' chunks in the order of
+        ``jax.tree.leaves``, whatever ``chunk_size`` packed them).
       state: ``tx``'s state on the packed params (``tx.init(pack_tree(params, ...))``).
       params: the packed params (``pack_tree``).
       **extra_args: passed to ``tx.update`` (a step that has some runs the pure-JAX path).
@@ -361,15 +375,20 @@ def packed_apply(tx: GradientTransformation, grads: dict, state: Any, params: di
       ``(new_params, new_state)``, packed as ``params`` and ``state``.
 
     Raises:
-      ValueError: when ``tx`` is not known to act elementwise (as ``packed``).
+      ValueError: when ``tx`` is not known to act elementwise (as ``packed``); when per-leaf
+        ``grads`` do not tile the chunks of ``params``.
 
     Example:
       >>> import jax.numpy as jnp, jaxopt_zoo as zoo
       >>> tx = zoo.adamw(0.1)
-      >>> flat = zoo.pack_tree({"b": jnp.zeros(2), "w": jnp.ones((2, 2))}, chunk_size=None)
+      >>> tree = {"b": jnp.zeros(2), "w": jnp.ones((2, 2))}
+      >>> flat = zoo.pack_tree(tree, chunk_size=None)
       >>> flat, state = zoo.packed_apply(tx, flat, tx.init(flat), flat)
       >>> print(flat["float32"][0].round(4))  # one Adam step of 0.1 on [b, w] = [0, 0, 1, 1, 1, 1]
       [0.  0.  0.9 0.9 0.9 0.9]
+      >>> flat, state = zoo.packed_apply(tx, tree, state, flat)  # the same grads, given per leaf
+      >>> print([round(float(x), 4) for x in flat["float32"][0]])  # a second step of 0.1
+      [0.0, 0.0, 0.8, 0.8, 0.8, 0.8]
 
     References:
       The "fused" optimizers of torch.optim (one kernel per step that writes the params and
@@ -379,20 +398,67 @@ def packed_apply(tx: GradientTransformation, grads: dict, state: Any, params: di
     inject = None if extra_args else _inject_parts(tx)
     if inject is not None:
         return _inject_apply(inject, grads, state, params)
+    leaves = _grad_leaves(grads, params)
+    if leaves is not None:  # per-leaf grads: packed lazily, for the paths without a multi-tensor kernel
+        grads = {key: tuple(_join(chunk) for chunk in chunks) for key, chunks in leaves.items()}
     if not extra_args and all(isinstance(t, dict) for t in (grads, params)):
         plan = _adam_plan(tx, apply=True)
-        if plan is not None and plan.amsgrad:
+        if plan is not None and plan.amsgrad:  # no multi-tensor form: the lazily packed grads
             if _fusable(plan, grads, state, params, "amsgrad_apply"):
                 return _fused_adam_apply(plan, grads, state, params, "amsgrad_apply")
-        elif plan is not None and _fusable(plan, grads, state, params, "adam_apply"):
-            return _fused_adam_apply(plan, grads, state, params)
-        elif plan is not None and _fusable(plan, grads, state, params, "adam_apply_bf16_state", jnp.bfloat16):
-            return _fused_adam_apply(plan, grads, state, params, "adam_apply_bf16_state")
+        else:
+            for kernel, moments in (("adam_apply", jnp.float32), ("adam_apply_bf16_state", jnp.bfloat16)):
+                multi = kernel.replace("apply", "apply_multi")
+                if plan is not None and leaves is not None and _fusable(plan, grads, state, params, multi, moments):
+                    return _fused_adam_apply(plan, grads, state, params, multi, leaves["float32"])
+                if plan is not None and _fusable(plan, grads, state, params, kernel, moments):
+                    return _fused_adam_apply(plan, grads, state, params, kernel)
         other = None if plan is not None else _apply_plan(tx)
+        if other is not None and leaves is not None and _apply_fusable(other, grads, state, params, "_multi"):
+            return _fused_apply(other, grads, state, params, leaves["float32"])
         if other is not None and _apply_fusable(other, grads, state, params):
             return _fused_apply(other, grads, state, params)
     updates, state = tx.update(grads, state, params, **extra_args)
     return apply_updates(params, updates), state
+
+
+def _grad_leaves(grads: Any, params: Any) -> dict | None:
+    """``None`` when ``grads`` are packed like ``params``; else ``grads`` are an ordinary pytree
+    (per leaf, as ``jax.grad`` of a loss on the unpacked params gives them), and this returns its
+    leaves by the chunk of ``params`` they fall in: ``{dtype name: [[leaf, ...] per chunk]}``.
+
+    The leaves of a dtype tile that dtype's chunks in the order of ``jax.tree.leaves`` (as
+    ``pack_tree`` lays them out), so the chunks' sizes say where each leaf goes, whatever
+    ``chunk_size`` packed them.
+    """
+    if not isinstance(params, dict) or not all(isinstance(c, tuple) for c in params.values()):
+        return None
+    if jax.tree.structure(grads) == jax.tree.structure(params) and all(
+            jnp.shape(g) == jnp.shape(p) for g, p in zip(jax.tree.leaves(grads), jax.tree.leaves(params))):
+        return None
+    by_key: dict = {}
+    for leaf in jax.tree.leaves(grads):
+        by_key.setdefault(_dtype_key(leaf), []).append(leaf)
+    fail = (f"{_validate.PREFIX}packed_apply: argument `grads` must be packed like `params` or be the per-leaf "
+            f"tree of the params they were packed from; its leaves do not tile the chunks of `params`")
+    if set(by_key) != set(params):
+        raise ValueError(f"{fail} (dtypes {sorted(by_key)} against {sorted(params)}).")
+    out = {}
+    for key, leaves in by_key.items():
+        sizes, chunks, i = [int(np.prod(jnp.shape(c))) for c in params[key]], [], 0
+        for size in sizes:
+            chunk, filled = [], 0
+            while i < len(leaves) and filled < size:
+                chunk.append(leaves[i])
+                filled += int(np.prod(jnp.shape(leaves[i])))
+                i += 1
+            if filled != size:
+                raise ValueError(f"{fail} ({key} chunks of {sizes} elements).")
+            chunks.append(chunk)
+        if i != len(leaves):
+            raise ValueError(f"{fail} ({key} chunks of {sizes} elements, more leaves than they hold).")
+        out[key] = chunks
+    return out
 
 
 # ------------------------------------------------------------------------ the fused kernel
@@ -534,8 +600,10 @@ def _fusable(plan: _AdamPlan, flat_grads: dict, inner: Any, flat_params: dict | 
         return False
     if any(jnp.result_type(c) != moments for t in states for c in t["float32"]):
         return False
-    # The update kernel of ``packed`` runs on one device only; the in-place ones run per shard.
-    return (kernel != "adam" or jax.device_count() == 1) and _kernels.available(kernel)
+    # The update kernel of ``packed`` and the multi-tensor forms (per-leaf grads) run on one
+    # device only; the in-place ones run per shard too.
+    one_device = kernel == "adam" or "_multi" in kernel
+    return (not one_device or jax.device_count() == 1) and _kernels.available(kernel)
 
 
 def _clip_scalars(plan: Any, flat_grads: dict) -> list:
@@ -608,13 +676,18 @@ def _apply_chunk(kernel: str, p: jax.Array, g: jax.Array, state: tuple, hyper: j
 
 
 def _fused_adam_apply(plan: _AdamPlan, flat_grads: dict, inner: tuple, flat_params: dict,
-                      kernel: str = "adam_apply") -> tuple:
-    """``plan``'s chain applied with the in-place Adam kernel: the new params and state."""
+                      kernel: str = "adam_apply", grad_leaves: list | None = None) -> tuple:
+    """``plan``'s chain applied with the in-place Adam kernel: the new params and state.
+    ``grad_leaves``: the per-leaf grads of each chunk, for a ``*_multi`` kernel (``flat_grads``,
+    their lazy concatenation, then serves only the clipping norm)."""
     hyper, new_inner = _adam_scalars(plan, flat_grads, inner, apply=True)
     adam = new_inner[plan.adam]
     states = [adam.mu["float32"], adam.nu["float32"]] + ([adam.nu_max["float32"]] if plan.amsgrad else [])
-    outs = [_apply_chunk(kernel, p, g, tuple(s), hyper) for p, g, *s in zip(
-        flat_params["float32"], flat_grads["float32"], *states)]
+    chunks = zip(flat_params["float32"], flat_grads["float32"] if grad_leaves is None else grad_leaves, *states)
+    if grad_leaves is None:
+        outs = [_apply_chunk(kernel, p, g, tuple(s), hyper) for p, g, *s in chunks]
+    else:
+        outs = [_kernels.apply_leaves(kernel, p, g, tuple(s), hyper) for p, g, *s in chunks]
     new = {"mu": {"float32": tuple(o[1] for o in outs)}, "nu": {"float32": tuple(o[2] for o in outs)}}
     if plan.amsgrad:
         new["nu_max"] = {"float32": tuple(o[3] for o in outs)}
@@ -725,18 +798,22 @@ def _moments(plan: _ApplyPlan, inner: tuple) -> tuple:
     return rms if plan.after is None else (*rms, inner[plan.after[0]].trace)
 
 
-def _apply_fusable(plan: _ApplyPlan, flat_grads: dict, inner: Any, flat_params: dict) -> bool:
+def _apply_fusable(plan: _ApplyPlan, flat_grads: dict, inner: Any, flat_params: dict, form: str = "") -> bool:
     trees = [flat_grads, flat_params, *_moments(plan, inner)]
     if any(not isinstance(t, dict) or set(t) != {"float32"} for t in trees):
         return False
     if any(jnp.result_type(c) != jnp.float32 for t in trees for c in t["float32"]):
         return False
-    return _kernels.available(plan.kernel)
+    # The multi-tensor forms (per-leaf grads) run on one device only; the others per shard too.
+    kernel = plan.kernel + form
+    return kernel in _kernels.KERNELS and (not form or jax.device_count() == 1) and _kernels.available(kernel)
 
 
-def _fused_apply(plan: _ApplyPlan, flat_grads: dict, inner: tuple, flat_params: dict) -> tuple:
+def _fused_apply(plan: _ApplyPlan, flat_grads: dict, inner: tuple, flat_params: dict,
+                 grad_leaves: list | None = None) -> tuple:
     """``plan``'s chain applied with its in-place kernel: the new params and state. The scalars
-    are computed with the expressions of the unfused path, as for Adam (``_adam_scalars``)."""
+    are computed with the expressions of the unfused path, as for Adam (``_adam_scalars``).
+    ``grad_leaves``: the per-leaf grads of each chunk, for the kernel's multi-tensor form."""
     f32 = jnp.float32
     new_inner = list(inner)
     clip = _clip_scalars(plan, flat_grads)
@@ -757,8 +834,12 @@ def _fused_apply(plan: _ApplyPlan, flat_grads: dict, inner: tuple, flat_params: 
                    _or0(plan.decay_out), flag(plan.decay_out), s, flag(plan.after), momentum, float(nesterov), *clip)
     hyper = jnp.stack([jnp.asarray(x, f32) for x in scalars])
     moments = [m["float32"] for m in _moments(plan, inner)]
-    outs = [_apply_chunk(plan.kernel, p, g, tuple(m), hyper)
-            for p, g, *m in zip(flat_params["float32"], flat_grads["float32"], *moments)]
+    if grad_leaves is None:
+        outs = [_apply_chunk(plan.kernel, p, g, tuple(m), hyper)
+                for p, g, *m in zip(flat_params["float32"], flat_grads["float32"], *moments)]
+    else:
+        outs = [_kernels.apply_leaves(plan.kernel + "_multi", p, g, tuple(m), hyper)
+                for p, g, *m in zip(flat_params["float32"], grad_leaves, *moments)]
     new = [{"float32": tuple(o[1 + i] for o in outs)} for i in range(len(moments))]
     core = inner[plan.core]
     if plan.kernel == "momentum_apply":
