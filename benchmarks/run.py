@@ -276,7 +276,7 @@ def memory_row(lib: str, opt_name: str, leaves: int, shape: tuple) -> dict:
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    env["JAXOPT_ZOO_KERNELS"] = "1" if lib.endswith(", kernel") else "0"  # zoo.packed's fused kernel (opt-in)
+    env.pop("JAXOPT_ZOO_KERNELS", None)  # the library's defaults: packed_apply's in-place kernels on
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
     res = json.loads(out.stdout.strip().splitlines()[-1])
     res.update(workload="W5", lib=lib, optimizer=opt_name, leaves=leaves, shape=list(shape))
@@ -335,7 +335,7 @@ def run(sizes: Sizes, only: set | None = None, log=print) -> dict:
             compile_rows.append(r)
     if want("W5"):
         for leaves, shape in sizes.w5_trees:
-            for lib in ["zoo", "optax", "zoo packed", "zoo packed, kernel", "zoo packed params, in place, kernel"]:
+            for lib in ["zoo", "optax", "zoo packed", "zoo packed params, in place, kernel"]:
                 r = memory_row(lib, "adamw", leaves, shape)
                 log(f"  W5 {lib} AdamW {leaves}x{shape}: peak {r['peak_bytes'] / 2**20:.1f} MiB, "
                     f"{r['peak_over_live']:.3f}x params+grads+state")
