@@ -16,6 +16,10 @@ pytest_plugins = ["tests.conformance.zoo_conformance"]
 # Test modules whose tests all go to one worker: node id prefix -> why.
 ONE_WORKER = {
     "tests/test_sharding.py": "one 8-device subprocess (a module-scoped fixture) answers all its tests",
+    # one compiled program per problem (a module-scoped fixture) answers all members' tests of it
+    "tests/test_convergence.py::test_quadratic[": "all members on the quadratic in one program",
+    "tests/test_convergence.py::test_rosenbrock[": "all members on Rosenbrock in one program",
+    "tests/test_convergence.py::test_small_flax_model[": "all members on the digits MLP in one program",
 }
 
 
