@@ -2,7 +2,7 @@
 
 Almost all of a walker's time is XLA compiling one small program per member; one program that
 holds every member's run compiles in markedly less CPU time than the members' programs one by one
-(tests/test_convergence.py, tests/reference/test_faults.py use it). A member that fails while its
+(tests/test_convergence.py and tests/reference/test_faults.py use it). A member that fails while its
 run is traced (a bad build, a shape error) does not stop the others: its exception is kept and
 raised by that member's own test, so a failure still names the member.
 """
@@ -21,8 +21,9 @@ CHUNK = 8
 
 # LLVM's optimization level 0 for the CPU backend: compiles the walkers' programs 3-6x faster (kron's
 # digits run: 3.8 s -> 0.6 s). For tests whose assertion is not a comparison with another
-# program's rounding (convergence thresholds); never for parity (tests/conftest.py: at -O0 a few
-# chaotic trajectories round differently from their references).
+# program's rounding (convergence thresholds; runs of one executable compared bit for bit);
+# never for parity (tests/conftest.py: at -O0 a few chaotic trajectories round differently from
+# their references).
 LLVM_O0 = {"xla_backend_optimization_level": 0}
 
 
@@ -34,13 +35,21 @@ def run_each(names: Iterable[str], fn: Callable[..., Any], *args, chunk: int = C
     exception instead (``result`` raises it again). ``compiler_options``: XLA options for the
     programs' compile (e.g. ``LLVM_O0``).
     """
-    names, out = list(names), {}
+    return run_each_on(names, fn, [args], chunk=chunk, compiler_options=compiler_options)[0]
+
+
+def run_each_on(names: Iterable[str], fn: Callable[..., Any], argsets: list[tuple], *, chunk: int = CHUNK,
+                compiler_options: dict | None = None) -> list[dict[str, Any]]:
+    """As ``run_each``, one result dict per argument tuple of ``argsets`` (equal shapes): each
+    program is compiled once and run on every tuple, so the runs of a member share one executable."""
+    names, out = list(names), [{} for _ in argsets]
     for i in range(0, len(names), chunk):
-        out.update(_run_chunk(names[i:i + chunk], fn, args, compiler_options))
+        for o, got in zip(out, _run_chunk(names[i:i + chunk], fn, argsets, compiler_options)):
+            o.update(got)
     return out
 
 
-def _run_chunk(names, fn, args, compiler_options):
+def _run_chunk(names, fn, argsets, compiler_options):
     errors = {}
 
     def program(*args):
@@ -52,8 +61,8 @@ def _run_chunk(names, fn, args, compiler_options):
                 errors[name] = e
         return out
 
-    got = jax.jit(program, compiler_options=compiler_options)(*args)
-    return {**got, **errors}
+    run = jax.jit(program, compiler_options=compiler_options)
+    return [{**run(*args), **errors} for args in argsets]
 
 
 def result(results: dict[str, Any], name: str) -> Any:
