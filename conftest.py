@@ -22,6 +22,8 @@ ONE_WORKER = {
     "tests/test_convergence.py::test_small_flax_model[": "all members on the digits MLP in one program",
     "tests/reference/test_faults.py::test_apply_if_finite_skips_exactly_for_every_optimizer[":
         "all members' runs with NaN steps in batched programs",
+    "tests/test_precision.py::test_low_precision_params_keep_their_dtype[": "all members' bf16/fp16 runs, batched",
+    "tests/test_precision.py::test_counters_saturate_and_updates_stay_finite[": "all members' saturating runs, batched",
 }
 
 
