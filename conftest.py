@@ -16,6 +16,15 @@ pytest_plugins = ["tests.conformance.zoo_conformance"]
 # Test modules whose tests all go to one worker: node id prefix -> why.
 ONE_WORKER = {
     "tests/test_sharding.py": "one 8-device subprocess (a module-scoped fixture) answers all its tests",
+    # one compiled program per problem (a module-scoped fixture) answers all members' tests of it
+    "tests/test_convergence.py::test_quadratic[": "all members on the quadratic in one program",
+    "tests/test_convergence.py::test_rosenbrock[": "all members on Rosenbrock in one program",
+    "tests/test_convergence.py::test_small_flax_model[": "all members on the digits MLP in one program",
+    "tests/reference/test_faults.py::test_apply_if_finite_skips_exactly_for_every_optimizer[":
+        "all members' runs with NaN steps in batched programs",
+    "tests/test_precision.py::test_low_precision_params_keep_their_dtype[": "all members' bf16/fp16 runs, batched",
+    "tests/test_precision.py::test_counters_saturate_and_updates_stay_finite[": "all members' saturating runs, batched",
+    "tests/test_trees.py::test_none_integer_and_bool_leaves_pass_through[": "all members' odd-leaf runs, batched",
 }
 
 

@@ -2,7 +2,9 @@
 
 Parity suites prove each member equals its reference; this suite catches a member that is
 wired wrongly as a whole (sign, learning-rate placement, state not threaded): such a member
-does not reach these thresholds. Each run is one jit-compiled scan.
+does not reach these thresholds. Each run is one scan; the runs of all members on one problem
+are one jit-compiled program (tests/_batched.py: one compile instead of one per member), and each
+member's test checks its own final loss.
 """
 
 import jax
@@ -11,6 +13,7 @@ import optax
 import pytest
 from flax import nnx
 from sklearn.datasets import load_digits
+from tests import _batched
 
 import jaxopt_zoo as zoo
 from jaxopt_zoo import _registry
@@ -45,6 +48,7 @@ def build(name, problem=None, **override):
 
 
 def final_loss(tx, loss, params, steps, extras=()):
+    """The loss after ``steps`` steps of ``tx`` from ``params`` (traceable: called inside a jit)."""
     def step(carry, _):
         p, s = carry
         value, g = jax.value_and_grad(loss)(p)
@@ -52,8 +56,16 @@ def final_loss(tx, loss, params, steps, extras=()):
         u, s = tx.update(g, s, p, **{k.partition('=')[0]: have[k.partition('=')[2] or k] for k in extras})  # 'obj_fn=value_fn': sophia
         return (zoo.apply_updates(p, u), s), None
 
-    (p, _), _ = jax.jit(lambda c: jax.lax.scan(step, c, None, length=steps))((params, tx.init(params)))
-    return float(loss(p))
+    (p, _), _ = jax.lax.scan(step, (params, tx.init(params)), None, length=steps)
+    return loss(p)
+
+
+def final_losses(request, test, problem, loss, params, steps):
+    """Every collected member's final loss on ``problem``, in one compiled program."""
+    names = _batched.collected_params(request, test)
+    return _batched.run_each(
+        names, lambda name, p: final_loss(build(name, problem), loss, p, steps, EXTRAS.get(name, ())), params,
+        compiler_options=_batched.LLVM_O0)
 
 
 def quadratic(p):
@@ -66,18 +78,30 @@ def rosenbrock(p):
     return (1 - x) ** 2 + 100 * (y - x**2) ** 2
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_quadratic(name):
-    params = {"x": jnp.full((3,), 3.0), "y": jnp.full((2,), 1.0)}
-    start = float(quadratic(params))
-    assert final_loss(build(name, "quadratic"), quadratic, params, 400, EXTRAS.get(name, ())) < 0.05 * start
+QUADRATIC_START = {"x": jnp.full((3,), 3.0), "y": jnp.full((2,), 1.0)}
+ROSENBROCK_START = {"xy": jnp.array([-1.2, 1.0])}
+
+
+@pytest.fixture(scope="module")
+def quadratic_losses(request):
+    return final_losses(request, "test_quadratic", "quadratic", quadratic, QUADRATIC_START, 400)
+
+
+@pytest.fixture(scope="module")
+def rosenbrock_losses(request):
+    return final_losses(request, "test_rosenbrock", "rosenbrock", rosenbrock, ROSENBROCK_START, 1000)
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_rosenbrock(name):
-    params = {"xy": jnp.array([-1.2, 1.0])}
-    start = float(rosenbrock(params))
-    assert final_loss(build(name, "rosenbrock"), rosenbrock, params, 1000, EXTRAS.get(name, ())) < 0.25 * start
+def test_quadratic(name, quadratic_losses):
+    start = float(quadratic(QUADRATIC_START))
+    assert float(_batched.result(quadratic_losses, name)) < 0.05 * start
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_rosenbrock(name, rosenbrock_losses):
+    start = float(rosenbrock(ROSENBROCK_START))
+    assert float(_batched.result(rosenbrock_losses, name)) < 0.25 * start
 
 
 @pytest.fixture(scope="module")
@@ -86,8 +110,8 @@ def digits():
     return jnp.asarray(x[:512] / 16.0, jnp.float32), jnp.asarray(y[:512])
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_small_flax_model(name, digits):
+@pytest.fixture(scope="module")
+def digits_problem(digits):
     x, y = digits
     model = nnx.Sequential(nnx.Linear(64, 32, rngs=nnx.Rngs(0)), nnx.relu, nnx.Linear(32, 10, rngs=nnx.Rngs(1)))
     graphdef, params = nnx.split(model, nnx.Param)
@@ -95,5 +119,17 @@ def test_small_flax_model(name, digits):
     def loss(p):
         return optax.softmax_cross_entropy_with_integer_labels(nnx.merge(graphdef, p)(x), y).mean()
 
+    return loss, params
+
+
+@pytest.fixture(scope="module")
+def digits_losses(request, digits_problem):
+    loss, params = digits_problem
+    return final_losses(request, "test_small_flax_model", "digits", loss, params, 150)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_small_flax_model(name, digits_problem, digits_losses):
+    loss, params = digits_problem
     start = float(loss(params))
-    assert final_loss(build(name, "digits"), loss, params, 150, EXTRAS.get(name, ())) < 0.5 * start
+    assert float(_batched.result(digits_losses, name)) < 0.5 * start

@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from tests import _batched
 from tests.reference.harness import assert_trajectories_close
 
 import jaxopt_zoo as zoo
@@ -65,23 +66,31 @@ def steps(tx, params, n=3):
 # --- low precision params ---------------------------------------------------------------------
 
 
+def low_precision_runs(name, pb, ph):
+    """The member's bf16 run (catalogue hyperparameters) and fp16 run (an eps fp16 can hold)."""
+    fp16_eps = {"eps": 1e-4} if "eps" in inspect.signature(_registry.factory(name)).parameters else {}
+    n = STEPS.get(name, 3)
+    return steps(make(name), pb, n), steps(make(name, **fp16_eps), ph, n)
+
+
+@pytest.fixture(scope="module")
+def low_precision(request):
+    """Every collected member's bf16 and fp16 runs, 8 members per compiled program (tests/_batched.py;
+    dtypes and finiteness are checked, not rounding: LLVM -O0)."""
+    names = _batched.collected_params(request, "test_low_precision_params_keep_their_dtype")
+    return _batched.run_each(names, low_precision_runs, params_of(jnp.bfloat16), params_of(jnp.float16),
+                             compiler_options=_batched.LLVM_O0)
+
+
 @pytest.mark.parametrize("name", NAMES)
-def test_low_precision_params_keep_their_dtype(name):
+def test_low_precision_params_keep_their_dtype(name, low_precision):
     """bf16 with the catalogue's hyperparameters; fp16 with an eps fp16 can hold.
 
     In fp16 an eps of 1e-8 rounds to 0 and g**2 underflows for |g| < 2e-4, so Adam-like
     updates become 0/0 = NaN, in optax as here; use eps >= 1e-4 (or nu_dtype=float32).
     """
-    tx = make(name)
-    fp16_eps = {"eps": 1e-4} if "eps" in inspect.signature(_registry.factory(name)).parameters else {}
-    tx16 = make(name, **fp16_eps)
-
-    @jax.jit
-    def both(pb, ph):
-        n = STEPS.get(name, 3)
-        return steps(tx, pb, n), steps(tx16, ph, n)
-
-    for dtype, (p, _s, us) in zip((jnp.bfloat16, jnp.float16), both(params_of(jnp.bfloat16), params_of(jnp.float16))):
+    both = _batched.result(low_precision, name)
+    for dtype, (p, _s, us) in zip((jnp.bfloat16, jnp.float16), both):
         for k in p:
             assert p[k].dtype == dtype, f"{name}: param {k} became {p[k].dtype}"
             assert us[k].dtype == dtype, f"{name}: updates for {k} are {us[k].dtype}"
@@ -261,25 +270,37 @@ def build_counted(name):
     return make(name)
 
 
+def saturating_run(name, params):
+    """5 steps of the member from its fresh state with the step counters set to 2 below the max."""
+    tx = build_counted(name)
+
+    def body(carry, _):
+        p, s = carry
+        g = jax.grad(loss)(p)  # value=, and grad= and value_fn= for lbfgs (_registry.UPDATE_EXTRAS)
+        u, s = tx.update(g, s, p, value=loss(p), grad=g, value_fn=loss)
+        return (zoo.apply_updates(p, u), s), u
+
+    (p, state), updates = jax.lax.scan(body, (params, _set_counts(tx.init(params), TOP - 2)), None, length=5)
+    return p, state, updates
+
+
+@pytest.fixture(scope="module")
+def saturating(request):
+    """Every collected member's saturating run, 8 members per compiled program (tests/_batched.py;
+    saturation and finiteness are checked, not rounding: LLVM -O0)."""
+    names = _batched.collected_params(request, "test_counters_saturate_and_updates_stay_finite")
+    names = [n for n in names if _counts(build_counted(n).init(params_of(jnp.float32)))]  # the others fail below
+    return _batched.run_each(names, saturating_run, params_of(jnp.float32), compiler_options=_batched.LLVM_O0)
+
+
 @pytest.mark.parametrize("name", COUNTED)
-def test_counters_saturate_and_updates_stay_finite(name):
+def test_counters_saturate_and_updates_stay_finite(name, saturating):
     tx = build_counted(name)
     params = params_of(jnp.float32)
     if not _counts(tx.init(params)):
         pytest.fail(f"{name} has no `count` (update COUNTED)")
 
-    @jax.jit
-    def run(params):
-        def body(carry, _):
-            p, s = carry
-            g = jax.grad(loss)(p)  # value=, and grad= and value_fn= for lbfgs (_registry.UPDATE_EXTRAS)
-            u, s = tx.update(g, s, p, value=loss(p), grad=g, value_fn=loss)
-            return (zoo.apply_updates(p, u), s), u
-
-        (p, state), updates = jax.lax.scan(body, (params, _set_counts(tx.init(params), TOP - 2)), None, length=5)
-        return p, state, updates
-
-    p, state, updates = run(params)
+    p, state, updates = _batched.result(saturating, name)
     for c in _counts(state):
         assert int(c) == TOP, (name, int(c))
     for x in jax.tree.leaves((p, updates)):

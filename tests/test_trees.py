@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from tests import _batched
 
 import jaxopt_zoo as zoo
 from jaxopt_zoo import _registry
@@ -107,18 +108,29 @@ NO_ODD_LEAVES = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(set(ALL) - set(NO_ODD_LEAVES)))
-def test_none_integer_and_bool_leaves_pass_through(name):
-    tx = ALL[name]()
+def odd_params():
     base = floats()
-    odd = {
+    return {
         **base,
         "frozen": None,
         "nested": {"n": None, "count": jnp.array([3, -4], jnp.int32), "flag": jnp.array([True, False])},
         "step": jnp.array(7, jnp.int32),
     }
-    want, _ = run(tx, base)
-    got, state = run(tx, odd)
+
+
+@pytest.fixture(scope="module")
+def odd_leaf_runs(request):
+    """Every collected member's steps from the float tree and from the tree with odd leaves, 8
+    members a compiled program (tests/_batched.py), LLVM -O0 (2 steps compared to 1e-12)."""
+    names = _batched.collected_params(request, "test_none_integer_and_bool_leaves_pass_through")
+    return _batched.run_each(names, lambda name, base, odd: (run(ALL[name](), base), run(ALL[name](), odd)),
+                             floats(), odd_params(), compiler_options=_batched.LLVM_O0)
+
+
+@pytest.mark.parametrize("name", sorted(set(ALL) - set(NO_ODD_LEAVES)))
+def test_none_integer_and_bool_leaves_pass_through(name, odd_leaf_runs):
+    base, odd = floats(), odd_params()
+    (want, _), (got, state) = _batched.result(odd_leaf_runs, name)
     assert got["frozen"] is None and got["nested"]["n"] is None
     np.testing.assert_array_equal(got["nested"]["count"], odd["nested"]["count"])
     np.testing.assert_array_equal(got["nested"]["flag"], odd["nested"]["flag"])

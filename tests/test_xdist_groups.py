@@ -16,3 +16,11 @@ def test_other_tests_are_their_own_units():
            "tests/test_protocol.py::test_jit_and_eager_give_the_same_trajectory[sgd]"]
     assert [root.scope_of(i) for i in ids] == ids
     assert root.scope_of(ids[0] + "@some_group") == ids[0]
+
+
+def test_a_convergence_problem_is_one_unit():
+    """tests/test_convergence.py: each problem's members share one module-scoped batch."""
+    ids = ["tests/test_convergence.py::test_quadratic[adam]", "tests/test_convergence.py::test_quadratic[sgd]",
+           "tests/test_convergence.py::test_rosenbrock[adam]"]
+    assert [root.scope_of(i) for i in ids] == ["tests/test_convergence.py::test_quadratic["] * 2 + [
+        "tests/test_convergence.py::test_rosenbrock["]

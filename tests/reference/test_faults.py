@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from tests import _batched
 from tests.reference.harness import assert_trajectories_close, loss, make_params
 
 import jaxopt_zoo as zoo
@@ -90,19 +91,36 @@ def test_apply_if_finite_counters():
 # --------------------------------------------------- apply_if_finite around every optimizer
 
 
+SKIP_STEPS = 16
+SKIP_BAD = bad_steps(0, 4, 5, 11, steps=SKIP_STEPS)
+
+
+def guarded(name):
+    # for_a_step: dpsgd takes the gradient as a batch of one example, sophia the loss as obj_fn
+    return zoo.apply_if_finite(_registry.build(name), max_consecutive_errors=2)
+
+
+@pytest.fixture(scope="module")
+def skip_runs(request):
+    """Every collected member's run with NaN steps and its clean run: one program per 8 members
+    (tests/_batched.py), each program run on both step patterns (one executable: the runs compare
+    bit for bit)."""
+    params = make_params("float64")
+    run = lambda name, b: faulty_trajectory(  # noqa: E731
+        guarded(name), params, b, record=lambda s: (s.total_notfinite, s.inner_state), name=name)
+    names = _batched.collected_params(request, "test_apply_if_finite_skips_exactly_for_every_optimizer")
+    return _batched.run_each_on(names, run, [(SKIP_BAD,), (np.zeros(SKIP_STEPS, np.int32),)],
+                                compiler_options=_batched.LLVM_O0)
+
+
 @pytest.mark.parametrize("name", sorted(_registry.OPTIMIZERS))
-def test_apply_if_finite_skips_exactly_for_every_optimizer(name):
+def test_apply_if_finite_skips_exactly_for_every_optimizer(name, skip_runs):
     """A run with NaN steps equals the clean run with those steps removed, bit for bit: the
     skipped steps touch neither params nor the inner state."""
-    # for_a_step: dpsgd takes the gradient as a batch of one example, sophia the loss as obj_fn
-    opt = _registry.build(name)
-    tx = zoo.apply_if_finite(opt, max_consecutive_errors=2)
+    tx = guarded(name)
     params = make_params("float64")
-    steps = 16
-    bad = bad_steps(0, 4, 5, 11, steps=steps)
-    run = jax.jit(lambda b: faulty_trajectory(tx, params, b, record=lambda s: (s.total_notfinite, s.inner_state),
-                                              name=name))
-    (got, (total, inner)), (clean, (_, clean_inner)) = run(bad), run(np.zeros(steps, np.int32))
+    steps, bad = SKIP_STEPS, SKIP_BAD
+    (got, (total, inner)), (clean, (_, clean_inner)) = (_batched.result(r, name) for r in skip_runs)
     done = np.cumsum(1 - bad)  # good steps taken after each step
     np.testing.assert_array_equal(total, np.cumsum(bad))
     start_inner = tx.init(params).inner_state
