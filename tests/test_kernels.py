@@ -57,6 +57,18 @@ APPLY_CONFIGS = {
     "clip_nadam_bf16_state": ("adam_apply_bf16_state", lambda: zoo.chain(
         zoo.clip_by_global_norm(0.5), zoo.scale_by_adam(b1=0.8, nesterov=True, mu_dtype=jnp.bfloat16, nu_dtype=jnp.bfloat16),
         zoo.scale(-2e-3))),
+    # From the sweep of issue 18 (every kernel's chains under XLA's defaults), each one contraction
+    # XLA makes otherwise: NAdam without clipping or with eps_root 0 (m^ on its first product),
+    # bfloat16 NAdamW (on its second), clipped bfloat16 moments with b2 not 1 in bfloat16 (v'),
+    # RMSprop with eps in the root and decoupled decay (rsqrt(v + eps) g + wd p).
+    "nadam_random": ("adam_apply", lambda: zoo.nadam(3e-3, b1=0.8, b2=0.95)),
+    "nadamw_bf16_state": ("adam_apply_bf16_state", lambda: zoo.nadamw(1e-3, weight_decay=1e-2, mu_dtype=jnp.bfloat16,
+                                                                   nu_dtype=jnp.bfloat16)),
+    "clip_adam_bf16_state_b2": ("adam_apply_bf16_state", lambda: zoo.chain(
+        zoo.clip_by_global_norm(0.5), zoo.scale_by_adam(b2=0.95, mu_dtype=jnp.bfloat16, nu_dtype=jnp.bfloat16),
+        zoo.scale(-2e-3))),
+    "rms_decoupled_decay": ("rms_apply", lambda: zoo.chain(zoo.scale_by_rms(0.95), zoo.add_decayed_weights(1e-2),
+                                                           zoo.scale(-1e-3))),
     "sgd_momentum": ("momentum_apply", lambda: zoo.sgd(1e-2, momentum=0.9)),
     "sgd_nesterov_schedule": ("momentum_apply", lambda: zoo.sgd(zoo.cosine_decay_schedule(1e-2, 40), momentum=0.8,
                                                                 nesterov=True)),
@@ -241,6 +253,16 @@ def test_kernel_applies_only_to_the_chains_it_covers():
                       zoo.inject_hyperparams(zoo.sgd)(learning_rate=1e-2, momentum=0.9), zoo.adamw(1e-3),
                       zoo.sgd(1e-2, momentum=jnp.asarray(0.9))):
         assert other(uncovered) is None
+    # Refused (issue 18): NAdam with bfloat16 moments, clipping and a b2 not 1 in bfloat16, whose
+    # program XLA rounds otherwise than the kernel; with b2 = 0.999 (1 in bfloat16) it runs.
+    flat = zoo.pack_tree(_tree(0), chunk_size=1000)
+    for b2, runs in ((0.95, False), (0.999, True)):
+        tx = zoo.chain(zoo.clip_by_global_norm(0.5), zoo.scale_by_adam(b2=b2, nesterov=True, mu_dtype=jnp.bfloat16,
+                                                                       nu_dtype=jnp.bfloat16), zoo.scale(-2e-3))
+        step = jax.jit(lambda g, s, p, tx=tx: zoo.packed_apply(tx, g, s, p))
+        for kernel in ("adam_apply_bf16_state", "adam_apply_multi_bf16_state"):
+            grads = flat if "multi" not in kernel else _tree(1)
+            assert _with_kernels(True, _has_kernel, step, grads, tx.init(flat), flat, kernel=kernel) is (runs and not KERNELS_OFF)
     # Mixed dtypes take the pure-JAX path (the kernel is float32 only), with the same numbers.
     params = {"a": jnp.ones(3, jnp.float32), "b": jnp.ones(2, jnp.bfloat16)}
     tx = zoo.packed(zoo.adamw(1e-3))
