@@ -343,7 +343,7 @@ def packed_apply(tx: GradientTransformation, grads: dict, state: Any, params: di
     build, and ``zoo.nadam``/``zoo.nadamw``; the Adam family also with bfloat16 moments
     (``mu_dtype=nu_dtype=jnp.bfloat16``, float32 math; not NAdam with them after
     ``clip_by_global_norm`` with weight decay or a ``b2`` that bfloat16 does not round to 1, which XLA
-    rounds otherwise: those run the pure-JAX path). AdamW then moves 28 bytes per parameter, its memory floor, where ``update`` +
+    rounds otherwise: those run the pure-JAX path on CPU). AdamW then moves 28 bytes per parameter, its memory floor, where ``update`` +
     ``apply_updates`` move 40 (the update is written and read back); momentum SGD, Lion and
     RMSprop move 20 (28 with momentum). On a GPU or TPU the same chains run as Pallas kernels
     instead (see the module docstring; never run on one here).
@@ -557,17 +557,17 @@ def _fusable(plan: _AdamPlan, flat_grads: dict, inner: Any, flat_params: dict | 
         return False
     if any(jnp.result_type(c) != moments for t in (adam.mu, adam.nu) for c in t["float32"]):
         return False
-    # Not NAdam with bfloat16 moments and clipping, with weight decay or a b2 that bfloat16 does not
-    # round to 1 (as it does 0.999): XLA rounds those programs otherwise than the kernel (up to
-    # hundreds of ulp in 20 steps, the sweep of issue 18), so they run the pure-JAX path, the
-    # numbers of the unfused one.
-    if (moments == jnp.bfloat16 and plan.nesterov and plan.clip is not None
-            and (plan.decay is not None or float(np.asarray(plan.b2, jnp.bfloat16)) != 1.0)):
-        return False
     if jax.device_count() != 1:
         return False
     if _pallas_mode(kernel) is not None:  # the Pallas kernels take packed grads
         return "multi" not in kernel
+    # The CPU kernels: not NAdam with bfloat16 moments and clipping, with weight decay or a b2 that
+    # bfloat16 does not round to 1 (as it does 0.999): XLA rounds those programs otherwise than the
+    # kernel (up to hundreds of ulp in 20 steps, the sweep of issue 18), so they run the pure-JAX
+    # path, the numbers of the unfused one. (The Pallas kernels pin their roundings: they run.)
+    if (moments == jnp.bfloat16 and plan.nesterov and plan.clip is not None
+            and (plan.decay is not None or float(np.asarray(plan.b2, jnp.bfloat16)) != 1.0)):
+        return False
     return _kernels.available(kernel)
 
 
