@@ -44,7 +44,7 @@ def main(argv: list[str]) -> dict:
     make = getattr(workloads, opt_name)
     tx = make(lib)
     in_place = lib_name.startswith("zoo packed params, in place")  # params packed, stepped by packed_apply
-    if lib_name.startswith("zoo packed") and not in_place:  # "zoo packed, kernel": the same, with JAXOPT_ZOO_KERNELS=1
+    if lib_name.startswith("zoo packed") and not in_place:
         tx = lib.packed(tx)
     params = workloads.make_tree(leaves, shape)
     grads = workloads.grads_like(params)

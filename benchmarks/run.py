@@ -39,30 +39,25 @@ from .workloads import Sizes
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
-# Extra zoo contenders for a workload: (label, factory taking the zoo module). A label
-# starting with "packed params" keeps the params themselves packed (``zoo.pack_tree``) across
-# steps; its step still receives per-leaf grads and packs them (as a backward pass through
-# ``unpack_tree`` would). A label starting with "no-op step" (W2 only) is the host floor of
-# a layout: a jitted, donated step that returns its params and state untouched, with no
-# computation at all, so what it costs is only the passing of arrays in and out of ``jit``.
-# ``zoo.packed`` runs Adam/AdamW chains through its fused C++ kernel with ``JAXOPT_ZOO_KERNELS=1``
-# (opt-in), which the benchmark sets for every contender (the "kernel" column says whether the
-# compiled step calls it); a label ending in "no kernel" is the same contender traced with
-# ``JAXOPT_ZOO_KERNELS=0``, i.e. the pure-JAX packed path (the library's default).
-# "packed params, fused" is the packed-params loop with ``zoo.packed(tx, chunk_size=None)``
-# as its optimizer, so the kernel updates the one buffer per dtype. "packed params, in place"
-# is the packed-params loop stepped by ``zoo.packed_apply(tx, ...)``: the kernel writes p, m
-# and v over their own buffers (28 bytes per parameter), no update array in between.
-# "packed params, in place, leaf grads" is that loop with the grads given to ``packed_apply``
-# per leaf, as they come (not packed first): the kernel's multi-tensor form reads each leaf
-# where it is, so nothing is concatenated; with grads in the step, they are ``jax.grad`` of the
-# loss on the unpacked params (``unpack_tree``'s leaves), so per leaf too.
+# Extra zoo contenders for a workload: (label, factory taking the zoo module), each traced with
+# the library's defaults (the in-place kernels of ``packed_apply`` on where the install built
+# them, ``packed``'s update kernel off); the "kernel" column says whether the compiled step
+# calls a kernel.
+# * "packed": ``zoo.packed(tx)`` on the ordinary per-leaf params and grads.
+# * "packed params, in place": the params kept packed (``zoo.pack_tree``) across steps, stepped
+#   by ``zoo.packed_apply``; its step receives per-leaf grads and packs them (as a backward pass
+#   through ``unpack_tree`` would), then the kernel writes p and the state over their own buffers
+#   (28 bytes per parameter for AdamW).
+# * "..., leaf grads": the grads given to ``packed_apply`` per leaf, as they come: the kernel's
+#   multi-tensor form reads each leaf where it is, nothing is concatenated; with grads in the
+#   step they are ``jax.grad`` of the loss on the unpacked params, so per leaf too.
+# * "..., no kernel": the same contender traced with ``JAXOPT_ZOO_KERNELS=0`` (the pure-JAX path,
+#   what an install without the kernels runs).
+# * "no-op step" (W2 only): the host floor of a layout, a jitted, donated step that returns its
+#   params and state untouched, so what it costs is only passing arrays in and out of ``jit``.
 VARIANTS: dict = {
     "adamw": [
         ("packed", lambda zoo: zoo.packed(workloads.adamw(zoo))),
-        ("packed, no kernel", lambda zoo: zoo.packed(workloads.adamw(zoo))),
-        ("packed params", workloads.adamw),
-        ("packed params, fused", lambda zoo: zoo.packed(workloads.adamw(zoo), chunk_size=None)),
         ("packed params, in place", workloads.adamw),
         ("packed params, in place, leaf grads", workloads.adamw),
         ("packed params, in place, no kernel", workloads.adamw),
@@ -75,10 +70,9 @@ VARIANTS: dict = {
     ],
     "w3_chain": [
         ("packed", lambda zoo: zoo.packed(workloads.w3_chain(zoo))),
-        ("packed, no kernel", lambda zoo: zoo.packed(workloads.w3_chain(zoo))),
+        ("packed params, in place, leaf grads", workloads.w3_chain),
     ],
     "sgd_momentum": [
-        ("packed", lambda zoo: zoo.packed(workloads.sgd_momentum(zoo))),
         ("packed params, in place", workloads.sgd_momentum),
         ("packed params, in place, no kernel", workloads.sgd_momentum),
     ],
@@ -114,29 +108,23 @@ def _kernel_targets() -> tuple:
 
 @contextlib.contextmanager
 def _kernels_off(off: bool):
-    """Trace with ``JAXOPT_ZOO_KERNELS=0`` when ``off``, else ``1`` (``zoo.packed`` reads it at trace time)."""
-    old = os.environ.get("JAXOPT_ZOO_KERNELS")
-    os.environ["JAXOPT_ZOO_KERNELS"] = "0" if off else "1"
+    """Trace with ``JAXOPT_ZOO_KERNELS=0`` when ``off``, else with the library's default (the
+    in-place kernels of ``packed_apply`` on, ``packed``'s update kernel off); the switch is read
+    at trace time."""
+    old = os.environ.pop("JAXOPT_ZOO_KERNELS", None)
+    if off:
+        os.environ["JAXOPT_ZOO_KERNELS"] = "0"
     try:
         yield
     finally:
-        if old is None:
-            os.environ.pop("JAXOPT_ZOO_KERNELS", None)
-        else:
+        os.environ.pop("JAXOPT_ZOO_KERNELS", None)
+        if old is not None:
             os.environ["JAXOPT_ZOO_KERNELS"] = old
 
 
 def _no_op_step(params, state, grads):
     del grads
     return params, state
-
-
-def _packed_params_step(tx, zoo):
-    def step(flat_params, state, grads):
-        updates, state = tx.update(zoo.pack_tree(grads, chunk_size=None), state, flat_params)
-        return zoo.apply_updates(flat_params, updates), state
-
-    return step
 
 
 def _packed_apply_step(tx, zoo, pack_grads: bool = True):
@@ -211,13 +199,12 @@ def time_row(
             step = _with_grads_from_loss(step)
         if name.startswith("packed params"):
             p = zoo.pack_tree(p, chunk_size=None)
-            in_place = name.startswith("packed params, in place")
             if name.endswith("leaf grads"):
                 step = _leaf_grads_step(tx, zoo, like, grads_from_loss)
             elif grads_from_loss:
-                step = _with_grads_from_loss(_packed_apply_step(tx, zoo, False) if in_place else _step(tx, zoo), like)
+                step = _with_grads_from_loss(_packed_apply_step(tx, zoo, False), like)
             else:
-                step = _packed_apply_step(tx, zoo) if in_place else _packed_params_step(tx, zoo)
+                step = _packed_apply_step(tx, zoo)
         s = tx.init(p)
         with _kernels_off(name.endswith("no kernel")):
             compiled, compile_s[name] = timing.compile_step(step, p, s, grads)
@@ -289,7 +276,7 @@ def memory_row(lib: str, opt_name: str, leaves: int, shape: tuple) -> dict:
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    env["JAXOPT_ZOO_KERNELS"] = "1" if lib.endswith(", kernel") else "0"  # zoo.packed's fused kernel (opt-in)
+    env.pop("JAXOPT_ZOO_KERNELS", None)  # the library's defaults: packed_apply's in-place kernels on
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
     res = json.loads(out.stdout.strip().splitlines()[-1])
     res.update(workload="W5", lib=lib, optimizer=opt_name, leaves=leaves, shape=list(shape))
@@ -348,7 +335,7 @@ def run(sizes: Sizes, only: set | None = None, log=print) -> dict:
             compile_rows.append(r)
     if want("W5"):
         for leaves, shape in sizes.w5_trees:
-            for lib in ["zoo", "optax", "zoo packed", "zoo packed, kernel", "zoo packed params, in place, kernel"]:
+            for lib in ["zoo", "optax", "zoo packed", "zoo packed params, in place, kernel"]:
                 r = memory_row(lib, "adamw", leaves, shape)
                 log(f"  W5 {lib} AdamW {leaves}x{shape}: peak {r['peak_bytes'] / 2**20:.1f} MiB, "
                     f"{r['peak_over_live']:.3f}x params+grads+state")

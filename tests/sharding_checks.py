@@ -332,6 +332,142 @@ for _name in SPREAD_KW:
     check(f"spread_equals_unspread:{_name}")(lambda _name=_name: spread_equals_unspread(_name))
 
 
+# --- packed_apply's in-place kernels, one per shard ---------------------------------------------
+# float32 params packed with chunk_size=1000: "w" (64, 16) is a chunk of its own, sharded along its
+# columns, "b" (64,) too, sharded along its one axis. With JAXOPT_ZOO_KERNELS=1 each chunk's
+# kernel runs on each device's shard (the clipping norm is XLA's sharded reduction, computed before).
+PACKED_SPECS = {"b": P("x"), "w": P(None, "x")}
+KERNELS_ENV = os.environ.get("JAXOPT_ZOO_KERNELS")  # "0": the fallback-only run, which these checks keep
+KERNELS_OFF = KERNELS_ENV == "0"
+
+
+def kernels_on():
+    os.environ["JAXOPT_ZOO_KERNELS"] = "0" if KERNELS_OFF else "1"
+
+
+def kernels_restored():
+    if KERNELS_ENV is None:
+        os.environ.pop("JAXOPT_ZOO_KERNELS", None)
+    else:
+        os.environ["JAXOPT_ZOO_KERNELS"] = KERNELS_ENV
+PACKED = {
+    "adamw": ("adam_apply", lambda: zoo.adamw(1e-2, weight_decay=1e-2)),
+    "clip_adamw": ("adam_apply", lambda: zoo.chain(zoo.clip_by_global_norm(0.5), zoo.scale_by_adam(b2=0.98),
+                                                   zoo.add_decayed_weights(1e-2), zoo.scale(-1e-2))),
+    "amsgrad": ("amsgrad_apply", lambda: zoo.amsgrad(1e-2)),
+    "inject_sgd_nesterov": ("momentum_apply", lambda: zoo.inject_hyperparams(zoo.sgd)(
+        learning_rate=1e-2, momentum=0.9, nesterov=True)),
+    "clip_rmsprop_centered_momentum": ("rms_centered_momentum_apply", lambda: zoo.chain(
+        zoo.clip_by_global_norm(0.5), zoo.scale_by_stddev(0.95), zoo.scale(-1e-2), zoo.trace(0.9))),
+}
+
+
+def packed_params(seed=2):
+    rng = np.random.default_rng(seed)
+    return zoo.pack_tree({"b": jnp.asarray(rng.normal(size=64), jnp.float32),
+                          "w": jnp.asarray(rng.normal(size=(64, 16)), jnp.float32)}, chunk_size=1000)
+
+
+def packed_shard(flat):
+    return {"float32": tuple(jax.device_put(c, NamedSharding(MESH, PACKED_SPECS[k]))
+                             for k, c in zip(("b", "w"), flat["float32"]))}
+
+
+def packed_run(tx, place, fused):
+    """Three donated steps of ``packed_apply`` (``fused``) or update + apply_updates on the
+    params and grads placed by ``place``; the compiled text. The grads are inputs (computed in
+    the step, XLA would round them otherwise in each program)."""
+
+    def step(p, s, g):
+        if fused:
+            return zoo.packed_apply(tx, g, s, p)
+        u, s = tx.update(g, s, p)
+        return zoo.apply_updates(p, u), s
+
+    flat = place(packed_params())
+    state = jax.jit(tx.init)(flat)
+    compiled = jax.jit(step, donate_argnums=(0, 1)).lower(flat, state, flat).compile()
+    for i in range(3):
+        old = jax.tree.leaves((flat, state))
+        flat, state = compiled(flat, state, place(packed_params(10 + i)))
+    assert all(x.is_deleted() for x in old if x.ndim), "donated buffers were copied"
+    return flat, state, compiled.as_text()
+
+
+def assert_packed_equal(got, want):
+    """Bit for bit with the kernels; without them (the fallback-only run) to float32 rounding:
+    XLA's program for the sharded step rounds otherwise than its unsharded one (by up to 5 ulp,
+    measured), the kernel does not."""
+    for a, b in zip(got, want):
+        if KERNELS_OFF:
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
+        else:
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def packed_apply_per_shard(name):
+    kernel, make = PACKED[name]
+    target = zoo._kernels.KERNELS[kernel][2]
+    kernels_on()
+    try:
+        assert zoo._kernels.available(kernel) is not KERNELS_OFF, "the kernel is not built here"
+        tx = make()
+        p8, s8, text = packed_run(tx, packed_shard, fused=True)
+        p1, s1, text1 = packed_run(tx, lambda f: jax.device_put(f, jax.devices()[0]), fused=True)
+    finally:
+        kernels_restored()
+    want8, wants8, _ = packed_run(tx, packed_shard, fused=False)
+    # Each device runs the kernel on its own shards: b's 64 / 8 and w's (64, 16 / 8).
+    calls = [line for line in text.splitlines() if f'custom_call_target="{target}"' in line]
+    assert KERNELS_OFF or (len(calls) == 2 and any("f32[8]" in c for c in calls) and any("f32[64,2]" in c for c in calls)), calls
+    assert "all-gather" not in text, "the buffers are gathered"
+    assert (f'custom_call_target="{target}"' in text1) is not KERNELS_OFF
+    # Sharded like the params; the same numbers as unsharded (bit for bit: see NOTES) and as
+    # update + apply_updates (the suite's compile flags round those otherwise than the kernel).
+    for spec, leaf in zip(PACKED_SPECS.values(), p8["float32"]):
+        assert leaf.sharding.spec == spec, leaf.sharding
+    for a, b in zip(jax.tree.leaves((s8, p8)), jax.tree.leaves((wants8, want8))):
+        if a.ndim:
+            assert a.sharding.is_equivalent_to(b.sharding, a.ndim), (a.sharding, b.sharding)
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
+    if "clip" in name:
+        # The clipping norm is a sum over the shards, in another order than on one device: the
+        # trajectories part by a few float32 roundings (recorded, compared above to update + apply).
+        ulps = [int(np.max(np.abs(np.asarray(a).view(np.int32).astype(np.int64) - np.asarray(b).view(np.int32))))
+                for a, b in zip(p8["float32"], p1["float32"])]
+        NOTES[f"packed_apply_per_shard:{name}"] = f"params after 3 steps, sharded vs unsharded kernel: {ulps} ulp"
+        return
+    assert_packed_equal(jax.tree.leaves((p8, s8)), jax.tree.leaves((p1, s1)))
+
+
+for _name in PACKED:
+    check(f"packed_apply_per_shard:{_name}")(lambda _name=_name: packed_apply_per_shard(_name))
+
+
+def packed_apply_per_shard_explicit():
+    """Under explicit sharding (the types carry it) the kernel runs under shard_map over it."""
+    from jax.sharding import AxisType
+
+    tx = PACKED["adamw"][1]()
+    mesh = jax.make_mesh((8,), ("x",), axis_types=(AxisType.Explicit,))
+    kernels_on()
+    try:
+        p1, s1, _ = packed_run(tx, lambda f: jax.device_put(f, jax.devices()[0]), fused=True)
+        with jax.set_mesh(mesh):
+            place = lambda f: {"float32": tuple(jax.device_put(c, PACKED_SPECS[k]) for k, c in zip(("b", "w"), f["float32"]))}  # noqa: E731
+            p8, s8, text = packed_run(tx, place, fused=True)
+    finally:
+        kernels_restored()
+    calls = [line for line in text.splitlines() if 'custom_call_target="jaxopt_zoo_adam_apply_f32"' in line]
+    assert KERNELS_OFF or len(calls) == 2 and any("f32[8]" in c for c in calls) and any("f32[64,2]" in c for c in calls), calls
+    for spec, leaf in zip(PACKED_SPECS.values(), p8["float32"] + s8[0].mu["float32"]):
+        assert leaf.sharding.spec == spec, leaf.sharding
+    assert_packed_equal(jax.tree.leaves((p8, s8)), jax.tree.leaves((p1, s1)))
+
+
+check("packed_apply_per_shard:explicit_adamw")(packed_apply_per_shard_explicit)
+
+
 # --- data parallel: pmap / shard_map with pmean equal the single-device step ---------------------
 D, BATCH = 6, 64
 

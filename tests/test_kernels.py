@@ -69,6 +69,10 @@ APPLY_CONFIGS = {
         zoo.scale(-2e-3))),
     "rms_decoupled_decay": ("rms_apply", lambda: zoo.chain(zoo.scale_by_rms(0.95), zoo.add_decayed_weights(1e-2),
                                                            zoo.scale(-1e-3))),
+    "amsgrad_random": ("amsgrad_apply", lambda: zoo.amsgrad(3e-2, b1=0.8, b2=0.95, eps=1e-6, eps_root=1e-9)),
+    "clip_amsgradw_schedule": ("amsgrad_apply", lambda: zoo.chain(
+        zoo.clip_by_global_norm(0.5), zoo.scale_by_amsgrad(b2=0.98), zoo.add_decayed_weights(1e-2),
+        zoo.scale_by_schedule(lambda t: -zoo.cosine_decay_schedule(1e-2, 40)(t)))),
     "sgd_momentum": ("momentum_apply", lambda: zoo.sgd(1e-2, momentum=0.9)),
     "sgd_nesterov_schedule": ("momentum_apply", lambda: zoo.sgd(zoo.cosine_decay_schedule(1e-2, 40), momentum=0.8,
                                                                 nesterov=True)),
@@ -88,9 +92,25 @@ APPLY_CONFIGS = {
     "clip_rms_momentum": ("rms_momentum_apply", lambda: zoo.chain(zoo.clip_by_global_norm(0.5), zoo.scale_by_rms(0.95),
                                                                   zoo.scale(-1e-3), zoo.trace(0.9))),
     "rmsprop_nesterov": ("rms_momentum_apply", lambda: zoo.rmsprop(1e-3, decay=0.8, momentum=0.7, nesterov=True)),
+    "rms_decoupled_decay": ("rms_apply", lambda: zoo.chain(zoo.scale_by_rms(0.8), zoo.add_decayed_weights(1e-2), zoo.scale(-1e-3))),
+    "rmsprop_centered_torch_eps_schedule": ("rms_centered_apply", lambda: zoo.rmsprop(
+        zoo.cosine_decay_schedule(3e-3, 40), decay=0.95, eps=1e-6, eps_in_sqrt=False, centered=True)),
+    "clip_decays_rms_centered": ("rms_centered_apply", lambda: zoo.chain(
+        zoo.clip_by_global_norm(0.5), zoo.add_decayed_weights(1e-3), zoo.scale_by_stddev(0.9), zoo.add_decayed_weights(1e-2),
+        zoo.scale(-1e-3))),
+    "rmsprop_centered_nesterov": ("rms_centered_momentum_apply", lambda: zoo.rmsprop(1e-3, decay=0.8, momentum=0.7,
+                                                                                    nesterov=True, centered=True)),
+    # inject_hyperparams: the hyperparameters are arrays of the state, fed to the kernel's `hyper` at run time.
+    "inject_adamw": ("adam_apply", lambda: zoo.inject_hyperparams(zoo.adamw)(learning_rate=1e-3, b1=0.8, weight_decay=1e-2)),
+    "inject_sgd_nesterov_schedule": ("momentum_apply", lambda: zoo.inject_hyperparams(zoo.sgd)(
+        learning_rate=zoo.cosine_decay_schedule(1e-2, 40), momentum=0.8, nesterov=True)),
+    "inject_rmsprop_momentum": ("rms_momentum_apply", lambda: zoo.inject_hyperparams(zoo.rmsprop)(
+        learning_rate=1e-3, decay=0.9, momentum=0.7)),
 }
 # Every chain packed_apply runs through a kernel: name -> (kernel, factory).
 ALL_APPLY = {**{name: ("adam_apply", make) for name, make in CONFIGS.items()}, **APPLY_CONFIGS}
+# The kernels whose program XLA rewrites otherwise with one chunk or x64 (Adam's bias corrections).
+ADAM_KERNELS = ("adam_apply", "amsgrad_apply")
 
 
 def _tree(seed: int) -> dict:
@@ -132,7 +152,7 @@ UNDER_FAST_FLAGS = all(f in os.environ.get("XLA_FLAGS", "").split() for f in FAS
 
 # (test, number of cases) run under XLA's defaults, in a subprocess when this run is not.
 UNDER_DEFAULTS = {"test_fused_step_equals_unfused": 2 * len(CONFIGS),
-                  "test_fused_apply_equals_unfused": len(ALL_APPLY) + 2 * sum(k.startswith("adam_apply") for k, _ in ALL_APPLY.values())}
+                  "test_fused_apply_equals_unfused": len(ALL_APPLY) + 2 * sum(k.startswith(ADAM_KERNELS) for k, _ in ALL_APPLY.values())}
 
 
 def test_fused_step_equals_unfused_under_xla_defaults():
@@ -200,6 +220,7 @@ def _fused_apply_equals_unfused(name, x64, chunk_size):
         # The kernels' multi-tensor form: the grads per leaf, as jax.grad gives them (not packed).
         leaf = jax.jit(lambda g, s, p: zoo.packed_apply(tx, g, s, p))
         multi = kernel.replace("apply", "apply_multi")
+        multi = multi if multi in _kernels.KERNELS else kernel  # AMSGrad, centred RMSprop: the grads packed first
         assert _with_kernels(True, _has_kernel, leaf, _tree(1), state, params, kernel=multi) is not KERNELS_OFF
         for step in range(20):  # XLA's other roundings show in the first steps (clipping from the second)
             grads = pack(_tree(100 + step))
@@ -224,7 +245,7 @@ if not UNDER_FAST_FLAGS:
         pytest.param(name, x64, chunk_size, id=f"{name}-{layout}")
         for name, (kernel, _) in sorted(ALL_APPLY.items())
         for x64, chunk_size, layout in [(False, 1000, "x64off"), (False, None, "x64off-one-chunk"), (True, 1000, "x64")]
-        if layout == "x64off" or kernel.startswith("adam_apply")])(_fused_apply_equals_unfused)
+        if layout == "x64off" or kernel.startswith(ADAM_KERNELS)])(_fused_apply_equals_unfused)
 
 
 def test_kernel_applies_only_to_the_chains_it_covers():
@@ -239,14 +260,17 @@ def test_kernel_applies_only_to_the_chains_it_covers():
                   zoo.chain(zoo.clip(1.0), zoo.scale_by_adam(), zoo.scale(-1e-3)),
                   zoo.adam(jnp.asarray(1e-3))):
         assert plan(other) is None
-    assert plan(zoo.nadamw(1e-3), apply=True).nesterov and plan(zoo.amsgrad(1e-3), apply=True) is None
+    assert plan(zoo.nadamw(1e-3), apply=True).nesterov and plan(zoo.amsgrad(1e-3), apply=True).amsgrad
+    assert plan(zoo.chain(zoo.scale_by_adam(amsgrad=True, nesterov=True), zoo.scale(-1.0)), apply=True) is None
     other = _packed._apply_plan
     assert other(zoo.sgd(1e-2, momentum=0.9)).kernel == "momentum_apply"
     assert other(zoo.lion(1e-3)).kernel == "lion_apply"
     assert other(zoo.chain(zoo.add_decayed_weights(1e-2), zoo.trace(0.9, nesterov=True), zoo.scale(-1.0))).args == (0.9, True)
     assert other(zoo.rmsprop(1e-3)).kernel == "rms_apply" and other(zoo.rmsprop(1e-3, eps_in_sqrt=False)).args[2] is False
     assert other(zoo.rmsprop(1e-3, momentum=0.9, nesterov=True)).after[1:] == (0.9, True)
-    for uncovered in (zoo.rmsprop(1e-3, centered=True), zoo.rmsprop(1e-3, bias_correction=True),
+    assert other(zoo.rmsprop(1e-3, centered=True)).kernel == "rms_centered_apply"
+    assert other(zoo.rmsprop(1e-3, centered=True, momentum=0.9)).kernel == "rms_centered_momentum_apply"
+    for uncovered in (zoo.rmsprop(1e-3, centered=True, bias_correction=True), zoo.rmsprop(1e-3, bias_correction=True),
                       zoo.sgd(1e-2), zoo.lion(1e-3, mask=lambda p: p), zoo.chain(zoo.scale_by_lion(mode="smooth"), zoo.scale(-1e-3)),
                       zoo.chain(zoo.add_decayed_weights(1e-2), zoo.scale_by_lion(), zoo.scale(-1e-3)),
                       zoo.chain(zoo.trace(0.9), zoo.clip_by_global_norm(1.0), zoo.scale(-1e-3)),
@@ -314,6 +338,33 @@ def test_packed_apply_takes_any_packable_chain_and_refuses_the_others():
             np.testing.assert_allclose(np.asarray(a, np.float32), np.asarray(b, np.float32), rtol=1e-6)
     with pytest.raises(ValueError, match=r"^jaxopt_zoo\.packed_apply: argument `tx` .*lamb"):
         zoo.packed_apply(zoo.lamb(1e-3), params, None, params)
+
+
+def test_packed_apply_under_inject_hyperparams_keeps_the_fallbacks_state():
+    """The kernel under inject_hyperparams: the state is the one ``tx.update`` gives (its
+    hyperparameters readable by current_hyperparams, changeable between steps), so a checkpoint
+    of it restores into either path."""
+    # (A schedule's value under x64 is float64, which makes the unfused update float64: no kernel then.)
+    tx = zoo.inject_hyperparams(zoo.adamw)(learning_rate=1e-2, weight_decay=1e-2)
+    params = zoo.pack_tree(_tree(0), chunk_size=1000)
+    fused = jax.jit(lambda g, s, p: zoo.packed_apply(tx, g, s, p))
+    state = tx.init(params)
+    assert _with_kernels(True, _has_kernel, fused, params, state, params, kernel="adam_apply") is not KERNELS_OFF
+    for step in range(2):
+        params, state = _with_kernels(True, fused, zoo.pack_tree(_tree(1 + step), chunk_size=1000), state, params)
+    assert int(state.count) == 2 and float(zoo.current_hyperparams(state)["learning_rate"]) == np.float32(1e-2)
+    _, want = tx.update(params, tx.init(params), params)
+    assert jax.tree.structure(state) == jax.tree.structure(want)
+    assert [(x.dtype, x.shape) for x in jax.tree.leaves(state)] == [(x.dtype, x.shape) for x in jax.tree.leaves(want)]
+    # A checkpoint (the leaves as numpy arrays), restored and stepped both ways, with a changed hyperparameter.
+    restored = jax.tree.unflatten(jax.tree.structure(state), [np.asarray(x) for x in jax.tree.leaves(state)])
+    restored.hyperparams["weight_decay"] = np.float32(0.5)
+    grads = zoo.pack_tree(_tree(5), chunk_size=1000)
+    got = _with_kernels(True, fused, grads, restored, params)
+    want = _update_then_apply(tx, grads, restored, params)
+    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-7)
+    assert float(got[1].hyperparams["weight_decay"]) == 0.5
 
 
 def test_failed_build_falls_back(monkeypatch, tmp_path):

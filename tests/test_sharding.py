@@ -22,6 +22,11 @@ its compile caches). Each check is reported here as its own test:
   layers (kron on 4) give the unspread result (soap, shampoo and kron bit for bit, muon to
   float32 rounding), and the compiled per-device program runs 1/8 of the
   eigh/QR/SVD/Newton-Schulz matrices / kron's triangular factor steps;
+* ``packed_apply_per_shard:<name>`` — ``packed_apply`` with its in-place kernels on (``JAXOPT_ZOO_KERNELS=1``)
+  and packed float32 buffers sharded over the mesh runs one kernel per device on its shards
+  (no gather; ``explicit_adamw``: under explicit sharding), donated, keeps the sharding, equals update + apply_updates on the sharded buffers
+  to float32 rounding and, without clipping, the unsharded kernel bit for bit (with clipping
+  the norm is a sum over shards in another order; the difference is recorded in the notes);
 * ``data_parallel:pmap_pmean`` / ``data_parallel:shard_map_pmean`` — a data-parallel step
   with ``lax.pmean`` over the data axis equals the single-device full-batch step.
 """
@@ -49,6 +54,8 @@ EXPECTED = (
     + [f"sharded_equals_unsharded:{n}" for n in ("clip_by_global_norm", "lars", "lamb", "record_norms", "adafactor", "adai", "muon")]
     + [f"f32_sharded_equals_unsharded:{n}" for n in ("soap", "shampoo", "kron")]
     + [f"spread_equals_unspread:{n}" for n in ("soap", "shampoo", "muon", "kron")]
+    + [f"packed_apply_per_shard:{n}" for n in ("adamw", "clip_adamw", "amsgrad", "inject_sgd_nesterov", "clip_rmsprop_centered_momentum",
+                                                    "explicit_adamw")]
     + ["data_parallel:pmap_pmean", "data_parallel:shard_map_pmean"]
 )
 

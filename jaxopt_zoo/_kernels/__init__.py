@@ -35,6 +35,7 @@ through ``PYTHONPATH`` that was never installed), it is compiled at first use in
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import threading
 import warnings
@@ -52,6 +53,7 @@ KERNELS = {
     "adam": ("adam_cpu.cc", "JaxoptZooAdamF32", "jaxopt_zoo_adam_f32"),
     "adam_apply": ("adam_cpu.cc", "JaxoptZooAdamApplyF32", "jaxopt_zoo_adam_apply_f32"),
     "adam_apply_bf16_state": ("adam_cpu.cc", "JaxoptZooAdamApplyBf16State", "jaxopt_zoo_adam_apply_bf16_state"),
+    "amsgrad_apply": ("amsgrad_cpu.cc", "JaxoptZooAmsgradApplyF32", "jaxopt_zoo_amsgrad_apply_f32"),
     # The multi-tensor forms: the grads as per-leaf operands (apply_leaves).
     "adam_apply_multi": ("adam_cpu.cc", "JaxoptZooAdamApplyMultiF32", "jaxopt_zoo_adam_apply_multi_f32"),
     "adam_apply_multi_bf16_state": ("adam_cpu.cc", "JaxoptZooAdamApplyMultiBf16State",
@@ -65,6 +67,9 @@ KERNELS = {
     "lion_apply": ("lion_cpu.cc", "JaxoptZooLionApplyF32", "jaxopt_zoo_lion_apply_f32"),
     "rms_apply": ("rms_cpu.cc", "JaxoptZooRmsApplyF32", "jaxopt_zoo_rms_apply_f32"),
     "rms_momentum_apply": ("rms_cpu.cc", "JaxoptZooRmsMomentumApplyF32", "jaxopt_zoo_rms_momentum_apply_f32"),
+    "rms_centered_apply": ("rms_centered_cpu.cc", "JaxoptZooRmsCenteredApplyF32", "jaxopt_zoo_rms_centered_apply_f32"),
+    "rms_centered_momentum_apply": ("rms_centered_cpu.cc", "JaxoptZooRmsCenteredMomentumApplyF32",
+                                    "jaxopt_zoo_rms_centered_momentum_apply_f32"),
 }
 
 _lock = threading.Lock()
@@ -199,8 +204,8 @@ def apply_chunk(kernel: str, p: jax.Array, g: jax.Array, state: tuple, hyper: ja
     """One fused step of ``kernel`` (an ``*_apply`` kernel) applied to a float32 chunk of params:
     returns ``(p', *state')``.
 
-    ``state`` are the kernel's moment chunks (``(m, v)`` for Adam, ``(t,)`` for momentum,
-    ``(m,)`` for Lion, ``(v,)`` or ``(v, t)`` for RMSprop) and ``hyper`` its float32 vector of scalars (see its ``.cc`` file).
+    ``state`` are the kernel's moment chunks (``(m, v)`` for Adam, ``(m, v, v_max)`` for AMSGrad, ``(t,)`` for momentum,
+    ``(m,)`` for Lion, ``(v,)`` or ``(v, t)`` for RMSprop, ``(m, v)`` or ``(m, v, t)`` centred) and ``hyper`` its float32 vector of scalars (see its ``.cc`` file).
     ``p`` and the state are aliased to their outputs: under ``jit`` with them donated, the step
     writes them in place. Call only when ``available(kernel)``.
     """
@@ -220,3 +225,51 @@ def apply_leaves(kernel: str, p: jax.Array, grads: list, state: tuple, hyper: ja
     aliases = {i: i for i in range(1 + len(state))}
     call = jax.ffi.ffi_call(target(kernel), outs, input_output_aliases=aliases, vmap_method="sequential")
     return call(p, *state, hyper, *grads)
+
+
+def apply_chunk_per_shard(kernel: str, p: jax.Array, g: jax.Array, state: tuple, hyper: jax.Array) -> tuple:
+    """``apply_chunk`` on a chunk that may be sharded over several devices: the kernel runs on
+    each device's shard (the step is elementwise), with ``hyper`` replicated.
+
+    Under ``jit`` the params' sharding is known only when XLA partitions the program, so the
+    call is a ``custom_partitioning`` op whose partitioning is that of ``shard_map`` over p's
+    sharding: g and the state are given p's sharding (the partitioner reshards them if they
+    differ), the outputs keep it, and each device runs ``apply_chunk`` on its own shards, in
+    place. Unsharded (one device, or inside ``shard_map``/``pmap`` already) it is ``apply_chunk``.
+    """
+    mesh = jax.sharding.get_abstract_mesh()
+    if getattr(mesh, "manual_axes", ()):  # inside shard_map: these are the shards already
+        return apply_chunk(kernel, p, g, state, hyper)
+    sharding = getattr(jax.typeof(p), "sharding", None)
+    if getattr(mesh, "explicit_axes", ()) and sharding is not None and any(sharding.spec):
+        # Explicit sharding: p's type carries its sharding, so shard_map over it directly.
+        spec = sharding.spec
+        local = jax.shard_map(lambda *a: apply_chunk(kernel, a[0], a[1], tuple(a[2:-1]), a[-1]), mesh=sharding.mesh,
+                              in_specs=(spec,) * (2 + len(state)) + (jax.sharding.PartitionSpec(),),
+                              out_specs=(spec,) * (1 + len(state)))
+        return local(p, jax.sharding.reshard(g, spec), *(jax.sharding.reshard(x, spec) for x in state), hyper)
+    return _per_shard_call(kernel, len(state), p.ndim)(p, g, *state, hyper)
+
+
+@functools.cache
+def _per_shard_call(kernel: str, n_state: int, rank: int):
+    from jax.experimental.custom_partitioning import custom_partitioning
+    from jax.sharding import NamedSharding, PartitionSpec
+
+    def local(p, g, *rest):
+        return apply_chunk(kernel, p, g, tuple(rest[:-1]), rest[-1])
+
+    call = custom_partitioning(local)
+
+    def infer(mesh, arg_shapes, result_shape):
+        return (arg_shapes[0].sharding,) * (1 + n_state)
+
+    def partition(mesh, arg_shapes, result_shape):
+        like_p = arg_shapes[0].sharding
+        replicated = NamedSharding(like_p.mesh, PartitionSpec())
+        return mesh, local, (like_p,) * (1 + n_state), (like_p,) * (2 + n_state) + (replicated,)
+
+    dims = " ".join(f"d{i}" for i in range(rank))  # every dimension elementwise (passthrough)
+    rule = ", ".join([dims] * (2 + n_state)) + ", h -> " + ", ".join([dims] * (1 + n_state))
+    call.def_partition(partition=partition, infer_sharding_from_operands=infer, sharding_rule=rule)
+    return call

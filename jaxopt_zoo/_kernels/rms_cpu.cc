@@ -14,8 +14,7 @@
 //          refined by two Newton steps  y <- fma(-0.5 y, fma(x y, y, -1), y)  when x is a
 //          positive normal number or NaN (y0 as it is otherwise)
 //   a    = fma(p, wd_out, a)               = a + wd_out p, only when `decay_out` (decoupled);
-//          with `eps_in_sqrt` XLA contracts this sum on its other product instead:
-//          a = fma(rsqrt(v' + eps), g, p wd_out)
+//          with `eps_in_sqrt` contracted on the other product: a = fma(rsqrt(v' + eps), g, wd_out p)
 //   without momentum:  p' = fma(a, s, p)   = p + a s,  s: -lr, or the schedule's value
 //   with momentum d (optax's order: the momentum buffer sees the scaled step):
 //     t' = fma(t, d, a * s)                = a s + d t
@@ -96,15 +95,13 @@ void RmsRange(float* __restrict p, const float* __restrict g, float* __restrict 
     const float vi = std::fma(gi * gi, h.c2, v[i] * h.r);
     float ai;
     if constexpr (kEpsInSqrt && kDecayOut) {
-      // XLA contracts rsqrt(v' + eps) g + wd_out p on its first product (the sweep of
-      // tests/test_kernels.py; torch's placement below contracts on the second).
-      ai = std::fma(XlaRsqrt(vi + h.eps), gi, p[i] * h.wd_out);
+      ai = std::fma(XlaRsqrt(vi + h.eps), gi, p[i] * h.wd_out);  // contracted on the root's product
     } else if constexpr (kEpsInSqrt) {
       ai = XlaRsqrt(vi + h.eps) * gi;
     } else {
       ai = (1.0f / (std::sqrt(vi) + h.eps)) * gi;
+      if constexpr (kDecayOut) ai = std::fma(p[i], h.wd_out, ai);
     }
-    if constexpr (kDecayOut && !kEpsInSqrt) ai = std::fma(p[i], h.wd_out, ai);
     if constexpr (kMomentum == 0) {
       p[i] = std::fma(ai, h.s, p[i]);
     } else {

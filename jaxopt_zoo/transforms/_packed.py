@@ -48,7 +48,9 @@ place. It gives the numbers of the unfused path (the same floating-point operati
 program for it) and the same state, so checkpoints move freely between the two. Everything
 else, every install built without the kernels, and every run without
 ``JAXOPT_ZOO_KERNELS=1`` (the default: it does not yet beat the pure-JAX path, see
-``benchmarks/README.md``) runs the pure-JAX path. The kernel runs only with a single device (the pure-JAX path otherwise).
+``benchmarks/README.md``) runs the pure-JAX path. The update kernel of ``packed`` runs only with a single device (the pure-JAX path otherwise);
+the in-place kernels of ``packed_apply`` run on sharded buffers too, one call per device on its
+shards (below).
 
 **The in-place step (its kernels on by default).** ``packed_apply(tx, grads, state, params)`` is the whole step on packed
 params, ``apply_updates(params, tx.update(...))``; with its kernel, each chunk is one pass that
@@ -71,6 +73,15 @@ to Triton and Mosaic is tested, not their speed or their numbers on a device.
 included -- a testing aid (slow), with which tests/test_kernels_pallas.py checks this wiring
 and its numbers: within 1 ulp of the pure-JAX path for every chain above (see
 ``pallas_adam.py``, "Numbers").
+
+**Sharded buffers.** With several devices, ``packed_apply``'s kernel call is partitioned as
+``shard_map`` over the params' sharding (``jax.experimental.custom_partitioning``: under ``jit``
+the sharding is known only when XLA partitions the program; under explicit sharding, whose types
+carry it, ``shard_map`` itself; inside a ``shard_map`` the kernel runs on the shards it is given): each device runs the kernel on its
+own shards of p, g and the state, in place, and the global scalars (the clipping norm, the step
+count, the schedule) are computed before it on the whole sharded tree (XLA's sharded reduction).
+The numbers are the unsharded kernel's bit for bit, except that a clipping norm summed over
+shards may round otherwise (measured: 1 ulp of the norm on 8 devices).
 """
 
 from __future__ import annotations
@@ -336,17 +347,19 @@ def packed_apply(tx: GradientTransformation, grads: dict, state: Any, params: di
     (``jaxopt_zoo/_kernels/*_cpu.cc``), for the chains
     ``[clip_by_global_norm], [add_decayed_weights], core, [add_decayed_weights], scale(-lr) |
     scale_by_schedule`` with float hyperparameters, where the core is ``scale_by_adam`` (NAdam's
-    ``nesterov`` too; not AMSGrad, no weight decay before it), ``trace`` (SGD with momentum or Nesterov),
-    ``scale_by_lion`` (mode ``'hard'``, no weight decay before it) or ``scale_by_rms`` (no
-    bias correction; optionally followed by ``trace``, rmsprop's momentum): what ``zoo.adam``,
-    ``zoo.adamw``, ``zoo.sgd(lr, momentum)``, ``zoo.lion`` and ``zoo.rmsprop`` (not centered)
-    build, and ``zoo.nadam``/``zoo.nadamw``; the Adam family also with bfloat16 moments
-    (``mu_dtype=nu_dtype=jnp.bfloat16``, float32 math; not NAdam with them after
+    ``nesterov``, and ``amsgrad``/``scale_by_amsgrad`` with its running maximum; no weight decay before it), ``trace`` (SGD with momentum or Nesterov),
+    ``scale_by_lion`` (mode ``'hard'``, no weight decay before it) or ``scale_by_rms`` or
+    ``scale_by_stddev`` (no bias correction; optionally followed by ``trace``, rmsprop's momentum): what
+    ``zoo.adam``, ``zoo.adamw``, ``zoo.sgd(lr, momentum)``, ``zoo.lion`` and ``zoo.rmsprop`` (centred or not)
+    build, and ``zoo.nadam``/``zoo.nadamw``/``zoo.amsgrad``; the Adam family also with bfloat16 moments
+    (``mu_dtype=nu_dtype=jnp.bfloat16``, float32 math; on CPU not NAdam with them after
     ``clip_by_global_norm`` with weight decay or a ``b2`` that bfloat16 does not round to 1, which XLA
-    rounds otherwise: those run the pure-JAX path on CPU). AdamW then moves 28 bytes per parameter, its memory floor, where ``update`` +
-    ``apply_updates`` move 40 (the update is written and read back); momentum SGD, Lion and
-    RMSprop move 20 (28 with momentum). On a GPU or TPU the same chains run as Pallas kernels
-    instead (see the module docstring; never run on one here).
+    rounds otherwise: those run the pure-JAX path); and ``inject_hyperparams`` of these
+    (without stateful schedules; its float32 hyperparameters go to the kernel as runtime scalars,
+    the state is the one ``tx.update`` gives, so ``current_hyperparams`` and checkpoints work on either path).
+    AdamW then moves 28 bytes per parameter, its memory floor, where ``update`` + ``apply_updates`` move 40 (the update is written and read back); momentum SGD, Lion and
+    RMSprop move 20 (28 with momentum). On a GPU or TPU the same chains (not AMSGrad or
+    centred RMSprop) run as Pallas kernels instead (see the module docstring; never run on one here).
     Jit the training step with params and state donated, so nothing is copied::
 
         flat = zoo.pack_tree(params, chunk_size=None)
@@ -400,17 +413,24 @@ def packed_apply(tx: GradientTransformation, grads: dict, state: Any, params: di
       state in place): `torch.optim documentation <https://pytorch.org/docs/stable/optim.html#algorithms>`_, 2023.
     """
     _check_packable("packed_apply", tx)
+    inject = None if extra_args else _inject_parts(tx)
+    if inject is not None:
+        return _inject_apply(inject, grads, state, params)
     leaves = _grad_leaves(grads, params)
     if leaves is not None:  # per-leaf grads: packed lazily, for the paths without a multi-tensor kernel
         grads = {key: tuple(_join(chunk) for chunk in chunks) for key, chunks in leaves.items()}
     if not extra_args and all(isinstance(t, dict) for t in (grads, params)):
         plan = _adam_plan(tx, apply=True)
-        for kernel, moments in (("adam_apply", jnp.float32), ("adam_apply_bf16_state", jnp.bfloat16)):
-            multi = kernel.replace("apply", "apply_multi")
-            if plan is not None and leaves is not None and _fusable(plan, grads, state, params, multi, moments):
-                return _fused_adam_apply(plan, grads, state, params, multi, leaves["float32"])
-            if plan is not None and _fusable(plan, grads, state, params, kernel, moments):
-                return _fused_adam_apply(plan, grads, state, params, kernel)
+        if plan is not None and plan.amsgrad:  # no multi-tensor form: the lazily packed grads
+            if _fusable(plan, grads, state, params, "amsgrad_apply"):
+                return _fused_adam_apply(plan, grads, state, params, "amsgrad_apply")
+        else:
+            for kernel, moments in (("adam_apply", jnp.float32), ("adam_apply_bf16_state", jnp.bfloat16)):
+                multi = kernel.replace("apply", "apply_multi")
+                if plan is not None and leaves is not None and _fusable(plan, grads, state, params, multi, moments):
+                    return _fused_adam_apply(plan, grads, state, params, multi, leaves["float32"])
+                if plan is not None and _fusable(plan, grads, state, params, kernel, moments):
+                    return _fused_adam_apply(plan, grads, state, params, kernel)
         other = None if plan is not None else _apply_plan(tx)
         if other is not None and leaves is not None and _apply_fusable(other, grads, state, params, "_multi"):
             return _fused_apply(other, grads, state, params, leaves["float32"])
@@ -476,6 +496,7 @@ class _AdamPlan(NamedTuple):
     scale: float | None  # scale(step_size), or
     schedule: tuple | None  # (index of scale_by_schedule's state, its step_size_fn)
     nesterov: bool = False  # NAdam's first moment (packed_apply only)
+    amsgrad: bool = False  # AMSGrad's running maximum (packed_apply only, not with nesterov)
 
 
 def _closure(fn: Any, qualname: str) -> dict | None:
@@ -489,7 +510,46 @@ def _closure(fn: Any, qualname: str) -> dict | None:
 
 
 def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
+    """A Python int or float, or a traced float scalar (a hyperparameter of ``inject_hyperparams``)."""
+    return (isinstance(x, (int, float)) and not isinstance(x, bool)) or _is_traced_float(x)
+
+
+def _is_float(x: Any) -> bool:
+    """A Python float, or a traced float scalar."""
+    return isinstance(x, float) or _is_traced_float(x)
+
+
+def _is_traced_float(x: Any) -> bool:
+    # A runtime scalar of the step (inject_hyperparams' state): it reaches the kernel through
+    # ``hyper`` like any other scalar. A concrete array is not one: XLA folds it as a constant.
+    # Float32 only: a float64 one (a schedule's value under x64) makes the unfused path compute
+    # the update in float64, which the float32 kernels do not.
+    return isinstance(x, jax.core.Tracer) and x.shape == () and x.dtype == jnp.float32
+
+
+# --------------------------------------------------------------- inject_hyperparams around a kernel
+
+
+def _inject_parts(tx: Any) -> dict | None:
+    """The closure of ``inject_hyperparams(factory)(...)``'s update, when it has no stateful schedule."""
+    parts = _closure(getattr(tx, "update", None), "inject_hyperparams.<locals>.wrapped_factory.<locals>.update_fn")
+    if parts is None or parts.get("stateful") or not {"current", "dtype_for", "inner_factory", "fixed"} <= set(parts):
+        return None
+    return parts
+
+
+def _inject_apply(parts: dict, grads: dict, state: Any, params: dict) -> tuple:
+    """``packed_apply`` of ``inject_hyperparams(factory)(...)``: what its update does (the
+    hyperparameters of this step as arrays, the inner transformation built with them), with
+    ``packed_apply`` of the inner transformation in place of its update, so a kernel covers it
+    with the hyperparameters as runtime scalars of its ``hyper`` vector. The state is the one
+    ``tx.update`` gives (``current_hyperparams`` reads it, checkpoints move between the paths)."""
+    from ._inject import InjectHyperparamsState
+
+    hparams = parts["current"](state.count, state.hyperparams, parts["dtype_for"](params))
+    inner = parts["inner_factory"](**parts["fixed"], **hparams)
+    new_params, inner_state = packed_apply(inner, grads, state.inner_state, params)
+    return new_params, InjectHyperparamsState(_numerics.safe_increment(state.count), hparams, inner_state)
 
 
 def _adam_plan(tx: Any, apply: bool = False) -> _AdamPlan | None:
@@ -517,14 +577,14 @@ def _adam_plan(tx: Any, apply: bool = False) -> _AdamPlan | None:
             return None
         clip = norm["max_norm"]
     adam = members[first]
-    nesterov = adam.get("nesterov")
-    if (nesterov not in ((False, True) if apply else (False,)) or adam.get("amsgrad") is not False
-            or adam.get("bias_correction_mu") is not True
+    nesterov, amsgrad = adam.get("nesterov"), adam.get("amsgrad")
+    if (nesterov not in ((False, True) if apply else (False,)) or amsgrad not in ((False, True) if apply else (False,))
+            or (nesterov and amsgrad) or adam.get("bias_correction_mu") is not True
             or adam.get("bias_correction_nu") is not True):
         return None
     hyper = [adam.get(k) for k in ("b1", "b2", "eps", "eps_root")]
     # Float decays only: the kernel reproduces the program XLA makes of float bias corrections.
-    if not all(map(_is_number, hyper)) or not all(isinstance(b, float) for b in hyper[:2]):
+    if not all(map(_is_number, hyper)) or not all(map(_is_float, hyper[:2])):
         return None
     rest = transforms[first + 1:]
     decay = None
@@ -536,10 +596,10 @@ def _adam_plan(tx: Any, apply: bool = False) -> _AdamPlan | None:
     last, index = rest[0].update, len(transforms) - 1
     scale = _closure(last, "scale.<locals>.update_fn")
     if scale is not None and _is_number(scale.get("step_size")):
-        return _AdamPlan(clip, first, *hyper, decay, scale["step_size"], None, nesterov)
+        return _AdamPlan(clip, first, *hyper, decay, scale["step_size"], None, nesterov, amsgrad)
     schedule = _closure(last, "scale_by_schedule.<locals>.update_fn")
     if schedule is not None and callable(schedule.get("step_size_fn")):
-        return _AdamPlan(clip, first, *hyper, decay, None, (index, schedule["step_size_fn"]), nesterov)
+        return _AdamPlan(clip, first, *hyper, decay, None, (index, schedule["step_size_fn"]), nesterov, amsgrad)
     return None
 
 
@@ -550,28 +610,34 @@ def _fusable(plan: _AdamPlan, flat_grads: dict, inner: Any, flat_params: dict | 
     if flat_params is None and plan.decay is not None:
         return False
     adam = inner[plan.adam]
-    trees = [flat_grads, adam.mu, adam.nu] + ([] if flat_params is None else [flat_params])
-    if any(set(t) != {"float32"} for t in trees):
+    states = (adam.mu, adam.nu) + ((adam.nu_max,) if plan.amsgrad else ())
+    trees = [flat_grads, *states] + ([] if flat_params is None else [flat_params])
+    if any(not isinstance(t, dict) or set(t) != {"float32"} for t in trees):
         return False
-    if any(jnp.result_type(c) != jnp.float32 for t in trees[:1] + trees[3:] for c in t["float32"]):
+    if any(jnp.result_type(c) != jnp.float32 for t in (trees[0], *trees[1 + len(states):]) for c in t["float32"]):
         return False
-    if any(jnp.result_type(c) != moments for t in (adam.mu, adam.nu) for c in t["float32"]):
+    if any(jnp.result_type(c) != moments for t in states for c in t["float32"]):
         return False
-    if jax.device_count() != 1:
-        return False
-    if _pallas_mode(kernel) is not None:  # the Pallas kernels take packed grads
-        return "multi" not in kernel
+    if _pallas_mode(kernel) is not None:  # the Pallas kernels take packed grads, on one device
+        return kernel in _PALLAS_KERNELS and jax.device_count() == 1
     # The CPU kernels: not NAdam with bfloat16 moments and clipping, with weight decay or a b2 that
-    # bfloat16 does not round to 1 (as it does 0.999): XLA rounds those programs otherwise than the
-    # kernel (up to hundreds of ulp in 20 steps, the sweep of issue 18), so they run the pure-JAX
-    # path, the numbers of the unfused one. (The Pallas kernels pin their roundings: they run.)
+    # bfloat16 does not round to 1 (as it does 0.999), or a b2 known only at run time: XLA rounds
+    # those programs otherwise than the kernel (up to hundreds of ulp in 20 steps, the sweep of
+    # issue 18), so they run the pure-JAX path, the numbers of the unfused one. (The Pallas kernels
+    # pin their roundings: they run.)
     if (moments == jnp.bfloat16 and plan.nesterov and plan.clip is not None
-            and (plan.decay is not None or float(np.asarray(plan.b2, jnp.bfloat16)) != 1.0)):
+            and (plan.decay is not None or not _is_number(plan.b2) or float(np.asarray(plan.b2, jnp.bfloat16)) != 1.0)):
         return False
-    return _kernels.available(kernel)
+    # The update kernel of ``packed`` and the multi-tensor forms (per-leaf grads) run on one
+    # device only; the in-place ones run per shard too.
+    one_device = kernel == "adam" or "_multi" in kernel
+    return (not one_device or jax.device_count() == 1) and _kernels.available(kernel)
 
 
 _PALLAS_ON = ("1", "true", "yes", "on")
+# The kernels that have a Pallas form (not AMSGrad's, centred RMSprop's or the multi-tensor ones).
+_PALLAS_KERNELS = ("adam", "adam_apply", "adam_apply_bf16_state", "momentum_apply", "lion_apply", "rms_apply",
+                   "rms_momentum_apply")
 
 
 def _pallas_mode(kernel: str) -> str | None:
@@ -593,17 +659,17 @@ def _pallas_mode(kernel: str) -> str | None:
     return None
 
 
-def _adam_chunk_call(kernel: str, p, g, m, v, hyper) -> tuple:
+def _adam_chunk_call(kernel: str, p, g, state: tuple, hyper) -> tuple:
     """One chunk through ``kernel`` (``"adam"``: ``(u, m', v')``; ``"adam_apply"``,
     ``"adam_apply_bf16_state"``: ``(p', m', v')``): the Pallas kernel when ``_pallas_mode(kernel)``
     says so (on the chunk raveled: a chunk of one leaf keeps the leaf's shape), else the CPU kernel."""
     mode = _pallas_mode(kernel)
     if mode is None:
-        return _kernels.adam_chunk(p, g, m, v, hyper) if kernel == "adam" else _kernels.apply_chunk(kernel, p, g, (m, v), hyper)
+        return _kernels.adam_chunk(p, g, *state, hyper) if kernel == "adam" else _apply_chunk(kernel, p, g, state, hyper)
     from .._kernels import pallas_adam  # imports jax.experimental.pallas: only when used
 
     call = pallas_adam.adam_chunk_pallas if kernel == "adam" else pallas_adam.adam_apply_chunk_pallas
-    outs = call(*(jnp.ravel(x) for x in (p, g, m, v)), hyper, interpret=mode == "interpret")
+    outs = call(*(jnp.ravel(x) for x in (p, g, *state)), hyper, interpret=mode == "interpret")
     return tuple(o.reshape(p.shape) for o in outs)
 
 
@@ -661,11 +727,19 @@ def _fused_adam_update(plan: _AdamPlan, flat_grads: dict, inner: tuple, flat_par
     adam = new_inner[plan.adam]
     grads = flat_grads["float32"]
     params = grads if flat_params is None else flat_params["float32"]
-    outs = [_adam_chunk_call("adam", p, g, m, v, hyper) for p, g, m, v in zip(params, grads, adam.mu["float32"],
+    outs = [_adam_chunk_call("adam", p, g, (m, v), hyper) for p, g, m, v in zip(params, grads, adam.mu["float32"],
                                                                                  adam.nu["float32"])]
     new_inner[plan.adam] = adam._replace(mu={"float32": tuple(o[1] for o in outs)},
                                          nu={"float32": tuple(o[2] for o in outs)})
     return {"float32": tuple(o[0] for o in outs)}, tuple(new_inner)
+
+
+def _apply_chunk(kernel: str, p: jax.Array, g: jax.Array, state: tuple, hyper: jax.Array) -> tuple:
+    """One in-place kernel call on a chunk; with several devices, one per shard of it (the
+    global scalars in ``hyper`` computed before, on the whole sharded tree, by XLA)."""
+    if jax.device_count() == 1:
+        return _kernels.apply_chunk(kernel, p, g, state, hyper)
+    return _kernels.apply_chunk_per_shard(kernel, p, g, state, hyper)
 
 
 def _fused_adam_apply(plan: _AdamPlan, flat_grads: dict, inner: tuple, flat_params: dict,
@@ -675,14 +749,16 @@ def _fused_adam_apply(plan: _AdamPlan, flat_grads: dict, inner: tuple, flat_para
     their lazy concatenation, then serves only the clipping norm)."""
     hyper, new_inner = _adam_scalars(plan, flat_grads, inner, apply=True)
     adam = new_inner[plan.adam]
-    chunks = zip(flat_params["float32"], flat_grads["float32"] if grad_leaves is None else grad_leaves,
-                 adam.mu["float32"], adam.nu["float32"])
+    states = [adam.mu["float32"], adam.nu["float32"]] + ([adam.nu_max["float32"]] if plan.amsgrad else [])
+    chunks = zip(flat_params["float32"], flat_grads["float32"] if grad_leaves is None else grad_leaves, *states)
     if grad_leaves is None:
-        outs = [_adam_chunk_call(kernel, p, g, m, v, hyper) for p, g, m, v in chunks]
+        outs = [_adam_chunk_call(kernel, p, g, tuple(s), hyper) for p, g, *s in chunks]
     else:
-        outs = [_kernels.apply_leaves(kernel, p, g, (m, v), hyper) for p, g, m, v in chunks]
-    new_inner[plan.adam] = adam._replace(mu={"float32": tuple(o[1] for o in outs)},
-                                         nu={"float32": tuple(o[2] for o in outs)})
+        outs = [_kernels.apply_leaves(kernel, p, g, tuple(s), hyper) for p, g, *s in chunks]
+    new = {"mu": {"float32": tuple(o[1] for o in outs)}, "nu": {"float32": tuple(o[2] for o in outs)}}
+    if plan.amsgrad:
+        new["nu_max"] = {"float32": tuple(o[3] for o in outs)}
+    new_inner[plan.adam] = adam._replace(**new)
     return {"float32": tuple(o[0] for o in outs)}, tuple(new_inner)
 
 
@@ -693,7 +769,7 @@ class _ApplyPlan(NamedTuple):
     """A chain an ``*_apply`` kernel other than Adam's covers (``packed_apply``): ``[clip_by_global_norm],
     [add_decayed_weights], core, [add_decayed_weights], scale | scale_by_schedule``."""
 
-    kernel: str  # "momentum_apply" (trace: SGD with momentum or Nesterov), "lion_apply", "rms_apply"
+    kernel: str  # "momentum_apply" (trace: SGD with momentum or Nesterov), "lion_apply", "rms[_centered]_apply"
     core: int  # index of the core's state in the chain's state tuple
     args: tuple  # the core's hyperparameters: (decay, nesterov), (b1, b2) or (decay, eps, eps_in_sqrt)
     clip: float | None
@@ -718,17 +794,22 @@ def _decay_rate(t: Any) -> float | None:
 def _core(t: Any) -> tuple | None:
     """``(kernel, args)`` when ``t`` is a core an apply kernel covers, with float hyperparameters."""
     trace = _closure(t.update, "trace.<locals>.update_fn")
-    if trace is not None and isinstance(trace.get("decay"), float) and isinstance(trace.get("nesterov"), bool):
+    if trace is not None and _is_float(trace.get("decay")) and isinstance(trace.get("nesterov"), bool):
         return "momentum_apply", (trace["decay"], trace["nesterov"])
     lion = _closure(t.update, "scale_by_lion.<locals>.update_fn")
-    if lion is not None and lion.get("sign") is jnp.sign and all(isinstance(lion.get(b), float) for b in ("b1", "b2")):
+    if lion is not None and lion.get("sign") is jnp.sign and all(_is_float(lion.get(b)) for b in ("b1", "b2")):
         return "lion_apply", (lion["b1"], lion["b2"])
     rms = _closure(t.update, "scale_by_rms.<locals>.update_fn")
     inv_root = None if rms is None else _closure(rms.get("inv_root"), "_inverse_root.<locals>.<lambda>")
-    if (rms is not None and rms.get("bias_correction") is False and isinstance(rms.get("decay"), float)
+    if (rms is not None and rms.get("bias_correction") is False and _is_float(rms.get("decay"))
             and inv_root is not None and _is_number(inv_root.get("eps"))):
         # _inverse_root's two lambdas: rsqrt(v + eps) (eps in the root) or 1 / (sqrt(v) + eps).
         return "rms_apply", (rms["decay"], inv_root["eps"], "rsqrt" in rms["inv_root"].__code__.co_names)
+    std = _closure(t.update, "scale_by_stddev.<locals>.update_fn")  # centred RMSprop
+    inv_root = None if std is None else _closure(std.get("inv_root"), "_inverse_root.<locals>.<lambda>")
+    if (std is not None and std.get("bias_correction") is False and _is_float(std.get("decay"))
+            and inv_root is not None and _is_number(inv_root.get("eps"))):
+        return "rms_centered_apply", (std["decay"], inv_root["eps"], "rsqrt" in std["inv_root"].__code__.co_names)
     return None
 
 
@@ -752,7 +833,7 @@ def _apply_plan(tx: Any) -> _ApplyPlan | None:
     if decay_out is not None:
         rest.pop(0)
     after = None
-    if core[0] == "rms_apply" and len(rest) == 2:  # rmsprop's tail: identity() or trace(momentum, nesterov)
+    if core[0] in ("rms_apply", "rms_centered_apply") and len(rest) == 2:  # rmsprop's tail: identity() or trace(momentum, nesterov)
         tail_index, tail = rest.pop()
         if _closure(tail.update, "identity.<locals>.update_fn") is None:
             momentum = _core(tail)
@@ -762,7 +843,7 @@ def _apply_plan(tx: Any) -> _ApplyPlan | None:
     if len(rest) != 1:
         return None
     last_index, last = rest[0]
-    kernel = "rms_momentum_apply" if after is not None else core[0]
+    kernel = core[0].replace("_apply", "_momentum_apply") if after is not None else core[0]
     scale = _closure(last.update, "scale.<locals>.update_fn")
     if scale is not None and _is_number(scale.get("step_size")):
         return _ApplyPlan(kernel, index, core[1], clip, decay_in, decay_out, scale["step_size"], None, after)
@@ -780,7 +861,8 @@ def _moments(plan: _ApplyPlan, inner: tuple) -> tuple:
         return (core.trace,)
     if plan.kernel == "lion_apply":
         return (core.mu,)
-    return (core.nu,) if plan.after is None else (core.nu, inner[plan.after[0]].trace)
+    rms = (core.mu, core.nu) if plan.kernel.startswith("rms_centered") else (core.nu,)
+    return rms if plan.after is None else (*rms, inner[plan.after[0]].trace)
 
 
 def _apply_fusable(plan: _ApplyPlan, flat_grads: dict, inner: Any, flat_params: dict, form: str = "") -> bool:
@@ -789,11 +871,11 @@ def _apply_fusable(plan: _ApplyPlan, flat_grads: dict, inner: Any, flat_params: 
         return False
     if any(jnp.result_type(c) != jnp.float32 for t in trees for c in t["float32"]):
         return False
-    if jax.device_count() != 1:
-        return False
-    if _pallas_mode(plan.kernel) is not None:  # the Pallas kernels take packed grads
-        return not form
-    return _kernels.available(plan.kernel + form)
+    if _pallas_mode(plan.kernel) is not None:  # the Pallas kernels take packed grads, on one device
+        return not form and plan.kernel in _PALLAS_KERNELS and jax.device_count() == 1
+    # The multi-tensor forms (per-leaf grads) run on one device only; the others per shard too.
+    kernel = plan.kernel + form
+    return kernel in _kernels.KERNELS and (not form or jax.device_count() == 1) and _kernels.available(kernel)
 
 
 def _apply_chunk_call(kernel: str, p, g, state: tuple, hyper) -> tuple:
@@ -801,7 +883,7 @@ def _apply_chunk_call(kernel: str, p, g, state: tuple, hyper) -> tuple:
     (``_kernels/pallas_{momentum,lion,rms}.py``, on the chunk raveled) when ``_pallas_mode(kernel)`` says so."""
     mode = _pallas_mode(kernel)
     if mode is None:
-        return _kernels.apply_chunk(kernel, p, g, state, hyper)
+        return _apply_chunk(kernel, p, g, state, hyper)
     from .._kernels import pallas_lion, pallas_momentum, pallas_rms  # jax.experimental.pallas: only when used
 
     family = {"momentum_apply": pallas_momentum, "lion_apply": pallas_lion}.get(kernel, pallas_rms)
@@ -820,18 +902,19 @@ def _fused_apply(plan: _ApplyPlan, flat_grads: dict, inner: tuple, flat_params: 
     clip = _clip_scalars(plan, flat_grads)
     s = _step_size(plan, inner, new_inner)
     flag = lambda x: 0.0 if x is None else 1.0  # noqa: E731
+    _or0 = lambda x: 0.0 if x is None else x  # noqa: E731  (x may be traced: no `x or 0.0`)
     if plan.kernel == "momentum_apply":
         decay, nesterov = plan.args
-        scalars = (decay, float(nesterov), plan.decay_in or 0.0, flag(plan.decay_in), plan.decay_out or 0.0,
+        scalars = (decay, float(nesterov), _or0(plan.decay_in), flag(plan.decay_in), _or0(plan.decay_out),
                    flag(plan.decay_out), s, *clip)
     elif plan.kernel == "lion_apply":
         b1, b2 = plan.args
-        scalars = (1.0 - b1, b1, 1.0 - b2, b2, plan.decay_out or 0.0, flag(plan.decay_out), s, *clip)
+        scalars = (1.0 - b1, b1, 1.0 - b2, b2, _or0(plan.decay_out), flag(plan.decay_out), s, *clip)
     else:
         decay, eps, eps_in_sqrt = plan.args
         _, momentum, nesterov = plan.after or (None, 0.0, False)
-        scalars = (1 - decay, decay, eps, float(eps_in_sqrt), plan.decay_in or 0.0, flag(plan.decay_in),
-                   plan.decay_out or 0.0, flag(plan.decay_out), s, flag(plan.after), momentum, float(nesterov), *clip)
+        scalars = (1 - decay, decay, eps, float(eps_in_sqrt), _or0(plan.decay_in), flag(plan.decay_in),
+                   _or0(plan.decay_out), flag(plan.decay_out), s, flag(plan.after), momentum, float(nesterov), *clip)
     hyper = jnp.stack([jnp.asarray(x, f32) for x in scalars])
     moments = [m["float32"] for m in _moments(plan, inner)]
     if grad_leaves is None:
@@ -847,7 +930,8 @@ def _fused_apply(plan: _ApplyPlan, flat_grads: dict, inner: tuple, flat_params: 
     elif plan.kernel == "lion_apply":
         new_inner[plan.core] = core._replace(count=_numerics.safe_increment(core.count), mu=new[0])
     else:
-        new_inner[plan.core] = core._replace(nu=new[0])
+        centred = plan.kernel.startswith("rms_centered")
+        new_inner[plan.core] = core._replace(mu=new[0], nu=new[1]) if centred else core._replace(nu=new[0])
         if plan.after is not None:
-            new_inner[plan.after[0]] = inner[plan.after[0]]._replace(trace=new[1])
+            new_inner[plan.after[0]] = inner[plan.after[0]]._replace(trace=new[-1])
     return {"float32": tuple(o[0] for o in outs)}, tuple(new_inner)

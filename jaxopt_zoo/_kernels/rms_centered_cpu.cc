@@ -1,0 +1,227 @@
+// One fused centred RMSprop step applied in place to a flat float32 chunk of params, as an XLA
+// FFI custom call (CPU).
+//
+// For every element i of the chunk, in one pass over memory (reads p, g, m, v[, t]; writes p,
+// m, v[, t]: 28 bytes per parameter without momentum, 36 with it, the memory floor):
+//
+//   g    = (g / n) * c                     only when `clip` == 2 (clip_by_global_norm to c,
+//                                          n = the global norm of the grads, computed before)
+//   g    = fma(p, wd_in, g)                = g + wd_in p, only when `decay_in` (coupled decay)
+//   m'   = fma(g, c2, r * m)               = (1 - r) g + r m,     c2 = 1 - r (r: the decay)
+//   v'   = fma(g * g, c2, r * v)           = (1 - r) g^2 + r v
+//   d    = fma(-m', m', v')                = v' - m'^2, the running variance
+//   a    = rsqrt(d + eps) * g              `eps_in_sqrt` (optax's placement), or
+//   a    = (1 / (sqrt(d) + eps)) * g       otherwise (torch's placement)
+//          where rsqrt is XLA's (see XlaRsqrt below, as in rms_cpu.cc)
+//   a    = fma(p, wd_out, a)               = a + wd_out p, only when `decay_out` (decoupled);
+//          with `eps_in_sqrt` contracted on the other product: a = fma(rsqrt(d + eps), g, wd_out p)
+//   without momentum:  p' = fma(a, s, p)   = p + a s,  s: -lr, or the schedule's value
+//   with momentum d_t (optax's order: the momentum buffer sees the scaled step):
+//     t' = fma(t, d_t, a * s)              = a s + d_t t
+//     o  = fma(t', d_t, a * s) if `nesterov` (= a s + d_t t'), else o = t'
+//     p' = p + o
+//
+// These are the operations XLA's CPU compiler makes of `apply_updates(p, tx.update(g, state,
+// p))` for jaxopt_zoo's chain([clip_by_global_norm], [add_decayed_weights], scale_by_stddev,
+// [add_decayed_weights], scale | scale_by_schedule, [trace]) (what zoo.rmsprop(centered=True)
+// builds without bias correction; optimizers/_rmsprop.py), with its contractions of `a * b + c`
+// into fused multiply-adds, so the numbers are the same (jaxlib 0.10.2 on x86-64, pinned by
+// tests/test_kernels.py). Built with -ffp-contract=off: the only contractions are the explicit
+// std::fma calls. The scalars arrive in RMSprop's float32 operand (rms_cpu.cc):
+//
+//   hyper = [c2, r, eps, eps_in_sqrt, wd_in, decay_in, wd_out, decay_out, s, momentum, d_t,
+//            nesterov, clip, n, c]
+//
+// `clip` is 0 without clip_by_global_norm, 1 when the norm n is below c, 2 when it is not.
+// p, m, v (and t) are aliased to their outputs by the caller (input_output_aliases), so a
+// donated step updates them in place.
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#include <cmath>
+#include <cstdint>
+#include <initializer_list>
+
+#include "cpu_common.h"
+#include "xla/ffi/api/ffi.h"
+
+namespace ffi = xla::ffi;
+
+namespace {
+
+using jaxopt_zoo::InPlace;
+using jaxopt_zoo::ParallelFor;
+
+struct Hyper {
+  float c2, r, eps;
+  bool eps_in_sqrt;
+  float wd_in;
+  bool decay_in;
+  float wd_out;
+  bool decay_out;
+  float s;
+  bool momentum;
+  float d;
+  bool nesterov;
+  int clip;
+  float norm, max_norm;
+};
+
+// XLA's rsqrt on x86 (its CPU backend's polyfill): the hardware estimate, refined twice by
+// Newton's method except where the estimate is already what is wanted (infinities, zeros,
+// subnormals and negative numbers). The same function as rms_cpu.cc's.
+inline float XlaRsqrt(float x) {
+#if defined(__x86_64__)
+  const float y0 = _mm_cvtss_f32(_mm_rsqrt_ss(_mm_set_ss(x)));
+  if (!(std::isnormal(x) && x > 0.0f) && !std::isnan(x)) return y0;
+  const float y1 = std::fma(y0 * -0.5f, std::fma(x * y0, y0, -1.0f), y0);
+  return std::fma(y1 * -0.5f, std::fma(x * y1, y1, -1.0f), y1);
+#else
+  return 1.0f / std::sqrt(x);
+#endif
+}
+
+// kMomentum: 0 none, 1 heavy ball, 2 Nesterov.
+template <bool kEpsInSqrt, bool kDecayIn, bool kDecayOut, int kMomentum, int kClip>
+void CenteredRange(float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v,
+                   float* __restrict t, const Hyper h, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; ++i) {
+    float gi = g[i];
+    if constexpr (kClip == 2) gi = (gi / h.norm) * h.max_norm;
+    if constexpr (kDecayIn) gi = std::fma(p[i], h.wd_in, gi);
+    const float mi = std::fma(gi, h.c2, m[i] * h.r);
+    const float vi = std::fma(gi * gi, h.c2, v[i] * h.r);
+    const float di = std::fma(-mi, mi, vi);
+    float ai;
+    if constexpr (kEpsInSqrt && kDecayOut) {
+      ai = std::fma(XlaRsqrt(di + h.eps), gi, p[i] * h.wd_out);  // contracted on the root's product
+    } else if constexpr (kEpsInSqrt) {
+      ai = XlaRsqrt(di + h.eps) * gi;
+    } else {
+      ai = (1.0f / (std::sqrt(di) + h.eps)) * gi;
+      if constexpr (kDecayOut) ai = std::fma(p[i], h.wd_out, ai);
+    }
+    if constexpr (kMomentum == 0) {
+      p[i] = std::fma(ai, h.s, p[i]);
+    } else {
+      const float step = ai * h.s;
+      const float ti = std::fma(t[i], h.d, step);
+      float oi = ti;
+      if constexpr (kMomentum == 2) oi = std::fma(ti, h.d, step);
+      p[i] = p[i] + oi;
+      t[i] = ti;
+    }
+    m[i] = mi;
+    v[i] = vi;
+  }
+}
+
+using RangeFn = void (*)(float*, const float*, float*, float*, float*, const Hyper, int64_t, int64_t);
+
+template <bool kEpsInSqrt, bool kDecayIn, bool kDecayOut, int kMomentum>
+RangeFn PickClip(int clip) {
+  return clip == 2   ? CenteredRange<kEpsInSqrt, kDecayIn, kDecayOut, kMomentum, 2>
+         : clip == 1 ? CenteredRange<kEpsInSqrt, kDecayIn, kDecayOut, kMomentum, 1>
+                     : CenteredRange<kEpsInSqrt, kDecayIn, kDecayOut, kMomentum, 0>;
+}
+
+template <bool kEpsInSqrt, bool kDecayIn, bool kDecayOut>
+RangeFn PickMomentum(const Hyper& h) {
+  if (!h.momentum) return PickClip<kEpsInSqrt, kDecayIn, kDecayOut, 0>(h.clip);
+  return h.nesterov ? PickClip<kEpsInSqrt, kDecayIn, kDecayOut, 2>(h.clip)
+                    : PickClip<kEpsInSqrt, kDecayIn, kDecayOut, 1>(h.clip);
+}
+
+template <bool kEpsInSqrt>
+RangeFn PickDecay(const Hyper& h) {
+  if (h.decay_in) {
+    return h.decay_out ? PickMomentum<kEpsInSqrt, true, true>(h) : PickMomentum<kEpsInSqrt, true, false>(h);
+  }
+  return h.decay_out ? PickMomentum<kEpsInSqrt, false, true>(h) : PickMomentum<kEpsInSqrt, false, false>(h);
+}
+
+ffi::Error Read(int64_t n, std::initializer_list<int64_t> sizes, const ffi::Buffer<ffi::F32>& hyper, Hyper* h) {
+  for (int64_t size : sizes) {
+    if (size != n) return ffi::Error::InvalidArgument("rms_centered_cpu: p, g, m, v (and t) must have the same size");
+  }
+  if (hyper.element_count() != 15) return ffi::Error::InvalidArgument("rms_centered_cpu: hyper must hold 15 scalars");
+  const float* k = hyper.typed_data();
+  *h = Hyper{k[0], k[1], k[2], k[3] != 0.0f, k[4], k[5] != 0.0f, k[6], k[7] != 0.0f,
+             k[8], k[9] != 0.0f, k[10], k[11] != 0.0f, static_cast<int>(k[12]), k[13], k[14]};
+  return ffi::Error::Success();
+}
+
+// Centred RMSprop without momentum: p, m and v.
+ffi::Error CenteredApplyImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> p, ffi::Buffer<ffi::F32> g,
+                             ffi::Buffer<ffi::F32> m, ffi::Buffer<ffi::F32> v, ffi::Buffer<ffi::F32> hyper,
+                             ffi::ResultBuffer<ffi::F32> p_out, ffi::ResultBuffer<ffi::F32> m_out,
+                             ffi::ResultBuffer<ffi::F32> v_out) {
+  const int64_t n = static_cast<int64_t>(g.element_count());
+  Hyper h;
+  if (ffi::Error err = Read(n, {p.element_count(), m.element_count(), v.element_count()}, hyper, &h); err.failure()) {
+    return err;
+  }
+  h.momentum = false;
+  float* po = InPlace(p, p_out, n);
+  float* mo = InPlace(m, m_out, n);
+  float* vo = InPlace(v, v_out, n);
+  const float* gp = g.typed_data();
+  const RangeFn range = h.eps_in_sqrt ? PickDecay<true>(h) : PickDecay<false>(h);
+  ParallelFor(pool, n, [=](int64_t begin, int64_t end) { range(po, gp, mo, vo, nullptr, h, begin, end); });
+  return ffi::Error::Success();
+}
+
+// Centred RMSprop with momentum after the learning rate: p, m, v and t.
+ffi::Error CenteredMomentumApplyImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> p, ffi::Buffer<ffi::F32> g,
+                                     ffi::Buffer<ffi::F32> m, ffi::Buffer<ffi::F32> v, ffi::Buffer<ffi::F32> t,
+                                     ffi::Buffer<ffi::F32> hyper, ffi::ResultBuffer<ffi::F32> p_out,
+                                     ffi::ResultBuffer<ffi::F32> m_out, ffi::ResultBuffer<ffi::F32> v_out,
+                                     ffi::ResultBuffer<ffi::F32> t_out) {
+  const int64_t n = static_cast<int64_t>(g.element_count());
+  Hyper h;
+  if (ffi::Error err = Read(n, {p.element_count(), m.element_count(), v.element_count(), t.element_count()}, hyper, &h);
+      err.failure()) {
+    return err;
+  }
+  h.momentum = true;
+  float* po = InPlace(p, p_out, n);
+  float* mo = InPlace(m, m_out, n);
+  float* vo = InPlace(v, v_out, n);
+  float* to = InPlace(t, t_out, n);
+  const float* gp = g.typed_data();
+  const RangeFn range = h.eps_in_sqrt ? PickDecay<true>(h) : PickDecay<false>(h);
+  ParallelFor(pool, n, [=](int64_t begin, int64_t end) { range(po, gp, mo, vo, to, h, begin, end); });
+  return ffi::Error::Success();
+}
+
+}  // namespace
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxoptZooRmsCenteredApplyF32, CenteredApplyImpl,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::ThreadPool>()
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // p
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // g
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // m
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // v
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // hyper
+                                  .Ret<ffi::Buffer<ffi::F32>>()  // p'
+                                  .Ret<ffi::Buffer<ffi::F32>>()  // m'
+                                  .Ret<ffi::Buffer<ffi::F32>>()  // v'
+);
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(JaxoptZooRmsCenteredMomentumApplyF32, CenteredMomentumApplyImpl,
+                              ffi::Ffi::Bind()
+                                  .Ctx<ffi::ThreadPool>()
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // p
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // g
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // m
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // v
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // t
+                                  .Arg<ffi::Buffer<ffi::F32>>()  // hyper
+                                  .Ret<ffi::Buffer<ffi::F32>>()  // p'
+                                  .Ret<ffi::Buffer<ffi::F32>>()  // m'
+                                  .Ret<ffi::Buffer<ffi::F32>>()  // v'
+                                  .Ret<ffi::Buffer<ffi::F32>>()  // t'
+);
