@@ -59,16 +59,14 @@ APPLY_CONFIGS = {
         zoo.scale(-2e-3))),
     # From the sweep of issue 18 (every kernel's chains under XLA's defaults), each one contraction
     # XLA makes otherwise: NAdam without clipping or with eps_root 0 (m^ on its first product),
-    # bfloat16 NAdamW unclipped (on its second), clipped bfloat16 moments with b2 not 1 in bfloat16 (v'),
-    # RMSprop with eps in the root and decoupled decay (rsqrt(v + eps) g + wd p).
+    # bfloat16 NAdamW unclipped (on its second), clipped bfloat16 moments with b2 not 1 in bfloat16 (v')
+    # (RMSprop with eps in the root and decoupled decay: rms_decoupled_decay below).
     "nadam_random": ("adam_apply", lambda: zoo.nadam(3e-3, b1=0.8, b2=0.95)),
     "nadamw_bf16_state": ("adam_apply_bf16_state", lambda: zoo.nadamw(1e-3, weight_decay=1e-2, mu_dtype=jnp.bfloat16,
                                                                    nu_dtype=jnp.bfloat16)),
     "clip_adam_bf16_state_b2": ("adam_apply_bf16_state", lambda: zoo.chain(
         zoo.clip_by_global_norm(0.5), zoo.scale_by_adam(b2=0.95, mu_dtype=jnp.bfloat16, nu_dtype=jnp.bfloat16),
         zoo.scale(-2e-3))),
-    "rms_decoupled_decay": ("rms_apply", lambda: zoo.chain(zoo.scale_by_rms(0.95), zoo.add_decayed_weights(1e-2),
-                                                           zoo.scale(-1e-3))),
     "amsgrad_random": ("amsgrad_apply", lambda: zoo.amsgrad(3e-2, b1=0.8, b2=0.95, eps=1e-6, eps_root=1e-9)),
     "clip_amsgradw_schedule": ("amsgrad_apply", lambda: zoo.chain(
         zoo.clip_by_global_norm(0.5), zoo.scale_by_amsgrad(b2=0.98), zoo.add_decayed_weights(1e-2),

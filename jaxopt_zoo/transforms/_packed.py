@@ -626,7 +626,7 @@ def _fusable(plan: _AdamPlan, flat_grads: dict, inner: Any, flat_params: dict | 
     # issue 18), so they run the pure-JAX path, the numbers of the unfused one. (The Pallas kernels
     # pin their roundings: they run.)
     if (moments == jnp.bfloat16 and plan.nesterov and plan.clip is not None
-            and (plan.decay is not None or not _is_number(plan.b2) or float(np.asarray(plan.b2, jnp.bfloat16)) != 1.0)):
+            and (plan.decay is not None or not isinstance(plan.b2, (int, float)) or float(np.asarray(plan.b2, jnp.bfloat16)) != 1.0)):
         return False
     # The update kernel of ``packed`` and the multi-tensor forms (per-leaf grads) run on one
     # device only; the in-place ones run per shard too.
