@@ -80,6 +80,7 @@ struct Hyper {
   int clip;
   float norm, max_norm;
   bool nesterov;
+  bool static_eps_root_zero;  // `nesterov` == 2: eps_root is 0 in the program (not a runtime scalar)
   float r1n, bc1n;
   float b1_lo, b2_lo;  // b1 and b2 rounded to bfloat16 (bfloat16 moments)
 };
@@ -171,10 +172,11 @@ using RangeFn = void (*)(float*, const float*, S*, S*, float*, const Hyper, int6
 // Which product of NAdam's sum m^ = b1 m'/bc1n + c1 g/bc1 XLA's CPU compiler contracts into the
 // FMA (found by sweeping every chain packed_apply covers, tests/test_kernels.py): with bfloat16
 // moments, the second (c1 g/bc1); with float32 moments, the first (b1 m'/bc1n), except when the
-// chain clips and eps_root is not 0 (then the second). Adam without Nesterov has no such sum.
+// chain clips and eps_root is not a 0 of the program (then the second; a runtime eps_root of
+// inject_hyperparams is not, even at 0: XLA cannot fold it). Adam without Nesterov has no such sum.
 template <typename S>
 bool MhFirst(const Hyper& h) {
-  return std::is_same_v<S, float> && !(h.clip != 0 && h.eps_root != 0.0f);
+  return std::is_same_v<S, float> && !(h.clip != 0 && !h.static_eps_root_zero);
 }
 
 template <bool kApply, bool kNesterov, bool kDecay, bool kForm1, typename S, bool kMhFirst>
@@ -212,7 +214,7 @@ const char* ReadHyper(int64_t n, int64_t np, int64_t nm, int64_t nv, const ffi::
   const float* k = hyper.typed_data();
   *h = Hyper{k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8], k[9],
              k[10] != 0.0f, k[11] != 0.0f, k[12], k[13], static_cast<int>(k[14]), k[15], k[16],
-             k[17] != 0.0f, k[18], k[19], k[20], k[21]};
+             k[17] != 0.0f, k[17] == 2.0f, k[18], k[19], k[20], k[21]};
   return nullptr;
 }
 

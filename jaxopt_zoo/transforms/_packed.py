@@ -713,9 +713,12 @@ def _adam_scalars(plan: _AdamPlan, flat_grads: dict, inner: tuple, apply: bool) 
     s = _step_size(plan, inner, new_inner)
     wd = 0.0 if plan.decay is None else plan.decay
     bc1n = (1 - plan.b1**_numerics.safe_increment(count)).astype(f32)  # NAdam's 1 - b1^(t+1)
+    # NAdam: 2 when eps_root is 0 in the program (a Python 0, which XLA folds away: the kernel then
+    # contracts m^ as XLA does there, adam_cpu.cc's MhFirst), 1 otherwise; 0: Adam.
+    nesterov = (2.0 if isinstance(plan.eps_root, (int, float)) and plan.eps_root == 0 else 1.0) if plan.nesterov else 0.0
     hyper = jnp.stack([jnp.asarray(x, f32) for x in (
         1 - plan.b1, plan.b1, 1 - plan.b2, plan.b2, r1, r2, plan.eps_root, plan.eps, wd, s,
-        0.0 if plan.decay is None else 1.0, form, bc1, bc2, *clip, float(plan.nesterov), f32(1) / bc1n, bc1n,
+        0.0 if plan.decay is None else 1.0, form, bc1, bc2, *clip, nesterov, f32(1) / bc1n, bc1n,
         *(jnp.asarray(b, jnp.bfloat16) for b in (plan.b1, plan.b2)))])
     new_inner[plan.adam] = adam._replace(count=count)
     return hyper, new_inner
