@@ -719,7 +719,7 @@ def _adam_scalars(plan: _AdamPlan, flat_grads: dict, inner: tuple, apply: bool) 
     hyper = jnp.stack([jnp.asarray(x, f32) for x in (
         1 - plan.b1, plan.b1, 1 - plan.b2, plan.b2, r1, r2, plan.eps_root, plan.eps, wd, s,
         0.0 if plan.decay is None else 1.0, form, bc1, bc2, *clip, nesterov, f32(1) / bc1n, bc1n,
-        *(jnp.asarray(b, jnp.bfloat16) for b in (plan.b1, plan.b2)))])
+        *(jnp.asarray(b, jnp.bfloat16) if isinstance(b, (int, float)) else b for b in (plan.b1, plan.b2)))])
     new_inner[plan.adam] = adam._replace(count=count)
     return hyper, new_inner
 
