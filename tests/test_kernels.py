@@ -100,6 +100,14 @@ APPLY_CONFIGS = {
                                                                                     nesterov=True, centered=True)),
     # inject_hyperparams: the hyperparameters are arrays of the state, fed to the kernel's `hyper` at run time.
     "inject_adamw": ("adam_apply", lambda: zoo.inject_hyperparams(zoo.adamw)(learning_rate=1e-3, b1=0.8, weight_decay=1e-2)),
+    # Issue 18: runtime b1/b2 meet bfloat16 moments unrounded; a runtime eps_root (even 0) keeps
+    # NAdam's m^ on its second product when clipped.
+    "inject_adamw_bf16_state": ("adam_apply_bf16_state", lambda: zoo.inject_hyperparams(
+        zoo.adamw, static_args=("mu_dtype", "nu_dtype"))(learning_rate=1e-3, b2=0.95, weight_decay=1e-2,
+                                                          mu_dtype=jnp.bfloat16, nu_dtype=jnp.bfloat16)),
+    "inject_clip_nadam": ("adam_apply", lambda: zoo.inject_hyperparams(
+        lambda learning_rate, eps_root: zoo.chain(zoo.clip_by_global_norm(0.5), zoo.scale_by_adam(nesterov=True, eps_root=eps_root),
+                                                  zoo.scale(-learning_rate)))(learning_rate=1e-3, eps_root=0.0)),
     "inject_sgd_nesterov_schedule": ("momentum_apply", lambda: zoo.inject_hyperparams(zoo.sgd)(
         learning_rate=zoo.cosine_decay_schedule(1e-2, 40), momentum=0.8, nesterov=True)),
     "inject_rmsprop_momentum": ("rms_momentum_apply", lambda: zoo.inject_hyperparams(zoo.rmsprop)(
