@@ -57,6 +57,16 @@ APPLY_CONFIGS = {
     "clip_nadam_bf16_state": ("adam_apply_bf16_state", lambda: zoo.chain(
         zoo.clip_by_global_norm(0.5), zoo.scale_by_adam(b1=0.8, nesterov=True, mu_dtype=jnp.bfloat16, nu_dtype=jnp.bfloat16),
         zoo.scale(-2e-3))),
+    # From the sweep of issue 18 (every kernel's chains under XLA's defaults), each one contraction
+    # XLA makes otherwise: NAdam without clipping or with eps_root 0 (m^ on its first product),
+    # bfloat16 NAdamW unclipped (on its second), clipped bfloat16 moments with b2 not 1 in bfloat16 (v')
+    # (RMSprop with eps in the root and decoupled decay: rms_decoupled_decay below).
+    "nadam_random": ("adam_apply", lambda: zoo.nadam(3e-3, b1=0.8, b2=0.95)),
+    "nadamw_bf16_state": ("adam_apply_bf16_state", lambda: zoo.nadamw(1e-3, weight_decay=1e-2, mu_dtype=jnp.bfloat16,
+                                                                   nu_dtype=jnp.bfloat16)),
+    "clip_adam_bf16_state_b2": ("adam_apply_bf16_state", lambda: zoo.chain(
+        zoo.clip_by_global_norm(0.5), zoo.scale_by_adam(b2=0.95, mu_dtype=jnp.bfloat16, nu_dtype=jnp.bfloat16),
+        zoo.scale(-2e-3))),
     "amsgrad_random": ("amsgrad_apply", lambda: zoo.amsgrad(3e-2, b1=0.8, b2=0.95, eps=1e-6, eps_root=1e-9)),
     "clip_amsgradw_schedule": ("amsgrad_apply", lambda: zoo.chain(
         zoo.clip_by_global_norm(0.5), zoo.scale_by_amsgrad(b2=0.98), zoo.add_decayed_weights(1e-2),
@@ -90,6 +100,14 @@ APPLY_CONFIGS = {
                                                                                     nesterov=True, centered=True)),
     # inject_hyperparams: the hyperparameters are arrays of the state, fed to the kernel's `hyper` at run time.
     "inject_adamw": ("adam_apply", lambda: zoo.inject_hyperparams(zoo.adamw)(learning_rate=1e-3, b1=0.8, weight_decay=1e-2)),
+    # Issue 18: runtime b1/b2 meet bfloat16 moments unrounded; a runtime eps_root (even 0) keeps
+    # NAdam's m^ on its second product when clipped.
+    "inject_adamw_bf16_state": ("adam_apply_bf16_state", lambda: zoo.inject_hyperparams(
+        zoo.adamw, static_args=("mu_dtype", "nu_dtype"))(learning_rate=1e-3, b2=0.95, weight_decay=1e-2,
+                                                          mu_dtype=jnp.bfloat16, nu_dtype=jnp.bfloat16)),
+    "inject_clip_nadam": ("adam_apply", lambda: zoo.inject_hyperparams(
+        lambda learning_rate, eps_root: zoo.chain(zoo.clip_by_global_norm(0.5), zoo.scale_by_adam(nesterov=True, eps_root=eps_root),
+                                                  zoo.scale(-learning_rate)))(learning_rate=1e-3, eps_root=0.0)),
     "inject_sgd_nesterov_schedule": ("momentum_apply", lambda: zoo.inject_hyperparams(zoo.sgd)(
         learning_rate=zoo.cosine_decay_schedule(1e-2, 40), momentum=0.8, nesterov=True)),
     "inject_rmsprop_momentum": ("rms_momentum_apply", lambda: zoo.inject_hyperparams(zoo.rmsprop)(
@@ -265,6 +283,17 @@ def test_kernel_applies_only_to_the_chains_it_covers():
                       zoo.inject_hyperparams(zoo.sgd)(learning_rate=1e-2, momentum=0.9), zoo.adamw(1e-3),
                       zoo.sgd(1e-2, momentum=jnp.asarray(0.9))):
         assert other(uncovered) is None
+    # Refused (issue 18): NAdam with bfloat16 moments and clipping, with weight decay or a b2 not 1
+    # in bfloat16, whose programs XLA rounds otherwise than the kernel; with b2 = 0.999 (1 in
+    # bfloat16) and no decay it runs.
+    flat = zoo.pack_tree(_tree(0), chunk_size=1000)
+    for b2, decay, runs in ((0.95, (), False), (0.999, (zoo.add_decayed_weights(1e-3),), False), (0.999, (), True)):
+        tx = zoo.chain(zoo.clip_by_global_norm(0.5), zoo.scale_by_adam(b2=b2, nesterov=True, mu_dtype=jnp.bfloat16,
+                                                                       nu_dtype=jnp.bfloat16), *decay, zoo.scale(-2e-3))
+        step = jax.jit(lambda g, s, p, tx=tx: zoo.packed_apply(tx, g, s, p))
+        for kernel in ("adam_apply_bf16_state", "adam_apply_multi_bf16_state"):
+            grads = flat if "multi" not in kernel else _tree(1)
+            assert _with_kernels(True, _has_kernel, step, grads, tx.init(flat), flat, kernel=kernel) is (runs and not KERNELS_OFF)
     # Mixed dtypes take the pure-JAX path (the kernel is float32 only), with the same numbers.
     params = {"a": jnp.ones(3, jnp.float32), "b": jnp.ones(2, jnp.bfloat16)}
     tx = zoo.packed(zoo.adamw(1e-3))

@@ -15,6 +15,9 @@
 //   bc1n = 1 - b1^(t+1), r1n = 1/bc1n:
 //   form 0:  a = fma(g r1, c1, (m' r1n) b1) / (sqrt(fma(v', r2, eps_root)) + eps)
 //   form 1:  a = fma(g / bc1, c1, (m' / bc1n) b1) / (sqrt(v' / bc2 + eps_root) + eps)
+//            (so with bfloat16 moments, and with float32 moments when the chain clips and
+//            eps_root != 0; otherwise the sum is contracted on its first product instead:
+//            fma(m' r1n, b1, (g r1) c1), form 1 alike; see MhFirst)
 //   a    = fma(p, wd, a)                   = a + wd p, only when `decay` != 0 (AdamW)
 //   update handler (JaxoptZooAdamF32):       writes u  = a * s        (reads p, g, m, v)
 //   apply handler (JaxoptZooAdamApplyF32):   writes p' = fma(a, s, p) = p + a s, in place
@@ -44,8 +47,9 @@
 // nu_dtype = bfloat16), as the unfused path computes with them: the Python decays meet
 // bfloat16 arrays in b1 m and b2 v, so they are rounded to bfloat16 (b1_lo, b2_lo), and XLA
 // keeps the products in float32 (its default excess precision): m' = fma(g, c1, m b1_lo),
-// v' = fma(g * g, c2, v b2_lo), the rest of the step in float32 from these, and m', v'
-// stored rounded to nearest even (XLA's convert).
+// v' = fma(g * g, c2, v b2_lo) (`clip` != 0: fma(v, b2_lo, (g * g) * c2), as in float32, unless
+// b2_lo is 1, as bfloat16's 0.999 is: XLA then drops v * 1, the first form), the rest
+// of the step in float32 from these, and m', v' stored rounded to nearest even (XLA's convert).
 //
 // `clip` is 0 without clip_by_global_norm in the chain, 1 with it when the norm n is below c
 // (the grads pass unchanged), 2 when it is not (they are scaled).
@@ -76,6 +80,7 @@ struct Hyper {
   int clip;
   float norm, max_norm;
   bool nesterov;
+  bool static_eps_root_zero;  // `nesterov` == 2: eps_root is 0 in the program (not a runtime scalar)
   float r1n, bc1n;
   float b1_lo, b2_lo;  // b1 and b2 rounded to bfloat16 (bfloat16 moments)
 };
@@ -111,7 +116,7 @@ inline float Round(float x) {
   return Load(b);
 }
 
-template <bool kApply, bool kNesterov, bool kDecay, bool kForm1, int kClip, typename S = float>
+template <bool kApply, bool kNesterov, bool kDecay, bool kForm1, int kClip, typename S = float, bool kMhFirst = false>
 void AdamRange(float* __restrict p, const float* __restrict g, S* __restrict m, S* __restrict v,
                float* __restrict u, const Hyper h, int64_t begin, int64_t end) {
   for (int64_t i = begin; i < end; ++i) {
@@ -122,7 +127,13 @@ void AdamRange(float* __restrict p, const float* __restrict g, S* __restrict m, 
       // bfloat16 moments: the decays meet bfloat16 arrays, so they are rounded to bfloat16
       // (b1_lo, b2_lo); XLA keeps the products in float32 (excess precision, its default).
       mi = std::fma(gi, h.c1, Load(m[i]) * h.b1_lo);
-      vi = std::fma(gi * gi, h.c2, Load(v[i]) * h.b2_lo);
+      if constexpr (kClip != 0) {
+        // The other side, as in float32, unless b2_lo is 1 (b2 = 0.999 is, in bfloat16): XLA
+        // then drops the product v * 1 and contracts the one left.
+        vi = h.b2_lo == 1.0f ? std::fma(gi * gi, h.c2, Load(v[i])) : std::fma(Load(v[i]), h.b2_lo, (gi * gi) * h.c2);
+      } else {
+        vi = std::fma(gi * gi, h.c2, Load(v[i]) * h.b2_lo);
+      }
     } else {
       mi = std::fma(gi, h.c1, m[i] * h.b1);
       if constexpr (kClip != 0) {
@@ -133,11 +144,11 @@ void AdamRange(float* __restrict p, const float* __restrict g, S* __restrict m, 
     }
     float ai;
     if constexpr (kNesterov) {
-      // m^ = b1 m'/bc1n + c1 g/bc1, contracted on its first product with weight decay, on its
-      // second without (XLA's choice for these programs).
+      // m^ = b1 m'/bc1n + c1 g/bc1, contracted on its first product or its second (kMhFirst,
+      // XLA's choice for the program: see MhFirst).
       const float mb = kForm1 ? (mi / h.bc1n) * h.b1 : (mi * h.r1n) * h.b1;
       const float gb = kForm1 ? gi / h.bc1 : gi * h.r1;
-      const float mh = kDecay ? std::fma(kForm1 ? mi / h.bc1n : mi * h.r1n, h.b1, gb * h.c1) : std::fma(gb, h.c1, mb);
+      const float mh = kMhFirst ? std::fma(kForm1 ? mi / h.bc1n : mi * h.r1n, h.b1, gb * h.c1) : std::fma(gb, h.c1, mb);
       ai = mh / (kForm1 ? std::sqrt(vi / h.bc2 + h.eps_root) + h.eps : std::sqrt(std::fma(vi, h.r2, h.eps_root)) + h.eps);
     } else if constexpr (kForm1) {
       ai = mi / (h.bc1 * (std::sqrt(vi / h.bc2 + h.eps_root) + h.eps));
@@ -158,21 +169,37 @@ void AdamRange(float* __restrict p, const float* __restrict g, S* __restrict m, 
 template <typename S>
 using RangeFn = void (*)(float*, const float*, S*, S*, float*, const Hyper, int64_t, int64_t);
 
+// Which product of NAdam's sum m^ = b1 m'/bc1n + c1 g/bc1 XLA's CPU compiler contracts into the
+// FMA (found by sweeping every chain packed_apply covers, tests/test_kernels.py): with bfloat16
+// moments, the second (c1 g/bc1); with float32 moments, the first (b1 m'/bc1n), except when the
+// chain clips and eps_root is not a 0 of the program (then the second; a runtime eps_root of
+// inject_hyperparams is not, even at 0: XLA cannot fold it). Adam without Nesterov has no such sum.
+template <typename S>
+bool MhFirst(const Hyper& h) {
+  return std::is_same_v<S, float> && !(h.clip != 0 && !h.static_eps_root_zero);
+}
+
+template <bool kApply, bool kNesterov, bool kDecay, bool kForm1, typename S, bool kMhFirst>
+RangeFn<S> PickClipSide(int clip) {
+  return clip == 2   ? AdamRange<kApply, kNesterov, kDecay, kForm1, 2, S, kMhFirst>
+         : clip == 1 ? AdamRange<kApply, kNesterov, kDecay, kForm1, 1, S, kMhFirst>
+                     : AdamRange<kApply, kNesterov, kDecay, kForm1, 0, S, kMhFirst>;
+}
+
 template <bool kApply, bool kNesterov, bool kDecay, bool kForm1, typename S>
-RangeFn<S> PickClip(int clip) {
-  return clip == 2   ? AdamRange<kApply, kNesterov, kDecay, kForm1, 2, S>
-         : clip == 1 ? AdamRange<kApply, kNesterov, kDecay, kForm1, 1, S>
-                     : AdamRange<kApply, kNesterov, kDecay, kForm1, 0, S>;
+RangeFn<S> PickClip(const Hyper& h) {
+  return kNesterov && MhFirst<S>(h) ? PickClipSide<kApply, kNesterov, kDecay, kForm1, S, true>(h.clip)
+                                    : PickClipSide<kApply, kNesterov, kDecay, kForm1, S, false>(h.clip);
 }
 
 template <bool kApply, bool kNesterov, typename S>
 RangeFn<S> PickForm(const Hyper& h) {
   if (h.decay) {
-    return h.form1 ? PickClip<kApply, kNesterov, true, true, S>(h.clip)
-                   : PickClip<kApply, kNesterov, true, false, S>(h.clip);
+    return h.form1 ? PickClip<kApply, kNesterov, true, true, S>(h)
+                   : PickClip<kApply, kNesterov, true, false, S>(h);
   }
-  return h.form1 ? PickClip<kApply, kNesterov, false, true, S>(h.clip)
-                 : PickClip<kApply, kNesterov, false, false, S>(h.clip);
+  return h.form1 ? PickClip<kApply, kNesterov, false, true, S>(h)
+                 : PickClip<kApply, kNesterov, false, false, S>(h);
 }
 
 template <bool kApply, typename S = float>
@@ -187,7 +214,7 @@ const char* ReadHyper(int64_t n, int64_t np, int64_t nm, int64_t nv, const ffi::
   const float* k = hyper.typed_data();
   *h = Hyper{k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8], k[9],
              k[10] != 0.0f, k[11] != 0.0f, k[12], k[13], static_cast<int>(k[14]), k[15], k[16],
-             k[17] != 0.0f, k[18], k[19], k[20], k[21]};
+             k[17] != 0.0f, k[17] == 2.0f, k[18], k[19], k[20], k[21]};
   return nullptr;
 }
 

@@ -352,7 +352,9 @@ def packed_apply(tx: GradientTransformation, grads: dict, state: Any, params: di
     ``scale_by_stddev`` (no bias correction; optionally followed by ``trace``, rmsprop's momentum): what
     ``zoo.adam``, ``zoo.adamw``, ``zoo.sgd(lr, momentum)``, ``zoo.lion`` and ``zoo.rmsprop`` (centred or not)
     build, and ``zoo.nadam``/``zoo.nadamw``/``zoo.amsgrad``; the Adam family also with bfloat16 moments
-    (``mu_dtype=nu_dtype=jnp.bfloat16``, float32 math); and ``inject_hyperparams`` of these
+    (``mu_dtype=nu_dtype=jnp.bfloat16``, float32 math; on CPU not NAdam with them after
+    ``clip_by_global_norm`` with weight decay or a ``b2`` that bfloat16 does not round to 1, which XLA
+    rounds otherwise: those run the pure-JAX path); and ``inject_hyperparams`` of these
     (without stateful schedules; its float32 hyperparameters go to the kernel as runtime scalars,
     the state is the one ``tx.update`` gives, so ``current_hyperparams`` and checkpoints work on either path).
     AdamW then moves 28 bytes per parameter, its memory floor, where ``update`` + ``apply_updates`` move 40 (the update is written and read back); momentum SGD, Lion and
@@ -618,6 +620,14 @@ def _fusable(plan: _AdamPlan, flat_grads: dict, inner: Any, flat_params: dict | 
         return False
     if _pallas_mode(kernel) is not None:  # the Pallas kernels take packed grads, on one device
         return kernel in _PALLAS_KERNELS and jax.device_count() == 1
+    # The CPU kernels: not NAdam with bfloat16 moments and clipping, with weight decay or a b2 that
+    # bfloat16 does not round to 1 (as it does 0.999), or a b2 known only at run time: XLA rounds
+    # those programs otherwise than the kernel (up to hundreds of ulp in 20 steps, the sweep of
+    # issue 18), so they run the pure-JAX path, the numbers of the unfused one. (The Pallas kernels
+    # pin their roundings: they run.)
+    if (moments == jnp.bfloat16 and plan.nesterov and plan.clip is not None
+            and (plan.decay is not None or not isinstance(plan.b2, (int, float)) or float(np.asarray(plan.b2, jnp.bfloat16)) != 1.0)):
+        return False
     # The update kernel of ``packed`` and the multi-tensor forms (per-leaf grads) run on one
     # device only; the in-place ones run per shard too.
     one_device = kernel == "adam" or "_multi" in kernel
@@ -703,10 +713,13 @@ def _adam_scalars(plan: _AdamPlan, flat_grads: dict, inner: tuple, apply: bool) 
     s = _step_size(plan, inner, new_inner)
     wd = 0.0 if plan.decay is None else plan.decay
     bc1n = (1 - plan.b1**_numerics.safe_increment(count)).astype(f32)  # NAdam's 1 - b1^(t+1)
+    # NAdam: 2 when eps_root is 0 in the program (a Python 0, which XLA folds away: the kernel then
+    # contracts m^ as XLA does there, adam_cpu.cc's MhFirst), 1 otherwise; 0: Adam.
+    nesterov = (2.0 if isinstance(plan.eps_root, (int, float)) and plan.eps_root == 0 else 1.0) if plan.nesterov else 0.0
     hyper = jnp.stack([jnp.asarray(x, f32) for x in (
         1 - plan.b1, plan.b1, 1 - plan.b2, plan.b2, r1, r2, plan.eps_root, plan.eps, wd, s,
-        0.0 if plan.decay is None else 1.0, form, bc1, bc2, *clip, float(plan.nesterov), f32(1) / bc1n, bc1n,
-        *(jnp.asarray(b, jnp.bfloat16) for b in (plan.b1, plan.b2)))])
+        0.0 if plan.decay is None else 1.0, form, bc1, bc2, *clip, nesterov, f32(1) / bc1n, bc1n,
+        *(jnp.asarray(b, jnp.bfloat16) if isinstance(b, (int, float)) else b for b in (plan.b1, plan.b2)))])
     new_inner[plan.adam] = adam._replace(count=count)
     return hyper, new_inner
 
