@@ -84,7 +84,7 @@ _OFF = ("0", "false", "no", "off")
 def on_by_default(kernel: str) -> bool:
     """Whether ``kernel`` runs without ``JAXOPT_ZOO_KERNELS``: the in-place (``*_apply``) kernels
     of ``packed_apply`` do, the update kernel of ``packed`` does not (benchmarks/README.md, "The
-    fused kernel": it is slower than XLA's packed path)."""
+    kernels": it is slower than XLA's packed path)."""
     return "_apply" in kernel
 
 
