@@ -36,15 +36,12 @@
 // p, m, v (and t) are aliased to their outputs by the caller (input_output_aliases), so a
 // donated step updates them in place.
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
-
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
 
 #include "cpu_common.h"
+#include "rms_common.h"
 #include "xla/ffi/api/ffi.h"
 
 namespace ffi = xla::ffi;
@@ -54,34 +51,8 @@ namespace {
 using jaxopt_zoo::InPlace;
 using jaxopt_zoo::ParallelFor;
 
-struct Hyper {
-  float c2, r, eps;
-  bool eps_in_sqrt;
-  float wd_in;
-  bool decay_in;
-  float wd_out;
-  bool decay_out;
-  float s;
-  bool momentum;
-  float d;
-  bool nesterov;
-  int clip;
-  float norm, max_norm;
-};
-
-// XLA's rsqrt on x86 (its CPU backend's polyfill): the hardware estimate, refined twice by
-// Newton's method except where the estimate is already what is wanted (infinities, zeros,
-// subnormals and negative numbers). The same function as rms_cpu.cc's.
-inline float XlaRsqrt(float x) {
-#if defined(__x86_64__)
-  const float y0 = _mm_cvtss_f32(_mm_rsqrt_ss(_mm_set_ss(x)));
-  if (!(std::isnormal(x) && x > 0.0f) && !std::isnan(x)) return y0;
-  const float y1 = std::fma(y0 * -0.5f, std::fma(x * y0, y0, -1.0f), y0);
-  return std::fma(y1 * -0.5f, std::fma(x * y1, y1, -1.0f), y1);
-#else
-  return 1.0f / std::sqrt(x);
-#endif
-}
+using jaxopt_zoo::rms::Hyper;
+using jaxopt_zoo::rms::XlaRsqrt;
 
 // kMomentum: 0 none, 1 heavy ball, 2 Nesterov.
 template <bool kEpsInSqrt, bool kDecayIn, bool kDecayOut, int kMomentum, int kClip>
@@ -148,8 +119,7 @@ ffi::Error Read(int64_t n, std::initializer_list<int64_t> sizes, const ffi::Buff
   }
   if (hyper.element_count() != 15) return ffi::Error::InvalidArgument("rms_centered_cpu: hyper must hold 15 scalars");
   const float* k = hyper.typed_data();
-  *h = Hyper{k[0], k[1], k[2], k[3] != 0.0f, k[4], k[5] != 0.0f, k[6], k[7] != 0.0f,
-             k[8], k[9] != 0.0f, k[10], k[11] != 0.0f, static_cast<int>(k[12]), k[13], k[14]};
+  *h = jaxopt_zoo::rms::ReadHyper(k);
   return ffi::Error::Success();
 }
 

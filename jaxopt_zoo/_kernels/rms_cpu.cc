@@ -37,14 +37,11 @@
 // p, v (and t) are aliased to their outputs by the caller (input_output_aliases), so a
 // donated step updates them in place.
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
-
 #include <cmath>
 #include <cstdint>
 
 #include "cpu_common.h"
+#include "rms_common.h"
 #include "xla/ffi/api/ffi.h"
 
 namespace ffi = xla::ffi;
@@ -54,35 +51,8 @@ namespace {
 using jaxopt_zoo::InPlace;
 using jaxopt_zoo::ParallelFor;
 
-struct Hyper {
-  float c2, r, eps;
-  bool eps_in_sqrt;
-  float wd_in;
-  bool decay_in;
-  float wd_out;
-  bool decay_out;
-  float s;
-  bool momentum;
-  float d;
-  bool nesterov;
-  int clip;
-  float norm, max_norm;
-};
-
-// XLA's rsqrt on x86 (its CPU backend's polyfill): the hardware estimate, refined twice by
-// Newton's method except where the estimate is already what is wanted (infinities, zeros,
-// subnormals and negative numbers, LLVM's fpclass mask 732).
-// (Elsewhere 1 / sqrt(x), not checked against XLA: tests/test_kernels.py says if it differs.)
-inline float XlaRsqrt(float x) {
-#if defined(__x86_64__)
-  const float y0 = _mm_cvtss_f32(_mm_rsqrt_ss(_mm_set_ss(x)));
-  if (!(std::isnormal(x) && x > 0.0f) && !std::isnan(x)) return y0;
-  const float y1 = std::fma(y0 * -0.5f, std::fma(x * y0, y0, -1.0f), y0);
-  return std::fma(y1 * -0.5f, std::fma(x * y1, y1, -1.0f), y1);
-#else
-  return 1.0f / std::sqrt(x);
-#endif
-}
+using jaxopt_zoo::rms::Hyper;
+using jaxopt_zoo::rms::XlaRsqrt;
 
 // kMomentum: 0 none, 1 heavy ball, 2 Nesterov.
 template <bool kEpsInSqrt, bool kDecayIn, bool kDecayOut, int kMomentum, int kClip>
@@ -140,11 +110,6 @@ RangeFn PickDecay(const Hyper& h) {
   return h.decay_out ? PickMomentum<kEpsInSqrt, false, true>(h) : PickMomentum<kEpsInSqrt, false, false>(h);
 }
 
-Hyper Read(const float* k) {
-  return Hyper{k[0], k[1], k[2], k[3] != 0.0f, k[4], k[5] != 0.0f, k[6], k[7] != 0.0f,
-               k[8], k[9] != 0.0f, k[10], k[11] != 0.0f, static_cast<int>(k[12]), k[13], k[14]};
-}
-
 ffi::Error Check(int64_t n, int64_t np, int64_t nv, int64_t nt, const ffi::Buffer<ffi::F32>& hyper) {
   if (np != n || nv != n || nt != n) return ffi::Error::InvalidArgument("rms_cpu: p, g, v (and t) must have the same size");
   if (hyper.element_count() != 15) return ffi::Error::InvalidArgument("rms_cpu: hyper must hold 15 scalars");
@@ -157,7 +122,7 @@ ffi::Error RmsApplyImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> p, ffi::Buff
                         ffi::ResultBuffer<ffi::F32> v_out) {
   const int64_t n = static_cast<int64_t>(g.element_count());
   if (ffi::Error err = Check(n, p.element_count(), v.element_count(), n, hyper); err.failure()) return err;
-  Hyper h = Read(hyper.typed_data());
+  Hyper h = jaxopt_zoo::rms::ReadHyper(hyper.typed_data());
   h.momentum = false;
   float* po = InPlace(p, p_out, n);
   float* vo = InPlace(v, v_out, n);
@@ -176,7 +141,7 @@ ffi::Error RmsMomentumApplyImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> p, f
   if (ffi::Error err = Check(n, p.element_count(), v.element_count(), t.element_count(), hyper); err.failure()) {
     return err;
   }
-  Hyper h = Read(hyper.typed_data());
+  Hyper h = jaxopt_zoo::rms::ReadHyper(hyper.typed_data());
   h.momentum = true;
   float* po = InPlace(p, p_out, n);
   float* vo = InPlace(v, v_out, n);
@@ -200,7 +165,7 @@ ffi::Error RmsMulti(ffi::ThreadPool& pool, ffi::Buffer<ffi::F32>& p, ffi::Buffer
   }
   jaxopt_zoo::Leaves leaves;
   if (const char* err = jaxopt_zoo::ReadLeaves(grads, n, &leaves)) return ffi::Error::InvalidArgument(err);
-  Hyper h = Read(hyper.typed_data());
+  Hyper h = jaxopt_zoo::rms::ReadHyper(hyper.typed_data());
   h.momentum = t != nullptr;
   float* po = InPlace(p, p_out, n);
   float* vo = InPlace(v, v_out, n);
