@@ -12,7 +12,7 @@
 //   d    = fma(-m', m', v')                = v' - m'^2, the running variance
 //   a    = rsqrt(d + eps) * g              `eps_in_sqrt` (optax's placement), or
 //   a    = (1 / (sqrt(d) + eps)) * g       otherwise (torch's placement)
-//          where rsqrt is XLA's (see XlaRsqrt below, as in rms_cpu.cc)
+//          where rsqrt is XLA's (XlaRsqrt in rms_common.h, as in rms_cpu.cc)
 //   a    = fma(p, wd_out, a)               = a + wd_out p, only when `decay_out` (decoupled);
 //          with `eps_in_sqrt` contracted on the other product: a = fma(rsqrt(d + eps), g, wd_out p)
 //   without momentum:  p' = fma(a, s, p)   = p + a s,  s: -lr, or the schedule's value
@@ -52,66 +52,9 @@ using jaxopt_zoo::InPlace;
 using jaxopt_zoo::ParallelFor;
 
 using jaxopt_zoo::rms::Hyper;
-using jaxopt_zoo::rms::XlaRsqrt;
 
-// kMomentum: 0 none, 1 heavy ball, 2 Nesterov.
-template <bool kEpsInSqrt, bool kDecayIn, bool kDecayOut, int kMomentum, int kClip>
-void CenteredRange(float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v,
-                   float* __restrict t, const Hyper h, int64_t begin, int64_t end) {
-  for (int64_t i = begin; i < end; ++i) {
-    float gi = g[i];
-    if constexpr (kClip == 2) gi = (gi / h.norm) * h.max_norm;
-    if constexpr (kDecayIn) gi = std::fma(p[i], h.wd_in, gi);
-    const float mi = std::fma(gi, h.c2, m[i] * h.r);
-    const float vi = std::fma(gi * gi, h.c2, v[i] * h.r);
-    const float di = std::fma(-mi, mi, vi);
-    float ai;
-    if constexpr (kEpsInSqrt && kDecayOut) {
-      ai = std::fma(XlaRsqrt(di + h.eps), gi, p[i] * h.wd_out);  // contracted on the root's product
-    } else if constexpr (kEpsInSqrt) {
-      ai = XlaRsqrt(di + h.eps) * gi;
-    } else {
-      ai = (1.0f / (std::sqrt(di) + h.eps)) * gi;
-      if constexpr (kDecayOut) ai = std::fma(p[i], h.wd_out, ai);
-    }
-    if constexpr (kMomentum == 0) {
-      p[i] = std::fma(ai, h.s, p[i]);
-    } else {
-      const float step = ai * h.s;
-      const float ti = std::fma(t[i], h.d, step);
-      float oi = ti;
-      if constexpr (kMomentum == 2) oi = std::fma(ti, h.d, step);
-      p[i] = p[i] + oi;
-      t[i] = ti;
-    }
-    m[i] = mi;
-    v[i] = vi;
-  }
-}
-
-using RangeFn = void (*)(float*, const float*, float*, float*, float*, const Hyper, int64_t, int64_t);
-
-template <bool kEpsInSqrt, bool kDecayIn, bool kDecayOut, int kMomentum>
-RangeFn PickClip(int clip) {
-  return clip == 2   ? CenteredRange<kEpsInSqrt, kDecayIn, kDecayOut, kMomentum, 2>
-         : clip == 1 ? CenteredRange<kEpsInSqrt, kDecayIn, kDecayOut, kMomentum, 1>
-                     : CenteredRange<kEpsInSqrt, kDecayIn, kDecayOut, kMomentum, 0>;
-}
-
-template <bool kEpsInSqrt, bool kDecayIn, bool kDecayOut>
-RangeFn PickMomentum(const Hyper& h) {
-  if (!h.momentum) return PickClip<kEpsInSqrt, kDecayIn, kDecayOut, 0>(h.clip);
-  return h.nesterov ? PickClip<kEpsInSqrt, kDecayIn, kDecayOut, 2>(h.clip)
-                    : PickClip<kEpsInSqrt, kDecayIn, kDecayOut, 1>(h.clip);
-}
-
-template <bool kEpsInSqrt>
-RangeFn PickDecay(const Hyper& h) {
-  if (h.decay_in) {
-    return h.decay_out ? PickMomentum<kEpsInSqrt, true, true>(h) : PickMomentum<kEpsInSqrt, true, false>(h);
-  }
-  return h.decay_out ? PickMomentum<kEpsInSqrt, false, true>(h) : PickMomentum<kEpsInSqrt, false, false>(h);
-}
+using jaxopt_zoo::rms::PickRange;
+using jaxopt_zoo::rms::RangeFn;
 
 ffi::Error Read(int64_t n, std::initializer_list<int64_t> sizes, const ffi::Buffer<ffi::F32>& hyper, Hyper* h) {
   for (int64_t size : sizes) {
@@ -138,7 +81,7 @@ ffi::Error CenteredApplyImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> p, ffi:
   float* mo = InPlace(m, m_out, n);
   float* vo = InPlace(v, v_out, n);
   const float* gp = g.typed_data();
-  const RangeFn range = h.eps_in_sqrt ? PickDecay<true>(h) : PickDecay<false>(h);
+  const RangeFn range = PickRange<true>(h);
   ParallelFor(pool, n, [=](int64_t begin, int64_t end) { range(po, gp, mo, vo, nullptr, h, begin, end); });
   return ffi::Error::Success();
 }
@@ -161,7 +104,7 @@ ffi::Error CenteredMomentumApplyImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F32>
   float* vo = InPlace(v, v_out, n);
   float* to = InPlace(t, t_out, n);
   const float* gp = g.typed_data();
-  const RangeFn range = h.eps_in_sqrt ? PickDecay<true>(h) : PickDecay<false>(h);
+  const RangeFn range = PickRange<true>(h);
   ParallelFor(pool, n, [=](int64_t begin, int64_t end) { range(po, gp, mo, vo, to, h, begin, end); });
   return ffi::Error::Success();
 }

@@ -1,4 +1,5 @@
-// Shared by the RMSprop kernels (rms_cpu.cc, rms_centered_cpu.cc): their scalars and XLA's rsqrt.
+// Shared by the RMSprop kernels (rms_cpu.cc, rms_centered_cpu.cc): their scalars, XLA's rsqrt and
+// the loop over a range of elements.
 
 #ifndef JAXOPT_ZOO_KERNELS_RMS_COMMON_H_
 #define JAXOPT_ZOO_KERNELS_RMS_COMMON_H_
@@ -8,6 +9,7 @@
 #endif
 
 #include <cmath>
+#include <cstdint>
 
 namespace jaxopt_zoo::rms {
 
@@ -48,6 +50,78 @@ inline float XlaRsqrt(float x) {
 #else
   return 1.0f / std::sqrt(x);
 #endif
+}
+
+// One range [begin, end) of a chunk, RMSprop's step as both kernels' top comments write it
+// (centred: m is the running mean and the root is taken of v' - m'^2; otherwise m is unused).
+// kMomentum: 0 none, 1 heavy ball, 2 Nesterov. kClip: 0 none, 1 the norm is below the
+// maximum, 2 it is not (the grads are scaled).
+template <bool kCentered, bool kEpsInSqrt, bool kDecayIn, bool kDecayOut, int kMomentum, int kClip>
+void RmsRange(float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v,
+              float* __restrict t, const Hyper h, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; ++i) {
+    float gi = g[i];
+    if constexpr (kClip == 2) gi = (gi / h.norm) * h.max_norm;
+    if constexpr (kDecayIn) gi = std::fma(p[i], h.wd_in, gi);
+    float mi = 0.0f;
+    if constexpr (kCentered) mi = std::fma(gi, h.c2, m[i] * h.r);
+    const float vi = std::fma(gi * gi, h.c2, v[i] * h.r);
+    float di = vi;
+    if constexpr (kCentered) di = std::fma(-mi, mi, vi);
+    float ai;
+    if constexpr (kEpsInSqrt && kDecayOut) {
+      ai = std::fma(XlaRsqrt(di + h.eps), gi, p[i] * h.wd_out);  // contracted on the root's product
+    } else if constexpr (kEpsInSqrt) {
+      ai = XlaRsqrt(di + h.eps) * gi;
+    } else {
+      ai = (1.0f / (std::sqrt(di) + h.eps)) * gi;
+      if constexpr (kDecayOut) ai = std::fma(p[i], h.wd_out, ai);
+    }
+    if constexpr (kMomentum == 0) {
+      p[i] = std::fma(ai, h.s, p[i]);
+    } else {
+      const float step = ai * h.s;
+      const float ti = std::fma(t[i], h.d, step);
+      float oi = ti;
+      if constexpr (kMomentum == 2) oi = std::fma(ti, h.d, step);
+      p[i] = p[i] + oi;
+      t[i] = ti;
+    }
+    if constexpr (kCentered) m[i] = mi;
+    v[i] = vi;
+  }
+}
+
+using RangeFn = void (*)(float*, const float*, float*, float*, float*, const Hyper, int64_t, int64_t);
+
+template <bool kCentered, bool kEpsInSqrt, bool kDecayIn, bool kDecayOut, int kMomentum>
+RangeFn PickClip(int clip) {
+  return clip == 2   ? RmsRange<kCentered, kEpsInSqrt, kDecayIn, kDecayOut, kMomentum, 2>
+         : clip == 1 ? RmsRange<kCentered, kEpsInSqrt, kDecayIn, kDecayOut, kMomentum, 1>
+                     : RmsRange<kCentered, kEpsInSqrt, kDecayIn, kDecayOut, kMomentum, 0>;
+}
+
+template <bool kCentered, bool kEpsInSqrt, bool kDecayIn, bool kDecayOut>
+RangeFn PickMomentum(const Hyper& h) {
+  if (!h.momentum) return PickClip<kCentered, kEpsInSqrt, kDecayIn, kDecayOut, 0>(h.clip);
+  return h.nesterov ? PickClip<kCentered, kEpsInSqrt, kDecayIn, kDecayOut, 2>(h.clip)
+                    : PickClip<kCentered, kEpsInSqrt, kDecayIn, kDecayOut, 1>(h.clip);
+}
+
+template <bool kCentered, bool kEpsInSqrt>
+RangeFn PickDecay(const Hyper& h) {
+  if (h.decay_in) {
+    return h.decay_out ? PickMomentum<kCentered, kEpsInSqrt, true, true>(h)
+                       : PickMomentum<kCentered, kEpsInSqrt, true, false>(h);
+  }
+  return h.decay_out ? PickMomentum<kCentered, kEpsInSqrt, false, true>(h)
+                     : PickMomentum<kCentered, kEpsInSqrt, false, false>(h);
+}
+
+// The range function for `h` (its flags chosen once per call, not per element).
+template <bool kCentered>
+RangeFn PickRange(const Hyper& h) {
+  return h.eps_in_sqrt ? PickDecay<kCentered, true>(h) : PickDecay<kCentered, false>(h);
 }
 
 }  // namespace jaxopt_zoo::rms

@@ -52,63 +52,9 @@ using jaxopt_zoo::InPlace;
 using jaxopt_zoo::ParallelFor;
 
 using jaxopt_zoo::rms::Hyper;
-using jaxopt_zoo::rms::XlaRsqrt;
 
-// kMomentum: 0 none, 1 heavy ball, 2 Nesterov.
-template <bool kEpsInSqrt, bool kDecayIn, bool kDecayOut, int kMomentum, int kClip>
-void RmsRange(float* __restrict p, const float* __restrict g, float* __restrict v, float* __restrict t, const Hyper h,
-              int64_t begin, int64_t end) {
-  for (int64_t i = begin; i < end; ++i) {
-    float gi = g[i];
-    if constexpr (kClip == 2) gi = (gi / h.norm) * h.max_norm;
-    if constexpr (kDecayIn) gi = std::fma(p[i], h.wd_in, gi);
-    const float vi = std::fma(gi * gi, h.c2, v[i] * h.r);
-    float ai;
-    if constexpr (kEpsInSqrt && kDecayOut) {
-      ai = std::fma(XlaRsqrt(vi + h.eps), gi, p[i] * h.wd_out);  // contracted on the root's product
-    } else if constexpr (kEpsInSqrt) {
-      ai = XlaRsqrt(vi + h.eps) * gi;
-    } else {
-      ai = (1.0f / (std::sqrt(vi) + h.eps)) * gi;
-      if constexpr (kDecayOut) ai = std::fma(p[i], h.wd_out, ai);
-    }
-    if constexpr (kMomentum == 0) {
-      p[i] = std::fma(ai, h.s, p[i]);
-    } else {
-      const float step = ai * h.s;
-      const float ti = std::fma(t[i], h.d, step);
-      float oi = ti;
-      if constexpr (kMomentum == 2) oi = std::fma(ti, h.d, step);
-      p[i] = p[i] + oi;
-      t[i] = ti;
-    }
-    v[i] = vi;
-  }
-}
-
-using RangeFn = void (*)(float*, const float*, float*, float*, const Hyper, int64_t, int64_t);
-
-template <bool kEpsInSqrt, bool kDecayIn, bool kDecayOut, int kMomentum>
-RangeFn PickClip(int clip) {
-  return clip == 2   ? RmsRange<kEpsInSqrt, kDecayIn, kDecayOut, kMomentum, 2>
-         : clip == 1 ? RmsRange<kEpsInSqrt, kDecayIn, kDecayOut, kMomentum, 1>
-                     : RmsRange<kEpsInSqrt, kDecayIn, kDecayOut, kMomentum, 0>;
-}
-
-template <bool kEpsInSqrt, bool kDecayIn, bool kDecayOut>
-RangeFn PickMomentum(const Hyper& h) {
-  if (!h.momentum) return PickClip<kEpsInSqrt, kDecayIn, kDecayOut, 0>(h.clip);
-  return h.nesterov ? PickClip<kEpsInSqrt, kDecayIn, kDecayOut, 2>(h.clip)
-                    : PickClip<kEpsInSqrt, kDecayIn, kDecayOut, 1>(h.clip);
-}
-
-template <bool kEpsInSqrt>
-RangeFn PickDecay(const Hyper& h) {
-  if (h.decay_in) {
-    return h.decay_out ? PickMomentum<kEpsInSqrt, true, true>(h) : PickMomentum<kEpsInSqrt, true, false>(h);
-  }
-  return h.decay_out ? PickMomentum<kEpsInSqrt, false, true>(h) : PickMomentum<kEpsInSqrt, false, false>(h);
-}
+using jaxopt_zoo::rms::PickRange;
+using jaxopt_zoo::rms::RangeFn;
 
 ffi::Error Check(int64_t n, int64_t np, int64_t nv, int64_t nt, const ffi::Buffer<ffi::F32>& hyper) {
   if (np != n || nv != n || nt != n) return ffi::Error::InvalidArgument("rms_cpu: p, g, v (and t) must have the same size");
@@ -127,8 +73,8 @@ ffi::Error RmsApplyImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> p, ffi::Buff
   float* po = InPlace(p, p_out, n);
   float* vo = InPlace(v, v_out, n);
   const float* gp = g.typed_data();
-  const RangeFn range = h.eps_in_sqrt ? PickDecay<true>(h) : PickDecay<false>(h);
-  ParallelFor(pool, n, [=](int64_t begin, int64_t end) { range(po, gp, vo, nullptr, h, begin, end); });
+  const RangeFn range = PickRange<false>(h);
+  ParallelFor(pool, n, [=](int64_t begin, int64_t end) { range(po, gp, nullptr, vo, nullptr, h, begin, end); });
   return ffi::Error::Success();
 }
 
@@ -147,8 +93,8 @@ ffi::Error RmsMomentumApplyImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> p, f
   float* vo = InPlace(v, v_out, n);
   float* to = InPlace(t, t_out, n);
   const float* gp = g.typed_data();
-  const RangeFn range = h.eps_in_sqrt ? PickDecay<true>(h) : PickDecay<false>(h);
-  ParallelFor(pool, n, [=](int64_t begin, int64_t end) { range(po, gp, vo, to, h, begin, end); });
+  const RangeFn range = PickRange<false>(h);
+  ParallelFor(pool, n, [=](int64_t begin, int64_t end) { range(po, gp, nullptr, vo, to, h, begin, end); });
   return ffi::Error::Success();
 }
 
@@ -170,9 +116,9 @@ ffi::Error RmsMulti(ffi::ThreadPool& pool, ffi::Buffer<ffi::F32>& p, ffi::Buffer
   float* po = InPlace(p, p_out, n);
   float* vo = InPlace(v, v_out, n);
   float* to = t == nullptr ? nullptr : InPlace(*t, *t_out, n);
-  const RangeFn range = h.eps_in_sqrt ? PickDecay<true>(h) : PickDecay<false>(h);
+  const RangeFn range = PickRange<false>(h);
   jaxopt_zoo::ParallelForLeaves(pool, leaves, [=](int64_t at, const float* g, int64_t begin, int64_t end) {
-    range(po + at, g, vo + at, to == nullptr ? nullptr : to + at, h, begin, end);
+    range(po + at, g, nullptr, vo + at, to == nullptr ? nullptr : to + at, h, begin, end);
   });
   return ffi::Error::Success();
 }
