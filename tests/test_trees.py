@@ -137,7 +137,7 @@ def test_none_integer_and_bool_leaves_pass_through(name, odd_leaf_runs):
     assert got["nested"]["count"].dtype == jnp.int32 and got["nested"]["flag"].dtype == jnp.bool_
     assert int(got["step"]) == 7
     for k in base:
-        np.testing.assert_allclose(got[k], want[k], rtol=1e-12, atol=1e-14, err_msg=f"{name}: leaf {k}")
+        np.testing.assert_allclose(got[k], want[k], rtol=1e-12, atol=1e-14, err_msg=f"{name}: leaf {k}", equal_nan=False)
     assert None not in jax.tree.leaves(state)
 
 
