@@ -77,7 +77,7 @@ _loaded: dict = {}  # kernel name -> FFI target name, source file -> its library
 _libs: list = []  # keeps the loaded libraries alive
 _warned_absent = False
 
-_ON = ("1", "true", "yes", "on")
+TRUE = ("1", "true", "yes", "on")  # the values that switch an environment variable of the kernels on
 _OFF = ("0", "false", "no", "off")
 
 
@@ -90,7 +90,7 @@ def on_by_default(kernel: str) -> bool:
 
 def _mode() -> str:
     value = os.environ.get("JAXOPT_ZOO_KERNELS", "").strip().lower()
-    if value in _ON:
+    if value in TRUE:
         return "all"
     if value in _OFF:
         return "none"
@@ -113,7 +113,7 @@ def cache_dir() -> Path:
 
 
 def _hidden() -> bool:
-    return os.environ.get("JAXOPT_ZOO_NO_EXTENSION", "").strip().lower() in _ON
+    return os.environ.get("JAXOPT_ZOO_NO_EXTENSION", "").strip().lower() in TRUE
 
 
 def target(kernel: str) -> str | None:
@@ -238,7 +238,7 @@ def apply_chunk_per_shard(kernel: str, p: jax.Array, g: jax.Array, state: tuple,
     place. Unsharded (one device, or inside ``shard_map``/``pmap`` already) it is ``apply_chunk``.
     """
     mesh = jax.sharding.get_abstract_mesh()
-    if getattr(mesh, "manual_axes", ()):  # inside shard_map: these are the shards already
+    if jax.device_count() == 1 or getattr(mesh, "manual_axes", ()):  # one device, or inside shard_map: the shards
         return apply_chunk(kernel, p, g, state, hyper)
     sharding = getattr(jax.typeof(p), "sharding", None)
     if getattr(mesh, "explicit_axes", ()) and sharding is not None and any(sharding.spec):

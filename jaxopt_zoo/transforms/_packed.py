@@ -557,8 +557,9 @@ def _adam_plan(tx: Any, apply: bool = False) -> _AdamPlan | None:
     scale_by_schedule)``.
 
     The members are recognised by their update functions and their hyperparameters read from
-    those functions' closures. Anything else (other members, a mask, Nesterov, AMSGrad,
-    array-valued hyperparameters, ``inject_hyperparams``) gives ``None``: the pure-JAX path.
+    those functions' closures. Anything else (other members, a mask, array-valued
+    hyperparameters; Nesterov and AMSGrad unless ``apply``, for ``packed_apply``'s kernels) gives
+    ``None``: the pure-JAX path.
     """
     chain = _closure(getattr(tx, "update", None), "chain.<locals>.update_fn")
     if chain is None or "transforms" not in chain:
@@ -570,12 +571,9 @@ def _adam_plan(tx: Any, apply: bool = False) -> _AdamPlan | None:
         return None
     clip = None
     if first == 1:
-        stateless = _closure(transforms[0].update, "_stateless.<locals>.update_fn")
-        clip_tree = None if stateless is None else stateless.get("transform_tree")
-        norm = _closure(clip_tree, "clip_by_global_norm.<locals>.clip_tree")
-        if norm is None or not _is_number(norm.get("max_norm")):
+        clip = _clip_max_norm(transforms[0])
+        if clip is None:
             return None
-        clip = norm["max_norm"]
     adam = members[first]
     nesterov, amsgrad = adam.get("nesterov"), adam.get("amsgrad")
     if (nesterov not in ((False, True) if apply else (False,)) or amsgrad not in ((False, True) if apply else (False,))
@@ -589,10 +587,9 @@ def _adam_plan(tx: Any, apply: bool = False) -> _AdamPlan | None:
     rest = transforms[first + 1:]
     decay = None
     if len(rest) == 2:
-        wd = _closure(rest.pop(0).update, "add_decayed_weights.<locals>.update_fn")
-        if wd is None or not _is_number(wd.get("weight_decay")):
+        decay = _decay_rate(rest.pop(0))
+        if decay is None:
             return None
-        decay = wd["weight_decay"]
     last, index = rest[0].update, len(transforms) - 1
     scale = _closure(last, "scale.<locals>.update_fn")
     if scale is not None and _is_number(scale.get("step_size")):
@@ -618,23 +615,28 @@ def _fusable(plan: _AdamPlan, flat_grads: dict, inner: Any, flat_params: dict | 
         return False
     if any(jnp.result_type(c) != moments for t in states for c in t["float32"]):
         return False
-    if _pallas_mode(kernel) is not None:  # the Pallas kernels take packed grads, on one device
-        return kernel in _PALLAS_KERNELS and jax.device_count() == 1
     # The CPU kernels: not NAdam with bfloat16 moments and clipping, with weight decay or a b2 that
     # bfloat16 does not round to 1 (as it does 0.999), or a b2 known only at run time: XLA rounds
     # those programs otherwise than the kernel (up to hundreds of ulp in 20 steps, the sweep of
     # issue 18), so they run the pure-JAX path, the numbers of the unfused one. (The Pallas kernels
     # pin their roundings: they run.)
-    if (moments == jnp.bfloat16 and plan.nesterov and plan.clip is not None
+    if (_pallas_mode(kernel) is None and moments == jnp.bfloat16 and plan.nesterov and plan.clip is not None
             and (plan.decay is not None or not isinstance(plan.b2, (int, float)) or float(np.asarray(plan.b2, jnp.bfloat16)) != 1.0)):
         return False
-    # The update kernel of ``packed`` and the multi-tensor forms (per-leaf grads) run on one
-    # device only; the in-place ones run per shard too.
+    return _kernel_runs(kernel)
+
+
+def _kernel_runs(kernel: str) -> bool:
+    """Whether ``kernel`` runs in this step: its Pallas form when ``_pallas_mode`` asks for one
+    (packed grads, one device), else the CPU kernel where it is built; the update kernel of
+    ``packed`` and the multi-tensor forms (per-leaf grads) on one device only, the in-place ones
+    per shard too."""
+    if _pallas_mode(kernel) is not None:
+        return kernel in _PALLAS_KERNELS and jax.device_count() == 1
     one_device = kernel == "adam" or "_multi" in kernel
-    return (not one_device or jax.device_count() == 1) and _kernels.available(kernel)
+    return kernel in _kernels.KERNELS and (not one_device or jax.device_count() == 1) and _kernels.available(kernel)
 
 
-_PALLAS_ON = ("1", "true", "yes", "on")
 # The kernels that have a Pallas form (not AMSGrad's, centred RMSprop's or the multi-tensor ones).
 _PALLAS_KERNELS = ("adam", "adam_apply", "adam_apply_bf16_state", "momentum_apply", "lion_apply", "rms_apply",
                    "rms_momentum_apply")
@@ -654,7 +656,7 @@ def _pallas_mode(kernel: str) -> str | None:
     env = os.environ.get("JAXOPT_ZOO_PALLAS", "").strip().lower()
     if env == "interpret":
         return "interpret"
-    if env in _PALLAS_ON and jax.default_backend() in ("gpu", "cuda", "rocm", "tpu") and _kernels.enabled(kernel):
+    if env in _kernels.TRUE and jax.default_backend() in ("gpu", "cuda", "rocm", "tpu") and _kernels.enabled(kernel):
         return "device"
     return None
 
@@ -665,7 +667,7 @@ def _adam_chunk_call(kernel: str, p, g, state: tuple, hyper) -> tuple:
     says so (on the chunk raveled: a chunk of one leaf keeps the leaf's shape), else the CPU kernel."""
     mode = _pallas_mode(kernel)
     if mode is None:
-        return _kernels.adam_chunk(p, g, *state, hyper) if kernel == "adam" else _apply_chunk(kernel, p, g, state, hyper)
+        return _kernels.adam_chunk(p, g, *state, hyper) if kernel == "adam" else _kernels.apply_chunk_per_shard(kernel, p, g, state, hyper)
     from .._kernels import pallas_adam  # imports jax.experimental.pallas: only when used
 
     call = pallas_adam.adam_chunk_pallas if kernel == "adam" else pallas_adam.adam_apply_chunk_pallas
@@ -737,14 +739,6 @@ def _fused_adam_update(plan: _AdamPlan, flat_grads: dict, inner: tuple, flat_par
     return {"float32": tuple(o[0] for o in outs)}, tuple(new_inner)
 
 
-def _apply_chunk(kernel: str, p: jax.Array, g: jax.Array, state: tuple, hyper: jax.Array) -> tuple:
-    """One in-place kernel call on a chunk; with several devices, one per shard of it (the
-    global scalars in ``hyper`` computed before, on the whole sharded tree, by XLA)."""
-    if jax.device_count() == 1:
-        return _kernels.apply_chunk(kernel, p, g, state, hyper)
-    return _kernels.apply_chunk_per_shard(kernel, p, g, state, hyper)
-
-
 def _fused_adam_apply(plan: _AdamPlan, flat_grads: dict, inner: tuple, flat_params: dict,
                       kernel: str = "adam_apply", grad_leaves: list | None = None) -> tuple:
     """``plan``'s chain applied with the in-place Adam kernel: the new params and state.
@@ -802,17 +796,13 @@ def _core(t: Any) -> tuple | None:
     lion = _closure(t.update, "scale_by_lion.<locals>.update_fn")
     if lion is not None and lion.get("sign") is jnp.sign and all(_is_float(lion.get(b)) for b in ("b1", "b2")):
         return "lion_apply", (lion["b1"], lion["b2"])
-    rms = _closure(t.update, "scale_by_rms.<locals>.update_fn")
-    inv_root = None if rms is None else _closure(rms.get("inv_root"), "_inverse_root.<locals>.<lambda>")
-    if (rms is not None and rms.get("bias_correction") is False and _is_float(rms.get("decay"))
-            and inv_root is not None and _is_number(inv_root.get("eps"))):
-        # _inverse_root's two lambdas: rsqrt(v + eps) (eps in the root) or 1 / (sqrt(v) + eps).
-        return "rms_apply", (rms["decay"], inv_root["eps"], "rsqrt" in rms["inv_root"].__code__.co_names)
-    std = _closure(t.update, "scale_by_stddev.<locals>.update_fn")  # centred RMSprop
-    inv_root = None if std is None else _closure(std.get("inv_root"), "_inverse_root.<locals>.<lambda>")
-    if (std is not None and std.get("bias_correction") is False and _is_float(std.get("decay"))
-            and inv_root is not None and _is_number(inv_root.get("eps"))):
-        return "rms_centered_apply", (std["decay"], inv_root["eps"], "rsqrt" in std["inv_root"].__code__.co_names)
+    for qualname, kernel in (("scale_by_rms", "rms_apply"), ("scale_by_stddev", "rms_centered_apply")):  # stddev: centred
+        rms = _closure(t.update, f"{qualname}.<locals>.update_fn")
+        inv_root = None if rms is None else _closure(rms.get("inv_root"), "_inverse_root.<locals>.<lambda>")
+        if (rms is not None and rms.get("bias_correction") is False and _is_float(rms.get("decay"))
+                and inv_root is not None and _is_number(inv_root.get("eps"))):
+            # _inverse_root's two lambdas: rsqrt(v + eps) (eps in the root) or 1 / (sqrt(v) + eps).
+            return kernel, (rms["decay"], inv_root["eps"], "rsqrt" in rms["inv_root"].__code__.co_names)
     return None
 
 
@@ -874,11 +864,7 @@ def _apply_fusable(plan: _ApplyPlan, flat_grads: dict, inner: Any, flat_params: 
         return False
     if any(jnp.result_type(c) != jnp.float32 for t in trees for c in t["float32"]):
         return False
-    if _pallas_mode(plan.kernel) is not None:  # the Pallas kernels take packed grads, on one device
-        return not form and plan.kernel in _PALLAS_KERNELS and jax.device_count() == 1
-    # The multi-tensor forms (per-leaf grads) run on one device only; the others per shard too.
-    kernel = plan.kernel + form
-    return kernel in _kernels.KERNELS and (not form or jax.device_count() == 1) and _kernels.available(kernel)
+    return _kernel_runs(plan.kernel + form)
 
 
 def _apply_chunk_call(kernel: str, p, g, state: tuple, hyper) -> tuple:
@@ -886,7 +872,7 @@ def _apply_chunk_call(kernel: str, p, g, state: tuple, hyper) -> tuple:
     (``_kernels/pallas_{momentum,lion,rms}.py``, on the chunk raveled) when ``_pallas_mode(kernel)`` says so."""
     mode = _pallas_mode(kernel)
     if mode is None:
-        return _apply_chunk(kernel, p, g, state, hyper)
+        return _kernels.apply_chunk_per_shard(kernel, p, g, state, hyper)
     from .._kernels import pallas_lion, pallas_momentum, pallas_rms  # jax.experimental.pallas: only when used
 
     family = {"momentum_apply": pallas_momentum, "lion_apply": pallas_lion}.get(kernel, pallas_rms)
