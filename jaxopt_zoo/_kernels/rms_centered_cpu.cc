@@ -36,11 +36,6 @@
 // p, m, v (and t) are aliased to their outputs by the caller (input_output_aliases), so a
 // donated step updates them in place.
 
-#include <cmath>
-#include <cstdint>
-#include <initializer_list>
-
-#include "cpu_common.h"
 #include "rms_common.h"
 #include "xla/ffi/api/ffi.h"
 
@@ -48,42 +43,12 @@ namespace ffi = xla::ffi;
 
 namespace {
 
-using jaxopt_zoo::InPlace;
-using jaxopt_zoo::ParallelFor;
-
-using jaxopt_zoo::rms::Hyper;
-
-using jaxopt_zoo::rms::PickRange;
-using jaxopt_zoo::rms::RangeFn;
-
-ffi::Error Read(int64_t n, std::initializer_list<int64_t> sizes, const ffi::Buffer<ffi::F32>& hyper, Hyper* h) {
-  for (int64_t size : sizes) {
-    if (size != n) return ffi::Error::InvalidArgument("rms_centered_cpu: p, g, m, v (and t) must have the same size");
-  }
-  if (hyper.element_count() != 15) return ffi::Error::InvalidArgument("rms_centered_cpu: hyper must hold 15 scalars");
-  const float* k = hyper.typed_data();
-  *h = jaxopt_zoo::rms::ReadHyper(k);
-  return ffi::Error::Success();
-}
-
 // Centred RMSprop without momentum: p, m and v.
 ffi::Error CenteredApplyImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> p, ffi::Buffer<ffi::F32> g,
                              ffi::Buffer<ffi::F32> m, ffi::Buffer<ffi::F32> v, ffi::Buffer<ffi::F32> hyper,
                              ffi::ResultBuffer<ffi::F32> p_out, ffi::ResultBuffer<ffi::F32> m_out,
                              ffi::ResultBuffer<ffi::F32> v_out) {
-  const int64_t n = static_cast<int64_t>(g.element_count());
-  Hyper h;
-  if (ffi::Error err = Read(n, {p.element_count(), m.element_count(), v.element_count()}, hyper, &h); err.failure()) {
-    return err;
-  }
-  h.momentum = false;
-  float* po = InPlace(p, p_out, n);
-  float* mo = InPlace(m, m_out, n);
-  float* vo = InPlace(v, v_out, n);
-  const float* gp = g.typed_data();
-  const RangeFn range = PickRange<true>(h);
-  ParallelFor(pool, n, [=](int64_t begin, int64_t end) { range(po, gp, mo, vo, nullptr, h, begin, end); });
-  return ffi::Error::Success();
+  return jaxopt_zoo::rms::ApplyChunk<true>(pool, p, g, &m, v, nullptr, hyper, p_out, &m_out, v_out, nullptr);
 }
 
 // Centred RMSprop with momentum after the learning rate: p, m, v and t.
@@ -92,21 +57,7 @@ ffi::Error CenteredMomentumApplyImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F32>
                                      ffi::Buffer<ffi::F32> hyper, ffi::ResultBuffer<ffi::F32> p_out,
                                      ffi::ResultBuffer<ffi::F32> m_out, ffi::ResultBuffer<ffi::F32> v_out,
                                      ffi::ResultBuffer<ffi::F32> t_out) {
-  const int64_t n = static_cast<int64_t>(g.element_count());
-  Hyper h;
-  if (ffi::Error err = Read(n, {p.element_count(), m.element_count(), v.element_count(), t.element_count()}, hyper, &h);
-      err.failure()) {
-    return err;
-  }
-  h.momentum = true;
-  float* po = InPlace(p, p_out, n);
-  float* mo = InPlace(m, m_out, n);
-  float* vo = InPlace(v, v_out, n);
-  float* to = InPlace(t, t_out, n);
-  const float* gp = g.typed_data();
-  const RangeFn range = PickRange<true>(h);
-  ParallelFor(pool, n, [=](int64_t begin, int64_t end) { range(po, gp, mo, vo, to, h, begin, end); });
-  return ffi::Error::Success();
+  return jaxopt_zoo::rms::ApplyChunk<true>(pool, p, g, &m, v, &t, hyper, p_out, &m_out, v_out, &t_out);
 }
 
 }  // namespace

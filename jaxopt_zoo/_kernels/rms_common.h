@@ -1,5 +1,5 @@
-// Shared by the RMSprop kernels (rms_cpu.cc, rms_centered_cpu.cc): their scalars, XLA's rsqrt and
-// the loop over a range of elements.
+// Shared by the RMSprop kernels (rms_cpu.cc, rms_centered_cpu.cc): their scalars, XLA's rsqrt, the
+// loop over a range of elements and the step on a chunk.
 
 #ifndef JAXOPT_ZOO_KERNELS_RMS_COMMON_H_
 #define JAXOPT_ZOO_KERNELS_RMS_COMMON_H_
@@ -10,6 +10,11 @@
 
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
+#include <string>
+
+#include "cpu_common.h"
+#include "xla/ffi/api/ffi.h"
 
 namespace jaxopt_zoo::rms {
 
@@ -122,6 +127,49 @@ RangeFn PickDecay(const Hyper& h) {
 template <bool kCentered>
 RangeFn PickRange(const Hyper& h) {
   return h.eps_in_sqrt ? PickDecay<kCentered, true>(h) : PickDecay<kCentered, false>(h);
+}
+
+// The operands' sizes (each must be n, the chunk's) and the scalars' count, with the kernel's
+// name in the error: "rms_cpu" or, centred, "rms_centered_cpu".
+template <bool kCentered>
+xla::ffi::Error Check(int64_t n, std::initializer_list<int64_t> sizes, const xla::ffi::Buffer<xla::ffi::F32>& hyper) {
+  const std::string name = kCentered ? "rms_centered_cpu" : "rms_cpu";
+  for (int64_t size : sizes) {
+    if (size != n) {
+      return xla::ffi::Error::InvalidArgument(name + (kCentered ? ": p, g, m, v" : ": p, g, v") +
+                                              " (and t) must have the same size");
+    }
+  }
+  if (hyper.element_count() != kHyperSize) return xla::ffi::Error::InvalidArgument(name + ": hyper must hold 15 scalars");
+  return xla::ffi::Error::Success();
+}
+
+// One step on a chunk whose grads are one buffer: p and the state written in place. `m`/`m_out`
+// are null unless centred, `t`/`t_out` without momentum.
+template <bool kCentered>
+xla::ffi::Error ApplyChunk(xla::ffi::ThreadPool& pool, xla::ffi::Buffer<xla::ffi::F32>& p,
+                           xla::ffi::Buffer<xla::ffi::F32>& g, xla::ffi::Buffer<xla::ffi::F32>* m,
+                           xla::ffi::Buffer<xla::ffi::F32>& v, xla::ffi::Buffer<xla::ffi::F32>* t,
+                           xla::ffi::Buffer<xla::ffi::F32>& hyper, xla::ffi::ResultBuffer<xla::ffi::F32>& p_out,
+                           xla::ffi::ResultBuffer<xla::ffi::F32>* m_out, xla::ffi::ResultBuffer<xla::ffi::F32>& v_out,
+                           xla::ffi::ResultBuffer<xla::ffi::F32>* t_out) {
+  const int64_t n = static_cast<int64_t>(g.element_count());
+  const auto size = [n](const xla::ffi::Buffer<xla::ffi::F32>* b) {
+    return b == nullptr ? n : static_cast<int64_t>(b->element_count());
+  };
+  if (xla::ffi::Error err = Check<kCentered>(n, {size(&p), size(m), size(&v), size(t)}, hyper); err.failure()) {
+    return err;
+  }
+  Hyper h = ReadHyper(hyper.typed_data());
+  h.momentum = t != nullptr;
+  float* po = InPlace(p, p_out, n);
+  float* mo = m == nullptr ? nullptr : InPlace(*m, *m_out, n);
+  float* vo = InPlace(v, v_out, n);
+  float* to = t == nullptr ? nullptr : InPlace(*t, *t_out, n);
+  const float* gp = g.typed_data();
+  const RangeFn range = PickRange<kCentered>(h);
+  ParallelFor(pool, n, [=](int64_t begin, int64_t end) { range(po, gp, mo, vo, to, h, begin, end); });
+  return xla::ffi::Error::Success();
 }
 
 }  // namespace jaxopt_zoo::rms

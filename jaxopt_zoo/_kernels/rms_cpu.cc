@@ -49,33 +49,15 @@ namespace ffi = xla::ffi;
 namespace {
 
 using jaxopt_zoo::InPlace;
-using jaxopt_zoo::ParallelFor;
-
 using jaxopt_zoo::rms::Hyper;
-
 using jaxopt_zoo::rms::PickRange;
 using jaxopt_zoo::rms::RangeFn;
-
-ffi::Error Check(int64_t n, int64_t np, int64_t nv, int64_t nt, const ffi::Buffer<ffi::F32>& hyper) {
-  if (np != n || nv != n || nt != n) return ffi::Error::InvalidArgument("rms_cpu: p, g, v (and t) must have the same size");
-  if (hyper.element_count() != 15) return ffi::Error::InvalidArgument("rms_cpu: hyper must hold 15 scalars");
-  return ffi::Error::Success();
-}
 
 // RMSprop without momentum: p and v.
 ffi::Error RmsApplyImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> p, ffi::Buffer<ffi::F32> g,
                         ffi::Buffer<ffi::F32> v, ffi::Buffer<ffi::F32> hyper, ffi::ResultBuffer<ffi::F32> p_out,
                         ffi::ResultBuffer<ffi::F32> v_out) {
-  const int64_t n = static_cast<int64_t>(g.element_count());
-  if (ffi::Error err = Check(n, p.element_count(), v.element_count(), n, hyper); err.failure()) return err;
-  Hyper h = jaxopt_zoo::rms::ReadHyper(hyper.typed_data());
-  h.momentum = false;
-  float* po = InPlace(p, p_out, n);
-  float* vo = InPlace(v, v_out, n);
-  const float* gp = g.typed_data();
-  const RangeFn range = PickRange<false>(h);
-  ParallelFor(pool, n, [=](int64_t begin, int64_t end) { range(po, gp, nullptr, vo, nullptr, h, begin, end); });
-  return ffi::Error::Success();
+  return jaxopt_zoo::rms::ApplyChunk<false>(pool, p, g, nullptr, v, nullptr, hyper, p_out, nullptr, v_out, nullptr);
 }
 
 // RMSprop with momentum after the learning rate: p, v and t.
@@ -83,21 +65,8 @@ ffi::Error RmsMomentumApplyImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> p, f
                                 ffi::Buffer<ffi::F32> v, ffi::Buffer<ffi::F32> t, ffi::Buffer<ffi::F32> hyper,
                                 ffi::ResultBuffer<ffi::F32> p_out, ffi::ResultBuffer<ffi::F32> v_out,
                                 ffi::ResultBuffer<ffi::F32> t_out) {
-  const int64_t n = static_cast<int64_t>(g.element_count());
-  if (ffi::Error err = Check(n, p.element_count(), v.element_count(), t.element_count(), hyper); err.failure()) {
-    return err;
-  }
-  Hyper h = jaxopt_zoo::rms::ReadHyper(hyper.typed_data());
-  h.momentum = true;
-  float* po = InPlace(p, p_out, n);
-  float* vo = InPlace(v, v_out, n);
-  float* to = InPlace(t, t_out, n);
-  const float* gp = g.typed_data();
-  const RangeFn range = PickRange<false>(h);
-  ParallelFor(pool, n, [=](int64_t begin, int64_t end) { range(po, gp, nullptr, vo, to, h, begin, end); });
-  return ffi::Error::Success();
+  return jaxopt_zoo::rms::ApplyChunk<false>(pool, p, g, nullptr, v, &t, hyper, p_out, nullptr, v_out, &t_out);
 }
-
 
 // The multi-tensor forms (JaxoptZooRmsApplyMultiF32, JaxoptZooRmsMomentumApplyMultiF32): the same
 // steps with the grads given as the per-leaf arrays that tile the chunk (the remaining operands,
@@ -106,7 +75,10 @@ ffi::Error RmsMulti(ffi::ThreadPool& pool, ffi::Buffer<ffi::F32>& p, ffi::Buffer
                     ffi::Buffer<ffi::F32>& hyper, const ffi::RemainingArgs& grads, ffi::ResultBuffer<ffi::F32>& p_out,
                     ffi::ResultBuffer<ffi::F32>& v_out, ffi::ResultBuffer<ffi::F32>* t_out) {
   const int64_t n = static_cast<int64_t>(p.element_count());
-  if (ffi::Error err = Check(n, n, v.element_count(), t == nullptr ? n : t->element_count(), hyper); err.failure()) {
+  if (ffi::Error err = jaxopt_zoo::rms::Check<false>(n, {static_cast<int64_t>(v.element_count()),
+                                                        t == nullptr ? n : static_cast<int64_t>(t->element_count())},
+                                                    hyper);
+      err.failure()) {
     return err;
   }
   jaxopt_zoo::Leaves leaves;
