@@ -42,11 +42,18 @@ def run_each_on(names: Iterable[str], fn: Callable[..., Any], argsets: list[tupl
                 compiler_options: dict | None = None) -> list[dict[str, Any]]:
     """As ``run_each``, one result dict per argument tuple of ``argsets`` (equal shapes): each
     program is compiled once and run on every tuple, so the runs of a member share one executable."""
-    names, out = list(names), [{} for _ in argsets]
-    for i in range(0, len(names), chunk):
-        for o, got in zip(out, _run_chunk(names[i:i + chunk], fn, argsets, compiler_options)):
+    out = [{} for _ in argsets]
+    for some in chunks(names, chunk):
+        for o, got in zip(out, _run_chunk(some, fn, argsets, compiler_options)):
             o.update(got)
     return out
+
+
+def chunks(names: Iterable[str], chunk: int = CHUNK) -> list[list[str]]:
+    """``names`` cut into consecutive lists of ``chunk`` (the last may be shorter): the members
+    of one compiled program each, for walkers that build their programs themselves."""
+    names = list(names)
+    return [names[i:i + chunk] for i in range(0, len(names), chunk)]
 
 
 def _run_chunk(names, fn, argsets, compiler_options):

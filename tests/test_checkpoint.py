@@ -146,8 +146,7 @@ def test_orbax_resume_is_bitwise_for_the_whole_registry(tmp_path):
         return names, jax.jit(lambda carry: jax.lax.scan(body, carry, None, length=K)[0],
                               compiler_options=_batched.LLVM_O0)
 
-    names = list(txs)
-    runners = [runner(names[i:i + _batched.CHUNK]) for i in range(0, len(names), _batched.CHUNK)]
+    runners = [runner(names) for names in _batched.chunks(txs)]
 
     def run(carry):
         out = {}

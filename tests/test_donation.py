@@ -96,9 +96,8 @@ def test_no_two_leaves_of_params_and_state_share_a_buffer(name):
 
 
 def test_donated_steps_equal_plain_ones_for_the_whole_zoo():
-    names = list(MEMBERS)
-    for i in range(0, len(names), _batched.CHUNK):
-        check_donated_steps({name: MEMBERS[name]() for name in names[i:i + _batched.CHUNK]})
+    for names in _batched.chunks(MEMBERS):
+        check_donated_steps({name: MEMBERS[name]() for name in names})
 
 
 def check_donated_steps(txs):

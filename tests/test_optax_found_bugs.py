@@ -36,9 +36,9 @@ def _loss(p):
 def _run_all(txs, steps=3):
     """``steps`` jitted updates of every member, 8 members a compiled program (tests/_batched.CHUNK:
     a program of the whole registry compiles slower than its eighths), LLVM -O0 (compared to 1e-7)."""
-    names, out = list(txs), {}
-    for i in range(0, len(names), _batched.CHUNK):
-        out.update(_run_some({name: txs[name] for name in names[i:i + _batched.CHUNK]}, steps))
+    out = {}
+    for names in _batched.chunks(txs):
+        out.update(_run_some({name: txs[name] for name in names}, steps))
     return out
 
 

@@ -117,9 +117,9 @@ def test_every_member_in_optax_chain_zoo_chain_and_nnx_optimizer():
     def loss(p):
         return model_loss(nnx.merge(graphdef, p))
 
-    names, want, pairs = list(makers), {}, {}
-    for i in range(0, len(names), _batched.CHUNK):
-        chunk = {n: makers[n] for n in names[i:i + _batched.CHUNK]}
+    want, pairs = {}, {}
+    for names in _batched.chunks(makers):
+        chunk = {n: makers[n] for n in names}
         want.update(plain_runs(chunk, params0, loss))
         pairs.update(nnx_runs(chunk))
 
