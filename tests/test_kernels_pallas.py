@@ -153,9 +153,9 @@ def test_in_place():
 
 
 def test_backends_and_bad_input():
-    assert pallas_adam.pallas_available("gpu") and pallas_adam.pallas_available("tpu")
-    assert not pallas_adam.pallas_available("cpu")
-    assert pallas_adam.pallas_available() == (jax.default_backend() != "cpu")
+    assert pallas_common.pallas_available("gpu") and pallas_common.pallas_available("tpu")
+    assert not pallas_common.pallas_available("cpu")
+    assert pallas_common.pallas_available() == (jax.default_backend() != "cpu")
     x = jnp.zeros(8, jnp.float32)
     hyper = jnp.zeros(len(pallas_adam.HYPER), jnp.float32)
     with pytest.raises(ValueError, match="block_size"):
@@ -191,8 +191,9 @@ def test_lowers_for_gpu_and_tpu(platform):
     for state, apply in ((jnp.float32, True), (jnp.bfloat16, True), (jnp.float32, False)):
         m = x.astype(state)
         with jax.sharding.use_abstract_mesh(mesh):
-            traced = pallas_adam._call.trace(x, x, m, m, hyper, apply=apply, block_size=pallas_adam.BLOCK_SIZE[target],
-                                             platform=target)
+            traced = pallas_common._call.trace(x, x, (m, m), hyper, step=pallas_adam._step, name="k",
+                                               block_size=pallas_common.BLOCK_SIZE[target], platform=target,
+                                               alias_p=apply, static=(("apply", apply),))
             text = traced.lower(lowering_platforms=(platform,)).as_text()
         assert ("tpu_custom_call" if target == "tpu" else "xla.gpu.triton") in text
     # The in-place kernels of momentum SGD, Lion and RMSprop (with momentum: two state arrays).
@@ -201,7 +202,7 @@ def test_lowers_for_gpu_and_tpu(platform):
         hyper = jnp.zeros(len(family.HYPER), jnp.float32)
         with jax.sharding.use_abstract_mesh(mesh):
             traced = pallas_common._call.trace(x, x, (x,) * n_state, hyper, step=step, name="k",
-                                               block_size=pallas_adam.BLOCK_SIZE[target], platform=target)
+                                               block_size=pallas_common.BLOCK_SIZE[target], platform=target)
             text = traced.lower(lowering_platforms=(platform,)).as_text()
         assert ("tpu_custom_call" if target == "tpu" else "xla.gpu.triton") in text
 

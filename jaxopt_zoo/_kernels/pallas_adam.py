@@ -31,37 +31,16 @@ and b2 rounded to bfloat16. The caller computes it exactly as for the CPU kernel
 the CPU kernel takes it; float64 for float64 chunks). The flags are read at run time, as the
 CPU kernel does, so jit's cache is not keyed on the hyperparameters.
 
-Layout: the chunk is cut into blocks of ``block_size`` elements (a power of two, at least
-1024: Triton needs power-of-two blocks, TPU tiles 32-bit 1-D arrays by 1024; ``BLOCK_SIZE`` has
-a default per platform), one program per block over a 1-D grid of ``cdiv(n, block)``. A
-ragged last block is masked, not padded (padding would copy the whole chunk): on GPU, Triton's
-loads and stores do not stop at the array's end, so the kernel masks its lanes past ``n``
-(``pltriton.load``/``store``; interpret mode runs the same masks); on TPU, Mosaic clips the
-last block's copies to the array. The scalars ride along as one extra operand, padded to 32
-entries (Triton needs power-of-two shapes): a vector every program reads whole on GPU, in SMEM
-on TPU. p, m and v (m and v for the update form) are aliased to their outputs
-(``input_output_aliases``): with the chunk donated under jit, the step runs in place. On GPU
-the kernel is lowered through Triton (``pltriton.CompilerParams``): this JAX lowers
-``pallas_call`` to Mosaic GPU by default, which needs Hopper and is deprecated for
-``pallas_call``; Triton takes this plain blocked kernel on Ampere and on ROCm as well.
+Layout (``pallas_common``'s, as for the other kernels): blocks of ``block_size`` elements, a
+masked ragged last block, ``hyper`` as one extra operand padded to 32 entries (in SMEM on TPU),
+m and v aliased to m' and v' and, in the apply form, p to p' (the update form reads p but leaves
+it), lowered through Triton on GPU.
 
 Numbers. The kernel makes the floating-point choices of XLA's CPU program for the unfused
-path (``packed_apply``'s pure-JAX path), as ``adam_cpu.cc`` does: the same operations in the
-same order and dtypes, each sum of two products contracted into a fused multiply-add on the
-same side, true divisions where the program divides (``form`` 1, the clipping). JAX has no FMA
-primitive and XLA decides the contractions and rewrites of the program it compiles, so in
-interpret mode (``interpret=True``: the body becomes part of the caller's XLA CPU program) the
-kernel is written to leave XLA no choice -- found by measurement, not guaranteed by XLA:
-
-* the scalars pass ``jax.lax.optimization_barrier`` (``_call``): inlined into the caller's
-  program, they would be constants that XLA folds into the body, which it then contracts
-  otherwise;
-* each sum of two products whose side matters is written ``a' b' + c'`` with the operands
-  selected by run-time flags (``jnp.where``), so one side is a select, not a product, and only
-  the other can be contracted (``_fma``);
-* a divisor that is a scalar passes an optimization barrier, which keeps XLA's simplifier from
-  turning the division into a product with the reciprocal (``_div``). (XLA drops the barriers
-  after its simplifier, before fusion: they cost nothing at run time.)
+path (``packed_apply``'s pure-JAX path), as ``adam_cpu.cc`` does, pinned in interpret mode as
+``pallas_common`` describes (the scalars and the divisors behind optimization barriers -- true
+divisions where the program divides: ``form`` 1, the clipping -- and each sum of two products
+whose side matters written with the other side a select, ``pallas_common.fma``).
 
 Which side the unfused program contracts depends on that program and on XLA's pipeline: with
 clip_by_global_norm in the chain m' on ``c1 g`` under XLA's default CPU pipeline but on ``b1 m``
@@ -81,8 +60,7 @@ NAdam on float32 moments (up to ~80 ulps of p', with or without clipping) and
 clip_by_global_norm with bfloat16 moments (up to ~11) differ, the rest is within 1 ulp.
 
 On a GPU or TPU the same source goes to Triton or Mosaic, which pick their own contractions
-(and XLA's GPU/TPU compilers those of the unfused path), so whether they agree there, and to
-how many ulps, can only be measured on the device.
+(see ``pallas_common``).
 
 Dispatch (``transforms/_packed.py``): ``packed_apply`` runs ``adam_apply_chunk_pallas`` per chunk
 (the chunk raveled; p, m, v in place) and ``packed``'s Adam update path ``adam_chunk_pallas``,
@@ -93,11 +71,10 @@ on a GPU or TPU with ``JAXOPT_ZOO_PALLAS=1`` (opt-in while it has never run on o
 ``JAXOPT_ZOO_PALLAS=interpret`` (a testing aid: it runs the wiring and the numbers on CPU;
 slow). Per-leaf grads (``packed_apply``'s multi-tensor form) are packed first.
 
-Not benchmarked, and never compiled for or run on a GPU or TPU: this machine has neither. The
-tests lower it for CUDA and ROCm (Triton IR) and for a TPU (Mosaic, through an abstract TPU
-device), which checks what the kernel asks of those backends but not the device compilers'
-later passes. Before enabling it there, run tests/test_kernels_pallas.py on the device with
-``ZOO_PALLAS_INTERPRET=0`` and measure it against XLA's packed path.
+Not benchmarked, and never compiled for or run on a GPU or TPU: this machine has neither (the
+tests lower it for CUDA, ROCm and a TPU; see ``pallas_common``). Before enabling it there, run
+tests/test_kernels_pallas.py on the device with ``ZOO_PALLAS_INTERPRET=0`` and measure it
+against XLA's packed path.
 
 Example:
   >>> import jax.numpy as jnp
@@ -112,59 +89,17 @@ Example:
 
 from __future__ import annotations
 
-import functools
 import os
 
 import jax
 import jax.numpy as jnp
-from jax.experimental import pallas as pl
-from jax.experimental.pallas import tpu as pltpu
-from jax.experimental.pallas import triton as pltriton
+
+from . import pallas_common as common
 
 # The entries of ``hyper``, in order (adam_cpu.cc's layout).
 HYPER = ("c1", "b1", "c2", "b2", "r1", "r2", "eps_root", "eps", "wd", "s", "decay", "form", "bc1", "bc2",
          "clip", "n", "c", "nesterov", "r1n", "bc1n", "b1_lo", "b2_lo")
 _I = {name: i for i, name in enumerate(HYPER)}
-_HYPER_PAD = 32  # the scalars' operand, padded to a power of two for Triton
-# Elements per program (a power of two, a multiple of 1024) by where the kernel runs. Guesses,
-# not measurements: Triton keeps a block in registers (2048 floats over 4 warps is 16 per
-# thread and operand), Mosaic TPU streams blocks through VMEM, where larger blocks amortise
-# the per-step overhead.
-BLOCK_SIZE = {"gpu": 1 << 11, "tpu": 1 << 15, "interpret": 1 << 13}
-BACKENDS = ("gpu", "cuda", "rocm", "tpu")
-
-
-def pallas_available(backend: str | None = None) -> bool:
-    """Whether ``backend`` (default: JAX's default backend) would run this kernel: GPU or TPU.
-
-    On CPU the C++ kernels of ``adam_cpu.cc`` (or the pure-JAX path) run instead; this kernel
-    runs on CPU only in interpret mode, for the tests.
-    """
-    return (backend or jax.default_backend()) in BACKENDS
-
-
-def _fma(a, b, c, pin: bool):
-    """``a b + c``, meant as ``std::fma(a, b, c)`` in ``adam_cpu.cc``: contracted on ``a b``, ``c``
-    rounded on its own.
-
-    XLA's CPU backend contracts a sum of two products on a side of its own choosing. Where that
-    side was not the wanted one (measured), the sum is written with ``c`` a select
-    (``jnp.where`` on a run-time flag), not a product, so that it has a single product to
-    contract; elsewhere XLA's own choice was the wanted one. ``pin`` is unused (``_div``'s
-    signature); on a device the compiler picks.
-    """
-    del pin
-    return a * b + c
-
-
-def _div(x, d, pin: bool):
-    """``x / d`` for a scalar ``d``, a true division. ``pin`` (interpret mode): ``d`` is
-    broadcast behind an optimization barrier, else XLA rewrites the division by a broadcast
-    scalar into a product with its reciprocal (one more rounding), which the unfused
-    program does not do where the kernel divides (``form`` 1, the clipping)."""
-    if pin:
-        d = jax.lax.optimization_barrier(jnp.broadcast_to(d, x.shape))
-    return x / d
 
 
 def _legacy_cpu_emitters() -> bool:
@@ -176,87 +111,52 @@ def _legacy_cpu_emitters() -> bool:
     return "--xla_cpu_use_fusion_emitters=false" in os.environ.get("XLA_FLAGS", "").split()
 
 
-def _step(h, p, g, m, v, *, apply: bool, pin: bool = False, legacy: bool = False):
-    """The step on one block (arrays) with the scalars ``h(name)``: ``(p' or u, m', v')``.
+def _step(hi, p, g, m, v, *, pin: bool, apply: bool, legacy: bool = False):
+    """The step on one block (arrays) with the scalars ``hi(i)``: ``(p' or u, m', v')``.
 
     The sums of two products are contracted on the side XLA's CPU program of the unfused path
     contracts them (``adam_cpu.cc``'s, but for ``legacy``); which side depends on the run-time
-    flags, so the operands are selected first and the sum is written once (``_fma``).
+    flags, so the operands are selected first and the sum is written once (``common.fma``).
     """
+
+    def h(name):
+        return hi(_I[name])
+
     f = p.dtype
     bf16_state = m.dtype == jnp.bfloat16
     clip = h("clip")
-    g = jnp.where(clip == 2, _div(g, h("n"), pin) * h("c"), g)
+    g = common.clipped(hi, g, _I["clip"], _I["n"], _I["c"], pin)
     g2 = g * g
     # m' = c1 g + b1 m on c1 g; on b1 m instead where XLA's pipeline does so for the unfused
     # program (``legacy``: with clip_by_global_norm in the chain, under its legacy CPU emitters).
     on_b1m = jnp.logical_and(clip != 0, legacy and not bf16_state)
     if bf16_state:  # b1 m meets a bfloat16 array: b1 rounds to bfloat16, XLA keeps the product in float32
         b1, mf = h("b1_lo"), m.astype(f)
-        v1 = _fma(g2, h("c2"), v.astype(f) * h("b2_lo"), pin)
+        v1 = common.fma(g2, h("c2"), v.astype(f) * h("b2_lo"), pin)
     else:
         b1, mf = h("b1"), m
         # With clip_by_global_norm in the chain XLA contracts v' on b2 v instead.
         clipped = clip != 0
-        v1 = _fma(jnp.where(clipped, v, g2), jnp.where(clipped, h("b2"), h("c2")),
-                  jnp.where(clipped, g2 * h("c2"), v * h("b2")), pin)
-    m1 = _fma(jnp.where(on_b1m, mf, g), jnp.where(on_b1m, b1, h("c1")), jnp.where(on_b1m, h("c1") * g, mf * b1), pin)
+        v1 = common.fma(jnp.where(clipped, v, g2), jnp.where(clipped, h("b2"), h("c2")),
+                        jnp.where(clipped, g2 * h("c2"), v * h("b2")), pin)
+    m1 = common.fma(jnp.where(on_b1m, mf, g), jnp.where(on_b1m, b1, h("c1")), jnp.where(on_b1m, h("c1") * g, mf * b1), pin)
     form1 = h("form") != 0
     decay = h("decay") != 0
     # form 0: products with the reciprocals; form 1: quotients (see the module docstring).
-    den = jnp.where(form1, jnp.sqrt(_div(v1, h("bc2"), pin) + h("eps_root")), jnp.sqrt(v1 * h("r2") + h("eps_root"))) + h("eps")
+    den = jnp.where(form1, jnp.sqrt(common.div(v1, h("bc2"), pin) + h("eps_root")), jnp.sqrt(v1 * h("r2") + h("eps_root"))) + h("eps")
     plain = jnp.where(form1, m1 / (h("bc1") * den), (m1 * h("r1")) / den)
     # NAdam: m^ = b1 m'/bc1n + c1 g/bc1, contracted on b1 (m'/bc1n) with weight decay, on
     # c1 (g/bc1) without (as adam_cpu.cc); always on b1 (m'/bc1n) under the legacy emitters;
     # always on c1 (g/bc1) with bfloat16 moments.
-    mb = jnp.where(form1, _div(m1, h("bc1n"), pin), m1 * h("r1n"))
-    gb = jnp.where(form1, _div(g, h("bc1"), pin), g * h("r1"))
+    mb = jnp.where(form1, common.div(m1, h("bc1n"), pin), m1 * h("r1n"))
+    gb = jnp.where(form1, common.div(g, h("bc1"), pin), g * h("r1"))
     on_mb = jnp.logical_and(jnp.logical_or(decay, legacy), not bf16_state)
-    mh = _fma(jnp.where(on_mb, mb, gb), jnp.where(on_mb, h("b1"), h("c1")),
-              jnp.where(on_mb, gb * h("c1"), mb * h("b1")), pin)
+    mh = common.fma(jnp.where(on_mb, mb, gb), jnp.where(on_mb, h("b1"), h("c1")),
+                    jnp.where(on_mb, gb * h("c1"), mb * h("b1")), pin)
     a = jnp.where(h("nesterov") != 0, mh / den, plain)
-    a = jnp.where(decay, _fma(p, h("wd"), a, pin), a)
-    out = _fma(a, h("s"), p, pin) if apply else a * h("s")
+    a = jnp.where(decay, common.fma(p, h("wd"), a, pin), a)
+    out = common.fma(a, h("s"), p, pin) if apply else a * h("s")
     return out, m1.astype(m.dtype), v1.astype(v.dtype)
-
-
-def _kernel(h_ref, p_ref, g_ref, m_ref, v_ref, out_ref, m_out, v_out, *, apply: bool, tail: int | None,
-            pin: bool, legacy: bool):
-    """One block. ``tail``: the chunk's size when its last block is ragged and must be masked
-    (Triton's loads and stores do not stop at the array's end by themselves), else ``None``."""
-
-    def h(name):
-        return h_ref[_I[name]]
-
-    if tail is None:
-        load, store = (lambda ref: ref[...]), (lambda ref, x: ref.__setitem__(Ellipsis, x))
-    else:
-        block = p_ref.shape[0]
-        mask = pl.program_id(0) * block + jax.lax.broadcasted_iota(jnp.int32, (block,), 0) < tail
-        # Lanes past the end read unspecified values; their results are not stored.
-        load, store = (lambda ref: pltriton.load(ref, mask=mask)), (lambda ref, x: pltriton.store(ref, x, mask=mask))
-    out, m1, v1 = _step(h, load(p_ref), load(g_ref), load(m_ref), load(v_ref), apply=apply, pin=pin, legacy=legacy)
-    store(out_ref, out)
-    store(m_out, m1)
-    store(v_out, v1)
-
-
-def _platform(interpret: bool) -> str:
-    """``"interpret"``, ``"gpu"`` or ``"tpu"``: how the kernel is lowered."""
-    if interpret:
-        return "interpret"
-    backend = jax.default_backend()
-    if not pallas_available(backend):
-        raise ValueError(f"jaxopt_zoo.adam_chunk_pallas: no Pallas kernel for backend {backend!r} (use "
-                         f"interpret=True, or the CPU kernels of jaxopt_zoo._kernels)")
-    return "tpu" if backend == "tpu" else "gpu"
-
-
-def _block(n: int, block_size: int) -> int:
-    if not isinstance(block_size, int) or block_size < 1024 or block_size & (block_size - 1):
-        raise ValueError(f"jaxopt_zoo.adam_chunk_pallas: argument `block_size` must be a power of two >= 1024, "
-                         f"got {block_size!r}")
-    return min(block_size, max(1024, pl.next_power_of_2(n)))
 
 
 def _check(p, g, m, v, hyper) -> None:
@@ -273,53 +173,13 @@ def _check(p, g, m, v, hyper) -> None:
         raise ValueError(f"jaxopt_zoo.adam_chunk_pallas: hyper must hold {len(HYPER)} scalars, got shape {hyper.shape}")
 
 
-@functools.partial(jax.jit, static_argnames=("apply", "block_size", "platform", "legacy"))
-def _call(p, g, m, v, hyper, *, apply: bool, block_size: int, platform: str, legacy: bool = False):
-    n = p.shape[0]
-    block = _block(n, block_size)
-    h = jnp.zeros(_HYPER_PAD, p.dtype).at[: len(HYPER)].set(hyper.astype(p.dtype))
-    if platform == "interpret":
-        # Inlined into the caller's program, the scalars would be constants XLA folds into the
-        # body (and then contracts otherwise); behind a barrier they stay run-time values.
-        h = jax.lax.optimization_barrier(h)
-    chunk = pl.BlockSpec((block,), lambda i: (i,))
-    # The scalars: in SMEM on TPU (scalar reads), a 32-vector every program reads whole elsewhere.
-    scalars = (pl.BlockSpec(memory_space=pltpu.SMEM) if platform == "tpu"
-               else pl.BlockSpec((_HYPER_PAD,), lambda i: (0,)))
-    # On GPU, Triton: this JAX lowers pallas_call to Mosaic GPU by default (Hopper and newer,
-    # and deprecated for pallas_call); Triton takes this plain blocked kernel on Ampere and ROCm too.
-    params = pltriton.CompilerParams() if platform == "gpu" else None
-    # A ragged last block: masked on GPU (and in interpret mode, so the tests run the masks);
-    # Mosaic TPU clips the last block's copies to the array itself.
-    tail = n if n % block and platform != "tpu" else None
-    outs = (jax.ShapeDtypeStruct(p.shape, p.dtype), jax.ShapeDtypeStruct(m.shape, m.dtype),
-            jax.ShapeDtypeStruct(v.shape, v.dtype))
-    # Operands (h, p, g, m, v); outputs (p' or u, m', v'). The update form reads p but does not
-    # overwrite it (the caller still needs p to add u to).
-    aliases = {1: 0, 3: 1, 4: 2} if apply else {3: 1, 4: 2}
-    return pl.pallas_call(
-        functools.partial(_kernel, apply=apply, tail=tail, pin=platform == "interpret",
-                          legacy=legacy),
-        out_shape=outs,
-        grid=(pl.cdiv(n, block),),
-        in_specs=[scalars, chunk, chunk, chunk, chunk],
-        out_specs=(chunk, chunk, chunk),
-        input_output_aliases=aliases,
-        interpret=platform == "interpret",
-        compiler_params=params,
-        name="jaxopt_zoo_adam",
-    )(h, p, g, m, v)
-
-
-def _run(p, g, m, v, hyper, apply, block_size, interpret):
+def _run(p, g, m, v, hyper, apply, block_size, interpret, fn):
     p, g, m, v, hyper = (jnp.asarray(x) for x in (p, g, m, v, hyper))
     _check(p, g, m, v, hyper)
-    platform = _platform(interpret)
-    if p.shape[0] == 0:
-        return p, m, v
-    block_size = BLOCK_SIZE[platform] if block_size is None else block_size
-    return _call(p, g, m, v, hyper, apply=apply, block_size=block_size, platform=platform,
-                 legacy=platform == "interpret" and _legacy_cpu_emitters())
+    # apply and legacy are static switches of _step, as hashable pairs: jit compiles once per shape.
+    static = (("apply", apply), ("legacy", bool(interpret) and _legacy_cpu_emitters()))
+    return common.launch(_step, "jaxopt_zoo_adam", fn, p, g, (m, v), hyper, block_size=block_size,
+                         interpret=interpret, alias_p=apply, static=static)
 
 
 def adam_apply_chunk_pallas(p: jax.Array, g: jax.Array, m: jax.Array, v: jax.Array, hyper: jax.Array, *,
@@ -334,7 +194,7 @@ def adam_apply_chunk_pallas(p: jax.Array, g: jax.Array, m: jax.Array, v: jax.Arr
       m, v: the moments, of the params' dtype or bfloat16.
       hyper: the 22 scalars of ``HYPER`` (cast to the params' dtype).
       block_size: elements per program, a power of two >= 1024 (smaller for a smaller chunk);
-        default ``BLOCK_SIZE`` of the platform.
+        default ``pallas_common.BLOCK_SIZE`` of the platform.
       interpret: run the kernel through Pallas' interpreter (any backend, e.g. CPU for tests);
         else compile it for the default backend, which must be a GPU or TPU.
 
@@ -345,7 +205,7 @@ def adam_apply_chunk_pallas(p: jax.Array, g: jax.Array, m: jax.Array, v: jax.Arr
       ValueError: on chunks of different sizes or unsupported dtypes, a bad ``block_size``, or
         ``interpret=False`` on a backend without Pallas kernels (CPU).
     """
-    return _run(p, g, m, v, hyper, True, block_size, interpret)
+    return _run(p, g, m, v, hyper, True, block_size, interpret, "adam_apply_chunk_pallas")
 
 
 def adam_chunk_pallas(p: jax.Array, g: jax.Array, m: jax.Array, v: jax.Array, hyper: jax.Array, *,
@@ -356,7 +216,7 @@ def adam_chunk_pallas(p: jax.Array, g: jax.Array, m: jax.Array, v: jax.Array, hy
     ``packed``'s ``tx.update``): the same arguments and results; m and v are aliased to m', v'.
     Arguments as ``adam_apply_chunk_pallas``.
     """
-    return _run(p, g, m, v, hyper, False, block_size, interpret)
+    return _run(p, g, m, v, hyper, False, block_size, interpret, "adam_chunk_pallas")
 
 
 def apply_chunk_pallas(kernel: str, p: jax.Array, g: jax.Array, state: tuple, hyper: jax.Array, *,

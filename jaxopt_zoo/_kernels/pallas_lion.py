@@ -16,7 +16,7 @@ contracts the two sums of two products on their ``g`` product (``std::fma(g, c1,
 written plainly, XLA's CPU backend makes the same choice in interpret mode (measured: the
 kernel equals packed_apply's pure-JAX path bit for bit). The layout and in-place aliasing are
 ``pallas_common``'s. Never compiled for or run on a GPU or TPU (lowering only; see
-``pallas_adam.py``).
+``pallas_common.py``).
 """
 
 from __future__ import annotations

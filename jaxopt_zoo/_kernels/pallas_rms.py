@@ -20,7 +20,7 @@ other side; t' on ``d t``); rsqrt is ``jax.lax.rsqrt`` (XLA's own in interpret m
 device's elsewhere). The layout and in-place aliasing are ``pallas_common``'s. Measured in
 interpret mode: equal to packed_apply's pure-JAX path bit for bit (see ``pallas_adam.py``,
 "Numbers"). Never compiled for or run on a GPU or TPU (lowering only; see
-``pallas_adam.py``).
+``pallas_common.py``).
 """
 
 from __future__ import annotations
