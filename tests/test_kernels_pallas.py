@@ -172,6 +172,11 @@ def test_backends_and_bad_input():
     empty = jnp.zeros(0, jnp.float32)
     outs = pallas_adam.adam_apply_chunk_pallas(empty, empty, empty, empty, hyper, interpret=True)
     assert all(o.shape == (0,) for o in outs)
+    # The step's static arguments hash alike from call to call: no new compilation for new scalars.
+    pallas_adam.adam_chunk_pallas(x, x, x, x, hyper, interpret=True)
+    size = pallas_common._call._cache_size()
+    pallas_adam.adam_chunk_pallas(x, x, x, x, hyper + 1, interpret=True)
+    assert pallas_common._call._cache_size() == size
 
 
 @pytest.mark.parametrize("platform", ["cuda", "rocm", "tpu"])
