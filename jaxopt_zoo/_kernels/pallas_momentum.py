@@ -15,7 +15,7 @@ For every element (reads p, g, t; writes p, t over themselves):
 ``hyper`` is ``momentum_cpu.cc``'s: ``[d, nesterov, wd_in, decay_in, wd_out, decay_out, s, clip,
 n, c]``. Every sum here has a single product, so there is one way to contract it; the layout
 and in-place aliasing are ``pallas_common``'s. Never compiled for or run
-on a GPU or TPU (lowering only; see ``pallas_adam.py``).
+on a GPU or TPU (lowering only; see ``pallas_common.py``).
 """
 
 from __future__ import annotations
