@@ -198,18 +198,19 @@ def launch(step, name: str, fn: str, p, g, state: tuple, hyper, *, block_size: i
                  static=static)
 
 
-def apply_chunk(step, name: str, n_hyper: int, p, g, state: tuple, hyper, *, block_size: int | None = None,
+def apply_chunk(step, name: str, fn: str, n_hyper: int, p, g, state: tuple, hyper, *, block_size: int | None = None,
                 interpret: bool = False) -> tuple:
     """``step`` over a 1-D float32 chunk, p and the state in place: ``(p', *state')`` (the checks of
-    the momentum, Lion and RMSprop kernels; see the module docstring)."""
+    the momentum, Lion and RMSprop kernels, whose errors name the public function ``fn``; see the
+    module docstring)."""
     p, g, hyper = jnp.asarray(p), jnp.asarray(g), jnp.asarray(hyper)
     state = tuple(jnp.asarray(x) for x in state)
     if any(x.ndim != 1 or x.shape != p.shape for x in (g, *state)) or p.ndim != 1:
-        raise ValueError(f"jaxopt_zoo.{name}: p, g and the state must be 1-D chunks of one size, got "
+        raise ValueError(f"jaxopt_zoo.{fn}: p, g and the state must be 1-D chunks of one size, got "
                          f"{[x.shape for x in (p, g, *state)]}")
     if any(x.dtype != jnp.float32 for x in (p, g, *state)):
-        raise ValueError(f"jaxopt_zoo.{name}: p, g and the state must be float32, got "
+        raise ValueError(f"jaxopt_zoo.{fn}: p, g and the state must be float32, got "
                          f"{[x.dtype.name for x in (p, g, *state)]}")
     if hyper.shape != (n_hyper,):
-        raise ValueError(f"jaxopt_zoo.{name}: hyper must hold {n_hyper} scalars, got shape {hyper.shape}")
-    return launch(step, name, name, p, g, state, hyper, block_size=block_size, interpret=interpret)
+        raise ValueError(f"jaxopt_zoo.{fn}: hyper must hold {n_hyper} scalars, got shape {hyper.shape}")
+    return launch(step, name, fn, p, g, state, hyper, block_size=block_size, interpret=interpret)

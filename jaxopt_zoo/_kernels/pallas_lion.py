@@ -43,5 +43,5 @@ def _step(h, p, g, m, *, pin: bool):
 def apply_chunk_pallas(p, g, state: tuple, hyper, *, block_size: int | None = None, interpret: bool = False) -> tuple:
     """One Lion step applied to a float32 chunk: ``(p', m')``; ``state`` is ``(m,)``, ``hyper``
     the 10 scalars of ``HYPER`` (``_kernels.apply_chunk("lion_apply", ...)``'s arguments)."""
-    return common.apply_chunk(_step, "jaxopt_zoo_lion", len(HYPER), p, g, state, hyper, block_size=block_size,
+    return common.apply_chunk(_step, "jaxopt_zoo_lion", "pallas_lion.apply_chunk_pallas", len(HYPER), p, g, state, hyper, block_size=block_size,
                               interpret=interpret)

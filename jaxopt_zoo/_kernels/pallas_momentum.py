@@ -43,5 +43,5 @@ def _step(h, p, g, t, *, pin: bool):
 def apply_chunk_pallas(p, g, state: tuple, hyper, *, block_size: int | None = None, interpret: bool = False) -> tuple:
     """One momentum step applied to a float32 chunk: ``(p', t')``; ``state`` is ``(t,)``, ``hyper``
     the 10 scalars of ``HYPER`` (``_kernels.apply_chunk("momentum_apply", ...)``'s arguments)."""
-    return common.apply_chunk(_step, "jaxopt_zoo_momentum", len(HYPER), p, g, state, hyper, block_size=block_size,
+    return common.apply_chunk(_step, "jaxopt_zoo_momentum", "pallas_momentum.apply_chunk_pallas", len(HYPER), p, g, state, hyper, block_size=block_size,
                               interpret=interpret)

@@ -70,5 +70,5 @@ def apply_chunk_pallas(p, g, state: tuple, hyper, *, block_size: int | None = No
     t')`` for ``(v, t)`` (with momentum); ``hyper`` the 15 scalars of ``HYPER``
     (``_kernels.apply_chunk("rms_apply" | "rms_momentum_apply", ...)``'s arguments)."""
     step = _step if len(state) == 1 else _step_momentum
-    return common.apply_chunk(step, "jaxopt_zoo_rms", len(HYPER), p, g, state, hyper, block_size=block_size,
+    return common.apply_chunk(step, "jaxopt_zoo_rms", "pallas_rms.apply_chunk_pallas", len(HYPER), p, g, state, hyper, block_size=block_size,
                               interpret=interpret)
