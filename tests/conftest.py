@@ -18,9 +18,12 @@ import os
 # comparison of the suite means what it means under the default pipeline.
 # tests/test_compile_flags.py runs the registry under XLA's default flags in a subprocess and checks
 # the two agree; the doctests (`make doctest`) use the default pipeline. ZOO_TEST_XLA=default runs
-# the whole suite with XLA's defaults. (LLVM at -O0 on top would compile ~2x faster again, but
-# then a few chaotic parity trajectories, D-Adaptation's and AdEMAMix's, no longer match their
-# references: the zoo's and the reference's programs round differently there.)
+# the whole suite with XLA's defaults. On top of that the suite compiles with LLVM at -O0 (JAX's
+# ``jax_disable_most_optimizations``, set below; ~25% less CPU for the parity tests' scans), but
+# for tests marked ``llvm_optimized``: a few chaotic trajectories (D-Adaptation's, AdEMAMix's,
+# L-BFGS's line searches, ...) or bit-level comparisons of two programs (donated and plain steps,
+# the Pallas kernels in interpret mode against the unfused path) round apart at -O0 because the
+# zoo's and the reference's programs are optimized differently there.
 # Set before JAX starts its backend (importing jax does not start it).
 FAST_COMPILE_FLAGS = ("--xla_cpu_use_fusion_emitters=false",)
 # XLA_FLAGS as the suite was started, without the fast-compile flags: what a subprocess that must
@@ -47,6 +50,10 @@ import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
+FAST_COMPILE = os.environ.get("ZOO_TEST_XLA", "fast") == "fast"
+# LLVM -O0 for this process only: the subprocesses (tests/_subprocess.py) keep LLVM's optimizations.
+jax.config.update("jax_disable_most_optimizations", FAST_COMPILE)
+LLVM_OPTIMIZED = "llvm_optimized"  # a marker: this test compiles with LLVM's optimizations (see above)
 
 settings.register_profile("ci", max_examples=30, deadline=None, derandomize=True, print_blob=True)
 settings.register_profile("dev", max_examples=100, deadline=None)
@@ -69,6 +76,9 @@ WITH_X64_FLOAT32 = "float32_with_x64"  # a marker: this test also runs float32 w
 
 
 def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", f"{LLVM_OPTIMIZED}: compiled with LLVM's optimizations, not at the suite's -O0 (a trajectory "
+        "or a bit-level comparison of two programs that -O0 rounds apart)")
     config.addinivalue_line(
         "markers", f"{WITH_X64_FLOAT32}: the dtype fixture adds float32 with x64 on (where x64's promotion "
         "rules are the point, e.g. optax's float32 failures with x64 on)")
@@ -122,6 +132,18 @@ LONGEST_FIRST = (
     "tests/test_donation.py::test_donated_steps_equal_plain_ones_for_the_whole_zoo",
     "tests/test_optax_found_bugs.py::test_every_optimizer_under_inject_hyperparams_and_jit_gives_its_own_numbers",
 )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """A test marked ``llvm_optimized`` compiles (its fixtures too) with LLVM's optimizations."""
+    if not (FAST_COMPILE and item.get_closest_marker(LLVM_OPTIMIZED)):
+        return (yield)
+    jax.config.update("jax_disable_most_optimizations", False)
+    try:
+        return (yield)
+    finally:
+        jax.config.update("jax_disable_most_optimizations", True)
 
 
 def pytest_collection_modifyitems(config, items):

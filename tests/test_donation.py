@@ -95,6 +95,7 @@ def test_no_two_leaves_of_params_and_state_share_a_buffer(name):
             owners[pointer] = where
 
 
+@pytest.mark.llvm_optimized
 def test_donated_steps_equal_plain_ones_for_the_whole_zoo():
     for names in _batched.chunks(MEMBERS):
         check_donated_steps({name: MEMBERS[name]() for name in names})

@@ -29,6 +29,9 @@ import jaxopt_zoo as zoo
 from jaxopt_zoo import _numerics
 from jaxopt_zoo._kernels import pallas_adam, pallas_common, pallas_lion, pallas_momentum, pallas_rms
 
+# Interpret mode is compared with the unfused path to the ulp: both as XLA's optimized LLVM rounds them.
+pytestmark = pytest.mark.llvm_optimized
+
 INTERPRET = os.environ.get("ZOO_PALLAS_INTERPRET", "1") != "0"
 STEPS = 6
 

@@ -46,6 +46,7 @@ def test_simplified_ademamix_equals_optax(kw, dtype):
     assert_same_as_optax(zoo.simplified_ademamix(2e-3, **kw), optax.contrib.simplified_ademamix(2e-3, **kw), dtype)
 
 
+@pytest.mark.llvm_optimized
 def test_simplified_ademamix_random_hyperparameters_equal_optax(dtype, request):
     rng, _ = seeded_rng(request.node.name)
     kw = dict(b1=rng.uniform(0.5, 0.99), b2=rng.uniform(0.8, 0.999), alpha=rng.uniform(0.0, 5.0),

@@ -39,6 +39,7 @@ def test_cautious_laprop_matches_pytorch_optimizer(dtype):
                          lambda ps: LaProp(ps, lr=1e-2, weight_decay=0.1, cautious=True), dtype)
 
 
+@pytest.mark.llvm_optimized
 @pytest.mark.parametrize("mars_type", ["adamw", "lion"])
 @pytest.mark.parametrize("foreach", [None, False])
 def test_cautious_mars_matches_pytorch_optimizer(mars_type, foreach, dtype):

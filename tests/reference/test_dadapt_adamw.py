@@ -19,11 +19,13 @@ FIXED = [
 ]
 
 
+@pytest.mark.llvm_optimized
 @pytest.mark.parametrize("kw", FIXED, ids=case_id)
 def test_equals_optax(kw, dtype):
     assert_same_as_optax(zoo.dadapt_adamw(**kw), optax.contrib.dadapt_adamw(**kw), dtype)
 
 
+@pytest.mark.llvm_optimized
 def test_random_hyperparameters_equal_optax(dtype, request):
     rng, _ = seeded_rng(request.node.name)
     kw = dict(learning_rate=rng.uniform(0.3, 1.0), betas=(rng.uniform(0.5, 0.95), rng.uniform(0.9, 0.9999)),

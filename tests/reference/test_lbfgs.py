@@ -139,6 +139,7 @@ def test_lbfgs_random_zoom_matches_optax(dtype, request):
                     optax.lbfgs(linesearch=optax.scale_by_zoom_linesearch(**ls), **kw), dtype, "rosenbrock")
 
 
+@pytest.mark.llvm_optimized
 def test_lbfgs_random_backtracking_matches_optax(dtype, request):
     rng = seeded_rng(request.node.name)[0]
     kw, ls = _random_lbfgs(rng), _random_backtracking(rng, dtype)

@@ -24,6 +24,7 @@ def _random(name, rng, weight_decay=0.0):
                 eps=10 ** rng.uniform(-8, -4), **kw)
 
 
+@pytest.mark.llvm_optimized
 @pytest.mark.parametrize("name,hparams", cases(FIXED), ids=case_id)
 def test_matches_optax_without_weight_decay(name, hparams, dtype, request):
     if hparams is None:

@@ -18,6 +18,7 @@ from jaxopt_zoo import torch_compat as tc
 CASES = [c for c in X.FIXED_CASES if c[0] == "LBFGS"]
 
 
+@pytest.mark.llvm_optimized
 @pytest.mark.parametrize("case", [c for c in CASES if X.float32_is_stable(c)], ids=X.case_id)
 def test_fixed_case_equals_torch(case, dtype):
     X.assert_close(X.zoo_run(*case, dtype=dtype), X.reference(case, dtype), dtype)
