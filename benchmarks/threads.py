@@ -1,6 +1,6 @@
 """Where the in-place kernels' time goes: arithmetic, threads or memory (issue 18, DESIGN §9).
 
-    python -m benchmarks.threads [--elements N] [--reps R]
+    python -m benchmarks.threads [--elements N] [--reps R] [--one-core]
 
 Builds ``benchmarks/threads.cc``: a triad ``x = x + 3 y`` and a plain AdamW step driven by the
 kernels' own thread harness (``jaxopt_zoo/_kernels/cpu_common.h``, ``ParallelFor``) with its
@@ -19,8 +19,10 @@ so its 128 MiB stay in the L3 cache between calls) and on 4 N elements (512 MiB,
 Each row also gives its time over the real kernel's in the same round (the median over the
 rounds): on a loaded machine that ratio is steadier than either time. Run it under
 ``GLIBC_TUNABLES=glibc.malloc.hugetlb=1`` to have XLA's buffers on 2 MiB pages (the header line
-says how much of the memory is). Needs ``g++`` (it is skipped with a message otherwise). Only
-numbers from a quiet machine mean anything.
+says how much of the memory is). ``--one-core`` instead builds and runs ``one_core.cc``: the same
+loops (``loops.h``) on one thread in its CPU time, on 4 KiB and 2 MiB pages, and the triad's
+bandwidth by size (what the L3 cache holds). Needs ``g++`` (it is skipped with a message
+otherwise). Only numbers from a quiet machine mean anything.
 """
 
 from __future__ import annotations
@@ -41,12 +43,30 @@ import jax.numpy as jnp
 HERE = Path(__file__).resolve().parent
 
 
-def _build() -> ctypes.CDLL | None:
+def _compiler():
     from jaxopt_zoo._kernels import _build as build
 
     compiler = build.compiler()
     if compiler is None or not build.cpu_supported():
         print("benchmarks.threads: no C++ compiler or no FMA here; nothing to time")
+        return None, build
+    return compiler, build
+
+
+def _one_core(n: int, reps: int) -> None:
+    compiler, build = _compiler()
+    if compiler is None:
+        return
+    out = Path(tempfile.mkdtemp()) / "one_core"
+    flags = [f for f in build.flags() if f not in ("-shared", "-fPIC")]
+    subprocess.run([compiler, *flags, str(HERE / "one_core.cc"), "-o", str(out)], check=True, capture_output=True,
+                   text=True)
+    subprocess.run([str(out), str(n), str(reps)], check=True)
+
+
+def _build() -> ctypes.CDLL | None:
+    compiler, build = _compiler()
+    if compiler is None:
         return None
     out = Path(tempfile.mkdtemp()) / "threads.so"
     subprocess.run([compiler, *build.flags(), f"-I{jax.ffi.include_dir()}", f"-I{build.HERE}", str(HERE / "threads.cc"),
@@ -105,7 +125,11 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--elements", type=int, default=16 * 2**20)
     parser.add_argument("--reps", type=int, default=30)
+    parser.add_argument("--one-core", action="store_true", help="the loops on one thread in its CPU time (one_core.cc)")
     args = parser.parse_args(argv)
+    if args.one_core:
+        _one_core(args.elements, args.reps)
+        return
     os.environ["JAXOPT_ZOO_KERNELS"] = "1"
     if _build() is None:
         return
