@@ -173,12 +173,10 @@ template <bool kApply, bool kNesterov, bool kDecay, bool kForm1, int kClip, type
 template <bool kApply, bool kNesterov, bool kDecay, bool kForm1, int kClip, typename S, bool kMhFirst>
 void AdamLines(float* __restrict p, const float* __restrict g, S* __restrict m, S* __restrict v,
                float* __restrict u, const Hyper h, int64_t begin, int64_t end) {
-  jaxopt_zoo::ByLines(
-      begin, end,
-      [&](int64_t lo, int64_t hi) {
-        AdamRange<kApply, kNesterov, kDecay, kForm1, kClip, S, kMhFirst>(p, g, m, v, u, h, lo, hi);
-      },
-      p, g, m, v);
+  const auto range = [&](int64_t lo, int64_t hi) {
+    AdamRange<kApply, kNesterov, kDecay, kForm1, kClip, S, kMhFirst>(p, g, m, v, u, h, lo, hi);
+  };
+  jaxopt_zoo::ByLines(begin, end, range, p, g, m, v);
 }
 
 template <typename S>

@@ -68,8 +68,9 @@ void ParallelFor(xla::ffi::ThreadPool& pool, int64_t n, F body, int64_t block = 
   shared->cv.wait(lock, [&] { return shared->done.load() == shared->blocks; });
 }
 
-// Software prefetch for the streaming loops (issue 18; benchmarks/threads.py, "prefetch 1 KiB
-// ahead (T1)", 5-9% off a plain AdamW loop's time, measured under load): a loop over
+// Software prefetch for the streaming loops of every in-place kernel (issue 18;
+// benchmarks/threads.py, "prefetch 1 KiB ahead (T1)", 5-9% off a plain AdamW loop's time,
+// measured under load; benchmarks/README.md has the kernels' own numbers): a loop over
 // [begin, end) walks it in groups of kLine elements (one 64-byte cache line of float32,
 // ByLines) and, before each group, asks for the element kPrefetchAhead further on (1 KiB of
 // float32) in each of the streams it reads, into L2 (prefetcht1 on x86). A core streams at
