@@ -117,8 +117,9 @@ inline float Round(float x) {
 }
 
 template <bool kApply, bool kNesterov, bool kDecay, bool kForm1, int kClip, typename S = float, bool kMhFirst = false>
-void AdamRange(float* __restrict p, const float* __restrict g, S* __restrict m, S* __restrict v,
-               float* __restrict u, const Hyper h, int64_t begin, int64_t end) {
+[[gnu::always_inline]] inline void AdamRange(float* __restrict p, const float* __restrict g, S* __restrict m,
+                                             S* __restrict v, float* __restrict u, const Hyper h, int64_t begin,
+                                             int64_t end) {
   for (int64_t i = begin; i < end; ++i) {
     float gi = g[i];
     if constexpr (kClip == 2) gi = (gi / h.norm) * h.max_norm;
@@ -166,6 +167,18 @@ void AdamRange(float* __restrict p, const float* __restrict g, S* __restrict m, 
   }
 }
 
+// AdamRange in groups of one cache line, each after a prefetch of p, g, m and v further on
+// (cpu_common.h, ByLines): the loop the handlers run (AdamRange is inlined into it, so a group
+// costs no call).
+template <bool kApply, bool kNesterov, bool kDecay, bool kForm1, int kClip, typename S, bool kMhFirst>
+void AdamLines(float* __restrict p, const float* __restrict g, S* __restrict m, S* __restrict v,
+               float* __restrict u, const Hyper h, int64_t begin, int64_t end) {
+  const auto range = [&](int64_t lo, int64_t hi) {
+    AdamRange<kApply, kNesterov, kDecay, kForm1, kClip, S, kMhFirst>(p, g, m, v, u, h, lo, hi);
+  };
+  jaxopt_zoo::ByLines(begin, end, range, p, g, m, v);
+}
+
 template <typename S>
 using RangeFn = void (*)(float*, const float*, S*, S*, float*, const Hyper, int64_t, int64_t);
 
@@ -181,9 +194,9 @@ bool MhFirst(const Hyper& h) {
 
 template <bool kApply, bool kNesterov, bool kDecay, bool kForm1, typename S, bool kMhFirst>
 RangeFn<S> PickClipSide(int clip) {
-  return clip == 2   ? AdamRange<kApply, kNesterov, kDecay, kForm1, 2, S, kMhFirst>
-         : clip == 1 ? AdamRange<kApply, kNesterov, kDecay, kForm1, 1, S, kMhFirst>
-                     : AdamRange<kApply, kNesterov, kDecay, kForm1, 0, S, kMhFirst>;
+  return clip == 2   ? AdamLines<kApply, kNesterov, kDecay, kForm1, 2, S, kMhFirst>
+         : clip == 1 ? AdamLines<kApply, kNesterov, kDecay, kForm1, 1, S, kMhFirst>
+                     : AdamLines<kApply, kNesterov, kDecay, kForm1, 0, S, kMhFirst>;
 }
 
 template <bool kApply, bool kNesterov, bool kDecay, bool kForm1, typename S>

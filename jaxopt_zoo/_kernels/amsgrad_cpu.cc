@@ -64,8 +64,9 @@ inline float XlaMax(float a, float b) {
 }
 
 template <bool kDecay, bool kForm1, int kClip>
-void AmsgradRange(float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v,
-                  float* __restrict vmax, const Hyper h, int64_t begin, int64_t end) {
+[[gnu::always_inline]] inline void AmsgradRange(float* __restrict p, const float* __restrict g, float* __restrict m,
+                                                float* __restrict v, float* __restrict vmax, const Hyper h,
+                                                int64_t begin, int64_t end) {
   for (int64_t i = begin; i < end; ++i) {
     float gi = g[i];
     if constexpr (kClip == 2) gi = (gi / h.norm) * h.max_norm;
@@ -91,13 +92,24 @@ void AmsgradRange(float* __restrict p, const float* __restrict g, float* __restr
   }
 }
 
+// AmsgradRange in groups of one cache line, each after a prefetch of p, g, m, v and v_max further
+// on (cpu_common.h, ByLines): the loop the handler runs.
+template <bool kDecay, bool kForm1, int kClip>
+void AmsgradLines(float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v,
+                  float* __restrict vmax, const Hyper h, int64_t begin, int64_t end) {
+  const auto range = [&](int64_t lo, int64_t hi) {
+    AmsgradRange<kDecay, kForm1, kClip>(p, g, m, v, vmax, h, lo, hi);
+  };
+  jaxopt_zoo::ByLines(begin, end, range, p, g, m, v, vmax);
+}
+
 using RangeFn = void (*)(float*, const float*, float*, float*, float*, const Hyper, int64_t, int64_t);
 
 template <bool kDecay, bool kForm1>
 RangeFn PickClip(int clip) {
-  return clip == 2   ? AmsgradRange<kDecay, kForm1, 2>
-         : clip == 1 ? AmsgradRange<kDecay, kForm1, 1>
-                     : AmsgradRange<kDecay, kForm1, 0>;
+  return clip == 2   ? AmsgradLines<kDecay, kForm1, 2>
+         : clip == 1 ? AmsgradLines<kDecay, kForm1, 1>
+                     : AmsgradLines<kDecay, kForm1, 0>;
 }
 
 RangeFn Pick(const Hyper& h) {

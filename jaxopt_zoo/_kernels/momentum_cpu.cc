@@ -53,8 +53,8 @@ struct Hyper {
 };
 
 template <bool kNesterov, bool kDecayIn, bool kDecayOut, int kClip>
-void MomentumRange(float* __restrict p, const float* __restrict g, float* __restrict t, const Hyper h, int64_t begin,
-                   int64_t end) {
+[[gnu::always_inline]] inline void MomentumRange(float* __restrict p, const float* __restrict g, float* __restrict t,
+                                                 const Hyper h, int64_t begin, int64_t end) {
   for (int64_t i = begin; i < end; ++i) {
     float gi = g[i];
     if constexpr (kClip == 2) gi = (gi / h.norm) * h.max_norm;
@@ -68,13 +68,24 @@ void MomentumRange(float* __restrict p, const float* __restrict g, float* __rest
   }
 }
 
+// MomentumRange in groups of one cache line, each after a prefetch of p, g and t further on
+// (cpu_common.h, ByLines): the loop the handlers run.
+template <bool kNesterov, bool kDecayIn, bool kDecayOut, int kClip>
+void MomentumLines(float* __restrict p, const float* __restrict g, float* __restrict t, const Hyper h, int64_t begin,
+                   int64_t end) {
+  const auto range = [&](int64_t lo, int64_t hi) {
+    MomentumRange<kNesterov, kDecayIn, kDecayOut, kClip>(p, g, t, h, lo, hi);
+  };
+  jaxopt_zoo::ByLines(begin, end, range, p, g, t);
+}
+
 using RangeFn = void (*)(float*, const float*, float*, const Hyper, int64_t, int64_t);
 
 template <bool kNesterov, bool kDecayIn, bool kDecayOut>
 RangeFn PickClip(int clip) {
-  return clip == 2   ? MomentumRange<kNesterov, kDecayIn, kDecayOut, 2>
-         : clip == 1 ? MomentumRange<kNesterov, kDecayIn, kDecayOut, 1>
-                     : MomentumRange<kNesterov, kDecayIn, kDecayOut, 0>;
+  return clip == 2   ? MomentumLines<kNesterov, kDecayIn, kDecayOut, 2>
+         : clip == 1 ? MomentumLines<kNesterov, kDecayIn, kDecayOut, 1>
+                     : MomentumLines<kNesterov, kDecayIn, kDecayOut, 0>;
 }
 
 template <bool kNesterov>
