@@ -7,7 +7,8 @@
 Everything runs in one process (W5 in child processes): zoo and optax steps are compiled with
 donated params and state, then timed in turn (zoo, optax, zoo, optax, ...) and the median per
 step is kept. The floor of a row is ``bytes moved / bandwidth``, the bandwidth being that of a
-donated ``x = x + 3*y`` on arrays far larger than cache, measured at the start and the end of
+donated ``x = x + 3*y`` on arrays far larger than cache (together 4x the last-level cache the
+machine reports, STREAM's rule: ``workloads.floor_elements``), measured at the start and the end of
 the same run: the triad is timed in every row's alternation next to the steps. W7 times
 ``zoo.muon`` against ``optax.contrib.muon`` on a 12-block transformer-like tree; W8 times
 ``zoo.soap`` / ``zoo.shampoo`` against pytorch_optimizer's SOAP / Shampoo (torch, float32; skipped
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import math
 import os
@@ -122,6 +124,12 @@ def _kernels_off(off: bool):
             os.environ["JAXOPT_ZOO_KERNELS"] = old
 
 
+@functools.lru_cache(maxsize=1)
+def _triad_runner(n: int) -> timing.TriadRunner:
+    """One floor triad for every row (its arrays, 4x the last-level cache, are allocated once)."""
+    return timing.TriadRunner(n)
+
+
 def _no_op_step(params, state, grads):
     del grads
     return params, state
@@ -211,7 +219,7 @@ def time_row(
         programs[name] = timing.program_text(compiled)
         kernels[name] = any(t in compiled.as_text() for t in _kernel_targets())
         runners[name] = timing.Runner(compiled, p, s, grads)
-    runners["triad"] = timing.TriadRunner(sizes.floor_elements)
+    runners["triad"] = _triad_runner(sizes.floor_elements)
     # About 0.2 s of calls per timed block, at least one.
     inner = {name: max(1, min(50, int(0.2 / max(r.run(1), 1e-6)))) for name, r in runners.items()}
     med = timing.alternate(runners, sizes.reps, inner)
