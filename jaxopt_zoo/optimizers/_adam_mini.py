@@ -121,8 +121,9 @@ def adam_mini(
       >>> print(jax.tree.map(jnp.shape, state.nu))  # per entry for the embedding, one for mlp
       {'embed': {'weight': (3, 2)}, 'mlp': {'weight': ()}}
       >>> loss = lambda p: sum(jnp.sum(x ** 2) for x in jax.tree.leaves(p))
+      >>> update = jax.jit(tx.update)  # one compile for all steps
       >>> for _ in range(60):
-      ...     updates, state = tx.update(jax.grad(loss)(params), state, params)
+      ...     updates, state = update(jax.grad(loss)(params), state, params)
       ...     params = zoo.apply_updates(params, updates)
       >>> print(float(loss(params)) < 0.1)
       True

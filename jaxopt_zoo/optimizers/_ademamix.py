@@ -173,8 +173,9 @@ def ademamix(
       >>> f = lambda x: jnp.sum((x - 1.0) ** 2)
       >>> params, tx = jnp.array([3.0, -2.0]), zoo.ademamix(0.05, b3=0.99, alpha=2.0)
       >>> state = tx.init(params)
+      >>> update = jax.jit(tx.update)  # one compile for all steps
       >>> for _ in range(200):
-      ...     updates, state = tx.update(jax.grad(f)(params), state, params)
+      ...     updates, state = update(jax.grad(f)(params), state, params)
       ...     params = zoo.apply_updates(params, updates)
       >>> print(f"{f(jnp.array([3.0, -2.0])):.1f} -> {float(f(params)) < 0.05}")
       13.0 -> True
@@ -282,8 +283,9 @@ def simplified_ademamix(
       >>> f = lambda x: jnp.sum((x - 1.0) ** 2)
       >>> params, tx = jnp.array([3.0, -2.0]), zoo.simplified_ademamix(5e-3, b1=0.9)
       >>> state = tx.init(params)
+      >>> update = jax.jit(tx.update)  # one compile for all steps
       >>> for _ in range(200):
-      ...     updates, state = tx.update(jax.grad(f)(params), state, params)
+      ...     updates, state = update(jax.grad(f)(params), state, params)
       ...     params = zoo.apply_updates(params, updates)
       >>> print(f"{f(jnp.array([3.0, -2.0])):.1f} -> {float(f(params)) < 0.05}")
       13.0 -> True

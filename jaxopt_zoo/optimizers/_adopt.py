@@ -139,8 +139,9 @@ def adopt(
       >>> f = lambda x: jnp.sum((x - 1.0) ** 2)
       >>> params, tx = jnp.array([3.0, -2.0]), zoo.adopt(0.1)
       >>> state = tx.init(params)
+      >>> update = jax.jit(tx.update)  # one compile for all steps
       >>> for _ in range(100):
-      ...     updates, state = tx.update(jax.grad(f)(params), state, params)
+      ...     updates, state = update(jax.grad(f)(params), state, params)
       ...     params = zoo.apply_updates(params, updates)
       >>> print(f"{f(jnp.array([3.0, -2.0])):.1f} -> {f(params):.3f}")
       13.0 -> 0.000

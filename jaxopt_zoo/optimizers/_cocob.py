@@ -144,8 +144,9 @@ def cocob(
       >>> params = jnp.array([1.0, 2.0, 3.0])
       >>> tx = zoo.cocob()
       >>> state = tx.init(params)
+      >>> update = jax.jit(tx.update)  # one compile for all steps
       >>> for _ in range(200):
-      ...     updates, state = tx.update(jax.grad(lambda p: jnp.sum(p ** 2))(params), state, params)
+      ...     updates, state = update(jax.grad(lambda p: jnp.sum(p ** 2))(params), state, params)
       ...     params = zoo.apply_updates(params, updates)
       >>> print(float(jnp.sum(params ** 2)) < 0.1)
       True

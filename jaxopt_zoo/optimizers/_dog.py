@@ -188,8 +188,9 @@ def dog(
       >>> params = jnp.array([1.0, 2.0, 3.0])
       >>> tx = zoo.dog()  # the first steps are tiny (r_eps = 1e-6 (1 + |x_0|)), then they grow
       >>> state = tx.init(params)
+      >>> update = jax.jit(tx.update)  # one compile for all steps
       >>> for _ in range(100):
-      ...     updates, state = tx.update(jax.grad(lambda p: jnp.sum(p ** 2))(params), state, params)
+      ...     updates, state = update(jax.grad(lambda p: jnp.sum(p ** 2))(params), state, params)
       ...     params = zoo.apply_updates(params, updates)
       >>> print(float(jnp.sum(params ** 2)) < 0.1)
       True
@@ -302,8 +303,9 @@ def dowg(
       >>> params = jnp.array([1.0, 2.0, 3.0])
       >>> tx = zoo.dowg()
       >>> state = tx.init(params)
+      >>> update = jax.jit(tx.update)  # one compile for all steps
       >>> for _ in range(100):
-      ...     updates, state = tx.update(jax.grad(lambda p: jnp.sum(p ** 2))(params), state, params)
+      ...     updates, state = update(jax.grad(lambda p: jnp.sum(p ** 2))(params), state, params)
       ...     params = zoo.apply_updates(params, updates)
       >>> print(float(jnp.sum(params ** 2)) < 1e-3)
       True

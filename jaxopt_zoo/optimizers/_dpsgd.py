@@ -149,8 +149,9 @@ def dpsgd(
       >>> tx = zoo.dpsgd(0.2, l2_norm_clip=10.0, noise_multiplier=0.01, seed=0, momentum=0.5)
       >>> params = jnp.zeros(2)
       >>> state = tx.init(params)
+      >>> update = jax.jit(tx.update)  # one compile for all steps
       >>> for _ in range(100):
-      ...     updates, state = tx.update(per_example_grads(params, data), state, params)
+      ...     updates, state = update(per_example_grads(params, data), state, params)
       ...     params = zoo.apply_updates(params, updates)
       >>> print(jnp.round(params, 1))  # the mean of the data
       [1.5 1.5]

@@ -323,8 +323,9 @@ def galore(
       >>> loss = lambda p: jnp.sum((jnp.arange(8.0) @ p["w"] + p["b"] - 1.0) ** 2)
       >>> tx = zoo.galore(0.05, rank=2, update_proj_gap=10)
       >>> state, start = tx.init(params), loss(params)
+      >>> update = jax.jit(tx.update)  # one compile for all steps
       >>> for _ in range(100):
-      ...     updates, state = tx.update(jax.grad(loss)(params), state, params)
+      ...     updates, state = update(jax.grad(loss)(params), state, params)
       ...     params = zoo.apply_updates(params, updates)
       >>> print(f"{start:.1f} -> {loss(params):.2f}")
       2916.0 -> 0.00

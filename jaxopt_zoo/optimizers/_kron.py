@@ -543,8 +543,9 @@ def kron(
       >>> loss = lambda p: jnp.sum((p["w"] - 0.5) ** 2) + jnp.sum(p["b"] ** 2)
       >>> tx = zoo.kron(learning_rate=0.02, key=0)
       >>> state = tx.init(params)
+      >>> update = jax.jit(tx.update)  # one compile for all steps
       >>> for _ in range(100):
-      ...     updates, state = tx.update(jax.grad(loss)(params), state, params)
+      ...     updates, state = update(jax.grad(loss)(params), state, params)
       ...     params = zoo.apply_updates(params, updates)
       >>> print(float(loss(params)) < 0.05)
       True

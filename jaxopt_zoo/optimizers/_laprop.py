@@ -220,8 +220,9 @@ def laprop(
       >>> params = jnp.array([1.0, 2.0, 3.0])
       >>> tx = zoo.laprop(0.1)
       >>> state = tx.init(params)
+      >>> update = jax.jit(tx.update)  # one compile for all steps
       >>> for _ in range(50):
-      ...     updates, state = tx.update(jax.grad(lambda p: jnp.sum(p ** 2))(params), state, params)
+      ...     updates, state = update(jax.grad(lambda p: jnp.sum(p ** 2))(params), state, params)
       ...     params = zoo.apply_updates(params, updates)
       >>> print(float(jnp.sum(params ** 2)) < 0.1)
       True

@@ -224,10 +224,13 @@ def lbfgs(
       >>> tx, params = zoo.lbfgs(), jnp.array([1.0, 2.0, 3.0])
       >>> state = tx.init(params)
       >>> value_and_grad = zoo.value_and_grad_from_state(f)
-      >>> for _ in range(10):
+      >>> @jax.jit  # one compile for all steps
+      ... def step(params, state):
       ...     value, grad = value_and_grad(params, state=state)
       ...     updates, state = tx.update(grad, state, params, value=value, grad=grad, value_fn=f)
-      ...     params = zoo.apply_updates(params, updates)
+      ...     return zoo.apply_updates(params, updates), state
+      >>> for _ in range(10):
+      ...     params, state = step(params, state)
       >>> print(params.round(4))
       [0.8688 0.8688 0.8688]
 

@@ -320,8 +320,9 @@ def mars(
       >>> tx = zoo.mars(0.05, learning_rate_1d=0.05)
       >>> state = tx.init(params)
       >>> loss = lambda p: jnp.sum(p["w"] ** 2) + jnp.sum(p["b"] ** 2)
+      >>> update = jax.jit(tx.update)  # one compile for all steps
       >>> for _ in range(60):
-      ...     updates, state = tx.update(jax.grad(loss)(params), state, params)
+      ...     updates, state = update(jax.grad(loss)(params), state, params)
       ...     params = zoo.apply_updates(params, updates)
       >>> print(float(loss(params)) < 0.1)
       True

@@ -488,8 +488,9 @@ def muon(
       >>> loss = lambda p: jnp.sum((jnp.ones(4) @ p["w"] + p["b"] - jnp.arange(3.0)) ** 2)
       >>> tx = zoo.muon(0.05)  # w (a matrix): Muon; b: NAdamW (optax's rule)
       >>> state, start = tx.init(params), loss(params)
+      >>> update = jax.jit(tx.update)  # one compile for all steps
       >>> for _ in range(100):
-      ...     updates, state = tx.update(jax.grad(loss)(params), state, params)
+      ...     updates, state = update(jax.grad(loss)(params), state, params)
       ...     params = zoo.apply_updates(params, updates)
       >>> print(f"{start:.1f} -> {loss(params):.2f}")
       29.0 -> 0.01

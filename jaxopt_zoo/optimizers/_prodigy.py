@@ -104,8 +104,9 @@ def prodigy(
       >>> f = lambda x: jnp.sum((x - 1.0) ** 2)
       >>> params, tx = jnp.array([3.0, -2.0]), zoo.prodigy()
       >>> state = tx.init(params)
+      >>> update = jax.jit(tx.update)  # one compile for all steps
       >>> for _ in range(200):
-      ...     updates, state = tx.update(jax.grad(f)(params), state, params)
+      ...     updates, state = update(jax.grad(f)(params), state, params)
       ...     params = zoo.apply_updates(params, updates)
       >>> print(f"{f(jnp.array([3.0, -2.0])):.1f} -> {float(f(params)) < 0.1}, d > 0.1: {float(state.estim_lr) > 0.1}")
       13.0 -> True, d > 0.1: True

@@ -272,8 +272,9 @@ def schedule_free(
       >>> f = lambda x: jnp.sum((x - 1.0) ** 2)
       >>> params, tx = jnp.array([3.0, -2.0]), zoo.schedule_free(zoo.sgd(0.1), 0.1)
       >>> state = tx.init(params)
+      >>> update = jax.jit(tx.update)  # one compile for all steps
       >>> for _ in range(200):
-      ...     updates, state = tx.update(jax.grad(f)(params), state, params)
+      ...     updates, state = update(jax.grad(f)(params), state, params)
       ...     params = zoo.apply_updates(params, updates)
       >>> print(f"{f(jnp.array([3.0, -2.0])):.1f} -> {float(f(zoo.schedule_free_eval_params(state, params))) < 1e-3}")
       13.0 -> True

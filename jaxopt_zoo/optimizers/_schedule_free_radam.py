@@ -81,8 +81,9 @@ def schedule_free_radam(
       >>> params = jnp.array([1.0, 2.0, 3.0])
       >>> tx = zoo.schedule_free_radam(1.0)  # the first 4 steps (rho_t <= 4) do not move
       >>> state = tx.init(params)
+      >>> update = jax.jit(tx.update)  # one compile for all steps
       >>> for _ in range(100):
-      ...     updates, state = tx.update(jax.grad(lambda p: jnp.sum(p ** 2))(params), state, params)
+      ...     updates, state = update(jax.grad(lambda p: jnp.sum(p ** 2))(params), state, params)
       ...     params = zoo.apply_updates(params, updates)
       >>> print(float(jnp.sum(zoo.schedule_free_eval_params(state, params) ** 2)) < 0.1)
       True
