@@ -258,15 +258,22 @@ def time_row(
 
 
 def compile_row(wid: str, label: str, opt_name_or_factory, leaves: int, shape: tuple) -> dict:
-    """Compile time only (W4): zoo and optax, each compiled once from a fresh transformation."""
+    """Compile time only (W4): zoo and optax, each compiled from a fresh transformation in
+    alternating order (zoo first, then optax first, ...; the first compile of a code path pays
+    one-time costs), three rounds (two where a compile takes over 5 s), the minimum kept."""
     zoo, optax = _libs()
     params = workloads.make_tree(leaves, shape)
     grads = workloads.grads_like(params)
     make = getattr(workloads, opt_name_or_factory) if isinstance(opt_name_or_factory, str) else opt_name_or_factory
-    secs = {}
-    for name, lib in (("zoo", zoo), ("optax", optax)):
-        tx = make(lib)
-        _, secs[name] = timing.compile_step(_step(tx, lib), params, tx.init(params), grads)
+    secs: dict = {"zoo": [], "optax": []}
+    order = [("zoo", zoo), ("optax", optax)]
+    for round_ in range(3):
+        if round_ == 2 and max(max(v) for v in secs.values()) > 5.0:
+            break
+        for name, lib in (order if round_ % 2 == 0 else order[::-1]):
+            tx = make(lib)
+            secs[name].append(timing.compile_step(_step(tx, lib), params, tx.init(params), grads)[1])
+    secs = {name: min(v) for name, v in secs.items()}
     return {
         "workload": wid,
         "case": label,

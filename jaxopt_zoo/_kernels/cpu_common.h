@@ -34,7 +34,7 @@ constexpr int64_t kBlock = 1 << 16;
 // The caller is not one of the pool's threads (XLA runs the custom call on its own thread), so
 // handing blocks to every pool thread as well would put one thread more than there are cores
 // to work: the OS then time-slices them, and a thread preempted while it holds one of the last
-// blocks makes all the others wait for it (benchmarks/README.md, "Why one leaf stops at 70% in XLA and at ~80% in the kernel").
+// blocks makes all the others wait for it (benchmarks/README.md, "One leaf: XLA at ~63% of the memory floor, the kernel above it").
 template <typename F>
 void ParallelFor(xla::ffi::ThreadPool& pool, int64_t n, F body, int64_t block = kBlock, int64_t workers = 0) {
   const int64_t blocks = (n + block - 1) / block;
