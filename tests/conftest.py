@@ -134,11 +134,24 @@ LONGEST_FIRST = (
 )
 
 
+_COMPILED_AT_O0 = True  # whether JAX's caches may hold an executable compiled at -O0
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item, nextitem):
-    """A test marked ``llvm_optimized`` compiles (its fixtures too) with LLVM's optimizations."""
+    """A test marked ``llvm_optimized`` compiles (its fixtures too) with LLVM's optimizations.
+
+    JAX's caches do not key on the optimization level: a module-level jitted function (the
+    library's own, e.g. the Pallas kernels' calls) compiled at -O0 by an earlier test would be
+    reused as it is, so the caches are cleared on the way in after an unmarked test (not on the
+    way out: an optimized executable serves an unmarked test as well)."""
+    global _COMPILED_AT_O0
     if not (FAST_COMPILE and item.get_closest_marker(LLVM_OPTIMIZED)):
+        _COMPILED_AT_O0 = True
         return (yield)
+    if _COMPILED_AT_O0:
+        jax.clear_caches()
+        _COMPILED_AT_O0 = False
     jax.config.update("jax_disable_most_optimizations", False)
     try:
         return (yield)

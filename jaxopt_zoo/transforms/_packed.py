@@ -216,6 +216,13 @@ def unpack_tree(packed: dict, like: Any, chunk_size: int | None = CHUNK_SIZE) ->
       >>> zoo.unpack_tree(zoo.pack_tree(params), params)["w"].shape
       (2, 2)
     """
+    return _unpack(packed, like, chunk_size, run_time_offsets=True)
+
+
+def _unpack(packed: dict, like: Any, chunk_size: int | None, *, run_time_offsets: bool) -> Any:
+    """``unpack_tree``; ``run_time_offsets=False`` cuts at constant offsets always (``packed``'s
+    updates: its chunks of 16 Ki repeat their offsets, so the consumers' kernels are few anyway,
+    and the updates keep the roundings the kernels of its update form reproduce)."""
     _check_chunk_size("unpack_tree", chunk_size)
     treedef, places, chunks = _layout(like, chunk_size)
     missing = sorted(set(chunks) - set(packed))
@@ -240,7 +247,7 @@ def unpack_tree(packed: dict, like: Any, chunk_size: int | None = CHUNK_SIZE) ->
             out[idx[0]] = flat  # a chunk of one leaf is that leaf
         else:
             cuts.append((flat, idx))
-    starts = _starts(cuts, places)
+    starts = _starts(cuts, places) if run_time_offsets else None
     for flat, idx in cuts:
         shapes = tuple(places[i][4] for i in idx)
         offsets = None if starts is None else tuple(starts[places[i][2]] for i in idx)
@@ -374,7 +381,7 @@ def packed(tx: GradientTransformation, chunk_size: int | None = CHUNK_SIZE) -> G
             flat_updates, inner = _fused_adam_update(plan, flat_grads, state.inner, flat_params)
         else:
             flat_updates, inner = tx.update(flat_grads, state.inner, flat_params, **extra_args)
-        return unpack_tree(flat_updates, updates, chunk_size), PackedState(inner=inner)
+        return _unpack(flat_updates, updates, chunk_size, run_time_offsets=False), PackedState(inner=inner)
 
     return _packable.composite(GradientTransformation(init_fn, update_fn), tx)
 
