@@ -25,6 +25,7 @@ ONE_WORKER = {
     "tests/test_precision.py::test_low_precision_params_keep_their_dtype[": "all members' bf16/fp16 runs, batched",
     "tests/test_precision.py::test_counters_saturate_and_updates_stay_finite[": "all members' saturating runs, batched",
     "tests/test_trees.py::test_none_integer_and_bool_leaves_pass_through[": "all members' odd-leaf runs, batched",
+    "tests/test_bad_input.py::test_traced_hyperparameters_pass[": "all transformations' injected steps, batched",
 }
 
 

@@ -27,6 +27,7 @@ from jaxopt_zoo import _registry
 from jaxopt_zoo import torch_compat as tc
 from jaxopt_zoo.torch_compat import lr_scheduler as L
 from jaxopt_zoo.torch_compat import swa_utils, transformers
+from tests import _batched
 
 # Modules whose public factories are walked. A module's factories are named
 # "<module without jaxopt_zoo.>.<Name>" ("torch_compat.SGD", "torch_compat.lr_scheduler.StepLR");
@@ -348,8 +349,8 @@ def _float_args(name: str, kwargs: dict) -> list[str]:
     return [k for k, v in kwargs.items() if k in FLOAT_KINDS and isinstance(v, float)]
 
 
-@pytest.mark.parametrize("name", TRANSFORMS)
-def test_traced_hyperparameters_pass(name):
+def _injected(name: str) -> tuple:
+    """``inject_hyperparams`` around the transformation with its float arguments traced: ``(tx, traced names)``."""
     short = name.rsplit(".", 1)[-1]
     fn = _lookup(name)
     kwargs = _fill(short, _base_kwargs(short))
@@ -358,15 +359,27 @@ def test_traced_hyperparameters_pass(name):
             kwargs[arg] = p.default
     traced = _float_args(short, kwargs)
     static = [k for k in inspect.signature(fn).parameters if k not in traced]
-    tx = zoo.inject_hyperparams(fn, static_args=static)(**kwargs)
+    return zoo.inject_hyperparams(fn, static_args=static)(**kwargs), traced
 
-    @jax.jit
-    def step(params):
-        state = tx.init(params)
-        u, state = tx.update(params, state, params, **_extras(name, params))
-        return u, state
 
-    u, state = step({"m": PARAMS["m"]} if short in MATRICES_ONLY else PARAMS)
+def _injected_step(name: str) -> tuple:
+    tx, _ = _injected(name)
+    params = {"m": PARAMS["m"]} if name.rsplit(".", 1)[-1] in MATRICES_ONLY else PARAMS
+    state = tx.init(params)
+    return tx.update(params, state, params, **_extras(name, params))
+
+
+@pytest.fixture(scope="module")
+def injected_steps(request):
+    """Every collected transformation's first step with traced hyperparameters, 8 to a compiled
+    program (tests/_batched.py: one compile per transformation was most of this test's time)."""
+    return _batched.run_each(_batched.collected_params(request, "test_traced_hyperparameters_pass"), _injected_step)
+
+
+@pytest.mark.parametrize("name", TRANSFORMS)
+def test_traced_hyperparameters_pass(name, injected_steps):
+    _, traced = _injected(name)
+    u, state = _batched.result(injected_steps, name)
     assert traced or not name.startswith("torch_compat.") or name in NOTHING_TO_TRACE, name
     for k in traced:
         assert k in state.hyperparams

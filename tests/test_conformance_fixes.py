@@ -31,9 +31,10 @@ def _values(n=60, seed=0):
 def _run(tx, values):
     params = {"w": jnp.ones(3)}
     state = tx.init(params)
+    update = jax.jit(tx.update)  # eagerly, each call of either library's update compiles its conds anew
     out = []
     for v in values:
-        updates, state = tx.update(params, state, params, value=jnp.asarray(v))
+        updates, state = update(params, state, params, value=jnp.asarray(v))
         out.append((float(updates["w"][0]), int(state.plateau_count), int(state.cooldown_count),
                     float(state.best_value), int(state.count), float(state.avg_value)))
     return out
