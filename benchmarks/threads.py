@@ -14,8 +14,10 @@ harness did before (the caller and every thread of XLA's pool).
 
 The AdamW loop comes in variants (``threads.cc``, one function each, same numbers): software
 prefetch, streaming stores, two passes per piece, and the access pattern alone with one add per
-stream. The XLA triad is also timed as ``make bench`` times it (a block of ~50 calls in a row,
-so its 128 MiB stay in the L3 cache between calls) and on 4 N elements (512 MiB, beyond the L3).
+stream. The XLA triad is also timed on ``make bench``'s floor size (``workloads.floor_elements``:
+arrays together 4x the last-level cache, so from memory; per N elements) and as ``make bench``
+timed its floor before that (N elements in blocks of ~50 calls in a row, so that 16 Mi
+elements, 128 MiB, stayed in a large L3 cache between calls).
 Each row also gives its time over the real kernel's in the same round (the median over the
 rounds): on a loaded machine that ratio is steadier than either time. Run it under
 ``GLIBC_TUNABLES=glibc.malloc.hugetlb=1`` to have XLA's buffers on 2 MiB pages (the header line
@@ -39,6 +41,8 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
+
+from . import workloads
 
 HERE = Path(__file__).resolve().parent
 
@@ -83,7 +87,7 @@ class _Runner:
     ``times`` are seconds per call over ``scale`` N elements; ``calls`` is the number of calls of
     a round."""
 
-    def __init__(self, fn, args: list, donated: tuple, bytes_per_element: int, scale: int = 1, calls: int = 3):
+    def __init__(self, fn, args: list, donated: tuple, bytes_per_element: int, scale: float = 1, calls: int = 3):
         self.fn, self.args, self.donated, self.bytes = fn, args, donated, bytes_per_element
         self.scale, self.calls = scale, calls
         self.times: list = []
@@ -142,8 +146,9 @@ def main(argv=None) -> None:
     adamw = jax.ffi.ffi_call("JaxoptZooBenchAdamW", (out, out, out), input_output_aliases={0: 0, 2: 1, 3: 2})
     xla_triad = jax.jit(lambda x, y: x + 3.0 * y, donate_argnums=0)
     runners = {"XLA triad": _Runner(xla_triad, [full(1), full(1e-6)], (0,), 12)}
-    runners["XLA triad, 4 N elements (per N)"] = _Runner(
-        xla_triad, [jnp.ones((4 * n,), f32), jnp.full((4 * n,), 1e-6, f32)], (0,), 12, scale=4)
+    floor_n = workloads.floor_elements()
+    runners["XLA triad on make bench's floor size (per N)"] = _Runner(
+        xla_triad, [jnp.ones((floor_n,), f32), jnp.full((floor_n,), 1e-6, f32)], (0,), 12, scale=floor_n / n)
     runners["XLA triad, 50 calls in a row"] = _Runner(xla_triad, [full(1), full(1e-6)], (0,), 12, calls=50)
     configs = {f"{w} worker{'s' * (w > 1)}, blocks of {b // 1024} Ki": (b, w)
                for b, w in [(1 << 16, cores), (1 << 16, cores + 1), (1 << 16, 1), (1 << 18, cores)]}

@@ -269,9 +269,9 @@ def _starts(cuts: list, places: list) -> dict | None:
     both return them and whose predicate (is the first element NaN?) XLA cannot evaluate, so
     it cannot fold them back into constants; the values, and so the numbers, are those of
     the constant offsets. What it costs at run time: the taken branch writes one int32 per
-    distinct offset (a copy each), and the leaves' kernels read their offsets; measured under
-    load on 2,048 leaves of one chunk, a train step took about 0.4 ms more than with constant
-    slices (2.1 ms against 1.7), where its compile is several times shorter.
+    distinct offset (a copy each), and the leaves' kernels read their offsets; in a quiet
+    ``make bench`` on 2,048 leaves of one chunk, the train step took 2.0 ms against 1.1 ms with
+    constant slices (optax's 43 ms), and compiled in 6.3 s against 28.6 s.
 
     ``None`` (cut at constant offsets) when nothing is cut, when a chunk holds 2**31 elements
     or more (int32 offsets), and with several devices outside ``shard_map``: a chunk may then
